@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-generator.h"
+
+G_BEGIN_DECLS
+
+/* Domains and domain packs (spec/formats.md §2, §3) and their blend
+ * (spec/generator-math.md §7). */
+
+typedef struct _HdDomain HdDomain;
+
+struct _HdDomain {
+  char       *path;         /* absolute path of the file */
+  char       *id;           /* pack id, NULL for a single-domain file */
+  char       *name;         /* display name */
+  char       *description;  /* may be NULL */
+  char       *generator;    /* hyperdomain.generator, may be NULL */
+  /* layer name ("synthesis.b8.conv0") -> HdDomainLayer* */
+  GHashTable *layers;
+
+  /*< private >*/
+  gint        ref_count;
+};
+
+typedef struct {
+  int    length;
+  float *values;
+} HdDomainLayer;
+
+/* Loads a domain file or a domain pack.  SPEC is "PATH" or "PATH#ID".
+ * Returns an array of HdDomain* (one for a domain or for PATH#ID, every
+ * domain for a pack), with hd_domain_unref as free func. */
+GPtrArray  *hd_domain_load_all   (const char   *spec,
+                                  GError      **error);
+/* Same over an already opened file (tests, fuzzing); ID may be NULL. */
+GPtrArray  *hd_domain_load_from_safetensors (HdSafetensors *st,
+                                             const char    *id,
+                                             GError       **error);
+
+HdDomain   *hd_domain_ref        (HdDomain     *domain);
+void        hd_domain_unref      (HdDomain     *domain);
+
+/* Checks that every layer of DOMAIN exists in GEN with the right length.
+ * The error names the domain file, the generator file and the layer.
+ * A generator-name mismatch is not an error: *WARNING (if not NULL) is set
+ * to a message for a person, or NULL. */
+gboolean    hd_domain_check      (HdDomain     *domain,
+                                  HdGenerator  *gen,
+                                  char        **warning,
+                                  GError      **error);
+
+/* A domain's contribution may be limited to blocks of resolution
+ * min_res..max_res (inclusive).  0..0 means every layer. */
+typedef struct {
+  HdDomain *domain;
+  float     weight;
+  int       min_res;
+  int       max_res;
+} HdBlendTerm;
+
+/* d = Σ weight_j · D_j per layer (generator-math §7) into OUT, a flat
+ * vector of gen->domain_dim floats laid out by HdConvLayer.domain_offset.
+ * Every domain must have passed hd_domain_check. */
+void        hd_domain_blend      (HdGenerator       *gen,
+                                  const HdBlendTerm *terms,
+                                  guint              n_terms,
+                                  float             *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdDomain, hd_domain_unref)
+
+G_END_DECLS

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-generator.h"
+#include "hd-render-params.h"
+#include "hd-vk.h"
+
+G_BEGIN_DECLS
+
+/* Runs the forward pass of one generator on a Vulkan device.  Weights are
+ * uploaded once, in hd_renderer_new.  The mapping result (w) is cached:
+ * a render that changes only the domain or noise skips mapping, styles and
+ * demodulation.  Not thread-safe: one thread renders at a time. */
+
+typedef struct _HdRenderer HdRenderer;
+
+typedef struct {
+  double   total_ms;        /* wall time of the last render call */
+  double   gpu_ms;          /* GPU time of the last frame (timestamps), or 0 */
+  double   mapping_ms;      /* GPU time of mapping + styles, 0 when cached */
+  double   synthesis_ms;    /* GPU time of the synthesis network */
+  gboolean mapping_cached;  /* the last frame reused the cached w */
+  guint64  device_bytes;    /* device memory held by this renderer */
+} HdRenderStats;
+
+HdRenderer *hd_renderer_new       (HdVkContext          *ctx,
+                                   HdGenerator          *gen,
+                                   GError              **error);
+void        hd_renderer_free      (HdRenderer           *renderer);
+HdGenerator *hd_renderer_get_generator (HdRenderer      *renderer);
+
+/* Renders into OUT (img_channels x res x res floats, res from
+ * hd_render_params_output_res). */
+gboolean    hd_renderer_render    (HdRenderer           *renderer,
+                                   const HdRenderParams *params,
+                                   float                *out,
+                                   GError              **error);
+void        hd_renderer_get_stats (HdRenderer           *renderer,
+                                   HdRenderStats        *stats);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdRenderer, hd_renderer_free)
+
+G_END_DECLS

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-generator.h"
+
+/* Absolute path of a file in tests/conformance. */
+char     *hd_test_conformance_path (const char *name);
+
+/* max |a - b| and PSNR = 10 log10(4 / MSE) over N floats. */
+void      hd_test_compare          (const float *got,
+                                    const float *expected,
+                                    gsize        n,
+                                    double      *max_abs,
+                                    double      *psnr_db);
+
+/* A new empty temporary folder (removed by hd_test_rmdir_recursive). */
+char     *hd_test_make_tmpdir      (void);
+void      hd_test_rmdir_recursive  (const char *path);
+
+/* A config for a random generator: resolution RES, with channel counts
+ * from BASE/MAX, z_dim and w_dim as given, 2 mapping layers. */
+HdGeneratorConfig hd_test_config   (int      res,
+                                    int      channel_base,
+                                    int      channel_max,
+                                    int      z_dim,
+                                    int      w_dim,
+                                    gboolean conv_clamp);
