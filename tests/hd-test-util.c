@@ -97,3 +97,138 @@ hd_test_config (int      res,
   };
   return c;
 }
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static void
+test_case_free (HdTestCase *tc)
+{
+  g_free (tc->name);
+  hd_generator_unref (tc->gen);
+  g_free (tc->latent);
+  g_free (tc->domain);
+  hd_npy_free (tc->expected);
+  g_ptr_array_unref (tc->cli_args);
+  g_free (tc);
+}
+
+static HdTestCase *
+load_case (JsonObject *obj)
+{
+  g_autoptr(GError) error = NULL;
+  HdTestCase *tc = g_new0 (HdTestCase, 1);
+  g_autofree char *model = hd_test_conformance_path (json_object_get_string_member (obj, "model"));
+  g_autofree char *expected = hd_test_conformance_path (json_object_get_string_member (obj, "expected"));
+  JsonArray *domains = json_object_get_array_member (obj, "domains");
+  JsonNode *cutoff = json_object_get_member (obj, "cutoff");
+  g_autoptr(GArray) terms = g_array_new (FALSE, TRUE, sizeof (HdBlendTerm));
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+
+  tc->name = g_strdup (json_object_get_string_member (obj, "name"));
+  tc->cli_args = g_ptr_array_new_with_free_func (g_free);
+  tc->gen = hd_generator_load (model, &error);
+  g_assert_no_error (error);
+  tc->expected = hd_npy_read (expected, &error);
+  g_assert_no_error (error);
+
+  hd_render_params_init (&tc->params);
+  g_ptr_array_add (tc->cli_args, g_strdup ("--model"));
+  g_ptr_array_add (tc->cli_args, g_strdup (model));
+
+  if (json_object_has_member (obj, "seed"))
+    {
+      tc->params.latent_kind = HD_LATENT_SEED;
+      tc->params.seed = (guint32) json_object_get_int_member (obj, "seed");
+      g_ptr_array_add (tc->cli_args, g_strdup ("--seed"));
+      g_ptr_array_add (tc->cli_args, g_strdup_printf ("%u", tc->params.seed));
+    }
+  else
+    {
+      gboolean is_w = json_object_has_member (obj, "w");
+      g_autofree char *path = hd_test_conformance_path (json_object_get_string_member (obj, is_w ? "w" : "z"));
+      g_autoptr(HdNpy) npy = hd_npy_read (path, &error);
+      g_assert_no_error (error);
+      if (is_w)
+        {
+          g_assert_cmpuint (npy->n_elements, ==, (gsize) tc->gen->num_ws * tc->gen->config.w_dim);
+          tc->params.latent_kind = HD_LATENT_W;
+          tc->latent = g_memdup2 (npy->data, sizeof (float) * npy->n_elements);
+          tc->params.w = tc->latent;
+        }
+      else
+        {
+          g_assert_cmpuint (npy->n_elements, ==, (gsize) tc->gen->config.z_dim);
+          tc->params.latent_kind = HD_LATENT_Z;
+          tc->latent = g_memdup2 (npy->data, sizeof (float) * npy->n_elements);
+          tc->params.z = tc->latent;
+        }
+      g_ptr_array_add (tc->cli_args, g_strdup (is_w ? "--w" : "--z"));
+      g_ptr_array_add (tc->cli_args, g_strdup (path));
+    }
+
+  tc->params.psi = (float) json_object_get_double_member (obj, "psi");
+  g_ptr_array_add (tc->cli_args, g_strdup ("--psi"));
+  g_ptr_array_add (tc->cli_args, g_strdup_printf ("%.9g", tc->params.psi));
+  if (cutoff != NULL && !JSON_NODE_HOLDS_NULL (cutoff))
+    {
+      tc->params.cutoff = (int) json_node_get_int (cutoff);
+      g_ptr_array_add (tc->cli_args, g_strdup ("--cutoff"));
+      g_ptr_array_add (tc->cli_args, g_strdup_printf ("%d", tc->params.cutoff));
+    }
+  g_assert_true (hd_noise_mode_from_string (json_object_get_string_member (obj, "noise"),
+                                            &tc->params.noise_mode));
+  g_ptr_array_add (tc->cli_args, g_strdup ("--noise"));
+  g_ptr_array_add (tc->cli_args, g_strdup (json_object_get_string_member (obj, "noise")));
+
+  for (guint i = 0; i < json_array_get_length (domains); i++)
+    {
+      JsonObject *d = json_array_get_object_element (domains, i);
+      g_autofree char *path = hd_test_conformance_path (json_object_get_string_member (d, "path"));
+      double weight = json_object_get_double_member (d, "weight");
+      g_autoptr(GPtrArray) loaded = hd_domain_load_all (path, &error);
+
+      g_assert_no_error (error);
+      for (guint j = 0; j < loaded->len; j++)
+        {
+          HdBlendTerm term = { .domain = g_ptr_array_index (loaded, j), .weight = (float) weight };
+          hd_domain_check (term.domain, tc->gen, NULL, &error);
+          g_assert_no_error (error);
+          g_ptr_array_add (keep, hd_domain_ref (term.domain));
+          g_array_append_val (terms, term);
+        }
+      g_ptr_array_add (tc->cli_args, g_strdup ("--domain"));
+      g_ptr_array_add (tc->cli_args, g_strdup_printf ("%s=%.9g", path, weight));
+    }
+  if (terms->len > 0)
+    {
+      tc->domain = g_new0 (float, tc->gen->domain_dim);
+      hd_domain_blend (tc->gen, (HdBlendTerm *) terms->data, terms->len, tc->domain);
+      tc->params.domain = tc->domain;
+    }
+  return tc;
+}
+
+GPtrArray *
+hd_test_load_conformance_cases (double *max_abs_tolerance,
+                                double *min_psnr_db)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *path = hd_test_conformance_path ("cases.json");
+  GPtrArray *cases = g_ptr_array_new_with_free_func ((GDestroyNotify) test_case_free);
+  JsonObject *root, *tolerance;
+  JsonArray *list;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  tolerance = json_object_get_object_member (root, "tolerance");
+  *max_abs_tolerance = json_object_get_double_member (tolerance, "max_abs");
+  *min_psnr_db = json_object_get_double_member (tolerance, "min_psnr_db");
+  list = json_object_get_array_member (root, "cases");
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    g_ptr_array_add (cases, load_case (json_array_get_object_element (list, i)));
+  g_assert_cmpuint (cases->len, >=, 8);
+  return cases;
+}

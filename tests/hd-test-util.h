@@ -27,3 +27,22 @@ HdGeneratorConfig hd_test_config   (int      res,
                                     int      z_dim,
                                     int      w_dim,
                                     gboolean conv_clamp);
+
+#include "hd-domain.h"
+#include "hd-latent.h"
+#include "hd-render-params.h"
+
+/* One case of conformance/cases.json, loaded through the engine. */
+typedef struct {
+  char           *name;
+  HdGenerator    *gen;
+  HdRenderParams  params;
+  float          *latent;     /* z or ws the params point to, or NULL */
+  float          *domain;     /* blended d the params point to, or NULL */
+  HdNpy          *expected;   /* (C, H, W) */
+  GPtrArray      *cli_args;   /* the case as hyperdomain-render arguments */
+} HdTestCase;
+
+/* Every case, with the tolerance of cases.json. */
+GPtrArray *hd_test_load_conformance_cases (double *max_abs_tolerance,
+                                           double *min_psnr_db);

@@ -1,2 +1,602 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* hyperdomain-render: the command-line renderer (spec/cli.md).  The same
+ * engine as the application, so the same pixels. */
+#include "config.h"
+
+#include <errno.h>
 #include <glib.h>
-int main (void) { return 0; }
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hd-domain.h"
+#include "hd-error.h"
+#include "hd-generator.h"
+#include "hd-latent.h"
+#include "hd-png.h"
+#include "hd-render-params.h"
+#include "hd-renderer.h"
+#include "hd-state.h"
+#include "hd-vk.h"
+
+#define MAX_OUTPUTS 1000000
+
+typedef struct {
+  char    *model;
+  char    *seed;
+  char    *seeds;
+  char    *z_path;
+  char    *w_path;
+  double   psi;
+  int      cutoff;
+  char    *noise;
+  char    *noise_seed;
+  char   **domains;
+  char    *device;
+  gboolean list_devices;
+  char    *output;
+  gboolean version;
+} Options;
+
+typedef struct {
+  HdDomain *domain;
+  float     weight;
+} DomainArg;
+
+static void
+options_clear (Options *o)
+{
+  g_free (o->model);
+  g_free (o->seed);
+  g_free (o->seeds);
+  g_free (o->z_path);
+  g_free (o->w_path);
+  g_free (o->noise);
+  g_free (o->noise_seed);
+  g_strfreev (o->domains);
+  g_free (o->device);
+  g_free (o->output);
+}
+
+static gboolean
+parse_uint32 (const char *text,
+              guint32    *out)
+{
+  guint64 v;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &v, NULL))
+    return FALSE;
+  *out = (guint32) v;
+  return TRUE;
+}
+
+/* "S", "A-B" (inclusive) or, for --seeds, "1,5,9". */
+static GArray *
+parse_seed_list (const char *text,
+                 gboolean    allow_list,
+                 const char *option,
+                 GError    **error)
+{
+  g_autoptr(GArray) seeds = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_auto(GStrv) items = g_strsplit (text, ",", allow_list ? -1 : 1);
+
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      const char *item = g_strstrip (items[i]);
+      const char *dash = strchr (item, '-');
+      guint32 a, b;
+
+      if (dash != NULL)
+        {
+          g_autofree char *first = g_strndup (item, dash - item);
+          if (!parse_uint32 (first, &a) || !parse_uint32 (dash + 1, &b) || a > b)
+            goto bad;
+        }
+      else
+        {
+          if (!parse_uint32 (item, &a))
+            goto bad;
+          b = a;
+        }
+      if ((guint64) b - a + 1 + seeds->len > MAX_OUTPUTS)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       "%s %s asks for more than %d images in one run", option, text, MAX_OUTPUTS);
+          return NULL;
+        }
+      for (guint64 s = a; s <= b; s++)
+        {
+          guint32 v = (guint32) s;
+          g_array_append_val (seeds, v);
+        }
+    }
+  return g_steal_pointer (&seeds);
+
+bad:
+  g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+               "%s “%s” is not a seed (0 to 4294967295)%s", option, text,
+               allow_list ? ", a range A-B or a list 1,5,9" : " or a range A-B");
+  return NULL;
+}
+
+/* An output pattern holds at most one integer conversion (%d, %u, %05d,
+ * ...) and %% for a percent sign.  It is expanded here, never handed to
+ * printf, so a pattern cannot read or write memory. */
+static gboolean
+output_pattern_check (const char *pattern,
+                      gboolean   *has_conversion,
+                      GError    **error)
+{
+  int conversions = 0;
+
+  for (const char *p = pattern; *p != '\0'; p++)
+    {
+      if (*p != '%')
+        continue;
+      p++;
+      if (*p == '%')
+        continue;
+      if (*p == '0')
+        p++;
+      while (g_ascii_isdigit (*p))
+        p++;
+      if (*p != 'd' && *p != 'u')
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       "The output pattern “%s” may only hold %%d (or %%05d and the like) for the seed, and %%%% for a percent sign",
+                       pattern);
+          return FALSE;
+        }
+      conversions++;
+    }
+  if (conversions > 1)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "The output pattern “%s” holds more than one %%d", pattern);
+      return FALSE;
+    }
+  *has_conversion = conversions == 1;
+  return TRUE;
+}
+
+static char *
+output_pattern_expand (const char *pattern,
+                       guint32     seed)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = pattern; *p != '\0'; p++)
+    {
+      gboolean zero = FALSE;
+      int width = 0;
+      char digits[16];
+      int len;
+
+      if (*p != '%')
+        {
+          g_string_append_c (out, *p);
+          continue;
+        }
+      p++;
+      if (*p == '%')
+        {
+          g_string_append_c (out, '%');
+          continue;
+        }
+      if (*p == '0')
+        {
+          zero = TRUE;
+          p++;
+        }
+      while (g_ascii_isdigit (*p))
+        {
+          width = MIN (width * 10 + (*p - '0'), 64);
+          p++;
+        }
+      len = g_snprintf (digits, sizeof digits, "%u", seed);
+      for (int i = len; i < width; i++)
+        g_string_append_c (out, zero ? '0' : ' ');
+      g_string_append (out, digits);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* PATH[#ID][=WEIGHT]: the weight is taken from the last '=' when what
+ * follows it is a number. */
+static gboolean
+parse_domain_arg (const char *arg,
+                  char      **spec,
+                  float      *weight)
+{
+  const char *eq = strrchr (arg, '=');
+
+  *weight = 1.0f;
+  if (eq != NULL && eq[1] != '\0')
+    {
+      char *end = NULL;
+      double v = g_ascii_strtod (eq + 1, &end);
+      if (end != NULL && *end == '\0' && isfinite (v))
+        {
+          *spec = g_strndup (arg, eq - arg);
+          *weight = (float) v;
+          return **spec != '\0';
+        }
+    }
+  *spec = g_strdup (arg);
+  return **spec != '\0';
+}
+
+static gboolean
+ends_with_ci (const char *s,
+              const char *suffix)
+{
+  gsize n = strlen (s), m = strlen (suffix);
+  return n >= m && g_ascii_strcasecmp (s + n - m, suffix) == 0;
+}
+
+static float *
+read_latent_file (HdGenerator  *gen,
+                  const char   *path,
+                  gboolean      is_w,
+                  GError      **error)
+{
+  g_autoptr(HdNpy) npy = hd_npy_read (path, error);
+  int z_dim = gen->config.z_dim, w_dim = gen->config.w_dim, num_ws = gen->num_ws;
+  float *out;
+
+  if (npy == NULL)
+    return NULL;
+
+  for (gsize i = 0; i < npy->n_elements; i++)
+    if (!isfinite (npy->data[i]))
+      {
+        g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                     "%s holds a NaN or infinite value", path);
+        return NULL;
+      }
+
+  if (!is_w)
+    {
+      if ((npy->n_dims == 1 && npy->shape[0] == z_dim) ||
+          (npy->n_dims == 2 && npy->shape[0] == 1 && npy->shape[1] == z_dim))
+        return g_memdup2 (npy->data, sizeof (float) * z_dim);
+      g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                   "%s: a z latent for this generator has shape (%d,) or (1, %d)",
+                   path, z_dim, z_dim);
+      return NULL;
+    }
+
+  out = g_new (float, (gsize) num_ws * w_dim);
+  if (npy->n_dims == 1 && npy->shape[0] == w_dim)
+    {
+      for (int k = 0; k < num_ws; k++)
+        memcpy (out + (gsize) k * w_dim, npy->data, sizeof (float) * w_dim);
+      return out;
+    }
+  if ((npy->n_dims == 2 && npy->shape[0] == num_ws && npy->shape[1] == w_dim) ||
+      (npy->n_dims == 3 && npy->shape[0] == 1 && npy->shape[1] == num_ws && npy->shape[2] == w_dim))
+    {
+      memcpy (out, npy->data, sizeof (float) * num_ws * w_dim);
+      return out;
+    }
+  g_free (out);
+  g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+               "%s: a w latent for this generator has shape (%d,), (%d, %d) or (1, %d, %d)",
+               path, w_dim, num_ws, w_dim, num_ws, w_dim);
+  return NULL;
+}
+
+static int
+list_devices (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) devices = hd_vk_list_devices (&error);
+
+  if (devices == NULL)
+    {
+      g_printerr ("hyperdomain-render: %s\n", error->message);
+      return 1;
+    }
+  if (devices->len == 0)
+    {
+      g_printerr ("hyperdomain-render: No Vulkan device found. Install a Vulkan driver, "
+                  "e.g. mesa-vulkan-drivers for rendering on the CPU\n");
+      return 1;
+    }
+  for (guint i = 0; i < devices->len; i++)
+    {
+      HdVkDeviceInfo *info = g_ptr_array_index (devices, i);
+      g_print ("%u: %s (%s, Vulkan %u.%u)\n", info->index, info->name, info->type_name,
+               VK_API_VERSION_MAJOR (info->api_version), VK_API_VERSION_MINOR (info->api_version));
+    }
+  return 0;
+}
+
+static gboolean
+write_output (const char    *path,
+              HdGenerator   *gen,
+              const float   *img,
+              int            res,
+              const HdState *state,
+              GError       **error)
+{
+  int channels = gen->config.img_channels;
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_mkdir_with_parents (dir, 0777) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot create the folder “%s”: %s",
+                   dir, g_strerror (saved));
+      return FALSE;
+    }
+  if (ends_with_ci (path, ".npy"))
+    {
+      gint64 shape[3] = { channels, res, res };
+      return hd_npy_write_f32 (path, shape, 3, img, error);
+    }
+  else
+    {
+      g_autofree char *json = hd_state_to_json (state);
+      return hd_png_write (path, img, channels, res, res, json, error);
+    }
+}
+
+static int
+run (Options  *o,
+     GError  **error)
+{
+  g_autoptr(HdGenerator) gen = NULL;
+  g_autoptr(GArray) seeds = NULL;
+  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  g_autoptr(GArray) terms = g_array_new (FALSE, TRUE, sizeof (HdBlendTerm));
+  g_autoptr(HdVkContext) ctx = NULL;
+  g_autoptr(HdRenderer) renderer = NULL;
+  g_autoptr(HdState) state = hd_state_new ();
+  g_autofree float *latent = NULL;
+  g_autofree float *domain = NULL;
+  g_autofree float *img = NULL;
+  HdRenderParams params;
+  gboolean has_conversion = FALSE;
+  int n_latents, res;
+
+  hd_render_params_init (&params);
+
+  if (o->model == NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "No generator given: use --model GEN.safetensors");
+      return 2;
+    }
+  if (o->output == NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "No output given: use -o OUT.png or -o OUT.npy");
+      return 2;
+    }
+  if (!ends_with_ci (o->output, ".png") && !ends_with_ci (o->output, ".npy"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "The output “%s” must end in .png or .npy", o->output);
+      return 2;
+    }
+  n_latents = (o->seed != NULL) + (o->seeds != NULL) + (o->z_path != NULL) + (o->w_path != NULL);
+  if (n_latents > 1)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "Give only one of --seed, --seeds, --z and --w");
+      return 2;
+    }
+  if (!isfinite (o->psi))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "--psi must be a finite number");
+      return 2;
+    }
+  params.psi = (float) o->psi;
+  if (o->cutoff < -1)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "--cutoff must be 0 or more");
+      return 2;
+    }
+  params.cutoff = o->cutoff;
+  if (o->noise != NULL && !hd_noise_mode_from_string (o->noise, &params.noise_mode))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "--noise “%s” is not one of const, random, none", o->noise);
+      return 2;
+    }
+  if (o->noise_seed != NULL && !parse_uint32 (o->noise_seed, &params.noise_seed))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "--noise-seed “%s” is not a number from 0 to 4294967295", o->noise_seed);
+      return 2;
+    }
+
+  if (o->seeds != NULL)
+    seeds = parse_seed_list (o->seeds, TRUE, "--seeds", error);
+  else if (o->z_path == NULL && o->w_path == NULL)
+    seeds = parse_seed_list (o->seed != NULL ? o->seed : "0", FALSE, "--seed", error);
+  if ((o->seeds != NULL || (o->z_path == NULL && o->w_path == NULL)) && seeds == NULL)
+    return 2;
+
+  if (!output_pattern_check (o->output, &has_conversion, error))
+    return 2;
+  if (seeds != NULL && seeds->len > 1 && !has_conversion)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "Several seeds need an output pattern with %%d for the seed, such as out/%%05d.png");
+      return 2;
+    }
+
+  gen = hd_generator_load (o->model, error);
+  if (gen == NULL)
+    return 1;
+
+  for (guint i = 0; o->domains != NULL && o->domains[i] != NULL; i++)
+    {
+      g_autofree char *spec = NULL;
+      g_autoptr(GPtrArray) domains = NULL;
+      float weight;
+
+      if (!parse_domain_arg (o->domains[i], &spec, &weight))
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       "--domain “%s” names no file", o->domains[i]);
+          return 2;
+        }
+      domains = hd_domain_load_all (spec, error);
+      if (domains == NULL)
+        return 1;
+      for (guint j = 0; j < domains->len; j++)
+        {
+          HdDomain *d = g_ptr_array_index (domains, j);
+          g_autofree char *warning = NULL;
+          HdBlendTerm term = { .domain = d, .weight = weight };
+
+          if (!hd_domain_check (d, gen, &warning, error))
+            return 1;
+          if (warning != NULL)
+            g_printerr ("hyperdomain-render: warning: %s\n", warning);
+          g_ptr_array_add (loaded, hd_domain_ref (d));
+          g_array_append_val (terms, term);
+          hd_state_add_domain (state, d, weight, 0, 0);
+        }
+    }
+  if (terms->len > 0)
+    {
+      domain = g_new0 (float, gen->domain_dim);
+      hd_domain_blend (gen, (const HdBlendTerm *) terms->data, terms->len, domain);
+      params.domain = domain;
+    }
+
+  if (o->z_path != NULL || o->w_path != NULL)
+    {
+      gboolean is_w = o->w_path != NULL;
+      latent = read_latent_file (gen, is_w ? o->w_path : o->z_path, is_w, error);
+      if (latent == NULL)
+        return 1;
+      params.latent_kind = is_w ? HD_LATENT_W : HD_LATENT_Z;
+      params.z = is_w ? NULL : latent;
+      params.w = is_w ? latent : NULL;
+      state->latent_kind = params.latent_kind;
+      state->latent_rows = is_w ? (guint) gen->num_ws : 1;
+      state->latent_cols = is_w ? (guint) gen->config.w_dim : (guint) gen->config.z_dim;
+      state->latent = g_memdup2 (latent, sizeof (float) * state->latent_rows * state->latent_cols);
+    }
+
+  state->generator_path = g_strdup (gen->path);
+  state->generator_name = g_strdup (gen->name);
+  state->psi = params.psi;
+  state->cutoff = params.cutoff;
+  state->noise_mode = params.noise_mode;
+  state->noise_seed = params.noise_seed;
+
+  ctx = hd_vk_context_new (o->device, error);
+  if (ctx == NULL)
+    return 1;
+  renderer = hd_renderer_new (ctx, gen, error);
+  if (renderer == NULL)
+    return 1;
+
+  res = hd_render_params_output_res (&params, gen, error);
+  if (res < 0)
+    return 1;
+  img = g_new (float, (gsize) gen->config.img_channels * res * res);
+
+  for (guint i = 0; i < (seeds != NULL ? seeds->len : 1); i++)
+    {
+      g_autofree char *path = NULL;
+      guint32 seed = seeds != NULL ? g_array_index (seeds, guint32, i) : 0;
+
+      if (seeds != NULL)
+        {
+          params.latent_kind = HD_LATENT_SEED;
+          params.seed = seed;
+          state->latent_kind = HD_LATENT_SEED;
+          state->seed = seed;
+        }
+      if (!hd_renderer_render (renderer, &params, img, error))
+        return 1;
+      path = has_conversion ? output_pattern_expand (o->output, seed) : g_strdup (o->output);
+      if (!write_output (path, gen, img, res, state, error))
+        return 1;
+    }
+  return 0;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  Options o = { .psi = 1.0, .cutoff = -1 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GOptionContext) context = NULL;
+  int status;
+  GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, "The generator to render", "GEN.safetensors" },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed, "Seed S (0 to 4294967295) or a range A-B; default 0", "S" },
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &o.seeds, "A list of seeds or ranges: 1,5,9 or 0-9,20", "LIST" },
+    { "z", 0, 0, G_OPTION_ARG_FILENAME, &o.z_path, "A z latent: .npy of shape (z_dim,) or (1, z_dim)", "Z.npy" },
+    { "w", 0, 0, G_OPTION_ARG_FILENAME, &o.w_path, "A W or W+ latent: .npy of shape (w_dim,), (num_ws, w_dim) or (1, num_ws, w_dim)", "W.npy" },
+    { "psi", 0, 0, G_OPTION_ARG_DOUBLE, &o.psi, "Truncation psi; default 1 (none)", "F" },
+    { "cutoff", 0, 0, G_OPTION_ARG_INT, &o.cutoff, "Truncate only the first N layers' w; default every layer", "N" },
+    { "noise", 0, 0, G_OPTION_ARG_STRING, &o.noise, "Noise: const (default), random or none", "MODE" },
+    { "noise-seed", 0, 0, G_OPTION_ARG_STRING, &o.noise_seed, "Seed of the random noise; default 0", "S" },
+    { "domain", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.domains, "Blend in a domain or a domain pack (every domain of it, or one with #ID) with WEIGHT (default 1); may repeat", "PATH[#ID][=WEIGHT]" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, "Vulkan device: auto (default), cpu or an index from --list-devices", "DEVICE" },
+    { "list-devices", 0, 0, G_OPTION_ARG_NONE, &o.list_devices, "Print the Vulkan devices with their index and exit", NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Write the image: .png (8-bit with the state as metadata) or .npy (raw float32, shape (C, H, W)); with several seeds a pattern such as out/%05d.png", "OUT" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("— render images of a StyleGAN2 generator with domains");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context,
+    "Renders images of a StyleGAN2 generator, optionally blended with\n"
+    "HyperDomainNet domains: d = Σ weight_j · domain_j.  Seed S gives the same\n"
+    "image as NVIDIA's generate.py --seeds S for the same network.");
+  g_option_context_set_description (context,
+    "Examples:\n"
+    "  hyperdomain-render --model gen.safetensors --seed 42 -o out.png\n"
+    "  hyperdomain-render --model gen.safetensors --seed 0-99 --psi 0.7 -o out/%05d.png\n"
+    "  hyperdomain-render --model gen.safetensors --domain pixar.safetensors=0.5 \\\n"
+    "                     --domain pack.safetensors#anime=0.5 -o blend.npy\n"
+    "\n"
+    "Exit status: 0 on success, 1 when a file or the device fails, 2 on a\n"
+    "wrong command line.\n");
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("hyperdomain-render: %s\n", error->message);
+      options_clear (&o);
+      return 2;
+    }
+  if (argc > 1)
+    {
+      g_printerr ("hyperdomain-render: unexpected argument “%s” (see --help)\n", argv[1]);
+      options_clear (&o);
+      return 2;
+    }
+  if (o.version)
+    {
+      g_print ("hyperdomain-render %s\n", PACKAGE_VERSION);
+      options_clear (&o);
+      return 0;
+    }
+  if (o.list_devices)
+    {
+      status = list_devices ();
+      options_clear (&o);
+      return status;
+    }
+
+  status = run (&o, &error);
+  if (status != 0)
+    g_printerr ("hyperdomain-render: %s\n",
+                error != NULL ? error->message : "failed");
+  options_clear (&o);
+  return status;
+}

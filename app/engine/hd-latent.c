@@ -1,2 +1,855 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "hd-latent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "hd-error.h"
+
+/* ------------------------------------------------------------------------ */
+/* Mersenne Twister MT19937 and the legacy NumPy normal distribution        */
+/* (spec/generator-math.md §1).                                             */
+
+#define MT_N 624
+#define MT_M 397
+#define MT_MATRIX_A 0x9908b0dfU
+#define MT_UPPER_MASK 0x80000000U
+#define MT_LOWER_MASK 0x7fffffffU
+
+typedef struct {
+  guint32  mt[MT_N];
+  guint    index;
+  gboolean has_gauss;
+  double   gauss;
+} HdMt;
+
+static void
+hd_mt_init (HdMt    *state,
+            guint32  seed)
+{
+  state->mt[0] = seed;
+  for (guint i = 1; i < MT_N; i++)
+    {
+      guint32 prev = state->mt[i - 1];
+      state->mt[i] = 1812433253U * (prev ^ (prev >> 30)) + (guint32) i;
+    }
+  state->index = MT_N;
+  state->has_gauss = FALSE;
+  state->gauss = 0.0;
+}
+
+static void
+hd_mt_refill (HdMt *state)
+{
+  for (guint k = 0; k < MT_N; k++)
+    {
+      guint32 y = (state->mt[k] & MT_UPPER_MASK) |
+                  (state->mt[(k + 1) % MT_N] & MT_LOWER_MASK);
+      guint32 next = state->mt[(k + MT_M) % MT_N] ^ (y >> 1);
+
+      if (y & 1U)
+        next ^= MT_MATRIX_A;
+      state->mt[k] = next;
+    }
+  state->index = 0;
+}
+
+static guint32
+hd_mt_next_u32 (HdMt *state)
+{
+  guint32 y;
+
+  if (state->index >= MT_N)
+    hd_mt_refill (state);
+  y = state->mt[state->index++];
+
+  /* Tempering */
+  y ^= y >> 11;
+  y ^= (y << 7) & 0x9d2c5680U;
+  y ^= (y << 15) & 0xefc60000U;
+  y ^= y >> 18;
+  return y;
+}
+
+/* A double in [0, 1) with 53 random bits, from two 32-bit outputs. */
+static double
+hd_mt_next_double (HdMt *state)
+{
+  guint32 a = hd_mt_next_u32 (state) >> 5;
+  guint32 b = hd_mt_next_u32 (state) >> 6;
+
+  return ((double) a * 67108864.0 + (double) b) / 9007199254740992.0;
+}
+
+/* Polar Box-Muller; each accepted pair yields two normals, the second is
+ * kept for the next call. */
+static double
+hd_mt_next_gauss (HdMt *state)
+{
+  double x1, x2, r2, f;
+
+  if (state->has_gauss)
+    {
+      state->has_gauss = FALSE;
+      return state->gauss;
+    }
+
+  do
+    {
+      x1 = 2.0 * hd_mt_next_double (state) - 1.0;
+      x2 = 2.0 * hd_mt_next_double (state) - 1.0;
+      r2 = x1 * x1 + x2 * x2;
+    }
+  while (r2 >= 1.0 || r2 == 0.0);
+
+  f = sqrt (-2.0 * log (r2) / r2);
+  state->gauss = f * x1;
+  state->has_gauss = TRUE;
+  return f * x2;
+}
+
+void
+hd_randn (guint32  seed,
+          double  *out,
+          gsize    n)
+{
+  HdMt state;
+
+  hd_mt_init (&state, seed);
+  for (gsize i = 0; i < n; i++)
+    out[i] = hd_mt_next_gauss (&state);
+}
+
+void
+hd_randn_f32 (guint32  seed,
+              float   *out,
+              gsize    n)
+{
+  HdMt state;
+
+  hd_mt_init (&state, seed);
+  for (gsize i = 0; i < n; i++)
+    out[i] = (float) hd_mt_next_gauss (&state);
+}
+
+/* ------------------------------------------------------------------------ */
+/* .npy files                                                               */
+
+#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC_LEN 6
+#define NPY_MAX_HEADER (1024 * 1024)
+#define NPY_MAX_ELEMENTS ((guint64) 1 << 28)
+#define NPY_ALIGN 64
+#define NPY_MAX_DIMS 8u
+
+G_STATIC_ASSERT (G_N_ELEMENTS (((HdNpy *) NULL)->shape) == NPY_MAX_DIMS);
+
+static void G_GNUC_PRINTF (3, 4)
+npy_error (GError     **error,
+           const char  *name,
+           const char  *format,
+           ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, HD_ERROR, HD_ERROR_FORMAT, "%s: %s", name, message);
+}
+
+/* A minimal reader of the Python dict literal that .npy headers hold, e.g.
+ * {'descr': '<f4', 'fortran_order': False, 'shape': (3, 32, 32), } */
+typedef struct {
+  const char *p;
+  const char *end;
+} NpyLexer;
+
+static void
+npy_skip_space (NpyLexer *lx)
+{
+  while (lx->p < lx->end &&
+         (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' || *lx->p == '\r'))
+    lx->p++;
+}
+
+static gboolean
+npy_accept (NpyLexer *lx,
+            char      c)
+{
+  npy_skip_space (lx);
+  if (lx->p < lx->end && *lx->p == c)
+    {
+      lx->p++;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* A quoted string without escapes (none of the values we accept need any).
+ * Returns NULL when there is no string here. */
+static char *
+npy_parse_string (NpyLexer *lx)
+{
+  const char *start;
+  char quote;
+
+  npy_skip_space (lx);
+  if (lx->p >= lx->end || (*lx->p != '\'' && *lx->p != '"'))
+    return NULL;
+  quote = *lx->p++;
+  start = lx->p;
+  while (lx->p < lx->end && *lx->p != quote)
+    {
+      if (*lx->p == '\\' || *lx->p == '\n' || *lx->p == '\0')
+        return NULL;
+      lx->p++;
+    }
+  if (lx->p >= lx->end)
+    return NULL;
+  lx->p++;
+  return g_strndup (start, (gsize) (lx->p - 1 - start));
+}
+
+static gboolean
+npy_accept_word (NpyLexer   *lx,
+                 const char *word)
+{
+  gsize len = strlen (word);
+
+  npy_skip_space (lx);
+  if ((gsize) (lx->end - lx->p) >= len && memcmp (lx->p, word, len) == 0)
+    {
+      const char *after = lx->p + len;
+      if (after < lx->end && (g_ascii_isalnum (*after) || *after == '_'))
+        return FALSE;
+      lx->p = after;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* A non-negative integer; an 'L' suffix (files written by Python 2) is
+ * allowed.  Values above G_MAXINT64 are an error. */
+static gboolean
+npy_parse_dim (NpyLexer *lx,
+               gint64   *out)
+{
+  guint64 value = 0;
+  gboolean any = FALSE;
+
+  npy_skip_space (lx);
+  while (lx->p < lx->end && g_ascii_isdigit (*lx->p))
+    {
+      guint digit = (guint) (*lx->p - '0');
+      if (value > ((guint64) G_MAXINT64 - digit) / 10)
+        return FALSE;
+      value = value * 10 + digit;
+      any = TRUE;
+      lx->p++;
+    }
+  if (!any)
+    return FALSE;
+  if (lx->p < lx->end && (*lx->p == 'L' || *lx->p == 'l'))
+    lx->p++;
+  *out = (gint64) value;
+  return TRUE;
+}
+
+typedef struct {
+  char     *descr;
+  gboolean  has_fortran_order;
+  gboolean  fortran_order;
+  gboolean  has_shape;
+  guint     n_dims;
+  gint64    shape[NPY_MAX_DIMS];
+} NpyHeader;
+
+static gboolean
+npy_parse_shape (NpyLexer    *lx,
+                 NpyHeader   *header,
+                 const char  *name,
+                 GError     **error)
+{
+  if (!npy_accept (lx, '('))
+    {
+      npy_error (error, name, "the shape in the header is not a tuple");
+      return FALSE;
+    }
+  header->n_dims = 0;
+  if (npy_accept (lx, ')'))
+    return TRUE;
+  for (;;)
+    {
+      gint64 dim;
+
+      npy_skip_space (lx);
+      if (lx->p < lx->end && *lx->p == '-')
+        {
+          npy_error (error, name, "the shape has a negative dimension");
+          return FALSE;
+        }
+      if (!npy_parse_dim (lx, &dim))
+        {
+          npy_error (error, name,
+                     "the shape in the header is not a tuple of "
+                     "non-negative integers");
+          return FALSE;
+        }
+      if (header->n_dims >= NPY_MAX_DIMS)
+        {
+          npy_error (error, name,
+                     "arrays with more than %u dimensions are not supported",
+                     NPY_MAX_DIMS);
+          return FALSE;
+        }
+      header->shape[header->n_dims++] = dim;
+      if (npy_accept (lx, ')'))
+        {
+          /* Python needs a trailing comma for a 1-tuple: "(n)" is an int. */
+          if (header->n_dims == 1)
+            {
+              npy_error (error, name, "the shape in the header is not a tuple");
+              return FALSE;
+            }
+          return TRUE;
+        }
+      if (!npy_accept (lx, ','))
+        {
+          npy_error (error, name, "the shape in the header is not a tuple");
+          return FALSE;
+        }
+      if (npy_accept (lx, ')'))
+        return TRUE;
+    }
+}
+
+static gboolean
+npy_parse_header (const char  *text,
+                  gsize        len,
+                  NpyHeader   *header,
+                  const char  *name,
+                  GError     **error)
+{
+  NpyLexer lx = { text, text + len };
+
+  if (!npy_accept (&lx, '{'))
+    {
+      npy_error (error, name, "the header is not a Python dictionary");
+      return FALSE;
+    }
+
+  while (!npy_accept (&lx, '}'))
+    {
+      g_autofree char *key = npy_parse_string (&lx);
+
+      if (key == NULL)
+        {
+          npy_error (error, name,
+                     "the header is not a valid Python dictionary "
+                     "(expected a quoted key)");
+          return FALSE;
+        }
+      if (!npy_accept (&lx, ':'))
+        {
+          npy_error (error, name,
+                     "the header is not a valid Python dictionary "
+                     "(expected ‘:’ after ‘%s’)", key);
+          return FALSE;
+        }
+
+      if (strcmp (key, "descr") == 0)
+        {
+          if (header->descr != NULL)
+            {
+              npy_error (error, name, "the header has ‘descr’ twice");
+              return FALSE;
+            }
+          header->descr = npy_parse_string (&lx);
+          if (header->descr == NULL)
+            {
+              npy_error (error, name,
+                         "the dtype is not a simple type; expected "
+                         "little-endian float32 or float64 ('<f4', '<f8')");
+              return FALSE;
+            }
+        }
+      else if (strcmp (key, "fortran_order") == 0)
+        {
+          if (header->has_fortran_order)
+            {
+              npy_error (error, name, "the header has ‘fortran_order’ twice");
+              return FALSE;
+            }
+          if (npy_accept_word (&lx, "False"))
+            header->fortran_order = FALSE;
+          else if (npy_accept_word (&lx, "True"))
+            header->fortran_order = TRUE;
+          else
+            {
+              npy_error (error, name,
+                         "‘fortran_order’ in the header is not True or False");
+              return FALSE;
+            }
+          header->has_fortran_order = TRUE;
+        }
+      else if (strcmp (key, "shape") == 0)
+        {
+          if (header->has_shape)
+            {
+              npy_error (error, name, "the header has ‘shape’ twice");
+              return FALSE;
+            }
+          if (!npy_parse_shape (&lx, header, name, error))
+            return FALSE;
+          header->has_shape = TRUE;
+        }
+      else
+        {
+          npy_error (error, name, "unexpected key ‘%s’ in the header", key);
+          return FALSE;
+        }
+
+      if (npy_accept (&lx, '}'))
+        break;
+      if (!npy_accept (&lx, ','))
+        {
+          npy_error (error, name,
+                     "the header is not a valid Python dictionary "
+                     "(expected ‘,’ or ‘}’)");
+          return FALSE;
+        }
+    }
+
+  npy_skip_space (&lx);
+  if (lx.p != lx.end)
+    {
+      npy_error (error, name,
+                 "the header has unexpected text after the dictionary");
+      return FALSE;
+    }
+  if (header->descr == NULL || !header->has_fortran_order || !header->has_shape)
+    {
+      npy_error (error, name,
+                 "the header lacks %s",
+                 header->descr == NULL ? "‘descr’" :
+                 !header->has_fortran_order ? "‘fortran_order’" : "‘shape’");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+hd_npy_free (HdNpy *npy)
+{
+  if (npy == NULL)
+    return;
+  g_free (npy->data);
+  g_free (npy);
+}
+
+HdNpy *
+hd_npy_read_bytes (GBytes      *bytes,
+                   const char  *display_name,
+                   GError     **error)
+{
+  g_autoptr(HdNpy) npy = NULL;
+  g_autofree char *header_text = NULL;
+  NpyHeader header = { 0 };
+  const guint8 *data;
+  gsize size, prefix_len, header_len, data_len, item_size;
+  guint64 n_elements = 1;
+  const char *name = display_name != NULL ? display_name : "array";
+
+  g_return_val_if_fail (bytes != NULL, NULL);
+
+  data = g_bytes_get_data (bytes, &size);
+
+  if (size < NPY_MAGIC_LEN + 2 || memcmp (data, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
+    {
+      npy_error (error, name, "not a NumPy .npy file (the magic string "
+                 "\\x93NUMPY is missing)");
+      return NULL;
+    }
+
+  if (data[6] == 1 && data[7] == 0)
+    prefix_len = 10;
+  else if (data[6] == 2 && data[7] == 0)
+    prefix_len = 12;
+  else
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: .npy format version %u.%u is not supported; "
+                   "expected 1.0 or 2.0", name, data[6], data[7]);
+      return NULL;
+    }
+  if (size < prefix_len)
+    {
+      npy_error (error, name, "the file ends inside the header");
+      return NULL;
+    }
+  if (prefix_len == 10)
+    header_len = (gsize) data[8] | (gsize) data[9] << 8;
+  else
+    header_len = (gsize) data[8] | (gsize) data[9] << 8 |
+                 (gsize) data[10] << 16 | (gsize) data[11] << 24;
+  if (header_len > NPY_MAX_HEADER)
+    {
+      npy_error (error, name, "the header is %" G_GSIZE_FORMAT " bytes, "
+                 "more than the limit of %d", header_len, NPY_MAX_HEADER);
+      return NULL;
+    }
+  if (header_len > size - prefix_len)
+    {
+      npy_error (error, name, "the file ends inside the header");
+      return NULL;
+    }
+  if (memchr (data + prefix_len, '\0', header_len) != NULL)
+    {
+      npy_error (error, name, "the header contains a NUL byte");
+      return NULL;
+    }
+
+  header_text = g_strndup ((const char *) data + prefix_len, header_len);
+  if (!npy_parse_header (header_text, header_len, &header, name, error))
+    {
+      g_free (header.descr);
+      return NULL;
+    }
+
+  if (strcmp (header.descr, "<f4") == 0)
+    item_size = 4;
+  else if (strcmp (header.descr, "<f8") == 0)
+    item_size = 8;
+  else
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: dtype '%s' is not supported; expected little-endian "
+                   "float32 or float64 ('<f4', '<f8')", name, header.descr);
+      g_free (header.descr);
+      return NULL;
+    }
+  g_clear_pointer (&header.descr, g_free);
+
+  if (header.fortran_order)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: Fortran-order (column-major) arrays are not "
+                   "supported; save the array in C order", name);
+      return NULL;
+    }
+
+  for (guint i = 0; i < header.n_dims; i++)
+    {
+      guint64 dim = (guint64) header.shape[i];
+
+      if (dim != 0 && n_elements > NPY_MAX_ELEMENTS / dim)
+        {
+          n_elements = NPY_MAX_ELEMENTS + 1;
+          break;
+        }
+      n_elements *= dim;
+    }
+  /* A zero dimension makes the array empty whatever the others are. */
+  for (guint i = 0; i < header.n_dims; i++)
+    if (header.shape[i] == 0)
+      n_elements = 0;
+  if (n_elements > NPY_MAX_ELEMENTS)
+    {
+      npy_error (error, name, "the array is too large (more than %" G_GUINT64_FORMAT
+                 " elements)", NPY_MAX_ELEMENTS);
+      return NULL;
+    }
+
+  data_len = size - prefix_len - header_len;
+  if (data_len != n_elements * item_size)
+    {
+      npy_error (error, name,
+                 "the data is %" G_GSIZE_FORMAT " bytes but the shape and "
+                 "dtype need %" G_GUINT64_FORMAT " (%s)",
+                 data_len, (guint64) n_elements * item_size,
+                 data_len < n_elements * item_size ? "the file is truncated"
+                                                   : "extra bytes at the end");
+      return NULL;
+    }
+
+  npy = g_new0 (HdNpy, 1);
+  npy->n_dims = header.n_dims;
+  memcpy (npy->shape, header.shape, sizeof header.shape);
+  npy->n_elements = (gsize) n_elements;
+  npy->data = g_new (float, MAX (n_elements, 1));
+
+  data += prefix_len + header_len;
+  if (item_size == 4)
+    {
+      for (gsize i = 0; i < n_elements; i++)
+        {
+          guint32 bits;
+          float value;
+
+          memcpy (&bits, data + i * 4, 4);
+          bits = GUINT32_FROM_LE (bits);
+          memcpy (&value, &bits, 4);
+          npy->data[i] = value;
+        }
+    }
+  else
+    {
+      for (gsize i = 0; i < n_elements; i++)
+        {
+          guint64 bits;
+          double value;
+
+          memcpy (&bits, data + i * 8, 8);
+          bits = GUINT64_FROM_LE (bits);
+          memcpy (&value, &bits, 8);
+          npy->data[i] = (float) value;
+        }
+    }
+
+  return g_steal_pointer (&npy);
+}
+
+/* Reads a whole regular file, refusing anything larger than MAX_SIZE. */
+static GBytes *
+read_file_limited (const char  *path,
+                   const char  *name,
+                   gsize        max_size,
+                   GError     **error)
+{
+  g_autofree guint8 *buffer = NULL;
+  struct stat st;
+  gsize size, done = 0;
+  int fd, saved_errno;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      saved_errno = errno;
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot open “%s”: %s",
+                   name, g_strerror (saved_errno));
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0)
+    {
+      saved_errno = errno;
+      close (fd);
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot read “%s”: %s",
+                   name, g_strerror (saved_errno));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      close (fd);
+      g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                   "Cannot read “%s”: it is not a regular file", name);
+      return NULL;
+    }
+  if ((guint64) st.st_size > max_size)
+    {
+      close (fd);
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: the file is too large (%" G_GUINT64_FORMAT " bytes)",
+                   name, (guint64) st.st_size);
+      return NULL;
+    }
+
+  size = (gsize) st.st_size;
+  buffer = g_malloc (MAX (size, 1));
+  while (done < size)
+    {
+      gssize got = read (fd, buffer + done, size - done);
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        {
+          saved_errno = errno;
+          close (fd);
+          g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot read “%s”: %s",
+                       name, g_strerror (saved_errno));
+          return NULL;
+        }
+      if (got == 0)
+        break; /* shrank while reading: the format check reports it */
+      done += (gsize) got;
+    }
+  close (fd);
+
+  return g_bytes_new_take (g_steal_pointer (&buffer), done);
+}
+
+HdNpy *
+hd_npy_read (const char  *path,
+             GError     **error)
+{
+  g_autofree char *name = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  /* The largest valid file, plus one byte so that extra data is reported
+   * as such rather than as a size limit. */
+  const gsize max_size = 12 + NPY_MAX_HEADER + NPY_MAX_ELEMENTS * 8 + 1;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  name = g_filename_display_name (path);
+  bytes = read_file_limited (path, name, max_size, error);
+  if (bytes == NULL)
+    return NULL;
+  return hd_npy_read_bytes (bytes, name, error);
+}
+
+/* Writes CONTENTS to a temporary file beside PATH and renames it over PATH,
+ * so PATH holds either the old or the new contents, never a mix. */
+static gboolean
+write_file_atomically (const char    *path,
+                       const guint8  *contents,
+                       gsize          length,
+                       GError       **error)
+{
+  g_autofree char *tmp_path = g_strconcat (path, ".XXXXXX", NULL);
+  g_autofree char *name = g_filename_display_name (path);
+  gsize done = 0;
+  int fd, saved_errno;
+
+  fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, 0666);
+  if (fd < 0)
+    {
+      saved_errno = errno;
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot write “%s”: %s",
+                   name, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  while (done < length)
+    {
+      gssize written = write (fd, contents + done, length - done);
+
+      if (written < 0 && errno == EINTR)
+        continue;
+      if (written < 0)
+        goto fail;
+      done += (gsize) written;
+    }
+  /* Flush before the rename when replacing a file, so that a crash cannot
+   * leave an empty file where the old one was. */
+  if (g_file_test (path, G_FILE_TEST_EXISTS) && fsync (fd) != 0)
+    goto fail;
+  if (close (fd) != 0)
+    {
+      fd = -1;
+      goto fail;
+    }
+  fd = -1;
+  if (g_rename (tmp_path, path) != 0)
+    goto fail;
+  return TRUE;
+
+fail:
+  saved_errno = errno;
+  if (fd >= 0)
+    close (fd);
+  g_unlink (tmp_path);
+  g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot write “%s”: %s",
+               name, g_strerror (saved_errno));
+  return FALSE;
+}
+
+gboolean
+hd_npy_write_f32 (const char   *path,
+                  const gint64 *shape,
+                  guint         n_dims,
+                  const float  *data,
+                  GError      **error)
+{
+  g_autoptr(GString) header = NULL;
+  g_autofree guint8 *contents = NULL;
+  g_autofree char *name = NULL;
+  guint64 n_elements = 1;
+  gsize total, prefix_len = 10;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (n_dims == 0 || shape != NULL, FALSE);
+
+  name = g_filename_display_name (path);
+  if (n_dims > NPY_MAX_DIMS)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "Cannot write “%s”: arrays with more than %u dimensions "
+                   "are not supported", name, NPY_MAX_DIMS);
+      return FALSE;
+    }
+  for (guint i = 0; i < n_dims; i++)
+    {
+      if (shape[i] < 0)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       "Cannot write “%s”: dimension %u of the shape is "
+                       "negative", name, i);
+          return FALSE;
+        }
+      if (shape[i] != 0 && n_elements > NPY_MAX_ELEMENTS / (guint64) shape[i])
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       "Cannot write “%s”: the array is too large", name);
+          return FALSE;
+        }
+      n_elements *= (guint64) shape[i];
+    }
+  for (guint i = 0; i < n_dims; i++)
+    if (shape[i] == 0)
+      n_elements = 0;
+  g_return_val_if_fail (n_elements == 0 || data != NULL, FALSE);
+
+  header = g_string_new ("{'descr': '<f4', 'fortran_order': False, 'shape': (");
+  for (guint i = 0; i < n_dims; i++)
+    {
+      g_string_append_printf (header, "%" G_GINT64_FORMAT, shape[i]);
+      if (n_dims == 1 || i + 1 < n_dims)
+        g_string_append (header, n_dims == 1 ? "," : ", ");
+    }
+  g_string_append (header, "), }");
+
+  /* Pad with spaces and end with a newline so that the data is aligned. */
+  if (prefix_len + header->len + 1 > G_MAXUINT16)
+    prefix_len = 12;
+  while ((prefix_len + header->len + 1) % NPY_ALIGN != 0)
+    g_string_append_c (header, ' ');
+  g_string_append_c (header, '\n');
+
+  total = prefix_len + header->len + (gsize) n_elements * 4;
+  contents = g_malloc (total);
+  memcpy (contents, NPY_MAGIC, NPY_MAGIC_LEN);
+  if (prefix_len == 10)
+    {
+      contents[6] = 1;
+      contents[7] = 0;
+      contents[8] = header->len & 0xff;
+      contents[9] = (header->len >> 8) & 0xff;
+    }
+  else
+    {
+      contents[6] = 2;
+      contents[7] = 0;
+      for (int i = 0; i < 4; i++)
+        contents[8 + i] = (header->len >> (8 * i)) & 0xff;
+    }
+  memcpy (contents + prefix_len, header->str, header->len);
+
+  for (gsize i = 0; i < n_elements; i++)
+    {
+      guint32 bits;
+
+      memcpy (&bits, &data[i], 4);
+      bits = GUINT32_TO_LE (bits);
+      memcpy (contents + prefix_len + header->len + i * 4, &bits, 4);
+    }
+
+  return write_file_atomically (path, contents, total, error);
+}

@@ -1,2 +1,464 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "hd-state.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "hd-error.h"
+
+#define HD_STATE_VERSION 1
+
+HdState *
+hd_state_new (void)
+{
+  HdState *state = g_new0 (HdState, 1);
+
+  state->latent_kind = HD_LATENT_SEED;
+  state->psi = 1.0f;
+  state->cutoff = -1;
+  state->noise_mode = HD_NOISE_CONST;
+  state->domains = g_array_new (FALSE, TRUE, sizeof (HdStateDomain));
+  return state;
+}
+
+static void
+state_domain_clear (HdStateDomain *d)
+{
+  g_clear_pointer (&d->path, g_free);
+  g_clear_pointer (&d->id, g_free);
+  g_clear_pointer (&d->name, g_free);
+}
+
+void
+hd_state_free (HdState *state)
+{
+  if (state == NULL)
+    return;
+  for (guint i = 0; i < state->domains->len; i++)
+    state_domain_clear (&g_array_index (state->domains, HdStateDomain, i));
+  g_array_unref (state->domains);
+  g_free (state->generator_path);
+  g_free (state->generator_name);
+  g_free (state->latent);
+  g_free (state);
+}
+
+void
+hd_state_add_domain (HdState  *state,
+                     HdDomain *domain,
+                     float     weight,
+                     int       min_res,
+                     int       max_res)
+{
+  HdStateDomain d = {
+    .path = g_strdup (domain->path),
+    .id = g_strdup (domain->id),
+    .name = g_strdup (domain->name),
+    .weight = weight,
+    .min_res = min_res,
+    .max_res = max_res,
+  };
+  g_array_append_val (state->domains, d);
+}
+
+static void
+add_float_array (JsonBuilder *b,
+                 const float *values,
+                 guint        n)
+{
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n; i++)
+    json_builder_add_double_value (b, values[i]);
+  json_builder_end_array (b);
+}
+
+char *
+hd_state_to_json (const HdState *state)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_int_value (b, HD_STATE_VERSION);
+
+  json_builder_set_member_name (b, "generator");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, state->generator_name);
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, state->generator_path);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "latent");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  switch (state->latent_kind)
+    {
+    case HD_LATENT_SEED:
+      json_builder_add_string_value (b, "seed");
+      json_builder_set_member_name (b, "seed");
+      json_builder_add_int_value (b, state->seed);
+      break;
+    case HD_LATENT_Z:
+      json_builder_add_string_value (b, "z");
+      json_builder_set_member_name (b, "z");
+      add_float_array (b, state->latent, state->latent_cols);
+      break;
+    case HD_LATENT_W:
+    default:
+      json_builder_add_string_value (b, "w");
+      json_builder_set_member_name (b, "w");
+      json_builder_begin_array (b);
+      for (guint r = 0; r < state->latent_rows; r++)
+        add_float_array (b, state->latent + (gsize) r * state->latent_cols, state->latent_cols);
+      json_builder_end_array (b);
+      break;
+    }
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "psi");
+  json_builder_add_double_value (b, state->psi);
+  json_builder_set_member_name (b, "cutoff");
+  if (state->cutoff < 0)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_int_value (b, state->cutoff);
+
+  json_builder_set_member_name (b, "noise");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "mode");
+  json_builder_add_string_value (b, hd_noise_mode_to_string (state->noise_mode));
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, state->noise_seed);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "domains");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < state->domains->len; i++)
+    {
+      const HdStateDomain *d = &g_array_index (state->domains, HdStateDomain, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, d->path);
+      json_builder_set_member_name (b, "id");
+      if (d->id != NULL)
+        json_builder_add_string_value (b, d->id);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, d->name);
+      json_builder_set_member_name (b, "weight");
+      json_builder_add_double_value (b, d->weight);
+      if (d->min_res != 0 || d->max_res != 0)
+        {
+          json_builder_set_member_name (b, "layers");
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "min_res");
+          json_builder_add_int_value (b, d->min_res);
+          json_builder_set_member_name (b, "max_res");
+          json_builder_add_int_value (b, d->max_res);
+          json_builder_end_object (b);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+/* Reading: every member is checked for its type, so that a hand-edited or
+ * hostile PNG gives a message instead of a crash. */
+
+static gboolean
+state_fail (GError    **error,
+            const char *what)
+{
+  g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+               "The Hyperdomain metadata is damaged: %s", what);
+  return FALSE;
+}
+
+static JsonNode *
+member (JsonObject *obj,
+        const char *name,
+        JsonNodeType type)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  if (node == NULL || JSON_NODE_TYPE (node) != type)
+    return NULL;
+  return node;
+}
+
+static gboolean
+get_number (JsonObject *obj,
+            const char *name,
+            double     *out)
+{
+  JsonNode *node = member (obj, name, JSON_NODE_VALUE);
+  GType t;
+
+  if (node == NULL)
+    return FALSE;
+  t = json_node_get_value_type (node);
+  if (t == G_TYPE_INT64)
+    *out = (double) json_node_get_int (node);
+  else if (t == G_TYPE_DOUBLE)
+    *out = json_node_get_double (node);
+  else
+    return FALSE;
+  return isfinite (*out);
+}
+
+static gboolean
+get_uint32 (JsonObject *obj,
+            const char *name,
+            guint32    *out)
+{
+  JsonNode *node = member (obj, name, JSON_NODE_VALUE);
+  gint64 v;
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  v = json_node_get_int (node);
+  if (v < 0 || v > G_MAXUINT32)
+    return FALSE;
+  *out = (guint32) v;
+  return TRUE;
+}
+
+static const char *
+get_string (JsonObject *obj,
+            const char *name)
+{
+  JsonNode *node = member (obj, name, JSON_NODE_VALUE);
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gboolean
+read_float_array (JsonArray *arr,
+                  float     *out,
+                  guint      n)
+{
+  if (json_array_get_length (arr) != n)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (arr, i);
+      GType t;
+      double v;
+
+      if (JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
+        return FALSE;
+      t = json_node_get_value_type (node);
+      if (t == G_TYPE_INT64)
+        v = (double) json_node_get_int (node);
+      else if (t == G_TYPE_DOUBLE)
+        v = json_node_get_double (node);
+      else
+        return FALSE;
+      if (!isfinite (v))
+        return FALSE;
+      out[i] = (float) v;
+    }
+  return TRUE;
+}
+
+#define HD_STATE_MAX_LATENT (4096 * 64)
+
+static gboolean
+read_latent (HdState    *state,
+             JsonObject *latent,
+             GError    **error)
+{
+  const char *kind = get_string (latent, "kind");
+  JsonNode *node;
+  JsonArray *arr;
+
+  if (g_strcmp0 (kind, "seed") == 0)
+    {
+      state->latent_kind = HD_LATENT_SEED;
+      if (!get_uint32 (latent, "seed", &state->seed))
+        return state_fail (error, "the seed is not a number from 0 to 4294967295");
+      return TRUE;
+    }
+  if (g_strcmp0 (kind, "z") == 0)
+    {
+      guint n;
+      if ((node = member (latent, "z", JSON_NODE_ARRAY)) == NULL)
+        return state_fail (error, "the z latent is missing");
+      arr = json_node_get_array (node);
+      n = json_array_get_length (arr);
+      if (n == 0 || n > HD_STATE_MAX_LATENT)
+        return state_fail (error, "the z latent has a wrong length");
+      state->latent_kind = HD_LATENT_Z;
+      state->latent_rows = 1;
+      state->latent_cols = n;
+      state->latent = g_new (float, n);
+      if (!read_float_array (arr, state->latent, n))
+        return state_fail (error, "the z latent holds something other than numbers");
+      return TRUE;
+    }
+  if (g_strcmp0 (kind, "w") == 0)
+    {
+      guint rows, cols;
+      JsonNode *first;
+      if ((node = member (latent, "w", JSON_NODE_ARRAY)) == NULL)
+        return state_fail (error, "the w latent is missing");
+      arr = json_node_get_array (node);
+      rows = json_array_get_length (arr);
+      if (rows == 0 || rows > 64)
+        return state_fail (error, "the w latent has a wrong number of rows");
+      first = json_array_get_element (arr, 0);
+      if (JSON_NODE_TYPE (first) != JSON_NODE_ARRAY)
+        return state_fail (error, "the w latent is not a list of rows");
+      cols = json_array_get_length (json_node_get_array (first));
+      if (cols == 0 || cols > 4096)
+        return state_fail (error, "the w latent has a wrong row length");
+      state->latent_kind = HD_LATENT_W;
+      state->latent_rows = rows;
+      state->latent_cols = cols;
+      state->latent = g_new (float, (gsize) rows * cols);
+      for (guint r = 0; r < rows; r++)
+        {
+          JsonNode *row = json_array_get_element (arr, r);
+          if (JSON_NODE_TYPE (row) != JSON_NODE_ARRAY ||
+              !read_float_array (json_node_get_array (row), state->latent + (gsize) r * cols, cols))
+            return state_fail (error, "a row of the w latent is not a list of numbers of the same length");
+        }
+      return TRUE;
+    }
+  return state_fail (error, "the latent kind is not seed, z or w");
+}
+
+static gboolean
+read_domains (HdState    *state,
+              JsonArray  *arr,
+              GError    **error)
+{
+  guint n = json_array_get_length (arr);
+
+  if (n > 1024)
+    return state_fail (error, "too many domains");
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (arr, i);
+      JsonObject *obj;
+      JsonNode *id, *layers;
+      const char *path, *name;
+      double weight, v;
+      HdStateDomain d = { 0 };
+
+      if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
+        return state_fail (error, "a domain entry is not an object");
+      obj = json_node_get_object (node);
+      path = get_string (obj, "path");
+      name = get_string (obj, "name");
+      if (path == NULL || name == NULL)
+        return state_fail (error, "a domain has no path or name");
+      if (!get_number (obj, "weight", &weight))
+        return state_fail (error, "a domain weight is not a number");
+      id = json_object_get_member (obj, "id");
+      if (id != NULL && !JSON_NODE_HOLDS_NULL (id) &&
+          (JSON_NODE_TYPE (id) != JSON_NODE_VALUE || json_node_get_value_type (id) != G_TYPE_STRING))
+        return state_fail (error, "a domain id is not text");
+      layers = member (obj, "layers", JSON_NODE_OBJECT);
+      if (layers != NULL)
+        {
+          JsonObject *lo = json_node_get_object (layers);
+          if (!get_number (lo, "min_res", &v) || v < 0 || v > 65536)
+            return state_fail (error, "a domain layer range is not valid");
+          d.min_res = (int) v;
+          if (!get_number (lo, "max_res", &v) || v < 0 || v > 65536)
+            return state_fail (error, "a domain layer range is not valid");
+          d.max_res = (int) v;
+        }
+      d.path = g_strdup (path);
+      d.name = g_strdup (name);
+      d.id = (id != NULL && !JSON_NODE_HOLDS_NULL (id)) ? g_strdup (json_node_get_string (id)) : NULL;
+      d.weight = (float) weight;
+      g_array_append_val (state->domains, d);
+    }
+  return TRUE;
+}
+
+HdState *
+hd_state_from_json (const char  *json,
+                    GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(HdState) state = hd_state_new ();
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root, *node;
+  JsonObject *obj, *gen, *noise;
+  const char *str;
+  double num, version;
+
+  if (!json_parser_load_from_data (parser, json, -1, &local_error))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "The Hyperdomain metadata is not valid JSON: %s", local_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
+    return state_fail (error, "it is not a JSON object"), NULL;
+  obj = json_node_get_object (root);
+
+  if (!get_number (obj, "version", &version) || version != HD_STATE_VERSION)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   "The Hyperdomain metadata has an unsupported version");
+      return NULL;
+    }
+
+  if ((node = member (obj, "generator", JSON_NODE_OBJECT)) == NULL)
+    return state_fail (error, "the generator is missing"), NULL;
+  gen = json_node_get_object (node);
+  if ((str = get_string (gen, "path")) == NULL)
+    return state_fail (error, "the generator path is missing"), NULL;
+  state->generator_path = g_strdup (str);
+  state->generator_name = g_strdup (get_string (gen, "name"));
+
+  if ((node = member (obj, "latent", JSON_NODE_OBJECT)) == NULL)
+    return state_fail (error, "the latent is missing"), NULL;
+  if (!read_latent (state, json_node_get_object (node), error))
+    return NULL;
+
+  if (!get_number (obj, "psi", &num))
+    return state_fail (error, "psi is not a number"), NULL;
+  state->psi = (float) num;
+
+  node = json_object_get_member (obj, "cutoff");
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    state->cutoff = -1;
+  else if (!get_number (obj, "cutoff", &num) || num < 0 || num > 64 || num != floor (num))
+    return state_fail (error, "the cutoff is not a layer count"), NULL;
+  else
+    state->cutoff = (int) num;
+
+  if ((node = member (obj, "noise", JSON_NODE_OBJECT)) == NULL)
+    return state_fail (error, "the noise settings are missing"), NULL;
+  noise = json_node_get_object (node);
+  if (!hd_noise_mode_from_string (get_string (noise, "mode"), &state->noise_mode))
+    return state_fail (error, "the noise mode is not const, random or none"), NULL;
+  if (!get_uint32 (noise, "seed", &state->noise_seed))
+    return state_fail (error, "the noise seed is not valid"), NULL;
+
+  if ((node = member (obj, "domains", JSON_NODE_ARRAY)) == NULL)
+    return state_fail (error, "the domain list is missing"), NULL;
+  if (!read_domains (state, json_node_get_array (node), error))
+    return NULL;
+
+  return g_steal_pointer (&state);
+}
