@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hd-cpu-reference.h"
+#include "hd-error.h"
 #include "hd-test-util.h"
 
 static void

@@ -97,8 +97,9 @@ hd_cpu_compute_ws (HdGenerator          *gen,
       return FALSE;
     }
 
-  /* Truncation, for k < cutoff (every k without a cutoff). */
-  for (int k = 0; k < gen->num_ws; k++)
+  /* Truncation, for k < cutoff (every k without a cutoff).  psi = 1 leaves
+   * w untouched, bit for bit, as NVlabs skips the lerp then. */
+  for (int k = 0; k < gen->num_ws && params->psi != 1.0f; k++)
     {
       if (params->cutoff >= 0 && k >= params->cutoff)
         continue;

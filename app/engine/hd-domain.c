@@ -1,2 +1,496 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
 #include "hd-domain.h"
+#include "hd-error.h"
+
+#define MODULATION "input-after-demod"
+
+static void
+domain_layer_free (gpointer data)
+{
+  HdDomainLayer *layer = data;
+
+  g_free (layer->values);
+  g_free (layer);
+}
+
+static HdDomain *
+domain_new (const char *path)
+{
+  HdDomain *domain = g_new0 (HdDomain, 1);
+
+  domain->ref_count = 1;
+  domain->path = g_strdup (path);
+  domain->layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          domain_layer_free);
+  return domain;
+}
+
+HdDomain *
+hd_domain_ref (HdDomain *domain)
+{
+  g_return_val_if_fail (domain != NULL, NULL);
+
+  g_atomic_int_inc (&domain->ref_count);
+  return domain;
+}
+
+void
+hd_domain_unref (HdDomain *domain)
+{
+  g_return_if_fail (domain != NULL);
+
+  if (!g_atomic_int_dec_and_test (&domain->ref_count))
+    return;
+  g_free (domain->path);
+  g_free (domain->id);
+  g_free (domain->name);
+  g_free (domain->description);
+  g_free (domain->generator);
+  g_hash_table_unref (domain->layers);
+  g_free (domain);
+}
+
+/* "synthesis.b<digits>.conv0" or ".conv1". */
+static gboolean
+is_layer_name (const char *name)
+{
+  const char *p;
+  gsize digits = 0;
+
+  if (!g_str_has_prefix (name, "synthesis.b"))
+    return FALSE;
+  p = name + strlen ("synthesis.b");
+  while (g_ascii_isdigit (p[digits]))
+    digits++;
+  if (digits == 0 || digits > 5)
+    return FALSE;
+  p += digits;
+  return g_str_equal (p, ".conv0") || g_str_equal (p, ".conv1");
+}
+
+/* A pack id: [a-z0-9_-]+ */
+static gboolean
+is_pack_id (const char *id,
+            gsize       length)
+{
+  if (length == 0)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = id[i];
+
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+add_layer (HdDomain        *domain,
+           const char      *file,
+           const char      *layer_name,
+           const HdTensor  *tensor,
+           GError         **error)
+{
+  HdDomainLayer *layer;
+
+  if (!is_layer_name (layer_name))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: tensor “%s” is not a synthesis conv layer "
+                   "(expected a name such as synthesis.b8.conv0)",
+                   file, tensor->name);
+      return FALSE;
+    }
+  if (tensor->n_dims != 1)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                   "%s: tensor “%s” has %u dimensions; a domain layer is a vector (1 dimension)",
+                   file, tensor->name, tensor->n_dims);
+      return FALSE;
+    }
+  if (tensor->n_elements > HD_MAX_CHANNELS)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                   "%s: tensor “%s” has %" G_GSIZE_FORMAT " values; at most %d are supported",
+                   file, tensor->name, tensor->n_elements, HD_MAX_CHANNELS);
+      return FALSE;
+    }
+  if (!hd_tensor_is_finite (tensor))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: tensor “%s” contains NaN or infinite values",
+                   file, tensor->name);
+      return FALSE;
+    }
+
+  layer = g_new0 (HdDomainLayer, 1);
+  layer->length = (int) tensor->n_elements;
+  layer->values = g_new0 (float, MAX (tensor->n_elements, 1));
+  hd_tensor_to_f32 (tensor, layer->values);
+  g_hash_table_insert (domain->layers, g_strdup (layer_name), layer);
+  return TRUE;
+}
+
+static GPtrArray *
+load_single (HdSafetensors  *st,
+             const char     *file,
+             const char     *abs_path,
+             const char     *id,
+             GError        **error)
+{
+  g_autoptr(HdDomain) domain = NULL;
+  g_autoptr(GPtrArray) result = NULL;
+  const char *name = hd_safetensors_get_metadata (st, "hyperdomain.name");
+
+  if (id != NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "%s: “#%s” selects a domain of a pack, but this file holds a single domain",
+                   file, id);
+      return NULL;
+    }
+  if (name == NULL || *name == '\0')
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: the domain has no name (hyperdomain.name is missing from its metadata)",
+                   file);
+      return NULL;
+    }
+
+  domain = domain_new (abs_path);
+  domain->name = g_strdup (name);
+  domain->description = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.description"));
+  domain->generator = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.generator"));
+  for (guint i = 0; i < hd_safetensors_get_n_tensors (st); i++)
+    {
+      const HdTensor *tensor = hd_safetensors_get_tensor (st, i);
+
+      if (!add_layer (domain, file, tensor->name, tensor, error))
+        return NULL;
+    }
+
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  g_ptr_array_add (result, g_steal_pointer (&domain));
+  return g_steal_pointer (&result);
+}
+
+/* For arrays of char*: qsort and g_ptr_array_sort pass pointers to the
+ * elements. */
+static int
+compare_string_ptrs (gconstpointer a,
+                     gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+static char *
+join_ids (GPtrArray *ids)
+{
+  GString *str = g_string_new (NULL);
+
+  for (guint i = 0; i < ids->len; i++)
+    g_string_append_printf (str, "%s%s", i ? ", " : "", (char *) g_ptr_array_index (ids, i));
+  return g_string_free (str, FALSE);
+}
+
+static GPtrArray *
+load_pack (HdSafetensors  *st,
+           const char     *file,
+           const char     *abs_path,
+           const char     *id,
+           GError        **error)
+{
+  g_autoptr(GHashTable) domains = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                         (GDestroyNotify) hd_domain_unref);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) result = NULL;
+  const char *pack_generator = hd_safetensors_get_metadata (st, "hyperdomain.generator");
+
+  for (guint i = 0; i < hd_safetensors_get_n_tensors (st); i++)
+    {
+      const HdTensor *tensor = hd_safetensors_get_tensor (st, i);
+      const char *slash = strchr (tensor->name, '/');
+      g_autofree char *tensor_id = NULL;
+      HdDomain *domain;
+
+      if (slash == NULL || !is_pack_id (tensor->name, (gsize) (slash - tensor->name)))
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                       "%s: tensor “%s” of a domain pack is not named <id>/<layer> "
+                       "with an id of a-z, 0-9, _ and -",
+                       file, tensor->name);
+          return NULL;
+        }
+      tensor_id = g_strndup (tensor->name, (gsize) (slash - tensor->name));
+      domain = g_hash_table_lookup (domains, tensor_id);
+      if (domain == NULL)
+        {
+          g_autofree char *name_key = g_strdup_printf ("%s.name", tensor_id);
+          g_autofree char *desc_key = g_strdup_printf ("%s.description", tensor_id);
+          g_autofree char *gen_key = g_strdup_printf ("%s.generator", tensor_id);
+          const char *name = hd_safetensors_get_metadata (st, name_key);
+          const char *generator = hd_safetensors_get_metadata (st, gen_key);
+
+          if (name == NULL || *name == '\0')
+            {
+              g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                           "%s: domain “%s” of the pack has no name (%s is missing from its metadata)",
+                           file, tensor_id, name_key);
+              return NULL;
+            }
+          domain = domain_new (abs_path);
+          domain->id = g_strdup (tensor_id);
+          domain->name = g_strdup (name);
+          domain->description = g_strdup (hd_safetensors_get_metadata (st, desc_key));
+          domain->generator = g_strdup (generator != NULL ? generator : pack_generator);
+          g_hash_table_insert (domains, domain->id, domain);
+          g_ptr_array_add (ids, domain->id);
+        }
+      if (!add_layer (domain, file, slash + 1, tensor, error))
+        return NULL;
+    }
+
+  if (ids->len == 0)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT, "%s: the domain pack holds no domains", file);
+      return NULL;
+    }
+  g_ptr_array_sort (ids, compare_string_ptrs);
+
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  if (id != NULL)
+    {
+      HdDomain *domain = g_hash_table_lookup (domains, id);
+
+      if (domain == NULL)
+        {
+          g_autofree char *available = join_ids (ids);
+
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       "%s: the pack has no domain “%s”; it has: %s", file, id, available);
+          return NULL;
+        }
+      g_ptr_array_add (result, hd_domain_ref (domain));
+    }
+  else
+    {
+      for (guint i = 0; i < ids->len; i++)
+        g_ptr_array_add (result, hd_domain_ref (g_hash_table_lookup (domains,
+                                                                     g_ptr_array_index (ids, i))));
+    }
+  return g_steal_pointer (&result);
+}
+
+GPtrArray *
+hd_domain_load_from_safetensors (HdSafetensors  *st,
+                                 const char     *id,
+                                 GError        **error)
+{
+  const char *file, *kind, *version, *modulation;
+  g_autofree char *abs_path = NULL;
+
+  g_return_val_if_fail (st != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  file = hd_safetensors_get_path (st);
+  abs_path = g_canonicalize_filename (file, NULL);
+  kind = hd_safetensors_get_metadata (st, "hyperdomain.kind");
+  version = hd_safetensors_get_metadata (st, "hyperdomain.version");
+  modulation = hd_safetensors_get_metadata (st, "hyperdomain.modulation");
+
+  if (kind == NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: not a Hyperdomain domain (hyperdomain.kind is missing from its metadata)",
+                   file);
+      return NULL;
+    }
+  if (g_str_equal (kind, "generator"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: this file is a generator, not a domain", file);
+      return NULL;
+    }
+  if (!g_str_equal (kind, "domain") && !g_str_equal (kind, "domain-pack"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.kind is “%s”; a domain file has kind “domain” or “domain-pack”",
+                   file, kind);
+      return NULL;
+    }
+  if (version == NULL || !g_str_equal (version, "1"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   "%s: hyperdomain.version %s%s%s is not supported (only version 1 is)",
+                   file, version ? "“" : "", version ? version : "(missing)", version ? "”" : "");
+      return NULL;
+    }
+  if (modulation == NULL || !g_str_equal (modulation, MODULATION))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   "%s: hyperdomain.modulation %s%s%s is not supported (only “%s” is)",
+                   file, modulation ? "“" : "", modulation ? modulation : "(missing)",
+                   modulation ? "”" : "", MODULATION);
+      return NULL;
+    }
+
+  if (g_str_equal (kind, "domain"))
+    return load_single (st, file, abs_path, id, error);
+  return load_pack (st, file, abs_path, id, error);
+}
+
+GPtrArray *
+hd_domain_load_all (const char  *spec,
+                    GError     **error)
+{
+  g_autoptr(HdSafetensors) st = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *id = NULL;
+  const char *hash;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* "PATH#ID", unless a file is really named with the '#'.  What follows
+   * the '#' is taken as an id when it has no '/' (else it is part of a
+   * folder name). */
+  hash = strrchr (spec, '#');
+  if (hash != NULL && strchr (hash, G_DIR_SEPARATOR) == NULL &&
+      !g_file_test (spec, G_FILE_TEST_EXISTS))
+    {
+      path = g_strndup (spec, (gsize) (hash - spec));
+      id = g_strdup (hash + 1);
+      if (!is_pack_id (id, strlen (id)))
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       "%s: “%s” is not a valid domain id (a-z, 0-9, _ and - only)",
+                       path, id);
+          return NULL;
+        }
+    }
+  else
+    {
+      path = g_strdup (spec);
+    }
+
+  st = hd_safetensors_open (path, error);
+  if (st == NULL)
+    return NULL;
+  return hd_domain_load_from_safetensors (st, id, error);
+}
+
+static const char *
+generator_file (HdGenerator *gen)
+{
+  if (gen->path != NULL)
+    return gen->path;
+  return gen->name != NULL ? gen->name : "(generator)";
+}
+
+gboolean
+hd_domain_check (HdDomain     *domain,
+                 HdGenerator  *gen,
+                 char        **warning,
+                 GError      **error)
+{
+  g_autofree gpointer *names = NULL;
+  guint n_names;
+
+  g_return_val_if_fail (domain != NULL, FALSE);
+  g_return_val_if_fail (gen != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (warning != NULL)
+    *warning = NULL;
+
+  /* Sorted, so that the first bad layer reported is always the same. */
+  names = g_hash_table_get_keys_as_array (domain->layers, &n_names);
+  qsort (names, n_names, sizeof (gpointer), compare_string_ptrs);
+
+  for (guint i = 0; i < n_names; i++)
+    {
+      const char *layer_name = names[i];
+      const HdDomainLayer *layer = g_hash_table_lookup (domain->layers, layer_name);
+      const HdConvLayer *conv = hd_generator_find_conv (gen, layer_name);
+
+      if (conv == NULL)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                       "%s: layer “%s” does not exist in the generator %s",
+                       domain->path, layer_name, generator_file (gen));
+          return FALSE;
+        }
+      if (layer->length != conv->c_in)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                       "%s: layer “%s” has %d values, but the generator %s needs %d "
+                       "(the input channels of that conv)",
+                       domain->path, layer_name, layer->length, generator_file (gen), conv->c_in);
+          return FALSE;
+        }
+    }
+
+  if (warning != NULL && domain->generator != NULL && gen->name != NULL &&
+      !g_str_equal (domain->generator, gen->name))
+    *warning = g_strdup_printf ("%s: the domain “%s” was made for the generator “%s”, "
+                                "but the generator “%s” is loaded; it may not look as intended",
+                                domain->path, domain->name, domain->generator, gen->name);
+  return TRUE;
+}
+
+static gboolean
+term_covers (const HdBlendTerm *term,
+             int                block_res)
+{
+  if (term->min_res > 0 && block_res < term->min_res)
+    return FALSE;
+  if (term->max_res > 0 && block_res > term->max_res)
+    return FALSE;
+  return TRUE;
+}
+
+void
+hd_domain_blend (HdGenerator       *gen,
+                 const HdBlendTerm *terms,
+                 guint              n_terms,
+                 float             *out)
+{
+  g_return_if_fail (gen != NULL);
+  g_return_if_fail (terms != NULL || n_terms == 0);
+  g_return_if_fail (out != NULL);
+
+  memset (out, 0, sizeof (float) * (gsize) gen->domain_dim);
+  for (guint t = 0; t < n_terms; t++)
+    {
+      const HdBlendTerm *term = &terms[t];
+
+      g_return_if_fail (term->domain != NULL);
+      for (int c = 0; c < gen->n_convs; c++)
+        {
+          const HdConvLayer *conv = &gen->convs[c];
+          const HdDomainLayer *layer;
+          float *dst = out + conv->domain_offset;
+
+          if (!term_covers (term, conv->block_res))
+            continue;
+          layer = g_hash_table_lookup (term->domain->layers, conv->name);
+          if (layer == NULL)
+            continue;
+          if (layer->length != conv->c_in)
+            {
+              g_critical ("hd_domain_blend: layer %s of %s has %d values, not %d; "
+                          "hd_domain_check was not called",
+                          conv->name, term->domain->path, layer->length, conv->c_in);
+              continue;
+            }
+          for (int i = 0; i < conv->c_in; i++)
+            dst[i] += term->weight * layer->values[i];
+        }
+    }
+}

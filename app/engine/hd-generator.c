@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "hd-error.h"
 #include "hd-generator.h"
 
@@ -195,11 +197,11 @@ generator_layout (HdGenerator *gen)
 static int
 int_log2 (int value)
 {
-  int log2 = 0;
+  int bits = 0;
 
-  while ((1 << log2) < value)
-    log2++;
-  return log2;
+  while ((1 << bits) < value)
+    bits++;
+  return bits;
 }
 
 /* A generator with every shape, name and index set from CONFIG (which
@@ -245,7 +247,9 @@ generator_alloc (const HdGeneratorConfig *config)
           c->in_res = c->up ? res / 2 : res;
           c->c_in = c->up ? hd_generator_config_channels (config, res / 2) : ch;
           c->c_out = ch;
-          c->w_index = (b == 0) ? 0 : 2 * (b - 1) + 1 + k;
+          /* generator-math §3: with k = log2(R) - 2 = b, conv0 takes
+           * w_{2k-1} and conv1 w_{2k}; b4.conv1 takes w_0. */
+          c->w_index = (b == 0) ? 0 : 2 * b - 1 + k;
           c->domain_offset = offset;
           offset += c->c_in;
         }
@@ -511,22 +515,480 @@ hd_generator_synthesis_macs (HdGenerator *gen)
   return macs;
 }
 
+/* Config parsing (formats.md §1). */
+
+#define CONFIG_MAX_DEPTH 16
+#define CONFIG_MAX_BYTES (64 * 1024)
+
+/* Nesting depth over brackets outside strings, checked before json-glib
+ * (a recursive parser) sees the text. */
+static guint
+json_text_depth (const char *text)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0, max_depth = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (in_string)
+        {
+          if (*p == '\\' && p[1] != '\0')
+            p++;
+          else if (*p == '"')
+            in_string = FALSE;
+        }
+      else if (*p == '"')
+        in_string = TRUE;
+      else if (*p == '[' || *p == '{')
+        max_depth = MAX (max_depth, ++depth);
+      else if ((*p == ']' || *p == '}') && depth > 0)
+        depth--;
+    }
+  return max_depth;
+}
+
+static JsonNode *
+config_member (JsonObject *object,
+               const char *key)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return NULL;
+  node = json_object_get_member (object, key);
+  if (node != NULL && JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  return node;
+}
+
+/* KEY of OBJECT (part of SECTION, for messages) as an int; DEFAULT_VALUE
+ * when absent, or an error when REQUIRED. */
+static gboolean
+config_get_int (const char  *file,
+                JsonObject  *object,
+                const char  *section,
+                const char  *key,
+                gboolean     required,
+                int          default_value,
+                int         *out,
+                GError     **error)
+{
+  JsonNode *node = config_member (object, key);
+  gint64 value;
+
+  if (node == NULL)
+    {
+      if (required)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                       "%s: hyperdomain.config has no %s%s", file, section, key);
+          return FALSE;
+        }
+      *out = default_value;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config: %s%s is not an integer", file, section, key);
+      return FALSE;
+    }
+  value = json_node_get_int (node);
+  if (value < -(1 << 20) || value > (1 << 20))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config: %s%s %" G_GINT64_FORMAT " is out of range",
+                   file, section, key, value);
+      return FALSE;
+    }
+  *out = (int) value;
+  return TRUE;
+}
+
+/* A number (integer or not); *PRESENT is FALSE for an absent or null key. */
+static gboolean
+config_get_number (const char  *file,
+                   JsonObject  *object,
+                   const char  *section,
+                   const char  *key,
+                   gboolean    *present,
+                   float       *out,
+                   GError     **error)
+{
+  JsonNode *node = config_member (object, key);
+  GType type;
+
+  *present = FALSE;
+  if (node == NULL)
+    return TRUE;
+  type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  if (type == G_TYPE_INT64)
+    *out = (float) json_node_get_int (node);
+  else if (type == G_TYPE_DOUBLE)
+    *out = (float) json_node_get_double (node);
+  else
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config: %s%s is not a number", file, section, key);
+      return FALSE;
+    }
+  *present = TRUE;
+  return TRUE;
+}
+
+static gboolean
+config_get_section (const char  *file,
+                    JsonObject  *root,
+                    const char  *key,
+                    JsonObject **out,
+                    GError     **error)
+{
+  JsonNode *node = config_member (root, key);
+
+  *out = NULL;
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config: %s is not an object", file, key);
+      return FALSE;
+    }
+  *out = json_node_get_object (node);
+  return TRUE;
+}
+
+static gboolean
+parse_config (const char         *file,
+              const char         *text,
+              HdGeneratorConfig  *config,
+              GError            **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local_error = NULL;
+  JsonObject *root, *mapping, *synthesis;
+  JsonNode *node;
+  const char *architecture = "skip";
+  gboolean present;
+
+  if (strlen (text) > CONFIG_MAX_BYTES || json_text_depth (text) > CONFIG_MAX_DEPTH)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config is too large or too deeply nested", file);
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, text, -1, &local_error))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config is not valid JSON: %s", file, local_error->message);
+      return FALSE;
+    }
+  if (json_parser_get_root (parser) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config is not a JSON object", file);
+      return FALSE;
+    }
+  root = json_node_get_object (json_parser_get_root (parser));
+
+  memset (config, 0, sizeof *config);
+  if (!config_get_section (file, root, "mapping", &mapping, error) ||
+      !config_get_section (file, root, "synthesis", &synthesis, error) ||
+      !config_get_int (file, root, "", "z_dim", TRUE, 0, &config->z_dim, error) ||
+      !config_get_int (file, root, "", "w_dim", TRUE, 0, &config->w_dim, error) ||
+      !config_get_int (file, root, "", "c_dim", FALSE, 0, &config->c_dim, error) ||
+      !config_get_int (file, root, "", "img_resolution", TRUE, 0, &config->img_resolution, error) ||
+      !config_get_int (file, root, "", "img_channels", TRUE, 0, &config->img_channels, error) ||
+      !config_get_int (file, mapping, "mapping.", "num_layers", FALSE, 8,
+                       &config->mapping_layers, error) ||
+      !config_get_number (file, mapping, "mapping.", "lr_multiplier", &present,
+                          &config->lr_multiplier, error) ||
+      !config_get_int (file, synthesis, "synthesis.", "channel_base", FALSE, 32768,
+                       &config->channel_base, error) ||
+      !config_get_int (file, synthesis, "synthesis.", "channel_max", FALSE, 512,
+                       &config->channel_max, error))
+    return FALSE;
+  if (!present)
+    config->lr_multiplier = 0.01f;
+  if (!config_get_number (file, synthesis, "synthesis.", "conv_clamp",
+                          &config->has_conv_clamp, &config->conv_clamp, error))
+    return FALSE;
+
+  node = config_member (synthesis, "architecture");
+  if (node != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                       "%s: hyperdomain.config: synthesis.architecture is not a string", file);
+          return FALSE;
+        }
+      architecture = json_node_get_string (node);
+    }
+  if (!g_str_equal (architecture, "skip"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   "%s: architecture “%s” is not supported; only “skip” generators are",
+                   file, architecture);
+      return FALSE;
+    }
+  if (!hd_generator_config_validate (config, &local_error))
+    {
+      g_set_error (error, HD_ERROR, local_error->code, "%s: %s", file, local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+spec_shape_string (const gint64 *shape,
+                   guint         n_dims)
+{
+  GString *str = g_string_new ("[");
+
+  for (guint i = 0; i < n_dims; i++)
+    g_string_append_printf (str, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
+  g_string_append_c (str, ']');
+  return g_string_free (str, FALSE);
+}
+
+static void
+standard_resample_filter (float filter[16])
+{
+  static const float k[4] = { 1.0f, 3.0f, 3.0f, 1.0f };
+
+  for (int y = 0; y < 4; y++)
+    for (int x = 0; x < 4; x++)
+      filter[y * 4 + x] = k[y] * k[x] / 64.0f;
+}
+
+/* Points the fields of GEN at the data of TENSOR (which matches SPEC). */
+static gboolean
+load_tensor (HdGenerator       *gen,
+             const char        *file,
+             const TensorSpec  *spec,
+             const HdTensor    *tensor,
+             gboolean          *uses_mapping,
+             GError           **error)
+{
+  gboolean same_shape = tensor->n_dims == spec->n_dims;
+
+  for (guint d = 0; same_shape && d < spec->n_dims; d++)
+    same_shape = tensor->shape[d] == spec->shape[d];
+  if (!same_shape)
+    {
+      g_autofree char *expected = spec_shape_string (spec->shape, spec->n_dims);
+      g_autofree char *found = spec_shape_string (tensor->shape, tensor->n_dims);
+
+      g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                   "%s: tensor “%s” has shape %s, but the config needs %s",
+                   file, spec->name, found, expected);
+      return FALSE;
+    }
+  if (!hd_tensor_is_finite (tensor))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: tensor “%s” contains NaN or infinite values", file, spec->name);
+      return FALSE;
+    }
+
+  switch (spec->kind)
+    {
+    case SPEC_FILTER:
+      {
+        float got[16], expected[16];
+
+        hd_tensor_to_f32 (tensor, got);
+        standard_resample_filter (expected);
+        for (int i = 0; i < 16; i++)
+          if (fabsf (got[i] - expected[i]) > 1e-6f)
+            {
+              g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                           "%s: tensor “%s” is not the standard [1, 3, 3, 1] resample "
+                           "filter; other filters are not supported",
+                           file, spec->name);
+              return FALSE;
+            }
+      }
+      break;
+    case SPEC_SCALAR:
+      hd_tensor_to_f32 (tensor, spec->scalar);
+      break;
+    case SPEC_ARRAY:
+    default:
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+      if (tensor->dtype == HD_DTYPE_F32 &&
+          ((guintptr) tensor->data % G_ALIGNOF (float)) == 0)
+        {
+          /* Zero copy: the pointer stays valid while gen->file is held. */
+          *spec->dest = (const float *) (gconstpointer) tensor->data;
+          *uses_mapping = TRUE;
+          break;
+        }
+#endif
+      {
+        float *data = g_new (float, MAX (tensor->n_elements, 1));
+
+        hd_tensor_to_f32 (tensor, data);
+        g_ptr_array_add (gen->owned, data);
+        *spec->dest = data;
+      }
+      break;
+    }
+  return TRUE;
+}
+
+static char *
+name_from_path (const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  char *dot = strrchr (base, '.');
+
+  if (dot != NULL && dot != base)
+    *dot = '\0';
+  return g_steal_pointer (&base);
+}
+
+HdGenerator *
+hd_generator_new_from_safetensors (HdSafetensors  *st,
+                                   GError        **error)
+{
+  g_autoptr(HdGenerator) gen = NULL;
+  g_autoptr(GPtrArray) layout = NULL;
+  g_autoptr(GHashTable) known = NULL;
+  HdGeneratorConfig config;
+  const char *file, *kind, *version, *config_text, *name;
+  gboolean uses_mapping = FALSE;
+
+  g_return_val_if_fail (st != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  file = hd_safetensors_get_path (st);
+  kind = hd_safetensors_get_metadata (st, "hyperdomain.kind");
+  version = hd_safetensors_get_metadata (st, "hyperdomain.version");
+  config_text = hd_safetensors_get_metadata (st, "hyperdomain.config");
+
+  if (kind == NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: not a Hyperdomain generator (hyperdomain.kind is missing from its metadata)",
+                   file);
+      return NULL;
+    }
+  if (g_str_equal (kind, "domain") || g_str_equal (kind, "domain-pack"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: this file is a %s, not a generator; load it as a domain",
+                   file, g_str_equal (kind, "domain") ? "domain" : "domain pack");
+      return NULL;
+    }
+  if (!g_str_equal (kind, "generator"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.kind is “%s”; a generator file has kind “generator”",
+                   file, kind);
+      return NULL;
+    }
+  if (version == NULL || !g_str_equal (version, "1"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   "%s: hyperdomain.version %s%s%s is not supported (only version 1 is)",
+                   file, version ? "“" : "", version ? version : "(missing)", version ? "”" : "");
+      return NULL;
+    }
+  if (config_text == NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "%s: hyperdomain.config is missing from the metadata", file);
+      return NULL;
+    }
+  if (!parse_config (file, config_text, &config, error))
+    return NULL;
+
+  gen = generator_alloc (&config);
+  layout = generator_layout (gen);
+  known = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < layout->len; i++)
+    {
+      TensorSpec *spec = g_ptr_array_index (layout, i);
+      const HdTensor *tensor = hd_safetensors_lookup (st, spec->name);
+
+      g_hash_table_add (known, spec->name);
+      if (tensor == NULL)
+        {
+          if (spec->kind == SPEC_FILTER)
+            continue;
+          g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                       "%s: tensor “%s” is missing (the config describes a generator that needs it)",
+                       file, spec->name);
+          return NULL;
+        }
+      if (!load_tensor (gen, file, spec, tensor, &uses_mapping, error))
+        return NULL;
+    }
+  for (guint i = 0; i < hd_safetensors_get_n_tensors (st); i++)
+    {
+      const HdTensor *tensor = hd_safetensors_get_tensor (st, i);
+
+      if (!g_hash_table_contains (known, tensor->name))
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                       "%s: unexpected tensor “%s”; it is not part of a StyleGAN2 skip "
+                       "generator with this config",
+                       file, tensor->name);
+          return NULL;
+        }
+    }
+
+  if (uses_mapping)
+    gen->file = hd_safetensors_ref (st);
+  gen->path = g_canonicalize_filename (file, NULL);
+  name = hd_safetensors_get_metadata (st, "hyperdomain.name");
+  gen->name = (name != NULL && *name != '\0') ? g_strdup (name) : name_from_path (file);
+  gen->description = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.description"));
+  gen->license = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.license"));
+  gen->source = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.source"));
+  return g_steal_pointer (&gen);
+}
+
 HdGenerator *
 hd_generator_load (const char  *path,
                    GError     **error)
 {
-  g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-               "%s: loading generators is not implemented yet", path);
-  return NULL;
+  g_autoptr(HdSafetensors) st = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  st = hd_safetensors_open (path, error);
+  if (st == NULL)
+    return NULL;
+  return hd_generator_new_from_safetensors (st, error);
 }
 
-HdGenerator *
-hd_generator_new_from_safetensors (HdSafetensors *st,
-                                   GError       **error)
+static char *
+format_float (float value)
 {
-  g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-               "loading generators is not implemented yet");
-  return NULL;
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.9g", (double) value));
+}
+
+static char *
+config_to_json (const HdGeneratorConfig *config)
+{
+  g_autofree char *lr = format_float (config->lr_multiplier);
+  g_autofree char *clamp = config->has_conv_clamp ? format_float (config->conv_clamp)
+                                                  : g_strdup ("null");
+
+  return g_strdup_printf ("{\"z_dim\":%d,\"w_dim\":%d,\"c_dim\":%d,\"img_resolution\":%d,"
+                          "\"img_channels\":%d,\"mapping\":{\"num_layers\":%d,"
+                          "\"lr_multiplier\":%s},\"synthesis\":{\"channel_base\":%d,"
+                          "\"channel_max\":%d,\"conv_clamp\":%s,\"architecture\":\"skip\"}}",
+                          config->z_dim, config->w_dim, config->c_dim, config->img_resolution,
+                          config->img_channels, config->mapping_layers, lr,
+                          config->channel_base, config->channel_max, clamp);
 }
 
 gboolean
@@ -535,7 +997,44 @@ hd_generator_save (HdGenerator  *gen,
                    HdDtype       dtype,
                    GError      **error)
 {
-  g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-               "%s: saving generators is not implemented yet", path);
-  return FALSE;
+  g_autoptr(HdSafetensorsWriter) writer = NULL;
+  g_autoptr(GPtrArray) layout = NULL;
+  g_autofree char *config = NULL;
+  float filter[16];
+
+  g_return_val_if_fail (gen != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  writer = hd_safetensors_writer_new ();
+  config = config_to_json (&gen->config);
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.kind", "generator");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.version", "1");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.config", config);
+  if (gen->name != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.name", gen->name);
+  if (gen->description != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.description", gen->description);
+  if (gen->license != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.license", gen->license);
+  if (gen->source != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.source", gen->source);
+
+  standard_resample_filter (filter);
+  layout = generator_layout (gen);
+  for (guint i = 0; i < layout->len; i++)
+    {
+      TensorSpec *spec = g_ptr_array_index (layout, i);
+      const float *data;
+
+      if (spec->kind == SPEC_FILTER)
+        data = filter;
+      else if (spec->kind == SPEC_SCALAR)
+        data = spec->scalar;
+      else
+        data = *spec->dest;
+      hd_safetensors_writer_add_f32 (writer, spec->name, dtype, spec->shape,
+                                     spec->n_dims, data);
+    }
+  return hd_safetensors_writer_write (writer, path, error);
 }

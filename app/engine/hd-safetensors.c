@@ -461,9 +461,9 @@ parse_header (HdSafetensors  *st,
     }
   object = json_node_get_object (root);
   n_entries = json_object_get_size (object);
-  if (n_entries > MAX_TENSORS + 1)
+  if (n_entries - (json_object_has_member (object, METADATA_KEY) ? 1 : 0) > MAX_TENSORS)
     {
-      set_format_error (error, st->path, "the file has %u entries; at most %d tensors are supported",
+      set_format_error (error, st->path, "the file has %u tensors; at most %d are supported",
                         n_entries, MAX_TENSORS);
       return FALSE;
     }
@@ -573,6 +573,11 @@ hd_safetensors_open (const char  *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, "%s: no such file", path);
+      return NULL;
+    }
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_IO, "%s: is a folder, not a file", path);
