@@ -297,19 +297,19 @@ list_devices (void)
 
   if (devices == NULL)
     {
-      g_printerr ("hyperdomain-render: %s\n", error->message);
+      fprintf (stderr, "hyperdomain-render: %s\n", error->message);
       return 1;
     }
   if (devices->len == 0)
     {
-      g_printerr ("hyperdomain-render: No Vulkan device found. Install a Vulkan driver, "
+      fprintf (stderr, "hyperdomain-render: No Vulkan device found. Install a Vulkan driver, "
                   "e.g. mesa-vulkan-drivers for rendering on the CPU\n");
       return 1;
     }
   for (guint i = 0; i < devices->len; i++)
     {
       HdVkDeviceInfo *info = g_ptr_array_index (devices, i);
-      g_print ("%u: %s (%s, Vulkan %u.%u)\n", info->index, info->name, info->type_name,
+      printf ("%u: %s (%s, Vulkan %u.%u)\n", info->index, info->name, info->type_name,
                VK_API_VERSION_MAJOR (info->api_version), VK_API_VERSION_MINOR (info->api_version));
     }
   return 0;
@@ -457,7 +457,7 @@ run (Options  *o,
           if (!hd_domain_check (d, gen, &warning, error))
             return 1;
           if (warning != NULL)
-            g_printerr ("hyperdomain-render: warning: %s\n", warning);
+            fprintf (stderr, "hyperdomain-render: warning: %s\n", warning);
           g_ptr_array_add (loaded, hd_domain_ref (d));
           g_array_append_val (terms, term);
           hd_state_add_domain (state, d, weight, 0, 0);
@@ -570,19 +570,19 @@ main (int    argc,
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      g_printerr ("hyperdomain-render: %s\n", error->message);
+      fprintf (stderr, "hyperdomain-render: %s\n", error->message);
       options_clear (&o);
       return 2;
     }
   if (argc > 1)
     {
-      g_printerr ("hyperdomain-render: unexpected argument “%s” (see --help)\n", argv[1]);
+      fprintf (stderr, "hyperdomain-render: unexpected argument “%s” (see --help)\n", argv[1]);
       options_clear (&o);
       return 2;
     }
   if (o.version)
     {
-      g_print ("hyperdomain-render %s\n", PACKAGE_VERSION);
+      printf ("hyperdomain-render %s\n", PACKAGE_VERSION);
       options_clear (&o);
       return 0;
     }
@@ -595,7 +595,7 @@ main (int    argc,
 
   status = run (&o, &error);
   if (status != 0)
-    g_printerr ("hyperdomain-render: %s\n",
+    fprintf (stderr, "hyperdomain-render: %s\n",
                 error != NULL ? error->message : "failed");
   options_clear (&o);
   return status;

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "Hyperdomain-Application"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "hd-application.h"
+#include "hd-preferences-window.h"
+#include "hd-stall-monitor.h"
+#include "hd-window.h"
+
+struct _HdApplication
+{
+  AdwApplication  parent_instance;
+
+  HdStallMonitor *stall_monitor;
+  guint           stall_report_id;
+};
+
+G_DEFINE_FINAL_TYPE (HdApplication, hd_application, ADW_TYPE_APPLICATION)
+
+/* The demo generator a package may install; HYPERDOMAIN_DEMO_MODEL names
+ * another one. */
+static char *
+hd_application_find_demo_model (void)
+{
+  const char *env = g_getenv ("HYPERDOMAIN_DEMO_MODEL");
+  g_autofree char *path = NULL;
+
+  if (env != NULL)
+    return *env != '\0' && g_file_test (env, G_FILE_TEST_IS_REGULAR) ? g_strdup (env) : NULL;
+
+  path = g_build_filename (PKGDATADIR, "demo", "generator.safetensors", NULL);
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&path);
+  return NULL;
+}
+
+static HdWindow *
+hd_application_get_window (HdApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (HD_IS_WINDOW (window))
+    return HD_WINDOW (window);
+  return hd_window_new (ADW_APPLICATION (self));
+}
+
+static void
+hd_application_activate (GApplication *app)
+{
+  HdApplication *self = HD_APPLICATION (app);
+  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  if (active == NULL)
+    {
+      HdWindow *window = hd_window_new (ADW_APPLICATION (self));
+      g_autofree char *demo = hd_application_find_demo_model ();
+
+      if (demo != NULL)
+        {
+          g_autoptr(GFile) file = g_file_new_for_path (demo);
+          hd_window_open_files (window, &file, 1);
+        }
+      active = GTK_WINDOW (window);
+    }
+
+  gtk_window_present (active);
+}
+
+static void
+hd_application_open (GApplication  *app,
+                     GFile        **files,
+                     int            n_files,
+                     const char    *hint)
+{
+  HdWindow *window = hd_application_get_window (HD_APPLICATION (app));
+
+  hd_window_open_files (window, files, n_files);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+hd_application_about (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       user_data)
+{
+  GtkApplication *app = user_data;
+  const char *developers[] = { _("The Hyperdomain developers"), NULL };
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", gtk_application_get_active_window (app),
+                        "application-name", _("Hyperdomain"),
+                        "application-icon", APPLICATION_ID,
+                        "version", PACKAGE_VERSION,
+                        "developer-name", _("The Hyperdomain developers"),
+                        "developers", developers,
+                        "comments", _("Explore the domains of a StyleGAN2 generator live: drag sliders, blend HyperDomainNet domains and export what you like."),
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+hd_application_preferences (GSimpleAction *action,
+                            GVariant      *param,
+                            gpointer       user_data)
+{
+  GtkApplication *app = user_data;
+  GtkWidget *prefs = hd_preferences_window_new (gtk_application_get_active_window (app));
+
+  gtk_window_present (GTK_WINDOW (prefs));
+}
+
+static void
+hd_application_quit (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  GApplication *app = user_data;
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+
+  /* Closing the windows lets each stop its render thread. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_destroy (GTK_WINDOW (l->data));
+  g_list_free (windows);
+}
+
+static const GActionEntry app_actions[] = {
+  { "about", hd_application_about },
+  { "preferences", hd_application_preferences },
+  { "quit", hd_application_quit },
+};
+
+/* HYPERDOMAIN_DEBUG_STALLS=1 prints, every second with activity, the
+ * longest main-loop iteration. */
+static gboolean
+hd_application_report_stalls (gpointer user_data)
+{
+  HdApplication *self = user_data;
+  HdStallMonitor *monitor = self->stall_monitor;
+
+  if (hd_stall_monitor_get_n_iterations (monitor) > 2)
+    g_message ("main loop: %" G_GUINT64_FORMAT " iterations, longest %.1f ms, %u over 16 ms",
+               hd_stall_monitor_get_n_iterations (monitor),
+               hd_stall_monitor_get_max_ms (monitor),
+               hd_stall_monitor_count_over (monitor, 16.0));
+  hd_stall_monitor_reset (monitor);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+hd_application_shutdown (GApplication *app)
+{
+  HdApplication *self = HD_APPLICATION (app);
+
+  g_clear_handle_id (&self->stall_report_id, g_source_remove);
+  g_clear_pointer (&self->stall_monitor, hd_stall_monitor_free);
+
+  G_APPLICATION_CLASS (hd_application_parent_class)->shutdown (app);
+}
+
+static void
+hd_application_startup (GApplication *app)
+{
+  HdApplication *self = HD_APPLICATION (app);
+  static const struct { const char *action; const char *accels[3]; } accels[] = {
+    { "app.quit", { "<Control>q", NULL } },
+    { "app.preferences", { "<Control>comma", NULL } },
+    { "win.open", { "<Control>o", NULL } },
+    { "win.add-domain", { "<Control>d", NULL } },
+    { "win.export", { "<Control>e", NULL } },
+    { "win.export-as", { "<Shift><Control>e", NULL } },
+    { "win.load-latent", { "<Control>l", NULL } },
+    { "win.fullscreen", { "F11", NULL } },
+    { "win.zoom-original", { "<Control>0", NULL } },
+    { "win.toggle-sidebar", { "F9", NULL } },
+    { "win.show-stats", { "<Control>i", NULL } },
+    { "window.close", { "<Control>w", NULL } },
+  };
+
+  G_APPLICATION_CLASS (hd_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
+
+  if (g_strcmp0 (g_getenv ("HYPERDOMAIN_DEBUG_STALLS"), "1") == 0)
+    {
+      self->stall_monitor = hd_stall_monitor_new (NULL);
+      self->stall_report_id = g_timeout_add_seconds (1, hd_application_report_stalls, self);
+    }
+}
+
+static void
+hd_application_class_init (HdApplicationClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  app_class->activate = hd_application_activate;
+  app_class->open = hd_application_open;
+  app_class->startup = hd_application_startup;
+  app_class->shutdown = hd_application_shutdown;
+}
+
+static void
+hd_application_init (HdApplication *self)
+{
+  g_set_application_name (_("Hyperdomain"));
+  gtk_window_set_default_icon_name (APPLICATION_ID);
+}
+
+HdApplication *
+hd_application_new (void)
+{
+  return g_object_new (HD_TYPE_APPLICATION,
+                       "application-id", APPLICATION_ID,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
+                       "resource-base-path", "/io/github/hyperdomain/Hyperdomain",
+                       NULL);
+}

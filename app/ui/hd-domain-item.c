@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "Hyperdomain-DomainItem"
+
+#include "config.h"
+
+#include <math.h>
+
+#include "hd-domain-item.h"
+
+struct _HdDomainItem
+{
+  GObject   parent_instance;
+
+  HdDomain *domain;
+  double    weight;
+  guint     muted : 1;
+  guint     solo : 1;
+};
+
+G_DEFINE_FINAL_TYPE (HdDomainItem, hd_domain_item, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_DESCRIPTION,
+  PROP_WEIGHT,
+  PROP_MUTED,
+  PROP_SOLO,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+hd_domain_item_finalize (GObject *object)
+{
+  HdDomainItem *self = (HdDomainItem *)object;
+
+  g_clear_pointer (&self->domain, hd_domain_unref);
+
+  G_OBJECT_CLASS (hd_domain_item_parent_class)->finalize (object);
+}
+
+static void
+hd_domain_item_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  HdDomainItem *self = HD_DOMAIN_ITEM (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, hd_domain_item_get_name (self));
+      break;
+
+    case PROP_DESCRIPTION:
+      g_value_set_string (value, self->domain->description);
+      break;
+
+    case PROP_WEIGHT:
+      g_value_set_double (value, self->weight);
+      break;
+
+    case PROP_MUTED:
+      g_value_set_boolean (value, self->muted);
+      break;
+
+    case PROP_SOLO:
+      g_value_set_boolean (value, self->solo);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hd_domain_item_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  HdDomainItem *self = HD_DOMAIN_ITEM (object);
+
+  switch (prop_id)
+    {
+    case PROP_WEIGHT:
+      hd_domain_item_set_weight (self, g_value_get_double (value));
+      break;
+
+    case PROP_MUTED:
+      hd_domain_item_set_muted (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_SOLO:
+      hd_domain_item_set_solo (self, g_value_get_boolean (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hd_domain_item_class_init (HdDomainItemClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = hd_domain_item_finalize;
+  object_class->get_property = hd_domain_item_get_property;
+  object_class->set_property = hd_domain_item_set_property;
+
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_DESCRIPTION] =
+    g_param_spec_string ("description", NULL, NULL, NULL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_WEIGHT] =
+    g_param_spec_double ("weight", NULL, NULL,
+                         HD_DOMAIN_WEIGHT_MIN, HD_DOMAIN_WEIGHT_MAX, 0.0,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_MUTED] =
+    g_param_spec_boolean ("muted", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_SOLO] =
+    g_param_spec_boolean ("solo", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+hd_domain_item_init (HdDomainItem *self)
+{
+}
+
+HdDomainItem *
+hd_domain_item_new (HdDomain *domain,
+                    double    weight)
+{
+  HdDomainItem *self;
+
+  g_return_val_if_fail (domain != NULL, NULL);
+
+  self = g_object_new (HD_TYPE_DOMAIN_ITEM, NULL);
+  self->domain = hd_domain_ref (domain);
+  self->weight = CLAMP (weight, HD_DOMAIN_WEIGHT_MIN, HD_DOMAIN_WEIGHT_MAX);
+
+  return self;
+}
+
+HdDomain *
+hd_domain_item_get_domain (HdDomainItem *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), NULL);
+
+  return self->domain;
+}
+
+const char *
+hd_domain_item_get_name (HdDomainItem *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), NULL);
+
+  if (self->domain->name != NULL)
+    return self->domain->name;
+  if (self->domain->id != NULL)
+    return self->domain->id;
+  return self->domain->path;
+}
+
+double
+hd_domain_item_get_weight (HdDomainItem *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), 0.0);
+
+  return self->weight;
+}
+
+void
+hd_domain_item_set_weight (HdDomainItem *self,
+                           double        weight)
+{
+  g_return_if_fail (HD_IS_DOMAIN_ITEM (self));
+
+  if (!isfinite (weight))
+    return;
+  weight = CLAMP (weight, HD_DOMAIN_WEIGHT_MIN, HD_DOMAIN_WEIGHT_MAX);
+  if (weight != self->weight)
+    {
+      self->weight = weight;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WEIGHT]);
+    }
+}
+
+gboolean
+hd_domain_item_get_muted (HdDomainItem *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), FALSE);
+
+  return self->muted;
+}
+
+void
+hd_domain_item_set_muted (HdDomainItem *self,
+                          gboolean      muted)
+{
+  g_return_if_fail (HD_IS_DOMAIN_ITEM (self));
+
+  muted = !!muted;
+  if (muted != self->muted)
+    {
+      self->muted = muted;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTED]);
+    }
+}
+
+gboolean
+hd_domain_item_get_solo (HdDomainItem *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), FALSE);
+
+  return self->solo;
+}
+
+void
+hd_domain_item_set_solo (HdDomainItem *self,
+                         gboolean      solo)
+{
+  g_return_if_fail (HD_IS_DOMAIN_ITEM (self));
+
+  solo = !!solo;
+  if (solo != self->solo)
+    {
+      self->solo = solo;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOLO]);
+    }
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "hd-domain.h"
+#include "hd-generator.h"
+#include "hd-latent.h"
+
+G_BEGIN_DECLS
+
+/* Opens files off the main thread and sorts them by what they hold: a
+ * generator, domains or domain packs (*.safetensors, told apart by their
+ * hyperdomain.kind), latents (*.npy). */
+
+typedef struct
+{
+  HdGenerator *generator;      /* the first generator among the files */
+  GPtrArray   *domains;        /* HdDomain*, in file order */
+  HdNpy       *latent;         /* the last latent among the files */
+  char        *latent_path;
+  GPtrArray   *errors;         /* GError*, one per file that failed */
+} HdLoadResult;
+
+void          hd_load_result_free   (HdLoadResult        *result);
+
+/* What a file holds, from its name and (for safetensors) its metadata. */
+typedef enum {
+  HD_FILE_UNKNOWN,
+  HD_FILE_GENERATOR,
+  HD_FILE_DOMAIN,
+  HD_FILE_LATENT,
+} HdFileKind;
+
+HdFileKind    hd_file_kind_guess    (const char          *path,
+                                     GError             **error);
+
+void          hd_load_files_async   (GFile              **files,
+                                     guint                n_files,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data);
+HdLoadResult *hd_load_files_finish  (GAsyncResult        *result,
+                                     GError             **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdLoadResult, hd_load_result_free)
+
+G_END_DECLS

@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "Hyperdomain-RenderWorker"
+
+#include "config.h"
+
+#include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "hd-error.h"
+#include "hd-png.h"
+#include "hd-renderer.h"
+#include "hd-vk.h"
+
+#include "hd-render-worker.h"
+
+G_DEFINE_ENUM_TYPE (HdPreviewPolicy, hd_preview_policy,
+                    G_DEFINE_ENUM_VALUE (HD_PREVIEW_AUTO, "auto"),
+                    G_DEFINE_ENUM_VALUE (HD_PREVIEW_ALWAYS, "always"),
+                    G_DEFINE_ENUM_VALUE (HD_PREVIEW_NEVER, "never"))
+
+G_DEFINE_BOXED_TYPE (HdRenderFrame, hd_render_frame, hd_render_frame_ref, hd_render_frame_unref)
+
+/* The smallest preview worth showing. */
+#define MIN_PREVIEW_RES 16
+
+/* What the UI thread and the render thread share; the render thread keeps
+ * a reference, so the worker object itself may go away first. */
+typedef struct
+{
+  gint             ref_count;
+  GMutex           mutex;
+  GCond            cond;
+  HdRenderJob     *pending;
+  char            *device;
+  gboolean         device_changed;
+  HdPreviewPolicy  policy;
+  double           budget_ms;
+  gboolean         quit;
+  GWeakRef         worker;
+  GMainContext    *main_context;
+} Shared;
+
+struct _HdRenderWorker
+{
+  GObject          parent_instance;
+
+  Shared          *shared;
+  GThread         *thread;
+  char            *device;
+  char            *device_name;
+  HdPreviewPolicy  policy;
+
+  guint            n_submitted;
+  guint            n_dropped;
+  guint            n_rendered;
+  guint            n_failed;
+};
+
+G_DEFINE_FINAL_TYPE (HdRenderWorker, hd_render_worker, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_DEVICE,
+  PROP_DEVICE_NAME,
+  PROP_PREVIEW_POLICY,
+  N_PROPS
+};
+
+enum {
+  FRAME_READY,
+  RENDER_FAILED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+HdRenderFrame *
+hd_render_frame_ref (HdRenderFrame *frame)
+{
+  g_return_val_if_fail (frame != NULL, NULL);
+
+  g_atomic_int_inc (&frame->ref_count);
+  return frame;
+}
+
+void
+hd_render_frame_unref (HdRenderFrame *frame)
+{
+  g_return_if_fail (frame != NULL);
+
+  if (!g_atomic_int_dec_and_test (&frame->ref_count))
+    return;
+
+  g_clear_pointer (&frame->job, hd_render_job_unref);
+  g_clear_pointer (&frame->rgb, g_bytes_unref);
+  g_clear_pointer (&frame->raw, g_bytes_unref);
+  g_clear_object (&frame->texture);
+  g_free (frame);
+}
+
+GdkTexture *
+hd_render_frame_get_texture (HdRenderFrame *frame)
+{
+  g_return_val_if_fail (frame != NULL, NULL);
+
+  if (frame->texture == NULL)
+    frame->texture = gdk_memory_texture_new (frame->width, frame->height,
+                                             GDK_MEMORY_R8G8B8, frame->rgb,
+                                             (gsize) frame->width * 3);
+  return frame->texture;
+}
+
+static Shared *
+shared_ref (Shared *shared)
+{
+  g_atomic_int_inc (&shared->ref_count);
+  return shared;
+}
+
+static void
+shared_unref (Shared *shared)
+{
+  if (!g_atomic_int_dec_and_test (&shared->ref_count))
+    return;
+
+  g_clear_pointer (&shared->pending, hd_render_job_unref);
+  g_free (shared->device);
+  g_weak_ref_clear (&shared->worker);
+  g_main_context_unref (shared->main_context);
+  g_mutex_clear (&shared->mutex);
+  g_cond_clear (&shared->cond);
+  g_free (shared);
+}
+
+/* A message from the render thread, delivered on the main context. */
+typedef struct
+{
+  Shared        *shared;
+  HdRenderFrame *frame;
+  GError        *error;
+  char          *device_name;
+  guint64        serial;
+} Message;
+
+static void
+message_free (gpointer data)
+{
+  Message *msg = data;
+
+  shared_unref (msg->shared);
+  g_clear_pointer (&msg->frame, hd_render_frame_unref);
+  g_clear_error (&msg->error);
+  g_free (msg->device_name);
+  g_free (msg);
+}
+
+static gboolean
+message_deliver (gpointer data)
+{
+  Message *msg = data;
+  g_autoptr(HdRenderWorker) self = g_weak_ref_get (&msg->shared->worker);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  if (msg->device_name != NULL && g_strcmp0 (msg->device_name, self->device_name) != 0)
+    {
+      g_free (self->device_name);
+      self->device_name = g_strdup (msg->device_name);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_NAME]);
+    }
+
+  if (msg->frame != NULL)
+    {
+      self->n_rendered++;
+      g_signal_emit (self, signals[FRAME_READY], 0, msg->frame);
+    }
+  else if (msg->error != NULL)
+    {
+      self->n_failed++;
+      g_signal_emit (self, signals[RENDER_FAILED], 0, msg->error, msg->serial);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+post (Shared  *shared,
+      Message *msg)
+{
+  msg->shared = shared_ref (shared);
+  g_main_context_invoke_full (shared->main_context, G_PRIORITY_DEFAULT,
+                              message_deliver, msg, message_free);
+}
+
+/* Render-thread state: only the render thread touches it. */
+typedef struct
+{
+  HdVkContext *ctx;
+  HdRenderer  *renderer;
+  char        *device;
+  double       full_ms;     /* time of the last full frame, 0 = unknown */
+} ThreadState;
+
+static void
+thread_state_drop_device (ThreadState *ts)
+{
+  g_clear_pointer (&ts->renderer, hd_renderer_free);
+  g_clear_pointer (&ts->ctx, hd_vk_context_unref);
+  ts->full_ms = 0.0;
+}
+
+static gboolean
+thread_state_prepare (ThreadState  *ts,
+                      Shared       *shared,
+                      HdRenderJob  *job,
+                      GError      **error)
+{
+  if (ts->ctx == NULL)
+    {
+      ts->ctx = hd_vk_context_new (ts->device, error);
+      if (ts->ctx == NULL)
+        return FALSE;
+      {
+        const HdVkDeviceInfo *info = hd_vk_context_get_device_info (ts->ctx);
+        Message *msg = g_new0 (Message, 1);
+
+        msg->device_name = g_strdup (info != NULL ? info->name : "");
+        post (shared, msg);
+      }
+    }
+
+  if (ts->renderer != NULL && hd_renderer_get_generator (ts->renderer) != job->gen)
+    {
+      g_clear_pointer (&ts->renderer, hd_renderer_free);
+      ts->full_ms = 0.0;
+    }
+  if (ts->renderer == NULL)
+    {
+      ts->renderer = hd_renderer_new (ts->ctx, job->gen, error);
+      if (ts->renderer == NULL)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Block resolution at which to stop for a drag preview, or 0 for the full
+ * image.  The cost of each block is estimated from its convolutions'
+ * multiply-accumulates, scaled by the measured time of a full frame. */
+static int
+choose_stop_res (HdGenerator     *gen,
+                 HdPreviewPolicy  policy,
+                 double           budget_ms,
+                 double           full_ms)
+{
+  int r_max = gen->config.img_resolution;
+  int min_res = MIN (MIN_PREVIEW_RES, r_max / 2);
+  double total = 0.0;
+  int best = 0;
+
+  if (policy == HD_PREVIEW_NEVER)
+    return 0;
+  if (policy == HD_PREVIEW_AUTO && (full_ms <= 0.0 || full_ms <= budget_ms))
+    return 0;
+
+  for (int i = 0; i < gen->n_convs; i++)
+    {
+      const HdConvLayer *conv = &gen->convs[i];
+      total += (double) conv->c_in * conv->c_out * 9.0 * conv->in_res * conv->in_res;
+    }
+  if (total <= 0.0)
+    return 0;
+
+  for (int res = min_res; res < r_max; res *= 2)
+    {
+      double macs = 0.0;
+
+      for (int i = 0; i < gen->n_convs; i++)
+        {
+          const HdConvLayer *conv = &gen->convs[i];
+          if (conv->block_res <= res)
+            macs += (double) conv->c_in * conv->c_out * 9.0 * conv->in_res * conv->in_res;
+        }
+      if (best == 0 || full_ms <= 0.0 || full_ms * macs / total <= budget_ms)
+        best = res;
+    }
+
+  return best;
+}
+
+static HdRenderFrame *
+render_job (ThreadState  *ts,
+            HdRenderJob  *job,
+            int           stop_res,
+            GError      **error)
+{
+  HdGenerator *gen = job->gen;
+  g_autoptr(HdRenderFrame) frame = g_new0 (HdRenderFrame, 1);
+  HdPreparedJob prepared;
+  HdRenderStats stats;
+  int channels = gen->config.img_channels;
+  gsize n_pixels;
+  float *raw;
+  guint8 *rgb;
+  gint64 start;
+  int res;
+
+  frame->ref_count = 1;
+  frame->job = hd_render_job_ref (job);
+  frame->full_res = gen->config.img_resolution;
+  frame->channels = channels;
+  frame->submitted_us = job->submitted_us;
+
+  if (!hd_render_job_prepare (job, &prepared, error))
+    return NULL;
+  prepared.params.stop_res = stop_res;
+  res = hd_render_params_output_res (&prepared.params, gen, error);
+  if (res < 0)
+    {
+      hd_prepared_job_clear (&prepared);
+      return NULL;
+    }
+
+  n_pixels = (gsize) res * res;
+  raw = g_new (float, n_pixels * channels);
+  start = g_get_monotonic_time ();
+  if (!hd_renderer_render (ts->renderer, &prepared.params, raw, error))
+    {
+      hd_prepared_job_clear (&prepared);
+      g_free (raw);
+      return NULL;
+    }
+  hd_prepared_job_clear (&prepared);
+  hd_renderer_get_stats (ts->renderer, &stats);
+
+  rgb = g_malloc (n_pixels * 3);
+  if (channels == 3)
+    hd_image_to_u8 (raw, channels, res, res, rgb);
+  else
+    {
+      /* Grey or extra channels: show the first (up to three) as RGB. */
+      g_autofree guint8 *tmp = g_malloc (n_pixels * channels);
+
+      hd_image_to_u8 (raw, channels, res, res, tmp);
+      for (gsize p = 0; p < n_pixels; p++)
+        for (int c = 0; c < 3; c++)
+          rgb[p * 3 + c] = tmp[p * channels + MIN (c, channels - 1)];
+    }
+
+  frame->width = res;
+  frame->height = res;
+  frame->preview = stop_res != 0;
+  frame->rgb = g_bytes_new_take (rgb, n_pixels * 3);
+  frame->raw = g_bytes_new_take (raw, n_pixels * channels * sizeof (float));
+  frame->render_ms = (g_get_monotonic_time () - start) / 1000.0;
+  frame->gpu_ms = stats.gpu_ms;
+  frame->finished_us = g_get_monotonic_time ();
+
+  if (!frame->preview)
+    ts->full_ms = frame->render_ms;
+
+  return g_steal_pointer (&frame);
+}
+
+static gpointer
+render_thread (gpointer data)
+{
+  Shared *shared = data;
+  ThreadState ts = { 0 };
+
+#ifdef __linux__
+  /* When rendering and the interface compete for the processor (always,
+   * on a CPU Vulkan device), the interface must win.  Threads the driver
+   * starts from this one inherit the lower priority. */
+  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5) != 0)
+    g_debug ("Cannot lower the priority of the render thread");
+#endif
+
+  for (;;)
+    {
+      g_autoptr(HdRenderJob) job = NULL;
+      g_autoptr(GError) error = NULL;
+      HdRenderFrame *frame;
+      HdPreviewPolicy policy;
+      double budget_ms;
+      int stop_res;
+
+      g_mutex_lock (&shared->mutex);
+      while (shared->pending == NULL && !shared->quit)
+        g_cond_wait (&shared->cond, &shared->mutex);
+      if (shared->quit)
+        {
+          g_mutex_unlock (&shared->mutex);
+          break;
+        }
+      job = g_steal_pointer (&shared->pending);
+      if (shared->device_changed || ts.device == NULL)
+        {
+          g_free (ts.device);
+          ts.device = g_strdup (shared->device);
+          shared->device_changed = FALSE;
+          thread_state_drop_device (&ts);
+        }
+      policy = shared->policy;
+      budget_ms = shared->budget_ms;
+      g_mutex_unlock (&shared->mutex);
+
+      if (!thread_state_prepare (&ts, shared, job, &error))
+        frame = NULL;
+      else
+        {
+          stop_res = job->interactive ? choose_stop_res (job->gen, policy, budget_ms, ts.full_ms) : 0;
+          frame = render_job (&ts, job, stop_res, &error);
+        }
+
+      if (frame != NULL)
+        {
+          Message *msg = g_new0 (Message, 1);
+
+          msg->frame = frame;
+          post (shared, msg);
+        }
+      else
+        {
+          Message *msg = g_new0 (Message, 1);
+
+          /* A lost device cannot be used again: start afresh next time. */
+          if (g_error_matches (error, HD_ERROR, HD_ERROR_DEVICE_LOST) ||
+              g_error_matches (error, HD_ERROR, HD_ERROR_DEVICE) ||
+              g_error_matches (error, HD_ERROR, HD_ERROR_NO_DEVICE))
+            thread_state_drop_device (&ts);
+          msg->error = g_steal_pointer (&error);
+          msg->serial = job->serial;
+          post (shared, msg);
+        }
+    }
+
+  thread_state_drop_device (&ts);
+  g_free (ts.device);
+  shared_unref (shared);
+
+  return NULL;
+}
+
+static void
+hd_render_worker_dispose (GObject *object)
+{
+  HdRenderWorker *self = (HdRenderWorker *)object;
+
+  if (self->thread != NULL)
+    {
+      g_mutex_lock (&self->shared->mutex);
+      self->shared->quit = TRUE;
+      g_cond_signal (&self->shared->cond);
+      g_mutex_unlock (&self->shared->mutex);
+      g_thread_join (g_steal_pointer (&self->thread));
+    }
+
+  G_OBJECT_CLASS (hd_render_worker_parent_class)->dispose (object);
+}
+
+static void
+hd_render_worker_finalize (GObject *object)
+{
+  HdRenderWorker *self = (HdRenderWorker *)object;
+
+  g_clear_pointer (&self->shared, shared_unref);
+  g_free (self->device);
+  g_free (self->device_name);
+
+  G_OBJECT_CLASS (hd_render_worker_parent_class)->finalize (object);
+}
+
+static void
+hd_render_worker_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  HdRenderWorker *self = HD_RENDER_WORKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device);
+      break;
+
+    case PROP_DEVICE_NAME:
+      g_value_set_string (value, self->device_name);
+      break;
+
+    case PROP_PREVIEW_POLICY:
+      g_value_set_enum (value, self->policy);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hd_render_worker_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  HdRenderWorker *self = HD_RENDER_WORKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DEVICE:
+      hd_render_worker_set_device (self, g_value_get_string (value));
+      break;
+
+    case PROP_PREVIEW_POLICY:
+      hd_render_worker_set_preview_policy (self, g_value_get_enum (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hd_render_worker_class_init (HdRenderWorkerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hd_render_worker_dispose;
+  object_class->finalize = hd_render_worker_finalize;
+  object_class->get_property = hd_render_worker_get_property;
+  object_class->set_property = hd_render_worker_set_property;
+
+  properties[PROP_DEVICE] =
+    g_param_spec_string ("device", NULL, NULL, "auto",
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_DEVICE_NAME] =
+    g_param_spec_string ("device-name", NULL, NULL, NULL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_PREVIEW_POLICY] =
+    g_param_spec_enum ("preview-policy", NULL, NULL,
+                       HD_TYPE_PREVIEW_POLICY, HD_PREVIEW_AUTO,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * HdRenderWorker::frame-ready:
+   * @frame: the finished frame
+   *
+   * A frame is ready, in the order the jobs were rendered.
+   */
+  signals[FRAME_READY] =
+    g_signal_new ("frame-ready",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, HD_TYPE_RENDER_FRAME);
+
+  /**
+   * HdRenderWorker::render-failed:
+   * @error: what went wrong
+   * @serial: the serial of the job that failed
+   */
+  signals[RENDER_FAILED] =
+    g_signal_new ("render-failed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_ERROR, G_TYPE_UINT64);
+}
+
+static void
+hd_render_worker_init (HdRenderWorker *self)
+{
+  self->device = g_strdup ("auto");
+  self->policy = HD_PREVIEW_AUTO;
+
+  self->shared = g_new0 (Shared, 1);
+  self->shared->ref_count = 1;
+  g_mutex_init (&self->shared->mutex);
+  g_cond_init (&self->shared->cond);
+  self->shared->device = g_strdup (self->device);
+  self->shared->policy = self->policy;
+  self->shared->budget_ms = 40.0;
+  self->shared->main_context = g_main_context_ref_thread_default ();
+  g_weak_ref_init (&self->shared->worker, self);
+}
+
+HdRenderWorker *
+hd_render_worker_new (void)
+{
+  return g_object_new (HD_TYPE_RENDER_WORKER, NULL);
+}
+
+void
+hd_render_worker_set_device (HdRenderWorker *self,
+                             const char     *device)
+{
+  g_return_if_fail (HD_IS_RENDER_WORKER (self));
+
+  if (device == NULL || *device == '\0')
+    device = "auto";
+  if (g_strcmp0 (device, self->device) == 0)
+    return;
+
+  g_free (self->device);
+  self->device = g_strdup (device);
+
+  g_mutex_lock (&self->shared->mutex);
+  g_free (self->shared->device);
+  self->shared->device = g_strdup (device);
+  self->shared->device_changed = TRUE;
+  g_mutex_unlock (&self->shared->mutex);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE]);
+}
+
+const char *
+hd_render_worker_get_device (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), NULL);
+
+  return self->device;
+}
+
+const char *
+hd_render_worker_get_device_name (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), NULL);
+
+  return self->device_name;
+}
+
+void
+hd_render_worker_set_preview_policy (HdRenderWorker  *self,
+                                     HdPreviewPolicy  policy)
+{
+  g_return_if_fail (HD_IS_RENDER_WORKER (self));
+
+  if (policy == self->policy)
+    return;
+
+  self->policy = policy;
+  g_mutex_lock (&self->shared->mutex);
+  self->shared->policy = policy;
+  g_mutex_unlock (&self->shared->mutex);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREVIEW_POLICY]);
+}
+
+HdPreviewPolicy
+hd_render_worker_get_preview_policy (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), HD_PREVIEW_AUTO);
+
+  return self->policy;
+}
+
+void
+hd_render_worker_set_preview_budget (HdRenderWorker *self,
+                                     double          ms)
+{
+  g_return_if_fail (HD_IS_RENDER_WORKER (self));
+
+  g_mutex_lock (&self->shared->mutex);
+  self->shared->budget_ms = ms;
+  g_mutex_unlock (&self->shared->mutex);
+}
+
+void
+hd_render_worker_submit (HdRenderWorker *self,
+                         HdRenderJob    *job)
+{
+  HdRenderJob *dropped;
+
+  g_return_if_fail (HD_IS_RENDER_WORKER (self));
+  g_return_if_fail (job != NULL);
+
+  if (self->thread == NULL)
+    self->thread = g_thread_new ("hd-render", render_thread, shared_ref (self->shared));
+
+  self->n_submitted++;
+  job->submitted_us = g_get_monotonic_time ();
+
+  g_mutex_lock (&self->shared->mutex);
+  dropped = g_steal_pointer (&self->shared->pending);
+  self->shared->pending = hd_render_job_ref (job);
+  g_cond_signal (&self->shared->cond);
+  g_mutex_unlock (&self->shared->mutex);
+
+  if (dropped != NULL)
+    {
+      self->n_dropped++;
+      hd_render_job_unref (dropped);
+    }
+}
+
+guint
+hd_render_worker_get_n_submitted (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), 0);
+
+  return self->n_submitted;
+}
+
+guint
+hd_render_worker_get_n_rendered (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), 0);
+
+  return self->n_rendered;
+}
+
+guint
+hd_render_worker_get_n_dropped (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), 0);
+
+  return self->n_dropped;
+}
+
+gboolean
+hd_render_worker_is_busy (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), FALSE);
+
+  return self->n_submitted != self->n_rendered + self->n_dropped + self->n_failed;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "hd-image-view.h"
+#include "hd-latent-panel.h"
+#include "hd-render-worker.h"
+#include "hd-session.h"
+#include "hd-window.h"
+
+G_BEGIN_DECLS
+
+/* For tests: the parts of a window. */
+
+HdSession      *hd_window_get_session       (HdWindow *self);
+HdRenderWorker *hd_window_get_worker        (HdWindow *self);
+HdImageView    *hd_window_get_image_view    (HdWindow *self);
+HdLatentPanel  *hd_window_get_latent_panel  (HdWindow *self);
+/* The weight slider of the domain at POSITION, or NULL. */
+GtkRange       *hd_window_get_domain_scale  (HdWindow *self,
+                                             guint     position);
+/* The frame on screen, and the last full-resolution one. */
+HdRenderFrame  *hd_window_get_frame         (HdWindow *self);
+HdRenderFrame  *hd_window_get_full_frame    (HdWindow *self);
+/* TRUE while files are being opened. */
+gboolean        hd_window_is_loading       (HdWindow *self);
+/* Exports the current image to PATH without asking (tests). */
+void            hd_window_export_to_path    (HdWindow   *self,
+                                             const char *path);
+
+G_END_DECLS

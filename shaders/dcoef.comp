@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Demodulation for every output channel of every conv in one dispatch:
+// dcoef_o = rsqrt(Σ_i wsq[o,i] s_i² + 1e-8), with wsq[o,i] = Σ_k W[o,i,k]²
+// precomputed at load (stored [c_in][c_out] per conv).  It depends on the
+// styles only: the domain scales inputs after demodulation.
+#version 450
+
+layout (local_size_x = 64) in;
+
+layout (std430, binding = 0) readonly buffer Affine { uint affine[]; };
+layout (std430, binding = 1) readonly buffer Wsq { float wsq[]; };
+layout (std430, binding = 2) readonly buffer Styles { float styles[]; };
+layout (std430, binding = 3) writeonly buffer Dcoef { float dcoef[]; };
+
+layout (push_constant) uniform Params {
+  uint rows;
+  uint meta_off;   // in affine: [rows] uvec4 (wsq offset of o, c_out, c_in, style offset)
+} pc;
+
+void
+main ()
+{
+  uint r = gl_GlobalInvocationID.x;
+  if (r >= pc.rows)
+    return;
+
+  uint m = pc.meta_off + 4 * r;
+  uint base = affine[m], stride = affine[m + 1], c_in = affine[m + 2], s_off = affine[m + 3];
+  float acc = 0.0;
+  for (uint i = 0; i < c_in; i++)
+    {
+      float s = styles[s_off + i];
+      acc += wsq[base + i * stride] * (s * s);
+    }
+  dcoef[r] = inversesqrt (acc + 1e-8);
+}

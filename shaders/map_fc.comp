@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// One mapping layer: y = lrelu(x · Wᵀ + b) · sqrt(2), with the gain
+// (lr / sqrt(in)) and the bias multiplier (lr) folded in at load.  The
+// weights are stored transposed, [in][out], so neighbouring invocations
+// (neighbouring outputs) read neighbouring floats.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "hd-common.glsl"
+
+layout (local_size_x = 64) in;
+
+layout (std430, binding = 0) readonly buffer Mapping { float mapping[]; };
+layout (std430, binding = 1) buffer Latent { float latent[]; };
+
+layout (push_constant) uniform Params {
+  uint in_features;
+  uint out_features;
+  uint weight_off;   // in mapping: [in][out]
+  uint bias_off;     // in mapping: [out]
+  uint in_off;       // in latent
+  uint out_off;      // in latent
+} pc;
+
+void
+main ()
+{
+  uint o = gl_GlobalInvocationID.x;
+  float acc = 0.0;
+
+  if (o >= pc.out_features)
+    return;
+  for (uint i = 0; i < pc.in_features; i++)
+    acc += latent[pc.in_off + i] * mapping[pc.weight_off + i * pc.out_features + o];
+  latent[pc.out_off + o] = lrelu_gain (acc + mapping[pc.bias_off + o]);
+}

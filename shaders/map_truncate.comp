@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Broadcast to num_ws and truncation: w_k = w_avg + psi (w_k - w_avg) for
+// k < cutoff.  The source is the mapping output (the same w for every k)
+// or a W / W+ latent uploaded by the host.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "hd-common.glsl"
+
+layout (local_size_x = 64) in;
+
+layout (std430, binding = 0) readonly buffer Frame { float frame[]; };
+layout (std430, binding = 1) buffer Latent { float latent[]; };
+layout (std430, binding = 2) readonly buffer Mapping { float mapping[]; };
+
+layout (push_constant) uniform Params {
+  uint w_dim;
+  uint num_ws;
+  uint from_frame;   // 1: source in frame (W latent), 0: in latent
+  uint src_off;
+  uint src_stride;   // 0 broadcasts one w
+  uint avg_off;      // w_avg in mapping
+  uint ws_off;       // output in latent
+} pc;
+
+void
+main ()
+{
+  uint idx = gl_GlobalInvocationID.x;
+  if (idx >= pc.w_dim * pc.num_ws)
+    return;
+
+  uint k = idx / pc.w_dim;
+  uint j = idx - k * pc.w_dim;
+  uint src = pc.src_off + k * pc.src_stride + j;
+  float w = pc.from_frame != 0 ? frame[src] : latent[src];
+  float psi = frame[FRAME_PSI];
+  int cutoff = floatBitsToInt (frame[FRAME_CUTOFF]);
+
+  // psi = 1 leaves w untouched, bit for bit (NVlabs skips the lerp then).
+  if (psi != 1.0 && (cutoff < 0 || int (k) < cutoff))
+    {
+      float avg = mapping[pc.avg_off + j];
+      w = avg + psi * (w - avg);
+    }
+  latent[pc.ws_off + idx] = w;
+}

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Every style of every layer in one dispatch: s = w_k · Aᵀ + a, where the
+// affine weights are pre-scaled at load by 1/sqrt(w_dim) (and ToRGB rows
+// also by 1/sqrt(C_in)).  The table is stored transposed, [w_dim][rows],
+// so neighbouring rows are neighbouring floats; a per-row table says which
+// w_k feeds the row.
+#version 450
+
+layout (local_size_x = 64) in;
+
+layout (std430, binding = 0) readonly buffer Affine { uint affine[]; };
+layout (std430, binding = 1) readonly buffer Latent { float latent[]; };
+layout (std430, binding = 2) writeonly buffer Styles { float styles[]; };
+
+layout (push_constant) uniform Params {
+  uint rows;
+  uint w_dim;
+  uint weight_off;   // [w_dim][rows] floats
+  uint bias_off;     // [rows] floats
+  uint windex_off;   // [rows] uints
+  uint ws_off;       // in latent
+} pc;
+
+void
+main ()
+{
+  uint r = gl_GlobalInvocationID.x;
+  if (r >= pc.rows)
+    return;
+
+  uint w_base = pc.ws_off + affine[pc.windex_off + r] * pc.w_dim;
+  float acc = 0.0;
+  for (uint j = 0; j < pc.w_dim; j++)
+    acc += latent[w_base + j] * uintBitsToFloat (affine[pc.weight_off + j * pc.rows + r]);
+  styles[r] = acc + uintBitsToFloat (affine[pc.bias_off + r]);
+}

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The Vulkan renderer against the CPU reference (hd_cpu_render), on random
+ * generators of several shapes, with every render option. */
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "hd-cpu-reference.h"
+#include "hd-error.h"
+#include "hd-generator.h"
+#include "hd-renderer.h"
+#include "hd-test-util.h"
+#include "hd-vk.h"
+
+#define TOLERANCE 2e-3
+
+static HdVkContext *context;
+
+typedef struct {
+  const char *name;
+  int         res;
+  int         channel_base;
+  int         channel_max;
+  int         z_dim;
+  int         w_dim;
+  int         mapping_layers;
+  gboolean    conv_clamp;
+} Shape;
+
+/* Channel counts per block in the comments. */
+static const Shape shape_res8 = { "res8", 8, 128, 32, 16, 24, 2, FALSE };          /* 32 16 */
+static const Shape shape_tiny = { "tiny", 32, 512, 64, 32, 48, 4, TRUE };          /* 64 64 32 16 */
+static const Shape shape_odd = { "odd", 32, 96, 512, 20, 20, 2, FALSE };           /* 24 12 6 3 */
+static const Shape shape_res64 = { "res64", 64, 1024, 48, 40, 40, 3, TRUE };       /* 48 48 48 32 16 */
+static const Shape shape_res256 = { "res256", 256, 1024, 64, 24, 32, 2, TRUE };    /* 64 64 64 32 16 8 4 */
+
+static HdGenerator *
+shape_generator (const Shape *shape,
+                 guint32      seed)
+{
+  HdGeneratorConfig config = hd_test_config (shape->res, shape->channel_base, shape->channel_max,
+                                             shape->z_dim, shape->w_dim, shape->conv_clamp);
+  HdGenerator *gen;
+
+  config.mapping_layers = shape->mapping_layers;
+  gen = hd_generator_new_random (&config, seed);
+  g_assert_nonnull (gen);
+  return gen;
+}
+
+static float *
+random_vector (guint32 seed,
+               gsize   n,
+               double  scale)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  float *v = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++)
+    v[i] = (float) (g_rand_double_range (rand, -1.0, 1.0) * scale);
+  g_rand_free (rand);
+  return v;
+}
+
+static HdRenderer *
+renderer_new (HdGenerator *gen)
+{
+  g_autoptr(GError) error = NULL;
+  HdRenderer *renderer = hd_renderer_new (context, gen, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (renderer);
+  return renderer;
+}
+
+static float *
+render_gpu (HdRenderer           *renderer,
+            const HdRenderParams *params,
+            gsize                *n_out)
+{
+  g_autoptr(GError) error = NULL;
+  HdGenerator *gen = hd_renderer_get_generator (renderer);
+  int res = hd_render_params_output_res (params, gen, &error);
+  gsize n;
+  float *img;
+
+  g_assert_no_error (error);
+  n = (gsize) gen->config.img_channels * res * res;
+  img = g_new (float, n);
+  g_assert_true (hd_renderer_render (renderer, params, img, &error));
+  g_assert_no_error (error);
+  if (n_out != NULL)
+    *n_out = n;
+  return img;
+}
+
+/* Renders PARAMS on the GPU and the CPU and asserts they agree. */
+static void
+compare_render (HdRenderer           *renderer,
+                const HdRenderParams *params,
+                const char           *what)
+{
+  g_autoptr(GError) error = NULL;
+  HdGenerator *gen = hd_renderer_get_generator (renderer);
+  g_autofree float *gpu = NULL, *cpu = NULL;
+  HdRenderStats stats;
+  double max_abs, psnr;
+  gsize n;
+
+  gpu = render_gpu (renderer, params, &n);
+  hd_renderer_get_stats (renderer, &stats);
+  cpu = g_new (float, n);
+  g_assert_true (hd_cpu_render (gen, params, cpu, &error));
+  g_assert_no_error (error);
+
+  hd_test_compare (gpu, cpu, n, &max_abs, &psnr);
+  g_test_message ("%s: max abs diff %.3g, PSNR %.1f dB; %.1f ms (GPU %.1f: mapping %.1f, "
+                  "synthesis %.1f)%s", what, max_abs, psnr, stats.total_ms, stats.gpu_ms,
+                  stats.mapping_ms, stats.synthesis_ms, stats.mapping_cached ? ", cached w" : "");
+  g_assert_cmpfloat (max_abs, <, TOLERANCE);
+}
+
+/* A full sweep of options on one shape. */
+static void
+check_shape (const Shape *shape,
+             gboolean     all_options)
+{
+  g_autoptr(HdGenerator) gen = shape_generator (shape, 42);
+  HdRenderer *renderer = renderer_new (gen);
+  g_autofree float *domain = random_vector (7, gen->domain_dim, 0.8);
+  g_autofree char *what = NULL;
+  HdRenderParams params;
+
+  hd_render_params_init (&params);
+  params.seed = 1;
+  what = g_strdup_printf ("%s seed 1", shape->name);
+  compare_render (renderer, &params, what);
+
+  params.domain = domain;
+  g_free (what);
+  what = g_strdup_printf ("%s seed 1 + domain", shape->name);
+  compare_render (renderer, &params, what);
+
+  if (all_options)
+    {
+      params.seed = 2;
+      params.psi = 0.7f;
+      params.cutoff = 3;
+      params.noise_mode = HD_NOISE_RANDOM;
+      params.noise_seed = 11;
+      g_free (what);
+      what = g_strdup_printf ("%s psi 0.7 cutoff 3, random noise", shape->name);
+      compare_render (renderer, &params, what);
+
+      params.noise_mode = HD_NOISE_NONE;
+      params.psi = 0.5f;
+      params.cutoff = -1;
+      g_free (what);
+      what = g_strdup_printf ("%s psi 0.5, no noise", shape->name);
+      compare_render (renderer, &params, what);
+
+      params.noise_mode = HD_NOISE_CONST;
+      for (int r = 4; r < shape->res; r *= 2)
+        {
+          params.stop_res = r;
+          g_free (what);
+          what = g_strdup_printf ("%s preview %d", shape->name, r);
+          compare_render (renderer, &params, what);
+        }
+    }
+  hd_renderer_free (renderer);
+}
+
+static void
+test_res8 (void)
+{
+  check_shape (&shape_res8, TRUE);
+}
+
+static void
+test_tiny (void)
+{
+  check_shape (&shape_tiny, TRUE);
+}
+
+static void
+test_odd_channels (void)
+{
+  check_shape (&shape_odd, TRUE);
+}
+
+static void
+test_res64 (void)
+{
+  check_shape (&shape_res64, FALSE);
+}
+
+/* conv_clamp = 256 is never reached by these weights; a small clamp makes
+ * sure the clamps of the convs and of ToRGB are applied where they should. */
+static void
+test_active_clamp (void)
+{
+  HdGeneratorConfig config = hd_test_config (32, 256, 32, 16, 16, TRUE);
+  g_autoptr(HdGenerator) gen = NULL;
+  HdRenderer *renderer;
+  HdRenderParams params;
+
+  config.conv_clamp = 0.4f;
+  gen = hd_generator_new_random (&config, 19);
+  renderer = renderer_new (gen);
+  hd_render_params_init (&params);
+  params.seed = 8;
+  compare_render (renderer, &params, "conv_clamp 0.4");
+  hd_renderer_free (renderer);
+}
+
+static void
+test_res256 (void)
+{
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_res256, 5);
+  HdRenderer *renderer = renderer_new (gen);
+  g_autofree float *domain = random_vector (8, gen->domain_dim, 0.5);
+  HdRenderParams params;
+
+  hd_render_params_init (&params);
+  params.seed = 3;
+  params.domain = domain;
+  params.psi = 0.8f;
+  compare_render (renderer, &params, "res256 seed 3 + domain, psi 0.8");
+  params.stop_res = 64;
+  params.noise_mode = HD_NOISE_RANDOM;
+  params.noise_seed = 4;
+  compare_render (renderer, &params, "res256 preview 64, random noise");
+  hd_renderer_free (renderer);
+}
+
+static void
+test_latent_kinds (void)
+{
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_tiny, 9);
+  HdRenderer *renderer = renderer_new (gen);
+  g_autofree float *z = random_vector (21, gen->config.z_dim, 2.0);
+  g_autofree float *w = random_vector (22, (gsize) gen->num_ws * gen->config.w_dim, 1.5);
+  g_autofree float *domain = random_vector (23, gen->domain_dim, 0.6);
+  HdRenderParams params;
+
+  hd_render_params_init (&params);
+  params.latent_kind = HD_LATENT_Z;
+  params.z = z;
+  compare_render (renderer, &params, "z latent");
+
+  /* A W+ latent: a different w for every layer, with truncation. */
+  params.latent_kind = HD_LATENT_W;
+  params.w = w;
+  params.psi = 0.6f;
+  params.cutoff = 5;
+  params.domain = domain;
+  compare_render (renderer, &params, "w+ latent, psi 0.6 cutoff 5");
+  hd_renderer_free (renderer);
+}
+
+static void
+test_mapping_cache (void)
+{
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_tiny, 13);
+  HdRenderer *renderer = renderer_new (gen);
+  HdRenderer *fresh;
+  g_autofree float *domain_a = random_vector (31, gen->domain_dim, 0.7);
+  g_autofree float *domain_b = random_vector (32, gen->domain_dim, 0.7);
+  g_autofree float *img = NULL, *img_fresh = NULL;
+  HdRenderParams params;
+  HdRenderStats stats;
+  gsize n;
+
+  hd_render_params_init (&params);
+  params.seed = 100;
+  params.domain = domain_a;
+  g_free (render_gpu (renderer, &params, NULL));
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+  g_assert_cmpuint (stats.device_bytes, >, 0);
+
+  /* Only the domain changes: the cached w is reused ... */
+  params.domain = domain_b;
+  img = render_gpu (renderer, &params, &n);
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_true (stats.mapping_cached);
+  g_assert_cmpfloat (stats.mapping_ms, ==, 0.0);
+
+  /* ... and gives exactly what a fresh renderer computes. */
+  fresh = renderer_new (gen);
+  img_fresh = render_gpu (fresh, &params, NULL);
+  g_assert_cmpmem (img, n * sizeof (float), img_fresh, n * sizeof (float));
+  hd_renderer_free (fresh);
+  compare_render (renderer, &params, "cached w, new domain");
+
+  /* Noise and previews do not touch w either. */
+  params.noise_mode = HD_NOISE_RANDOM;
+  params.noise_seed = 3;
+  params.stop_res = 16;
+  compare_render (renderer, &params, "cached w, random noise, preview 16");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_true (stats.mapping_cached);
+
+  /* A new seed, psi or cutoff maps again. */
+  params.stop_res = 0;
+  params.seed = 101;
+  compare_render (renderer, &params, "new seed");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+  params.psi = 0.5f;
+  compare_render (renderer, &params, "new psi");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+  params.cutoff = 2;
+  compare_render (renderer, &params, "new cutoff");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+  params.domain = NULL;
+  compare_render (renderer, &params, "same w, no domain");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_true (stats.mapping_cached);
+  if (stats.gpu_ms > 0.0)
+    g_assert_cmpfloat (stats.synthesis_ms, >, 0.0);
+
+  hd_renderer_free (renderer);
+}
+
+static void
+test_f16_weights (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_res64, 17);
+  g_autoptr(HdGenerator) loaded = NULL;
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "f16.safetensors", NULL);
+  g_autofree float *domain = NULL;
+  HdRenderer *renderer;
+  HdRenderParams params;
+
+  if (!hd_generator_save (gen, path, HD_DTYPE_F16, &error))
+    {
+      g_test_skip_printf ("hd_generator_save does not work yet: %s", error->message);
+      hd_test_rmdir_recursive (dir);
+      return;
+    }
+  loaded = hd_generator_load (path, &error);
+  if (loaded == NULL)
+    {
+      g_test_skip_printf ("hd_generator_load does not work yet: %s", error->message);
+      hd_test_rmdir_recursive (dir);
+      return;
+    }
+
+  renderer = renderer_new (loaded);
+  domain = random_vector (41, loaded->domain_dim, 0.5);
+  hd_render_params_init (&params);
+  params.seed = 77;
+  params.domain = domain;
+  params.noise_mode = HD_NOISE_RANDOM;
+  compare_render (renderer, &params, "F16 file");
+  hd_renderer_free (renderer);
+  hd_test_rmdir_recursive (dir);
+}
+
+/* Device memory that the host can map is written directly; the staging
+ * path that discrete GPUs take must give the same images. */
+static void
+test_staging_upload (void)
+{
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_tiny, 23);
+  g_autofree float *domain = random_vector (51, gen->domain_dim, 0.5);
+  HdRenderer *renderer;
+  HdRenderParams params;
+
+  g_setenv ("HYPERDOMAIN_FORCE_STAGING", "1", TRUE);
+  renderer = renderer_new (gen);
+  g_unsetenv ("HYPERDOMAIN_FORCE_STAGING");
+  hd_render_params_init (&params);
+  params.domain = domain;
+  params.noise_mode = HD_NOISE_RANDOM;
+  compare_render (renderer, &params, "uploads through a staging buffer");
+  params.noise_seed = 1;
+  compare_render (renderer, &params, "new random noise through a staging buffer");
+  hd_renderer_free (renderer);
+}
+
+/* Activations beyond maxStorageBufferRange: a clear error, up front. */
+static void
+test_too_large (void)
+{
+  g_autoptr(GError) error = NULL;
+  HdGeneratorConfig config = hd_test_config (1024, 65536, 64, 8, 8, FALSE);
+  g_autoptr(HdGenerator) gen = NULL;
+  guint32 limit = 0;
+  HdRenderer *renderer;
+  gsize needed;
+
+  config.mapping_layers = 1;
+  gen = hd_generator_new_random (&config, 1);
+  needed = (gsize) 64 * 1024 * 1024 * sizeof (float);
+  limit = hd_vk_context_get_limits (context)->maxStorageBufferRange;
+  if (needed <= limit)
+    {
+      g_test_skip ("this device allows storage buffers of 256 MiB");
+      return;
+    }
+  renderer = hd_renderer_new (context, gen, &error);
+  g_assert_null (renderer);
+  g_assert_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "MiB"));
+}
+
+static void
+test_bad_params (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_res8, 1);
+  HdRenderer *renderer = renderer_new (gen);
+  HdRenderParams params;
+  float img[3 * 8 * 8];
+
+  hd_render_params_init (&params);
+  params.stop_res = 6;
+  g_assert_false (hd_renderer_render (renderer, &params, img, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+  g_clear_error (&error);
+
+  params.stop_res = 0;
+  params.latent_kind = HD_LATENT_W;
+  g_assert_false (hd_renderer_render (renderer, &params, img, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+  hd_renderer_free (renderer);
+}
+
+/* Benchmarks (run with -m perf): median ms per frame. */
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static void
+benchmark_shape (const HdGeneratorConfig *config,
+                 const char              *name,
+                 int                      frames)
+{
+  g_autoptr(HdGenerator) gen = hd_generator_new_random (config, 1);
+  HdRenderer *renderer = renderer_new (gen);
+  g_autofree float *domain = random_vector (5, gen->domain_dim, 0.5);
+  g_autofree double *full = g_new (double, frames);
+  g_autofree double *domain_only = g_new (double, frames);
+  g_autofree double *gpu = g_new (double, frames);
+  HdRenderParams params;
+  HdRenderStats stats;
+
+  hd_render_params_init (&params);
+  params.domain = domain;
+  g_free (render_gpu (renderer, &params, NULL)); /* warm-up: records commands */
+  for (int f = 0; f < frames; f++)
+    {
+      params.seed = f + 1;
+      g_free (render_gpu (renderer, &params, NULL));
+      hd_renderer_get_stats (renderer, &stats);
+      full[f] = stats.total_ms;
+      gpu[f] = stats.gpu_ms;
+      domain[0] += 0.01f;
+      g_free (render_gpu (renderer, &params, NULL));
+      hd_renderer_get_stats (renderer, &stats);
+      domain_only[f] = stats.total_ms;
+    }
+  qsort (full, frames, sizeof (double), compare_doubles);
+  qsort (domain_only, frames, sizeof (double), compare_doubles);
+  qsort (gpu, frames, sizeof (double), compare_doubles);
+  g_test_message ("%s: median %.2f ms per frame (GPU %.2f ms), %.2f ms when only the "
+                  "domain changes; %.1f GMAC/s; %.1f MiB on the device", name,
+                  full[frames / 2], gpu[frames / 2], domain_only[frames / 2],
+                  hd_generator_synthesis_macs (gen) / (domain_only[frames / 2] * 1e6),
+                  stats.device_bytes / 1048576.0);
+  g_test_minimized_result (full[frames / 2], "%s ms per frame", name);
+  hd_renderer_free (renderer);
+}
+
+static void
+test_perf (void)
+{
+  HdGeneratorConfig tiny = hd_test_config (32, 512, 64, 32, 48, TRUE);
+  HdGeneratorConfig big = hd_test_config (256, 16384, 512, 512, 512, TRUE);
+
+  if (!g_test_perf ())
+    {
+      g_test_skip ("benchmarks run with -m perf");
+      return;
+    }
+  tiny.mapping_layers = 4;
+  big.mapping_layers = 8;
+  benchmark_shape (&tiny, "tiny (32x32, 64 ch max)", 21);
+  benchmark_shape (&big, "256x256, 512 ch max", 5);
+}
+
+/* Every correctness test runs once per convolution kernel: the tiled
+ * shared-memory one (GPUs) and the lanes-as-channels one (CPU devices). */
+typedef struct {
+  const char *kernel;
+  GTestFunc   func;
+} KernelCase;
+
+static void
+run_with_kernel (gconstpointer data)
+{
+  const KernelCase *kc = data;
+
+  if (g_strcmp0 (kc->kernel, "cpu") == 0 &&
+      !hd_vk_context_supports_subgroup_size (context, 8, 4))
+    {
+      g_test_skip ("the device cannot run the CPU convolution kernel");
+      return;
+    }
+  g_setenv ("HYPERDOMAIN_CONV_KERNEL", kc->kernel, TRUE);
+  kc->func ();
+  g_unsetenv ("HYPERDOMAIN_CONV_KERNEL");
+}
+
+static void
+add_kernel_tests (const char *name,
+                  GTestFunc   func)
+{
+  static const char * const kernels[] = { "tiled", "cpu" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kernels); k++)
+    {
+      KernelCase *kc = g_new0 (KernelCase, 1);
+      g_autofree char *path = g_strdup_printf ("/Hyperdomain/Vulkan/render/%s/%s",
+                                               kernels[k], name);
+      kc->kernel = kernels[k];
+      kc->func = func;
+      g_test_add_data_func_full (path, kc, run_with_kernel, g_free);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+
+  context = hd_vk_context_new (NULL, &error);
+  g_assert_no_error (error);
+
+  add_kernel_tests ("res8", test_res8);
+  add_kernel_tests ("tiny", test_tiny);
+  add_kernel_tests ("odd-channels", test_odd_channels);
+  add_kernel_tests ("res64", test_res64);
+  add_kernel_tests ("active-clamp", test_active_clamp);
+  add_kernel_tests ("res256", test_res256);
+  add_kernel_tests ("latent-kinds", test_latent_kinds);
+  add_kernel_tests ("mapping-cache", test_mapping_cache);
+  add_kernel_tests ("f16-weights", test_f16_weights);
+  add_kernel_tests ("staging-upload", test_staging_upload);
+  g_test_add_func ("/Hyperdomain/Vulkan/render/too-large", test_too_large);
+  g_test_add_func ("/Hyperdomain/Vulkan/render/bad-params", test_bad_params);
+  g_test_add_func ("/Hyperdomain/Vulkan/render/perf", test_perf);
+
+  status = g_test_run ();
+  g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
+  hd_vk_context_unref (context);
+  return status;
+}

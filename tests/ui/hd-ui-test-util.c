@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "hd-png.h"
+#include "hd-renderer.h"
+#include "hd-vk.h"
+
+#include "hd-ui-test-util.h"
+
+static GLogWriterOutput
+fatal_own_warnings (GLogLevelFlags   log_level,
+                    const GLogField *fields,
+                    gsize            n_fields,
+                    gpointer         user_data)
+{
+  GLogWriterOutput result = g_log_writer_default (log_level, fields, n_fields, user_data);
+
+  if (log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "GLIB_DOMAIN") &&
+          fields[i].length < 0 &&
+          g_str_has_prefix (fields[i].value, "Hyperdomain"))
+        {
+          g_printerr ("Hyperdomain logged a warning: failing the test\n");
+          G_BREAKPOINT ();
+        }
+
+  return result;
+}
+
+void
+hd_ui_test_init (int    *argc,
+                 char ***argv)
+{
+  g_log_set_writer_func (fatal_own_warnings, NULL, NULL);
+  gtk_test_init (argc, argv, NULL);
+  adw_init ();
+}
+
+char *
+hd_ui_test_conformance_path (const char *name)
+{
+  const char *dir = g_getenv ("HD_CONFORMANCE_DIR");
+
+  if (dir == NULL)
+    dir = "tests/conformance";
+  return g_canonicalize_filename (name, dir);
+}
+
+static gboolean
+on_timeout (gpointer data)
+{
+  gboolean *timed_out = data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+hd_ui_test_wait_until (HdUiTestCondition  condition,
+                       gpointer           data,
+                       guint              timeout_ms,
+                       const char        *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, on_timeout, &timed_out);
+
+  while (!condition (data))
+    {
+      if (timed_out)
+        g_error ("Timed out after %u ms waiting for %s", timeout_ms, what);
+      g_main_context_iteration (NULL, TRUE);
+    }
+
+  if (!timed_out)
+    g_source_remove (id);
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+void
+hd_ui_test_run_for (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, on_timeout, &done);
+  while (!is_true (&done))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+is_current (gpointer data)
+{
+  HdWindow *window = data;
+  HdRenderFrame *frame = hd_window_get_full_frame (window);
+  g_autoptr(HdRenderJob) job = NULL;
+
+  if (hd_window_is_loading (window) || hd_render_worker_is_busy (hd_window_get_worker (window)))
+    return FALSE;
+  if (frame == NULL || hd_window_get_frame (window) != frame)
+    return FALSE;
+  job = hd_session_create_job (hd_window_get_session (window));
+  return job != NULL && hd_render_job_same_image (job, frame->job);
+}
+
+void
+hd_ui_test_wait_for_current (HdWindow *window,
+                             guint     timeout_ms)
+{
+  hd_ui_test_wait_until (is_current, window, timeout_ms, "the image of the current state");
+}
+
+void
+hd_ui_test_open_paths (HdWindow           *window,
+                       const char * const *paths)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    g_ptr_array_add (files, g_file_new_for_path (paths[i]));
+
+  hd_window_open_files (window, (GFile **) files->pdata, files->len);
+  hd_ui_test_wait_for_current (window, 60000);
+}
+
+HdWindow *
+hd_ui_test_open_window (const char * const *names)
+{
+  HdWindow *window = hd_window_new (NULL);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_null_terminated (4, g_free, TRUE);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  gtk_window_present (GTK_WINDOW (window));
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    g_ptr_array_add (paths, hd_ui_test_conformance_path (names[i]));
+  if (paths->len > 0)
+    hd_ui_test_open_paths (window, (const char * const *) paths->pdata);
+
+  return window;
+}
+
+guint8 *
+hd_ui_test_texture_rgb (GdkTexture *texture)
+{
+  int w = gdk_texture_get_width (texture);
+  int h = gdk_texture_get_height (texture);
+  g_autofree guint8 *argb = g_malloc ((gsize) w * h * 4);
+  guint8 *rgb = g_malloc ((gsize) w * h * 3);
+
+  /* CAIRO_FORMAT_ARGB32 in native byte order; the images are opaque. */
+  gdk_texture_download (texture, argb, (gsize) w * 4);
+  for (gsize p = 0; p < (gsize) w * h; p++)
+    {
+      guint32 v;
+
+      memcpy (&v, argb + p * 4, 4);
+      g_assert_cmpuint (v >> 24, ==, 0xff);
+      rgb[p * 3 + 0] = (v >> 16) & 0xff;
+      rgb[p * 3 + 1] = (v >> 8) & 0xff;
+      rgb[p * 3 + 2] = v & 0xff;
+    }
+
+  return rgb;
+}
+
+guint8 *
+hd_ui_test_render_oracle (HdRenderJob *job,
+                          int         *res)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdVkContext) ctx = NULL;
+  g_autoptr(HdRenderer) renderer = NULL;
+  g_autofree float *img = NULL;
+  g_autofree float *domain = NULL;
+  g_autofree HdBlendTerm *terms = NULL;
+  HdGenerator *gen = job->gen;
+  HdRenderParams params;
+  guint8 *rgb;
+  int r;
+
+  /* Built directly from the job's fields, as the command line does, not
+   * through the code the window uses. */
+  hd_render_params_init (&params);
+  params.latent_kind = job->latent_kind;
+  params.seed = job->seed;
+  params.psi = job->psi;
+  params.cutoff = job->cutoff;
+  params.noise_mode = job->noise_mode;
+  params.noise_seed = job->noise_seed;
+  g_assert_true (job->mix == 0.0f);
+  if (job->latent_kind == HD_LATENT_Z)
+    params.z = g_bytes_get_data (job->latent, NULL);
+  else if (job->latent_kind == HD_LATENT_W)
+    params.w = g_bytes_get_data (job->latent, NULL);
+  if (job->domains->len > 0)
+    {
+      terms = g_new0 (HdBlendTerm, job->domains->len);
+      for (guint i = 0; i < job->domains->len; i++)
+        {
+          terms[i].domain = g_ptr_array_index (job->domains, i);
+          terms[i].weight = g_array_index (job->weights, float, i);
+        }
+      domain = g_new0 (float, gen->domain_dim);
+      hd_domain_blend (gen, terms, job->domains->len, domain);
+      params.domain = domain;
+    }
+
+  ctx = hd_vk_context_new ("auto", &error);
+  g_assert_no_error (error);
+  renderer = hd_renderer_new (ctx, gen, &error);
+  g_assert_no_error (error);
+  r = hd_render_params_output_res (&params, gen, &error);
+  g_assert_no_error (error);
+  img = g_new (float, (gsize) 3 * r * r);
+  hd_renderer_render (renderer, &params, img, &error);
+  g_assert_no_error (error);
+
+  rgb = g_malloc ((gsize) r * r * 3);
+  hd_image_to_u8 (img, 3, r, r, rgb);
+  *res = r;
+  return rgb;
+}
+
+guint8 *
+hd_ui_test_run_cli (const char * const *args,
+                    int                *width,
+                    int                *height)
+{
+  const char *render = g_getenv ("HD_RENDER");
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *std_err = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  int status = 0;
+
+  if (render == NULL || !g_file_test (render, G_FILE_TEST_IS_EXECUTABLE))
+    return NULL;
+
+  dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  out = g_build_filename (dir, "cli.png", NULL);
+
+  g_ptr_array_add (argv, g_strdup (render));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, g_strdup ("-o"));
+  g_ptr_array_add (argv, g_strdup (out));
+  g_ptr_array_add (argv, NULL);
+
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &std_err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("hyperdomain-render failed: %s", std_err);
+
+  texture = gdk_texture_new_from_filename (out, &error);
+  g_assert_no_error (error);
+  g_unlink (out);
+  g_rmdir (dir);
+
+  *width = gdk_texture_get_width (texture);
+  *height = gdk_texture_get_height (texture);
+  return hd_ui_test_texture_rgb (texture);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "hd-window-private.h"
+
+G_BEGIN_DECLS
+
+/* Sets up GTK and libadwaita for a test program and makes warnings and
+ * criticals from Hyperdomain's own log domains fatal. */
+void           hd_ui_test_init             (int          *argc,
+                                            char       ***argv);
+
+/* Absolute path of a file in tests/conformance. */
+char          *hd_ui_test_conformance_path (const char   *name);
+
+/* Runs the main loop until CONDITION (DATA) holds; fails the test after
+ * TIMEOUT_MS. */
+typedef gboolean (*HdUiTestCondition) (gpointer data);
+void           hd_ui_test_wait_until       (HdUiTestCondition condition,
+                                            gpointer          data,
+                                            guint             timeout_ms,
+                                            const char       *what);
+/* Runs the main loop for MS milliseconds. */
+void           hd_ui_test_run_for          (guint         ms);
+
+/* A shown window with the given conformance files opened, its first
+ * frame rendered. */
+HdWindow      *hd_ui_test_open_window      (const char  * const *names);
+/* Opens absolute PATHS in an existing window and waits for the frame. */
+void           hd_ui_test_open_paths       (HdWindow     *window,
+                                            const char  * const *paths);
+/* Waits until the full-resolution image of the current state is on
+ * screen and nothing is left to render. */
+void           hd_ui_test_wait_for_current (HdWindow     *window,
+                                            guint         timeout_ms);
+
+/* The RGB bytes of TEXTURE (width x height x 3). */
+guint8        *hd_ui_test_texture_rgb      (GdkTexture   *texture);
+
+/* Renders JOB with the engine alone, as hyperdomain-render does, and
+ * returns the 8-bit RGB pixels (res x res x 3). */
+guint8        *hd_ui_test_render_oracle    (HdRenderJob  *job,
+                                            int          *res);
+
+/* Runs hyperdomain-render ($HD_RENDER) with ARGS (NULL-terminated, -o is
+ * added) and returns the RGB bytes of the PNG it wrote, or NULL when
+ * HD_RENDER is not set. */
+guint8        *hd_ui_test_run_cli          (const char  * const *args,
+                                            int          *width,
+                                            int          *height);
+
+G_END_DECLS

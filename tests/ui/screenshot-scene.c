@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Shows the explorer window in a given state and size, for screenshots
+ * taken from outside (data/screenshots/, see take-screenshots.sh).
+ *
+ *   screenshot-scene [--dark] [--stats] [--size WxH] [--seed S]
+ *                    [--weight I=W]... [--hide-controls] [--seconds N]
+ *                    GENERATOR [DOMAIN...]
+ */
+#include "config.h"
+
+#include <adwaita.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hd-preferences-window.h"
+#include "hd-ui-test-util.h"
+
+static gboolean
+quit (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gboolean dark = FALSE, stats = FALSE, hide_controls = FALSE, done = FALSE;
+  char *size = NULL;
+  char *show = NULL;
+  char **weights = NULL;
+  gint64 seed = 0;
+  int seconds = 8, width = 1200, height = 760;
+  g_autoptr(GOptionContext) context = g_option_context_new ("GENERATOR [DOMAIN...]");
+  GOptionEntry entries[] = {
+    { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Dark style", NULL },
+    { "stats", 0, 0, G_OPTION_ARG_NONE, &stats, "Show render statistics", NULL },
+    { "hide-controls", 0, 0, G_OPTION_ARG_NONE, &hide_controls, "Hide the controls", NULL },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Window size", "WxH" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "S" },
+    { "weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &weights, "Weight of domain I", "I=W" },
+    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts" },
+    { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_null_terminated (4, g_free, TRUE);
+  g_autoptr(GSettings) settings = NULL;
+  HdWindow *window;
+  HdSession *session;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || argc < 2)
+    {
+      g_printerr ("%s\n", error != NULL ? error->message : "No generator given");
+      return 2;
+    }
+  if (size != NULL && sscanf (size, "%dx%d", &width, &height) != 2)
+    return 2;
+
+  gtk_init ();
+  adw_init ();
+  /* The window buttons of GNOME's default layout. */
+  g_object_set (gtk_settings_get_default (), "gtk-decoration-layout", "appmenu:close", NULL);
+
+  window = hd_window_new (NULL);
+  {
+    /* What AdwApplication loads for the real program. */
+    g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+
+    gtk_css_provider_load_from_resource (css, "/io/github/hyperdomain/Hyperdomain/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  }
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                      dark ? ADW_COLOR_SCHEME_FORCE_DARK : ADW_COLOR_SCHEME_FORCE_LIGHT);
+  settings = g_settings_new (APPLICATION_ID);
+  g_settings_set_boolean (settings, "show-stats", stats);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_window_present (GTK_WINDOW (window));
+  session = hd_window_get_session (window);
+
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add (paths, g_canonicalize_filename (argv[i], NULL));
+  hd_ui_test_open_paths (window, (const char * const *) paths->pdata);
+
+  hd_session_set_seed (session, (guint32) seed);
+  for (guint i = 0; weights != NULL && weights[i] != NULL; i++)
+    {
+      guint index;
+      double w;
+
+      if (sscanf (weights[i], "%u=%lf", &index, &w) == 2 && hd_window_get_domain_scale (window, index) != NULL)
+        gtk_range_set_value (hd_window_get_domain_scale (window, index), w);
+    }
+  if (hide_controls)
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.toggle-sidebar", NULL);
+  hd_ui_test_wait_for_current (window, 60000);
+
+  if (g_strcmp0 (show, "preferences") == 0)
+    gtk_window_present (GTK_WINDOW (hd_preferences_window_new (GTK_WINDOW (window))));
+  else if (g_strcmp0 (show, "shortcuts") == 0)
+    {
+      g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/io/github/hyperdomain/Hyperdomain/gtk/help-overlay.ui");
+      GtkWindow *overlay = GTK_WINDOW (gtk_builder_get_object (builder, "help_overlay"));
+
+      gtk_window_set_transient_for (overlay, GTK_WINDOW (window));
+      gtk_window_present (overlay);
+    }
+  hd_ui_test_run_for (1000);
+
+  g_print ("ready\n");
+  g_timeout_add_seconds (seconds, quit, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_free (size);
+  g_free (show);
+  g_strfreev (weights);
+  return 0;
+}

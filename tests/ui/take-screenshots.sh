@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Takes the screenshots in data/screenshots/ under Xvfb.
+#   tests/ui/take-screenshots.sh BUILD_DIR
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+build=${1:-_build}
+scene=$build/tests/ui/screenshot-scene
+out=data/screenshots
+conf=tests/conformance
+files=("$conf/tiny.safetensors" "$conf/tiny-domain-a.safetensors" "$conf/tiny-domain-b.safetensors")
+mkdir -p "$out"
+
+export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/app/ui
+export GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1
+
+# shot NAME WIDTH HEIGHT [scene options...]
+shot () {
+  local name=$1 w=$2 h=$3 display=:87 log
+  shift 3
+  Xvfb "$display" -screen 0 "${w}x${h}x24" -nolisten tcp >/dev/null 2>&1 &
+  local xvfb=$!
+  sleep 1
+  log=$(mktemp)
+  DISPLAY=$display "$scene" --size "${w}x${h}" --seconds 6 "$@" "${files[@]}" >"$log" 2>&1 &
+  local app=$!
+  for _ in $(seq 100); do
+    grep -q ready "$log" && break
+    sleep 0.2
+  done
+  sleep 1.5
+  DISPLAY=$display import -window root "$out/$name.png"
+  wait "$app" || true
+  kill "$xvfb"
+  wait "$xvfb" 2>/dev/null || true
+  rm -f "$log"
+  echo "$out/$name.png"
+}
+
+shot light 1200 760 --seed 7 --weight 0=0.8 --weight 1=0.5
+shot dark 1200 760 --dark --stats --seed 7 --weight 0=-0.5 --weight 1=1.2
+shot narrow 400 760 --seed 7 --weight 0=0.8 --weight 1=0.5

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The explorer window under a display server: opening files, moving the
+ * real sliders, the pixels on screen against the engine and the command
+ * line, dropping stale requests, export. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "hd-error.h"
+#include "hd-png.h"
+#include "hd-safetensors.h"
+
+#include "hd-stall-monitor.h"
+#include "hd-ui-test-util.h"
+
+static const char *tiny_files[] = {
+  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
+};
+
+static guint8 *
+frame_pixels (HdWindow *window,
+              int      *res)
+{
+  GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
+
+  g_assert_nonnull (texture);
+  *res = gdk_texture_get_width (texture);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, *res);
+  return hd_ui_test_texture_rgb (texture);
+}
+
+/* The image on screen equals the engine's render of the window's state. */
+static void
+assert_screen_matches_engine (HdWindow *window)
+{
+  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
+  g_autofree guint8 *shown = NULL;
+  g_autofree guint8 *expected = NULL;
+  int res, expected_res;
+
+  shown = frame_pixels (window, &res);
+  expected = hd_ui_test_render_oracle (job, &expected_res);
+  g_assert_cmpint (res, ==, expected_res);
+  g_assert_cmpmem (shown, (gsize) res * res * 3, expected, (gsize) res * res * 3);
+}
+
+static void
+test_window_empty (void)
+{
+  HdWindow *window = hd_ui_test_open_window (NULL);
+
+  g_assert_null (hd_session_get_generator (hd_window_get_session (window)));
+  g_assert_null (hd_image_view_get_texture (hd_window_get_image_view (window)));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (hd_window_get_image_view (window))) &&
+                  gtk_widget_get_mapped (GTK_WIDGET (hd_window_get_image_view (window))));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_window_domain_slider (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  GtkRange *scale_a, *scale_b;
+  g_autofree guint8 *before = NULL;
+  g_autofree guint8 *after = NULL;
+  g_autofree guint8 *cli = NULL;
+  g_autofree char *tiny = hd_ui_test_conformance_path ("tiny.safetensors");
+  g_autofree char *arg_a = NULL;
+  g_autofree char *arg_b = NULL;
+  guint updates;
+  int res, w, h;
+
+  g_assert_cmpuint (g_list_model_get_n_items (hd_session_get_domains (session)), ==, 2);
+  scale_a = hd_window_get_domain_scale (window, 0);
+  scale_b = hd_window_get_domain_scale (window, 1);
+  g_assert_nonnull (scale_a);
+  g_assert_nonnull (scale_b);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (scale_b)));
+
+  /* A newly opened model shows domain A at 1 and B at 0. */
+  g_assert_cmpfloat (gtk_range_get_value (scale_a), ==, 1.0);
+  g_assert_cmpfloat (gtk_range_get_value (scale_b), ==, 0.0);
+  assert_screen_matches_engine (window);
+  before = frame_pixels (window, &res);
+
+  updates = hd_image_view_get_n_updates (hd_window_get_image_view (window));
+  gtk_range_set_value (scale_b, 0.5);
+  hd_ui_test_wait_for_current (window, 30000);
+  g_assert_cmpuint (hd_image_view_get_n_updates (hd_window_get_image_view (window)), >, updates);
+
+  after = frame_pixels (window, &res);
+  g_assert_true (memcmp (before, after, (gsize) res * res * 3) != 0);
+  assert_screen_matches_engine (window);
+
+  /* The same state through the command line gives the same pixels. */
+  arg_a = g_strdup_printf ("--domain=%s=1", hd_ui_test_conformance_path ("tiny-domain-a.safetensors"));
+  arg_b = g_strdup_printf ("--domain=%s=0.5", hd_ui_test_conformance_path ("tiny-domain-b.safetensors"));
+  {
+    const char *args[] = { "--model", tiny, "--seed", "0", arg_a, arg_b, NULL };
+    cli = hd_ui_test_run_cli (args, &w, &h);
+  }
+  if (cli == NULL)
+    g_test_message ("HD_RENDER is not set: skipping the comparison with hyperdomain-render");
+  else
+    {
+      g_assert_cmpint (w, ==, res);
+      g_assert_cmpint (h, ==, res);
+      g_assert_cmpmem (after, (gsize) res * res * 3, cli, (gsize) w * h * 3);
+    }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+typedef struct
+{
+  GtkRange *scale;
+  guint     i;
+  guint     n;
+} Drag;
+
+static double
+drag_value (guint i)
+{
+  /* Values with an exact float form, ending on a known one. */
+  return -1.0 + (double) ((i * 37) % 97) / 32.0;
+}
+
+static gboolean
+drag_step (gpointer data)
+{
+  Drag *drag = data;
+
+  gtk_range_set_value (drag->scale, drag_value (drag->i));
+  drag->i++;
+  return drag->i < drag->n ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean
+drag_done (gpointer data)
+{
+  Drag *drag = data;
+
+  return drag->i >= drag->n;
+}
+
+typedef struct { gint64 start; gint64 max; guint n; gint64 layout; gint64 max_layout; } FrameTimes;
+
+static void
+on_before_paint (GdkFrameClock *clock, FrameTimes *ft)
+{
+  ft->start = g_get_monotonic_time ();
+}
+
+static void
+on_layout (GdkFrameClock *clock, FrameTimes *ft)
+{
+  ft->layout = g_get_monotonic_time ();
+}
+
+static void
+on_after_paint (GdkFrameClock *clock, FrameTimes *ft)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (ft->start)
+    {
+      ft->max = MAX (ft->max, now - ft->start);
+      ft->max_layout = MAX (ft->max_layout, ft->layout - ft->start);
+      if (now - ft->start > 16000)
+        g_test_message ("frame %.1f ms (layout done at %.1f)", (now - ft->start) / 1000.0, (ft->layout - ft->start) / 1000.0);
+    }
+  ft->n++;
+}
+
+static void
+test_window_burst (void)
+{
+  FrameTimes ft = { 0 };
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  HdRenderWorker *worker = hd_window_get_worker (window);
+  GtkRange *scale = hd_window_get_domain_scale (window, 0);
+  g_autoptr(HdStallMonitor) monitor = NULL;
+  HdRenderFrame *frame;
+  guint rendered, submitted;
+  double last;
+  Drag drag = { scale, 0, 100 };
+
+  /* 100 changes in one go, faster than any render: only the newest
+   * request survives. */
+  rendered = hd_render_worker_get_n_rendered (worker);
+  for (guint i = 0; i < 100; i++)
+    gtk_range_set_value (scale, drag_value (i));
+  last = drag_value (99);
+  hd_ui_test_wait_for_current (window, 30000);
+
+  g_test_message ("burst: 100 changes, %u renders",
+                  hd_render_worker_get_n_rendered (worker) - rendered);
+  g_assert_cmpuint (hd_render_worker_get_n_rendered (worker) - rendered, <=, 5);
+  frame = hd_window_get_full_frame (window);
+  g_assert_cmpfloat (g_array_index (frame->job->weights, float, 0), ==, (float) last);
+  assert_screen_matches_engine (window);
+
+  /* A drag: 100 changes 1 ms apart while the pointer holds the slider,
+   * with the main loop running. */
+  {
+    GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+    g_signal_connect (clock, "before-paint", G_CALLBACK (on_before_paint), &ft);
+    g_signal_connect (clock, "layout", G_CALLBACK (on_layout), &ft);
+    g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &ft);
+  }
+  monitor = hd_stall_monitor_new (NULL);
+  rendered = hd_render_worker_get_n_rendered (worker);
+  submitted = hd_render_worker_get_n_submitted (worker);
+  hd_session_set_interactive (session, TRUE);
+  g_timeout_add (1, drag_step, &drag);
+  hd_ui_test_wait_until (drag_done, &drag, 30000, "the drag");
+  hd_session_set_interactive (session, FALSE);
+  hd_ui_test_wait_for_current (window, 30000);
+
+  g_test_message ("drag: 100 changes 1 ms apart, %u requests, %u renders; "
+                  "main loop: %" G_GUINT64_FORMAT " iterations, longest %.2f ms, %u over 16 ms",
+                  hd_render_worker_get_n_submitted (worker) - submitted,
+                  hd_render_worker_get_n_rendered (worker) - rendered,
+                  hd_stall_monitor_get_n_iterations (monitor),
+                  hd_stall_monitor_get_max_ms (monitor),
+                  hd_stall_monitor_count_over (monitor, 16.0));
+  g_test_message ("frames %u, longest %.1f ms, layout %.1f", ft.n, ft.max / 1000.0, ft.max_layout / 1000.0);
+  g_assert_cmpuint (hd_render_worker_get_n_rendered (worker) - rendered, <, 100);
+  frame = hd_window_get_full_frame (window);
+  g_assert_false (frame->preview);
+  g_assert_cmpfloat (g_array_index (frame->job->weights, float, 0), ==, (float) drag_value (99));
+  assert_screen_matches_engine (window);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_window_latent_controls (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  HdLatentPanel *panel = hd_window_get_latent_panel (window);
+  HdRenderFrame *frame;
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.seed-next", NULL);
+  g_assert_cmpuint (hd_session_get_seed (session), ==, 1);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.seed-previous", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.seed-previous", NULL);
+  g_assert_cmpuint (hd_session_get_seed (session), ==, G_MAXUINT32);
+
+  hd_session_set_seed (session, 42);
+  gtk_range_set_value (hd_latent_panel_get_psi_scale (panel), 0.5);
+  g_assert_cmpfloat (hd_session_get_psi (session), ==, 0.5);
+  hd_ui_test_wait_for_current (window, 30000);
+  frame = hd_window_get_full_frame (window);
+  g_assert_cmpuint (frame->job->seed, ==, 42);
+  g_assert_cmpfloat (frame->job->psi, ==, 0.5f);
+  assert_screen_matches_engine (window);
+
+  /* Interpolating toward a second seed renders a W latent. */
+  gtk_range_set_value (hd_latent_panel_get_mix_scale (panel), 0.25);
+  hd_ui_test_wait_for_current (window, 30000);
+  frame = hd_window_get_full_frame (window);
+  g_assert_cmpfloat (frame->job->mix, ==, 0.25f);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static void
+test_window_export (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "out.png", NULL);
+  g_autofree char *json = NULL;
+  g_autofree guint8 *shown = NULL;
+  g_autofree guint8 *written = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(HdState) state = NULL;
+  int res;
+
+  g_assert_no_error (error);
+  gtk_range_set_value (hd_window_get_domain_scale (window, 1), -0.75);
+  hd_window_export_to_path (window, path);
+  hd_ui_test_wait_until (file_exists, path, 30000, "the exported file");
+  hd_ui_test_run_for (100);
+
+  shown = frame_pixels (window, &res);
+  texture = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  written = hd_ui_test_texture_rgb (texture);
+  g_assert_cmpmem (shown, (gsize) res * res * 3, written, (gsize) res * res * 3);
+
+  json = hd_png_read_metadata (path, &error);
+  g_assert_no_error (error);
+  state = hd_state_from_json (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (state->domains->len, ==, 2);
+  g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 1).weight, ==, -0.75f);
+  g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 0).weight, ==, 1.0f);
+  g_assert_true (g_str_has_suffix (state->generator_path, "tiny.safetensors"));
+
+  g_unlink (path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* A domain of another generator is refused with a message; what was
+ * loaded stays. */
+static void
+test_window_wrong_domain (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "other.safetensors", NULL);
+  g_autoptr(HdSafetensorsWriter) writer = hd_safetensors_writer_new ();
+  float values[7] = { 0 };
+  gint64 shape[1] = { 7 };
+  const char *paths[] = { path, NULL };
+  GList *toplevels;
+  gboolean found_dialog = FALSE;
+  guint n_toplevels_before = g_list_model_get_n_items (gtk_window_get_toplevels ());
+
+  g_assert_no_error (error);
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.kind", "domain");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.version", "1");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.name", "Other");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.modulation", "input-after-demod");
+  hd_safetensors_writer_add_f32 (writer, "synthesis.b4.conv1", HD_DTYPE_F32, shape, 1, values);
+  hd_safetensors_writer_write (writer, path, &error);
+  g_assert_no_error (error);
+
+  hd_ui_test_open_paths (window, paths);
+  hd_ui_test_run_for (200);
+
+  g_assert_nonnull (hd_session_get_generator (session));
+  g_assert_cmpuint (g_list_model_get_n_items (hd_session_get_domains (session)), ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (gtk_window_get_toplevels ()), >, n_toplevels_before);
+  toplevels = gtk_window_list_toplevels ();
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data))
+      {
+        const char *body = adw_message_dialog_get_body (l->data);
+
+        g_test_message ("error shown: %s", body);
+        g_assert_nonnull (strstr (body, "other.safetensors"));
+        found_dialog = TRUE;
+        gtk_window_destroy (l->data);
+      }
+  g_list_free (toplevels);
+  g_assert_true (found_dialog);
+
+  g_unlink (path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+typedef struct
+{
+  HdWindow *window;
+  guint     updates;
+} NextImage;
+
+static gboolean
+image_changed (gpointer data)
+{
+  NextImage *next = data;
+
+  return hd_image_view_get_n_updates (hd_window_get_image_view (next->window)) != next->updates &&
+         !hd_render_worker_is_busy (hd_window_get_worker (next->window));
+}
+
+/* While a slider is held, previews (the skip image of an earlier block)
+ * may stand in; letting go brings the full image. */
+static void
+test_window_preview (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  NextImage next = { window, 0 };
+  HdRenderFrame *frame;
+
+  g_settings_set_string (settings, "preview-policy", "always");
+  hd_session_set_interactive (session, TRUE);
+  next.updates = hd_image_view_get_n_updates (hd_window_get_image_view (window));
+  gtk_range_set_value (hd_window_get_domain_scale (window, 1), 1.5);
+  hd_ui_test_wait_until (image_changed, &next, 30000, "a preview");
+
+  frame = hd_window_get_frame (window);
+  g_assert_true (frame->preview);
+  g_assert_cmpint (frame->width, ==, 16);
+  g_assert_cmpint (frame->full_res, ==, 32);
+  /* Shown at the size of the full image. */
+  g_assert_cmpint (gdk_texture_get_width (hd_image_view_get_texture (hd_window_get_image_view (window))), ==, 16);
+
+  hd_session_set_interactive (session, FALSE);
+  hd_ui_test_wait_for_current (window, 30000);
+  frame = hd_window_get_frame (window);
+  g_assert_false (frame->preview);
+  g_assert_cmpint (frame->width, ==, 32);
+  assert_screen_matches_engine (window);
+
+  g_settings_reset (settings, "preview-policy");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  AdwMessageDialog *found = NULL;
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      found = l->data;
+  g_list_free (toplevels);
+  return found;
+}
+
+static gboolean
+has_message_dialog (gpointer data)
+{
+  return find_message_dialog () != NULL;
+}
+
+static gboolean
+file_changed (gpointer data)
+{
+  GStatBuf st;
+
+  return g_stat (data, &st) == 0 && st.st_size > 0;
+}
+
+/* Ctrl+E writes to the export folder; a second export of the same image
+ * asks before replacing the file. */
+static void
+test_window_export_replace (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "tiny-0.png", NULL);
+  AdwMessageDialog *dialog;
+  GStatBuf before, after;
+
+  g_assert_no_error (error);
+  g_settings_set_string (settings, "export-folder", dir);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL);
+  hd_ui_test_wait_until (file_exists, path, 30000, "the exported file");
+  hd_ui_test_run_for (200);
+  g_assert_null (find_message_dialog ());
+  g_assert_cmpint (g_stat (path, &before), ==, 0);
+
+  /* Same name again: the window asks, and Cancel keeps the file. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL);
+  hd_ui_test_wait_until (has_message_dialog, NULL, 10000, "the replace question");
+  dialog = find_message_dialog ();
+  g_test_message ("asked: %s", adw_message_dialog_get_heading (dialog));
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* And Replace writes it again. */
+  g_unlink (path);
+  g_assert_true (g_file_set_contents (path, "", 0, NULL));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL);
+  hd_ui_test_wait_until (has_message_dialog, NULL, 10000, "the replace question");
+  dialog = find_message_dialog ();
+  adw_message_dialog_response (dialog, "replace");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  hd_ui_test_wait_until (file_changed, path, 30000, "the replaced file");
+  g_assert_cmpint (g_stat (path, &after), ==, 0);
+  g_assert_cmpint (after.st_size, ==, before.st_size);
+
+  g_settings_reset (settings, "export-folder");
+  g_unlink (path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  hd_ui_test_init (&argc, &argv);
+
+  g_test_add_func ("/Hyperdomain/Window/empty", test_window_empty);
+  g_test_add_func ("/Hyperdomain/Window/domain-slider", test_window_domain_slider);
+  g_test_add_func ("/Hyperdomain/Window/burst", test_window_burst);
+  g_test_add_func ("/Hyperdomain/Window/latent-controls", test_window_latent_controls);
+  g_test_add_func ("/Hyperdomain/Window/preview", test_window_preview);
+  g_test_add_func ("/Hyperdomain/Window/export", test_window_export);
+  g_test_add_func ("/Hyperdomain/Window/export-replace", test_window_export_replace);
+  g_test_add_func ("/Hyperdomain/Window/wrong-domain", test_window_wrong_domain);
+
+  return g_test_run ();
+}
