@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Set-up for a fresh Debian 12 / Ubuntu machine.
-#   build-aux/dev.sh run    install what is missing, build, and render
+#   build-aux/dev.sh run    install what is missing, build, and open the app
 #   build-aux/dev.sh test   install what is missing, build, run every test
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,15 +43,28 @@ case "${1:-}" in
   run)
     install_missing
     configure
-    out="$BUILD_DIR/samples"
-    "$BUILD_DIR/app/cli/hyperdomain-render" --model tests/conformance/tiny.safetensors \
-      --seed 0-7 --domain tests/conformance/tiny-domain-a.safetensors=0.5 -o "$out/%02d.png"
-    echo "Rendered $out/00.png … $out/07.png"
+    # The bundled demo model once it is there; else the conformance model.
+    if [ -f data/models/emoji64.safetensors ]; then
+      files=(data/models/emoji64.safetensors data/models/emoji64-domains.safetensors)
+    else
+      files=(tests/conformance/tiny.safetensors tests/conformance/tiny-domain-a.safetensors
+             tests/conformance/tiny-domain-b.safetensors)
+    fi
+    GSETTINGS_SCHEMA_DIR="$BUILD_DIR/app/ui" exec "$BUILD_DIR/app/ui/hyperdomain" "${files[@]}"
     ;;
   test)
     install_missing
     configure
-    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2
+    status=0
+    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 || status=$?
+    log="$BUILD_DIR/meson-logs/testlog.json"
+    if [ -f "$log" ]; then
+      passed=$(grep -c '"result": "OK"' "$log" || true)
+      failed=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log" || true)
+      skipped=$(grep -c '"result": "SKIP"' "$log" || true)
+      echo "$passed passed, $failed failed, $skipped skipped"
+    fi
+    exit $status
     ;;
   *)
     echo "usage: $0 run|test" >&2

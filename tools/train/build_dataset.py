@@ -148,10 +148,14 @@ def groups_for(cps):
     if cp in (0x1F3F3, 0x1F3F4) and len(cps) > 1:
         return "flags"
     name = unicodedata.name(chr(cp), "")
+    if 0x1F638 <= cp <= 0x1F640:  # cat faces with expressions
+        return "smileys"
+    if "CLOCK" in name:
+        return "objects"
     for group, words in LATE_RULES:
         if name and _match(name, words):
             return group
-    for group, words in NAME_RULES:
+    for group, words in sorted(NAME_RULES, key=lambda r: r[0] != "animals"):
         if name and _match(name, words):
             return group
     for lo, hi, group in BLOCK_RULES:
