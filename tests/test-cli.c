@@ -112,7 +112,7 @@ test_conformance (void)
 
       for (guint j = 0; j < tc->cli_args->len; j++)
         g_ptr_array_add (args, g_ptr_array_index (tc->cli_args, j));
-      g_ptr_array_add (args, "-o");
+      g_ptr_array_add (args, (char *) "-o");
       g_ptr_array_add (args, out);
       run_cli_env (&r, NULL, args);
       g_assert_cmpstr (r.err, ==, "");
@@ -421,9 +421,9 @@ test_no_device (void)
   envp = g_environ_setenv (envp, "VK_ICD_FILENAMES", "/nonexistent/icd.json", TRUE);
   envp = g_environ_setenv (envp, "VK_DRIVER_FILES", "/nonexistent/icd.json", TRUE);
   envp = g_environ_unsetenv (envp, "HYPERDOMAIN_VALIDATION");
-  g_ptr_array_add (args, "--model");
+  g_ptr_array_add (args, (char *) "--model");
   g_ptr_array_add (args, model);
-  g_ptr_array_add (args, "-o");
+  g_ptr_array_add (args, (char *) "-o");
   g_ptr_array_add (args, out);
   run_cli_env (&r, envp, args);
   assert_clean_failure (&r, "Vulkan");

@@ -292,7 +292,7 @@ hd_domain_load_from_safetensors (HdSafetensors  *st,
                                  const char     *id,
                                  GError        **error)
 {
-  const char *file, *kind, *version, *modulation;
+  const char *file, *kind, *modulation;
   g_autofree char *abs_path = NULL;
 
   g_return_val_if_fail (st != NULL, NULL);
@@ -301,7 +301,6 @@ hd_domain_load_from_safetensors (HdSafetensors  *st,
   file = hd_safetensors_get_path (st);
   abs_path = g_canonicalize_filename (file, NULL);
   kind = hd_safetensors_get_metadata (st, "hyperdomain.kind");
-  version = hd_safetensors_get_metadata (st, "hyperdomain.version");
   modulation = hd_safetensors_get_metadata (st, "hyperdomain.modulation");
 
   if (kind == NULL)
@@ -324,13 +323,8 @@ hd_domain_load_from_safetensors (HdSafetensors  *st,
                    file, kind);
       return NULL;
     }
-  if (version == NULL || !g_str_equal (version, "1"))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "%s: hyperdomain.version %s%s%s is not supported (only version 1 is)",
-                   file, version ? "“" : "", version ? version : "(missing)", version ? "”" : "");
-      return NULL;
-    }
+  if (!hd_safetensors_check_version (st, file, error))
+    return NULL;
   if (modulation == NULL || !g_str_equal (modulation, MODULATION))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,

@@ -22,4 +22,10 @@ typedef enum {
 
 GQuark hd_error_quark (void);
 
+/* Sets an HD_ERROR_FORMAT error "FILE: message". */
+void   hd_set_format_error (GError     **error,
+                            const char  *file,
+                            const char  *format,
+                            ...) G_GNUC_PRINTF (3, 4);
+
 G_END_DECLS

@@ -741,18 +741,6 @@ parse_config (const char         *file,
   return TRUE;
 }
 
-static char *
-spec_shape_string (const gint64 *shape,
-                   guint         n_dims)
-{
-  GString *str = g_string_new ("[");
-
-  for (guint i = 0; i < n_dims; i++)
-    g_string_append_printf (str, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
-  g_string_append_c (str, ']');
-  return g_string_free (str, FALSE);
-}
-
 static void
 standard_resample_filter (float filter[16])
 {
@@ -778,8 +766,8 @@ load_tensor (HdGenerator       *gen,
     same_shape = tensor->shape[d] == spec->shape[d];
   if (!same_shape)
     {
-      g_autofree char *expected = spec_shape_string (spec->shape, spec->n_dims);
-      g_autofree char *found = spec_shape_string (tensor->shape, tensor->n_dims);
+      g_autofree char *expected = hd_shape_to_string (spec->shape, spec->n_dims);
+      g_autofree char *found = hd_shape_to_string (tensor->shape, tensor->n_dims);
 
       g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
                    "%s: tensor “%s” has shape %s, but the config needs %s",
@@ -858,7 +846,7 @@ hd_generator_new_from_safetensors (HdSafetensors  *st,
   g_autoptr(GPtrArray) layout = NULL;
   g_autoptr(GHashTable) known = NULL;
   HdGeneratorConfig config;
-  const char *file, *kind, *version, *config_text, *name;
+  const char *file, *kind, *config_text, *name;
   gboolean uses_mapping = FALSE;
 
   g_return_val_if_fail (st != NULL, NULL);
@@ -866,7 +854,6 @@ hd_generator_new_from_safetensors (HdSafetensors  *st,
 
   file = hd_safetensors_get_path (st);
   kind = hd_safetensors_get_metadata (st, "hyperdomain.kind");
-  version = hd_safetensors_get_metadata (st, "hyperdomain.version");
   config_text = hd_safetensors_get_metadata (st, "hyperdomain.config");
 
   if (kind == NULL)
@@ -890,13 +877,8 @@ hd_generator_new_from_safetensors (HdSafetensors  *st,
                    file, kind);
       return NULL;
     }
-  if (version == NULL || !g_str_equal (version, "1"))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "%s: hyperdomain.version %s%s%s is not supported (only version 1 is)",
-                   file, version ? "“" : "", version ? version : "(missing)", version ? "”" : "");
-      return NULL;
-    }
+  if (!hd_safetensors_check_version (st, file, error))
+    return NULL;
   if (config_text == NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,

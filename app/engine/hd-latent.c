@@ -150,21 +150,6 @@ hd_randn_f32 (guint32  seed,
 
 G_STATIC_ASSERT (G_N_ELEMENTS (((HdNpy *) NULL)->shape) == NPY_MAX_DIMS);
 
-static void G_GNUC_PRINTF (3, 4)
-npy_error (GError     **error,
-           const char  *name,
-           const char  *format,
-           ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, HD_ERROR, HD_ERROR_FORMAT, "%s: %s", name, message);
-}
-
 /* A minimal reader of the Python dict literal that .npy headers hold, e.g.
  * {'descr': '<f4', 'fortran_order': False, 'shape': (3, 32, 32), } */
 typedef struct {
@@ -280,7 +265,7 @@ npy_parse_shape (NpyLexer    *lx,
 {
   if (!npy_accept (lx, '('))
     {
-      npy_error (error, name, "the shape in the header is not a tuple");
+      hd_set_format_error (error, name, "the shape in the header is not a tuple");
       return FALSE;
     }
   header->n_dims = 0;
@@ -293,19 +278,19 @@ npy_parse_shape (NpyLexer    *lx,
       npy_skip_space (lx);
       if (lx->p < lx->end && *lx->p == '-')
         {
-          npy_error (error, name, "the shape has a negative dimension");
+          hd_set_format_error (error, name, "the shape has a negative dimension");
           return FALSE;
         }
       if (!npy_parse_dim (lx, &dim))
         {
-          npy_error (error, name,
+          hd_set_format_error (error, name,
                      "the shape in the header is not a tuple of "
                      "non-negative integers");
           return FALSE;
         }
       if (header->n_dims >= NPY_MAX_DIMS)
         {
-          npy_error (error, name,
+          hd_set_format_error (error, name,
                      "arrays with more than %u dimensions are not supported",
                      NPY_MAX_DIMS);
           return FALSE;
@@ -316,14 +301,14 @@ npy_parse_shape (NpyLexer    *lx,
           /* Python needs a trailing comma for a 1-tuple: "(n)" is an int. */
           if (header->n_dims == 1)
             {
-              npy_error (error, name, "the shape in the header is not a tuple");
+              hd_set_format_error (error, name, "the shape in the header is not a tuple");
               return FALSE;
             }
           return TRUE;
         }
       if (!npy_accept (lx, ','))
         {
-          npy_error (error, name, "the shape in the header is not a tuple");
+          hd_set_format_error (error, name, "the shape in the header is not a tuple");
           return FALSE;
         }
       if (npy_accept (lx, ')'))
@@ -342,7 +327,7 @@ npy_parse_header (const char  *text,
 
   if (!npy_accept (&lx, '{'))
     {
-      npy_error (error, name, "the header is not a Python dictionary");
+      hd_set_format_error (error, name, "the header is not a Python dictionary");
       return FALSE;
     }
 
@@ -352,14 +337,14 @@ npy_parse_header (const char  *text,
 
       if (key == NULL)
         {
-          npy_error (error, name,
+          hd_set_format_error (error, name,
                      "the header is not a valid Python dictionary "
                      "(expected a quoted key)");
           return FALSE;
         }
       if (!npy_accept (&lx, ':'))
         {
-          npy_error (error, name,
+          hd_set_format_error (error, name,
                      "the header is not a valid Python dictionary "
                      "(expected ‘:’ after ‘%s’)", key);
           return FALSE;
@@ -369,13 +354,13 @@ npy_parse_header (const char  *text,
         {
           if (header->descr != NULL)
             {
-              npy_error (error, name, "the header has ‘descr’ twice");
+              hd_set_format_error (error, name, "the header has ‘descr’ twice");
               return FALSE;
             }
           header->descr = npy_parse_string (&lx);
           if (header->descr == NULL)
             {
-              npy_error (error, name,
+              hd_set_format_error (error, name,
                          "the dtype is not a simple type; expected "
                          "little-endian float32 or float64 ('<f4', '<f8')");
               return FALSE;
@@ -385,7 +370,7 @@ npy_parse_header (const char  *text,
         {
           if (header->has_fortran_order)
             {
-              npy_error (error, name, "the header has ‘fortran_order’ twice");
+              hd_set_format_error (error, name, "the header has ‘fortran_order’ twice");
               return FALSE;
             }
           if (npy_accept_word (&lx, "False"))
@@ -394,7 +379,7 @@ npy_parse_header (const char  *text,
             header->fortran_order = TRUE;
           else
             {
-              npy_error (error, name,
+              hd_set_format_error (error, name,
                          "‘fortran_order’ in the header is not True or False");
               return FALSE;
             }
@@ -404,7 +389,7 @@ npy_parse_header (const char  *text,
         {
           if (header->has_shape)
             {
-              npy_error (error, name, "the header has ‘shape’ twice");
+              hd_set_format_error (error, name, "the header has ‘shape’ twice");
               return FALSE;
             }
           if (!npy_parse_shape (&lx, header, name, error))
@@ -413,7 +398,7 @@ npy_parse_header (const char  *text,
         }
       else
         {
-          npy_error (error, name, "unexpected key ‘%s’ in the header", key);
+          hd_set_format_error (error, name, "unexpected key ‘%s’ in the header", key);
           return FALSE;
         }
 
@@ -421,7 +406,7 @@ npy_parse_header (const char  *text,
         break;
       if (!npy_accept (&lx, ','))
         {
-          npy_error (error, name,
+          hd_set_format_error (error, name,
                      "the header is not a valid Python dictionary "
                      "(expected ‘,’ or ‘}’)");
           return FALSE;
@@ -431,13 +416,13 @@ npy_parse_header (const char  *text,
   npy_skip_space (&lx);
   if (lx.p != lx.end)
     {
-      npy_error (error, name,
+      hd_set_format_error (error, name,
                  "the header has unexpected text after the dictionary");
       return FALSE;
     }
   if (header->descr == NULL || !header->has_fortran_order || !header->has_shape)
     {
-      npy_error (error, name,
+      hd_set_format_error (error, name,
                  "the header lacks %s",
                  header->descr == NULL ? "‘descr’" :
                  !header->has_fortran_order ? "‘fortran_order’" : "‘shape’");
@@ -474,7 +459,7 @@ hd_npy_read_bytes (GBytes      *bytes,
 
   if (size < NPY_MAGIC_LEN + 2 || memcmp (data, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
     {
-      npy_error (error, name, "not a NumPy .npy file (the magic string "
+      hd_set_format_error (error, name, "not a NumPy .npy file (the magic string "
                  "\\x93NUMPY is missing)");
       return NULL;
     }
@@ -492,7 +477,7 @@ hd_npy_read_bytes (GBytes      *bytes,
     }
   if (size < prefix_len)
     {
-      npy_error (error, name, "the file ends inside the header");
+      hd_set_format_error (error, name, "the file ends inside the header");
       return NULL;
     }
   if (prefix_len == 10)
@@ -502,18 +487,18 @@ hd_npy_read_bytes (GBytes      *bytes,
                  (gsize) data[10] << 16 | (gsize) data[11] << 24;
   if (header_len > NPY_MAX_HEADER)
     {
-      npy_error (error, name, "the header is %" G_GSIZE_FORMAT " bytes, "
+      hd_set_format_error (error, name, "the header is %" G_GSIZE_FORMAT " bytes, "
                  "more than the limit of %d", header_len, NPY_MAX_HEADER);
       return NULL;
     }
   if (header_len > size - prefix_len)
     {
-      npy_error (error, name, "the file ends inside the header");
+      hd_set_format_error (error, name, "the file ends inside the header");
       return NULL;
     }
   if (memchr (data + prefix_len, '\0', header_len) != NULL)
     {
-      npy_error (error, name, "the header contains a NUL byte");
+      hd_set_format_error (error, name, "the header contains a NUL byte");
       return NULL;
     }
 
@@ -563,7 +548,7 @@ hd_npy_read_bytes (GBytes      *bytes,
       n_elements = 0;
   if (n_elements > NPY_MAX_ELEMENTS)
     {
-      npy_error (error, name, "the array is too large (more than %" G_GUINT64_FORMAT
+      hd_set_format_error (error, name, "the array is too large (more than %" G_GUINT64_FORMAT
                  " elements)", NPY_MAX_ELEMENTS);
       return NULL;
     }
@@ -571,7 +556,7 @@ hd_npy_read_bytes (GBytes      *bytes,
   data_len = size - prefix_len - header_len;
   if (data_len != n_elements * item_size)
     {
-      npy_error (error, name,
+      hd_set_format_error (error, name,
                  "the data is %" G_GSIZE_FORMAT " bytes but the shape and "
                  "dtype need %" G_GUINT64_FORMAT " (%s)",
                  data_len, (guint64) n_elements * item_size,

@@ -32,21 +32,6 @@ struct _HdSafetensors {
   char       **metadata_keys;
 };
 
-static void G_GNUC_PRINTF (3, 4)
-set_format_error (GError     **error,
-                  const char  *display,
-                  const char  *format,
-                  ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, HD_ERROR, HD_ERROR_FORMAT, "%s: %s", display, message);
-}
-
 static const char *
 dtype_name (HdDtype dtype)
 {
@@ -84,10 +69,9 @@ dtype_from_name (const char *name,
   return TRUE;
 }
 
-/* "[2, 3, 4]" for messages. */
-static char *
-shape_to_string (const gint64 *shape,
-                 guint         n_dims)
+char *
+hd_shape_to_string (const gint64 *shape,
+                    guint         n_dims)
 {
   GString *str = g_string_new ("[");
 
@@ -199,7 +183,7 @@ parse_metadata (HdSafetensors  *st,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      set_format_error (error, st->path, "“%s” is not a JSON object", METADATA_KEY);
+      hd_set_format_error (error, st->path, "“%s” is not a JSON object", METADATA_KEY);
       return FALSE;
     }
   object = json_node_get_object (node);
@@ -212,7 +196,7 @@ parse_metadata (HdSafetensors  *st,
       if (!JSON_NODE_HOLDS_VALUE (value) ||
           json_node_get_value_type (value) != G_TYPE_STRING)
         {
-          set_format_error (error, st->path,
+          hd_set_format_error (error, st->path,
                             "metadata value of “%s” is not a string", key);
           return FALSE;
         }
@@ -244,13 +228,13 @@ parse_tensor (HdSafetensors  *st,
 
   if (strlen (name) == 0 || strlen (name) > MAX_NAME_BYTES)
     {
-      set_format_error (error, st->path, "a tensor name is empty or longer than %d bytes",
+      hd_set_format_error (error, st->path, "a tensor name is empty or longer than %d bytes",
                         MAX_NAME_BYTES);
       return FALSE;
     }
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      set_format_error (error, st->path, "entry of tensor “%s” is not a JSON object", name);
+      hd_set_format_error (error, st->path, "entry of tensor “%s” is not a JSON object", name);
       return FALSE;
     }
   object = json_node_get_object (node);
@@ -259,13 +243,13 @@ parse_tensor (HdSafetensors  *st,
   if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
       json_node_get_value_type (member) != G_TYPE_STRING)
     {
-      set_format_error (error, st->path, "tensor “%s” has no dtype string", name);
+      hd_set_format_error (error, st->path, "tensor “%s” has no dtype string", name);
       return FALSE;
     }
   dtype_str = json_node_get_string (member);
   if (!dtype_from_name (dtype_str, &tensor->dtype))
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "tensor “%s” has dtype %s; only F32, F16 and BF16 are supported",
                         name, dtype_str);
       return FALSE;
@@ -274,13 +258,13 @@ parse_tensor (HdSafetensors  *st,
   member = json_object_get_member (object, "shape");
   if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
     {
-      set_format_error (error, st->path, "tensor “%s” has no shape array", name);
+      hd_set_format_error (error, st->path, "tensor “%s” has no shape array", name);
       return FALSE;
     }
   array = json_node_get_array (member);
   if (json_array_get_length (array) > HD_TENSOR_MAX_DIMS)
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "tensor “%s” has %u dimensions; at most %d are supported",
                         name, json_array_get_length (array), HD_TENSOR_MAX_DIMS);
       return FALSE;
@@ -292,7 +276,7 @@ parse_tensor (HdSafetensors  *st,
 
       if (!node_get_uint64 (json_array_get_element (array, i), &dim))
         {
-          set_format_error (error, st->path,
+          hd_set_format_error (error, st->path,
                             "tensor “%s” has a shape entry that is not a non-negative integer",
                             name);
           return FALSE;
@@ -301,7 +285,7 @@ parse_tensor (HdSafetensors  *st,
       if (!g_uint64_checked_mul (&n_elements, n_elements, dim) ||
           n_elements > G_MAXSIZE)
         {
-          set_format_error (error, st->path,
+          hd_set_format_error (error, st->path,
                             "tensor “%s” has a shape whose size overflows", name);
           return FALSE;
         }
@@ -313,14 +297,14 @@ parse_tensor (HdSafetensors  *st,
       !node_get_uint64 (json_array_get_element (json_node_get_array (member), 0), &begin) ||
       !node_get_uint64 (json_array_get_element (json_node_get_array (member), 1), &end))
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "tensor “%s” has no data_offsets pair of non-negative integers",
                         name);
       return FALSE;
     }
   if (begin > end || end > st->data_size)
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "tensor “%s” has data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
                         "] outside the data area of %" G_GSIZE_FORMAT " bytes",
                         name, begin, end, st->data_size);
@@ -329,9 +313,9 @@ parse_tensor (HdSafetensors  *st,
   if (!g_uint64_checked_mul (&n_bytes, n_elements, dtype_size (tensor->dtype)) ||
       n_bytes != end - begin)
     {
-      g_autofree char *shape = shape_to_string (tensor->shape, tensor->n_dims);
+      g_autofree char *shape = hd_shape_to_string (tensor->shape, tensor->n_dims);
 
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "tensor “%s” has %" G_GUINT64_FORMAT " bytes of data, but dtype %s "
                         "and shape %s need %" G_GUINT64_FORMAT " × %" G_GSIZE_FORMAT,
                         name, end - begin, dtype_str, shape, n_elements,
@@ -393,13 +377,13 @@ check_coverage (HdSafetensors  *st,
 
       if (begin < pos)
         {
-          set_format_error (error, st->path, "tensors “%s” and “%s” overlap",
+          hd_set_format_error (error, st->path, "tensors “%s” and “%s” overlap",
                             previous, t->name);
           return FALSE;
         }
       if (begin > pos)
         {
-          set_format_error (error, st->path,
+          hd_set_format_error (error, st->path,
                             "bytes %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
                             " of the data area belong to no tensor (a gap before “%s”)",
                             pos, begin, t->name);
@@ -410,7 +394,7 @@ check_coverage (HdSafetensors  *st,
     }
   if (pos != st->data_size)
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "the data area has %" G_GSIZE_FORMAT " bytes but the tensors cover "
                         "only %" G_GUINT64_FORMAT " (trailing bytes)",
                         st->data_size, pos);
@@ -438,32 +422,32 @@ parse_header (HdSafetensors  *st,
 
   if (!g_utf8_validate_len (header, header_len, NULL))
     {
-      set_format_error (error, st->path, "the JSON header is not valid UTF-8 text");
+      hd_set_format_error (error, st->path, "the JSON header is not valid UTF-8 text");
       return FALSE;
     }
   if (json_max_depth (header, header_len) > MAX_JSON_DEPTH)
     {
-      set_format_error (error, st->path, "the JSON header is nested deeper than %d levels",
+      hd_set_format_error (error, st->path, "the JSON header is nested deeper than %d levels",
                         MAX_JSON_DEPTH);
       return FALSE;
     }
   if (!json_parser_load_from_data (parser, header, (gssize) header_len, &json_error))
     {
-      set_format_error (error, st->path, "the JSON header does not parse: %s",
+      hd_set_format_error (error, st->path, "the JSON header does not parse: %s",
                         json_error->message);
       return FALSE;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      set_format_error (error, st->path, "the JSON header is not an object");
+      hd_set_format_error (error, st->path, "the JSON header is not an object");
       return FALSE;
     }
   object = json_node_get_object (root);
   n_entries = json_object_get_size (object);
   if (n_entries - (json_object_has_member (object, METADATA_KEY) ? 1 : 0) > MAX_TENSORS)
     {
-      set_format_error (error, st->path, "the file has %u tensors; at most %d are supported",
+      hd_set_format_error (error, st->path, "the file has %u tensors; at most %d are supported",
                         n_entries, MAX_TENSORS);
       return FALSE;
     }
@@ -527,12 +511,12 @@ hd_safetensors_new_from_bytes (GBytes      *bytes,
 
   if (size == 0)
     {
-      set_format_error (error, st->path, "the file is empty");
+      hd_set_format_error (error, st->path, "the file is empty");
       return NULL;
     }
   if (size < 8)
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "the file is too short (%" G_GSIZE_FORMAT " bytes) for a safetensors header",
                         size);
       return NULL;
@@ -541,7 +525,7 @@ hd_safetensors_new_from_bytes (GBytes      *bytes,
   header_len = GUINT64_FROM_LE (header_len);
   if (header_len > size - 8)
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "the header length %" G_GUINT64_FORMAT " is larger than the file "
                         "(%" G_GSIZE_FORMAT " bytes); the file is truncated or not a safetensors file",
                         header_len, size);
@@ -549,7 +533,7 @@ hd_safetensors_new_from_bytes (GBytes      *bytes,
     }
   if (header_len > MAX_HEADER_BYTES)
     {
-      set_format_error (error, st->path,
+      hd_set_format_error (error, st->path,
                         "the header length %" G_GUINT64_FORMAT " is above the limit of 100 MB",
                         header_len);
       return NULL;
@@ -964,4 +948,19 @@ hd_safetensors_writer_write (HdSafetensorsWriter  *writer,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+hd_safetensors_check_version (HdSafetensors  *st,
+                              const char     *file,
+                              GError        **error)
+{
+  const char *version = hd_safetensors_get_metadata (st, "hyperdomain.version");
+
+  if (version != NULL && g_str_equal (version, "1"))
+    return TRUE;
+  g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+               "%s: hyperdomain.version %s%s%s is not supported (only version 1 is)",
+               file, version ? "“" : "", version ? version : "(missing)", version ? "”" : "");
+  return FALSE;
 }

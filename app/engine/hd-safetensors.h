@@ -55,6 +55,15 @@ const char     *hd_safetensors_get_metadata  (HdSafetensors  *st,
 /* Every metadata key, NULL-terminated, owned by ST. */
 const char    **hd_safetensors_get_metadata_keys (HdSafetensors *st);
 
+/* "[2, 3, 4]", for messages. */
+char           *hd_shape_to_string           (const gint64   *shape,
+                                              guint           n_dims);
+/* Checks hyperdomain.version: only "1" is supported.  FILE is the name
+ * used in the message. */
+gboolean        hd_safetensors_check_version (HdSafetensors  *st,
+                                              const char     *file,
+                                              GError        **error);
+
 /* Converts any dtype to float32; OUT holds tensor->n_elements floats. */
 void            hd_tensor_to_f32             (const HdTensor *tensor,
                                               float          *out);
