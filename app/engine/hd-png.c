@@ -369,6 +369,50 @@ find_metadata (png_structp  png,
   return NULL;
 }
 
+/* Walks the chunk headers from the current offset (just past the
+ * signature) and refuses a chunk longer than HD_PNG_MAX_CHUNK before
+ * libpng sees it: some libpng versions allocate a text chunk's full
+ * declared length before checking it.  Leaves the offset where it was. */
+static gboolean
+png_check_chunk_sizes (int          fd,
+                       const char  *name,
+                       GError     **error)
+{
+  off_t start = lseek (fd, 0, SEEK_CUR);
+  off_t pos = start;
+  guint n_chunks = 0;
+  gboolean ok = TRUE;
+
+  if (start < 0)
+    return TRUE; /* not seekable: rely on libpng's own limits */
+
+  for (;;)
+    {
+      guint8 header[8];
+      guint32 length;
+
+      if (pread (fd, header, sizeof header, pos) != (ssize_t) sizeof header)
+        break; /* libpng reports the truncation */
+      length = ((guint32) header[0] << 24) | ((guint32) header[1] << 16) |
+               ((guint32) header[2] << 8) | header[3];
+      if (length > HD_PNG_MAX_CHUNK)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                       "%s is damaged or hostile: a “%.4s” chunk claims %u bytes "
+                       "(at most %d are accepted)",
+                       name, g_ascii_isalpha (header[4]) ? (const char *) header + 4 : "????",
+                       length, HD_PNG_MAX_CHUNK);
+          ok = FALSE;
+          break;
+        }
+      if (memcmp (header + 4, "IEND", 4) == 0 || ++n_chunks > 100000)
+        break;
+      pos += 12 + (off_t) length;
+    }
+  lseek (fd, start, SEEK_SET);
+  return ok;
+}
+
 char *
 hd_png_read_metadata (const char  *path,
                       GError     **error)
@@ -420,6 +464,12 @@ hd_png_read_metadata (const char  *path,
       close (io.fd);
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
                    "%s is not a PNG image", name);
+      return NULL;
+    }
+
+  if (!png_check_chunk_sizes (io.fd, name, error))
+    {
+      close (io.fd);
       return NULL;
     }
 

@@ -214,7 +214,8 @@ get_number (JsonObject *obj,
     *out = json_node_get_double (node);
   else
     return FALSE;
-  return isfinite (*out);
+  /* Every number of the state is stored as a float. */
+  return isfinite ((float) *out);
 }
 
 static gboolean
@@ -267,7 +268,8 @@ read_float_array (JsonArray *arr,
         v = json_node_get_double (node);
       else
         return FALSE;
-      if (!isfinite (v))
+      /* Finite as a double is not enough: 1e300 overflows a float. */
+      if (!isfinite ((float) v))
         return FALSE;
       out[i] = (float) v;
     }
