@@ -23,6 +23,9 @@ typedef struct {
 
 static const Shape shapes[] = {
   { "tiny", 32, 512, 64, 32, 48, 4, TRUE },
+  /* The size of the demo model the application may ship: 64x64, channels
+   * 256 down to 64, z = w = 256. */
+  { "demo", 64, 4096, 256, 256, 256, 8, TRUE },
   { "256", 256, 16384, 512, 512, 512, 8, FALSE },
   { "1024-config-f", 1024, 32768, 512, 512, 512, 8, FALSE },
 };
@@ -159,7 +162,7 @@ main (int    argc,
   GOptionEntry entries[] = {
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Vulkan device: auto, cpu or an index", "DEVICE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames timed per case after two warm-up frames (default 10)", "N" },
-    { "shape", 0, 0, G_OPTION_ARG_STRING, &only, "Only the random shapes whose name contains TEXT (tiny, 256, 1024-config-f; \"none\" for none)", "TEXT" },
+    { "shape", 0, 0, G_OPTION_ARG_STRING, &only, "Only the random shapes whose name contains TEXT (tiny, demo, 256, 1024-config-f; \"none\" for none)", "TEXT" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Also time this generator file; may repeat", "GEN.safetensors" },
     { "save-generators", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, "Write the random generators to DIR (for tools/bench/compare.sh)", "DIR" },
     { NULL }

@@ -20,6 +20,14 @@
  * lavapipe, where every per-lane memory access is a scalar load but
  * moving values between lanes is cheap).
  *
+ * The up-sampling conv: GPUs run it as one fused polyphase conv (a 3x3
+ * kernel per output parity, 36 multiply-adds per input pixel per (o, i)),
+ * which needs no intermediate and keeps the GPU's arithmetic dense.  On a
+ * CPU the arithmetic is the cost, so there it runs as written in the
+ * spec: tconv_cpu.comp (the transposed conv, 9 multiply-adds) into a
+ * (2H + 1)² buffer, then upfir.comp (the blur and the epilogue), in
+ * chunks of output channels that respect maxStorageBufferRange.
+ *
  * Environment variables for development:
  *   HYPERDOMAIN_CONV_KERNEL=tiled|cpu   force one convolution kernel
  *   HYPERDOMAIN_PROFILE=1               log the GPU time of every dispatch
@@ -44,6 +52,16 @@
 #define CPU_TILE_Q   8
 #define CPU_NSG      4
 #define CPU_SMALL_TILE 4  /* conv_cpu_small: TILE_P = TILE_Q */
+/* ... and in shaders/tconv_cpu.comp (input pixels per tile) ... */
+#define TCONV_TILE_P 4
+#define TCONV_TILE_Q 4
+/* ... and in shaders/upfir.comp. */
+#define UPFIR_LOCAL  64
+/* The transposed conv's intermediate is split into channel chunks no
+ * larger than this (and than maxStorageBufferRange): it is scratch, and
+ * the largest shapes' peak device memory matters more than a few more
+ * dispatches. */
+#define TCONV_MAX_BYTES (64u << 20)
 
 /* Which convolution shaders run: conv.comp (tiled through shared memory,
  * for GPUs) or conv_cpu.comp (lanes as channels, for CPU devices). */
@@ -72,6 +90,8 @@ typedef enum {
   PIPE_CONV_UP,
   PIPE_CONV_SMALL,      /* conv_cpu with 4x4 tiles, for 4x4 inputs */
   PIPE_CONV_SMALL_UP,
+  PIPE_TCONV,           /* CPU up conv: transposed conv ... */
+  PIPE_UPFIR,           /* ... then blur + epilogue */
   N_PIPES
 } PipelineId;
 
@@ -87,6 +107,8 @@ static const char * const pipeline_shaders[N_PIPES] = {
   [PIPE_CONV_UP] = "conv_up",
   [PIPE_CONV_SMALL] = "conv_cpu_small",
   [PIPE_CONV_SMALL_UP] = "conv_cpu_small_up",
+  [PIPE_TCONV] = "tconv_cpu",
+  [PIPE_UPFIR] = "upfir",
 };
 
 /* Push constant blocks, field for field as the shaders declare them. */
@@ -126,6 +148,19 @@ typedef struct {
   float   clamp_val;
 } ConvPush;
 
+typedef struct {
+  guint32 c_in, c_out, in_res, scale_off, group_begin, n_groups;
+} TconvPush;
+
+typedef struct {
+  guint32 o_begin, res, dcoef_off, bias_off, noise_off, noise_on;
+  float   noise_strength;
+  guint32 has_clamp;
+  float   clamp_val;
+} UpfirPush;
+
+_Static_assert (sizeof (TconvPush) <= PUSH_BYTES, "push constants too large");
+_Static_assert (sizeof (UpfirPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (MapNormPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (MapFcPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (TruncatePush) <= PUSH_BYTES, "push constants too large");
@@ -152,6 +187,13 @@ typedef struct {
   guint32         noise_base;  /* this conv's image in the noise layout */
   PipelineId      pipe;
   guint32         groups[3];
+
+  /* The CPU up conv (tconv = TRUE): transposed conv into t_buf, in
+   * chunks of chunk_groups groups of CPU_SG output channels, then the
+   * blur (fir_set) from t_buf into the activations. */
+  gboolean        tconv;
+  guint32         chunk_groups;
+  VkDescriptorSet fir_set;
 } ConvGpu;
 
 typedef struct {
@@ -207,6 +249,7 @@ struct _HdRenderer {
   HdVkBuffer            dcoef_buf;
   HdVkBuffer            scale_buf;
   HdVkBuffer            act[2];
+  HdVkBuffer            t_buf;         /* the transposed conv's output, or unused */
   HdVkBuffer            img[2];
   HdVkBuffer            readback;
 
@@ -508,9 +551,10 @@ create_pipeline (HdRenderer  *r,
                  GError     **error)
 {
   gboolean small = p == PIPE_CONV_SMALL || p == PIPE_CONV_SMALL_UP;
+  gboolean cpu_only = small || p == PIPE_TCONV || p == PIPE_UPFIR;
   gboolean cpu_conv = r->conv_kernel == CONV_KERNEL_CPU &&
-                      (p == PIPE_CONV || p == PIPE_CONV_UP || small);
-  const char *name = !cpu_conv || small ? pipeline_shaders[p] :
+                      (p == PIPE_CONV || p == PIPE_CONV_UP || small || p == PIPE_TCONV);
+  const char *name = !cpu_conv || small || p == PIPE_TCONV ? pipeline_shaders[p] :
                      p == PIPE_CONV ? "conv_cpu" : "conv_cpu_up";
   VkPipelineShaderStageRequiredSubgroupSizeCreateInfoEXT subgroup_size = {
     .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO_EXT,
@@ -527,8 +571,9 @@ create_pipeline (HdRenderer  *r,
   };
   VkResult result;
 
-  /* The small-tile convolutions exist for the CPU kernel only. */
-  if (small && !cpu_conv)
+  /* The small-tile convolutions and the split up conv exist for the CPU
+   * kernel only. */
+  if (cpu_only && r->conv_kernel != CONV_KERNEL_CPU)
     return TRUE;
 
   r->pipeline_names[p] = name;
@@ -824,7 +869,8 @@ upload_conv_weights (HdRenderer  *r,
   const HdConvLayer *conv = &r->gen->convs[index];
   ConvGpu *gpu = &r->convs[index];
   int c_in = conv->c_in;
-  int n_virtual = conv->up ? 4 * conv->c_out : conv->c_out;
+  gboolean polyphase = conv->up && !gpu->tconv;
+  int n_virtual = polyphase ? 4 * conv->c_out : conv->c_out;
   int group = r->conv_group;
   int co_blocks = (n_virtual + group - 1) / group;
   gsize n = (gsize) co_blocks * c_in * 9 * group;
@@ -843,7 +889,7 @@ upload_conv_weights (HdRenderer  *r,
 
   for (int v = 0; v < n_virtual; v++)
     {
-      int o = conv->up ? v / 4 : v;
+      int o = polyphase ? v / 4 : v;
       int py = (v / 2) % 2, px = v % 2;
       gsize block_base = (gsize) (v / group) * c_in * 9 * group;
       int lane = v % group;
@@ -858,7 +904,7 @@ upload_conv_weights (HdRenderer  *r,
               {
                 double value = 0.0;
 
-                if (!conv->up)
+                if (!polyphase)
                   value = w[ty * 3 + tx];
                 else
                   for (int ky = 0; ky < 3; ky++)
@@ -895,6 +941,32 @@ max_activation_floats (HdGenerator *gen)
 /* The largest per-buffer sizes known before anything is uploaded, so a
  * generator too large for this device fails at once, with a clear
  * message, instead of after minutes of uploading. */
+/* Which up convs run split (CPU kernel; not for 4x4 inputs, where the
+ * small polyphase tiles waste less), and in how many channels per chunk.
+ * An up conv whose T is too large for one buffer even for CPU_SG channels
+ * stays polyphase. */
+static void
+choose_up_paths (HdRenderer *r)
+{
+  HdGenerator *gen = r->gen;
+  gsize limit = MIN ((gsize) hd_vk_context_get_limits (r->ctx)->maxStorageBufferRange,
+                     (gsize) TCONV_MAX_BYTES);
+
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *conv = &gen->convs[c];
+      ConvGpu *gpu = &r->convs[c];
+      gsize t_res = 2 * (gsize) conv->in_res + 1;
+      gsize group_bytes = CPU_SG * t_res * t_res * sizeof (float);
+      gsize all_groups = (conv->c_out + CPU_SG - 1) / CPU_SG;
+
+      gpu->tconv = r->conv_kernel == CONV_KERNEL_CPU && conv->up &&
+                   conv->in_res > CPU_SMALL_TILE && group_bytes <= limit;
+      if (gpu->tconv)
+        gpu->chunk_groups = (guint32) MIN (all_groups, limit / group_bytes);
+    }
+}
+
 static gboolean
 check_sizes (HdRenderer  *r,
              GError     **error)
@@ -907,7 +979,8 @@ check_sizes (HdRenderer  *r,
   for (int c = 0; c < gen->n_convs; c++)
     {
       const HdConvLayer *conv = &gen->convs[c];
-      gsize n_virtual = conv->up ? 4 * (gsize) conv->c_out : (gsize) conv->c_out;
+      gsize n_virtual = conv->up && !r->convs[c].tconv ? 4 * (gsize) conv->c_out :
+                        (gsize) conv->c_out;
       gsize blocks = (n_virtual + r->conv_group - 1) / r->conv_group;
       gsize bytes = blocks * r->conv_group * conv->c_in * 9 * sizeof (float);
       g_autofree char *what = g_strdup_printf ("The weights of %s", conv->name);
@@ -928,7 +1001,15 @@ create_runtime_buffers (HdRenderer  *r,
   gsize ws = (gsize) gen->num_ws * config->w_dim;
   gsize act = max_activation_floats (gen);
   gsize img = (gsize) config->img_channels * config->img_resolution * config->img_resolution;
+  gsize t_floats = 1;
   gsize frame;
+
+  for (int c = 0; c < gen->n_convs; c++)
+    if (r->convs[c].tconv)
+      {
+        gsize t_res = 2 * (gsize) gen->convs[c].in_res + 1;
+        t_floats = MAX (t_floats, (gsize) r->convs[c].chunk_groups * CPU_SG * t_res * t_res);
+      }
 
   for (int l = 0; l < config->mapping_layers; l++)
     width = MAX (width, (gsize) gen->mapping[l].out_features);
@@ -956,6 +1037,8 @@ create_runtime_buffers (HdRenderer  *r,
                         HD_VK_MEMORY_DEVICE, error) &&
          create_buffer (r, &r->act[1], "The activations", act * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
+         create_buffer (r, &r->t_buf, "The up-sampling intermediate", t_floats * sizeof (float),
+                        HD_VK_MEMORY_DEVICE, error) &&
          create_buffer (r, &r->img[0], "The image", img * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
          create_buffer (r, &r->img[1], "The image", img * sizeof (float),
@@ -969,7 +1052,7 @@ create_descriptor_sets (HdRenderer  *r,
                         GError     **error)
 {
   HdGenerator *gen = r->gen;
-  guint n_sets = 6 + gen->n_convs + gen->n_rgbs;
+  guint n_sets = 6 + 2 * gen->n_convs + gen->n_rgbs;
   VkDescriptorPoolSize size = {
     .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
     .descriptorCount = n_sets * N_BINDINGS,
@@ -1004,8 +1087,12 @@ create_descriptor_sets (HdRenderer  *r,
   for (int c = 0; c < gen->n_convs; c++)
     {
       const HdVkBuffer *in = c == 0 ? &r->const_buf : &r->act[(c - 1) % 2];
-      SET (r->convs[c].set, in, &r->act[c % 2], &r->convs[c].weights, &r->scale_buf,
+      const HdVkBuffer *out = r->convs[c].tconv ? &r->t_buf : &r->act[c % 2];
+      SET (r->convs[c].set, in, out, &r->convs[c].weights, &r->scale_buf,
            &r->dcoef_buf, &r->misc_buf, &r->noise_buf);
+      if (r->convs[c].tconv)
+        SET (r->convs[c].fir_set, &r->t_buf, &r->act[c % 2], NULL, NULL,
+             &r->dcoef_buf, &r->misc_buf, &r->noise_buf);
     }
   for (int b = 0; b < gen->n_rgbs; b++)
     {
@@ -1155,8 +1242,10 @@ hd_renderer_new (HdVkContext  *ctx,
                                         (gsize) gen->num_ws * gen->config.w_dim));
 
   r->force_staging = g_strcmp0 (g_getenv ("HYPERDOMAIN_FORCE_STAGING"), "1") == 0;
-  if (!choose_conv_kernel (r, error) ||
-      !check_sizes (r, error) ||
+  if (!choose_conv_kernel (r, error))
+    goto fail;
+  choose_up_paths (r);
+  if (!check_sizes (r, error) ||
       !create_sync_and_commands (r, error) ||
       !create_pipelines (r, error) ||
       !upload_mapping (r, error) ||
@@ -1233,6 +1322,7 @@ hd_renderer_free (HdRenderer *r)
       destroy_buffer (r, &r->act[i]);
       destroy_buffer (r, &r->img[i]);
     }
+  destroy_buffer (r, &r->t_buf);
   destroy_buffer (r, &r->readback);
 
   g_free (r->convs);
@@ -1371,6 +1461,57 @@ record_mapping (HdRenderer      *r,
   cmd_compute_barrier (cb);
 }
 
+/* The CPU up conv: per chunk of output channels, the transposed conv into
+ * t_buf, then the blur and epilogue into the activations.  The caller
+ * puts the barrier after the last blur. */
+static void
+record_split_up_conv (HdRenderer      *r,
+                      VkCommandBuffer  cb,
+                      int              index,
+                      const ConvPush  *conv_push)
+{
+  const HdConvLayer *conv = &r->gen->convs[index];
+  const ConvGpu *gpu = &r->convs[index];
+  const char *label = conv->name + strlen ("synthesis.");
+  guint32 all_groups = groups_for (conv->c_out, CPU_SG);
+  guint32 t_res = 2 * conv->in_res + 1;
+  guint32 res = 2 * conv->in_res;
+
+  for (guint32 g0 = 0; g0 < all_groups; g0 += gpu->chunk_groups)
+    {
+      guint32 n_groups = MIN (gpu->chunk_groups, all_groups - g0);
+      TconvPush tconv = {
+        .c_in = conv->c_in,
+        .c_out = conv->c_out,
+        .in_res = conv->in_res,
+        .scale_off = conv_push->scale_off,
+        .group_begin = g0,
+        .n_groups = n_groups,
+      };
+      UpfirPush fir = {
+        .o_begin = g0 * CPU_SG,
+        .res = res,
+        .dcoef_off = conv_push->dcoef_off,
+        .bias_off = conv_push->bias_off,
+        .noise_off = conv_push->noise_off,
+        .noise_on = conv_push->noise_on,
+        .noise_strength = conv_push->noise_strength,
+        .has_clamp = conv_push->has_clamp,
+        .clamp_val = conv_push->clamp_val,
+      };
+
+      if (g0 > 0)
+        cmd_compute_barrier (cb);  /* the previous blur has read t_buf */
+      cmd_dispatch (r, cb, PIPE_TCONV, gpu->set, &tconv, sizeof tconv,
+                    groups_for (t_res, 2 * TCONV_TILE_Q), groups_for (t_res, 2 * TCONV_TILE_P),
+                    groups_for (n_groups, CPU_NSG), label);
+      cmd_compute_barrier (cb);
+      cmd_dispatch (r, cb, PIPE_UPFIR, gpu->fir_set, &fir, sizeof fir,
+                    groups_for ((gsize) res * res, UPFIR_LOCAL), 1,
+                    MIN (n_groups * CPU_SG, (guint32) conv->c_out - fir.o_begin), label);
+    }
+}
+
 static void
 record_synthesis (HdRenderer      *r,
                   VkCommandBuffer  cb,
@@ -1399,9 +1540,12 @@ record_synthesis (HdRenderer      *r,
 
           push.noise_on = noise_mode != HD_NOISE_NONE;
           push.noise_off = gpu->noise_base + (noise_mode == HD_NOISE_RANDOM ? r->noise_total : 0);
-          cmd_dispatch (r, cb, gpu->pipe, gpu->set,
-                        &push, sizeof push, gpu->groups[0], gpu->groups[1], gpu->groups[2],
-                        gen->convs[conv].name + strlen ("synthesis."));
+          if (gpu->tconv)
+            record_split_up_conv (r, cb, conv, &push);
+          else
+            cmd_dispatch (r, cb, gpu->pipe, gpu->set,
+                          &push, sizeof push, gpu->groups[0], gpu->groups[1], gpu->groups[2],
+                          gen->convs[conv].name + strlen ("synthesis."));
           cmd_compute_barrier (cb);
         }
       /* No barrier after ToRGB: the next conv does not touch the images,
