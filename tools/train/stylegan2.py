@@ -246,7 +246,7 @@ class DBlock(nn.Module):
 
     def forward(self, x):
         y = self.skip(F.avg_pool2d(x, 2))
-        x = F.avg_pool2d(self.conv1(self.conv0(x)), 2)
+        x = self.conv1(F.avg_pool2d(self.conv0(x), 2))  # conv1 at the lower resolution
         return (x + y) * math.sqrt(0.5)
 
 
@@ -333,7 +333,7 @@ def write_safetensors(path, tensors, metadata, dtype="F16"):
     for name in sorted(tensors):
         t = tensors[name]
         a = (t.detach().cpu().numpy() if torch.is_tensor(t) else np.asarray(t)).astype(np_dtype)
-        a = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"))
+        a = np.array(a, dtype=np.dtype(np_dtype).newbyteorder("<"), order="C")
         b = a.tobytes()
         header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)

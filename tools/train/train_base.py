@@ -29,8 +29,8 @@ import stylegan2 as sg  # noqa: E402
 GEN_NAME = "Hyperdomain Emoji 64"
 GEN_DESC = ("A small StyleGAN2 (64x64) trained by the Hyperdomain project on the colour emoji "
             "of Noto Color Emoji, as a demo model.")
-GEN_LICENSE = ("Trained on Noto Color Emoji glyphs (SIL Open Font License 1.1, Google); "
-               "weights distributed under the same terms as Hyperdomain's data/models/README.md states.")
+GEN_LICENSE = ("Trained on the glyphs of Noto Color Emoji (Copyright 2013-2017 Google Inc., "
+               "SIL Open Font License 1.1); see data/models/README.md of Hyperdomain.")
 GEN_SOURCE = "tools/train in the Hyperdomain source tree (Debian fonts-noto-color-emoji)"
 
 ARCH = dict(z_dim=128, w_dim=128, img_resolution=64, map_layers=4, channel_base=2048, channel_max=128)
@@ -79,6 +79,7 @@ def main():
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
     os.makedirs(args.dir, exist_ok=True)
     ckpt_path = os.path.join(args.dir, "base.pt")
     log_path = os.path.join(args.dir, "base-log.txt")
@@ -179,7 +180,7 @@ def main():
         state["wall"] += now - t_prev
         t_prev = now
 
-        if state["step"] % 50 == 0:
+        if state["step"] % 10 == 0:
             rate = (state["nimg"] - n_log) / (now - t_log)
             t_log, n_log = now, state["nimg"]
             print(f"kimg {state['nimg'] / 1000:.2f} step {state['step']} img/s {rate:.1f} "
