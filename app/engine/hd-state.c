@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hd-error.h"
+#include "hd-file.h"
 
 #define HD_STATE_VERSION 1
 
@@ -463,4 +464,54 @@ hd_state_from_json (const char  *json,
     return NULL;
 
   return g_steal_pointer (&state);
+}
+
+gboolean
+hd_state_save_file (const HdState *state,
+                    const char    *path,
+                    GError       **error)
+{
+  g_autofree char *json = NULL;
+
+  g_return_val_if_fail (state != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  json = hd_state_to_json (state);
+  return hd_file_replace_contents (path, (const guint8 *) json, strlen (json), error);
+}
+
+HdState *
+hd_state_load_file (const char  *path,
+                    GError     **error)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) local_error = NULL;
+  HdState *state;
+  gsize size;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  name = g_filename_display_name (path);
+  bytes = hd_file_read_limited (path, name, HD_STATE_FILE_MAX_SIZE, error);
+  if (bytes == NULL)
+    return NULL;
+  text = g_bytes_unref_to_data (g_steal_pointer (&bytes), &size);
+  text = g_realloc (text, size + 1);
+  text[size] = '\0';
+  if (memchr (text, '\0', size) != NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "“%s” is not a Hyperdomain state file: it holds binary data", name);
+      return NULL;
+    }
+  state = hd_state_from_json (text, &local_error);
+  if (state == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "“%s” is not a valid Hyperdomain state file: %s", name, local_error->message);
+      return NULL;
+    }
+  return state;
 }

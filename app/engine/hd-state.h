@@ -48,6 +48,14 @@ char     *hd_state_to_json       (const HdState *state);
 HdState  *hd_state_from_json     (const char    *json,
                                   GError       **error);
 
+/* State files (session, presets): the same JSON, written atomically. */
+#define HD_STATE_FILE_MAX_SIZE (64u * 1024u * 1024u)
+gboolean  hd_state_save_file     (const HdState *state,
+                                  const char    *path,
+                                  GError       **error);
+HdState  *hd_state_load_file     (const char    *path,
+                                  GError       **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdState, hd_state_free)
 
 G_END_DECLS
