@@ -13,6 +13,8 @@ struct _HdDomainItem
 
   HdDomain *domain;
   double    weight;
+  int       min_res;
+  int       max_res;
   guint     muted : 1;
   guint     solo : 1;
 };
@@ -26,6 +28,8 @@ enum {
   PROP_WEIGHT,
   PROP_MUTED,
   PROP_SOLO,
+  PROP_MIN_RES,
+  PROP_MAX_RES,
   N_PROPS
 };
 
@@ -71,6 +75,14 @@ hd_domain_item_get_property (GObject    *object,
       g_value_set_boolean (value, self->solo);
       break;
 
+    case PROP_MIN_RES:
+      g_value_set_int (value, self->min_res);
+      break;
+
+    case PROP_MAX_RES:
+      g_value_set_int (value, self->max_res);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -96,6 +108,14 @@ hd_domain_item_set_property (GObject      *object,
 
     case PROP_SOLO:
       hd_domain_item_set_solo (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_MIN_RES:
+      hd_domain_item_set_range (self, g_value_get_int (value), self->max_res);
+      break;
+
+    case PROP_MAX_RES:
+      hd_domain_item_set_range (self, self->min_res, g_value_get_int (value));
       break;
 
     default:
@@ -128,6 +148,13 @@ hd_domain_item_class_init (HdDomainItemClass *klass)
   properties[PROP_SOLO] =
     g_param_spec_boolean ("solo", NULL, NULL, FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_MIN_RES] =
+    g_param_spec_int ("min-res", NULL, NULL, 0, 65536, 0,
+                      (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_MAX_RES] =
+    g_param_spec_int ("max-res", NULL, NULL, 0, 65536, 0,
+                      (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -238,4 +265,50 @@ hd_domain_item_set_solo (HdDomainItem *self,
       self->solo = solo;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOLO]);
     }
+}
+
+int
+hd_domain_item_get_min_res (HdDomainItem *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), 0);
+
+  return self->min_res;
+}
+
+int
+hd_domain_item_get_max_res (HdDomainItem *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), 0);
+
+  return self->max_res;
+}
+
+void
+hd_domain_item_set_range (HdDomainItem *self,
+                          int           min_res,
+                          int           max_res)
+{
+  gboolean min_changed, max_changed;
+
+  g_return_if_fail (HD_IS_DOMAIN_ITEM (self));
+
+  min_res = CLAMP (min_res, 0, 65536);
+  max_res = CLAMP (max_res, 0, 65536);
+  /* An empty range would silently switch the domain off. */
+  if (min_res > 0 && max_res > 0 && max_res < min_res)
+    return;
+
+  min_changed = min_res != self->min_res;
+  max_changed = max_res != self->max_res;
+  if (!min_changed && !max_changed)
+    return;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  self->min_res = min_res;
+  self->max_res = max_res;
+  if (min_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIN_RES]);
+  if (max_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_RES]);
+  g_object_thaw_notify (G_OBJECT (self));
 }

@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 /* One loaded domain in the session: the domain itself (immutable) and the
- * user's controls for it (weight, mute, solo). */
+ * user's controls for it (weight, mute, solo, layer range). */
 
 #define HD_DOMAIN_WEIGHT_MIN (-1.0)
 #define HD_DOMAIN_WEIGHT_MAX 2.0
@@ -30,5 +30,12 @@ void          hd_domain_item_set_muted    (HdDomainItem *self,
 gboolean      hd_domain_item_get_solo     (HdDomainItem *self);
 void          hd_domain_item_set_solo     (HdDomainItem *self,
                                            gboolean      solo);
+/* The blocks the domain acts on, by resolution (generator-math §7):
+ * MIN_RES..MAX_RES inclusive, 0 = open; 0..0 = every layer. */
+int           hd_domain_item_get_min_res  (HdDomainItem *self);
+int           hd_domain_item_get_max_res  (HdDomainItem *self);
+void          hd_domain_item_set_range    (HdDomainItem *self,
+                                           int           min_res,
+                                           int           max_res);
 
 G_END_DECLS

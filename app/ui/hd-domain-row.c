@@ -16,10 +16,26 @@ struct _HdDomainRow
   GtkToggleButton *mute_button;
   GtkToggleButton *solo_button;
   GtkScale        *weight_scale;
+  GtkMenuButton   *range_button;
+  GtkPopover      *range_popover;
+  GtkCheckButton  *coarse_check;
+  GtkCheckButton  *middle_check;
+  GtkCheckButton  *fine_check;
+  GtkDropDown     *from_dropdown;
+  GtkDropDown     *to_dropdown;
 
   HdDomainItem    *item;
   GWeakRef         session;
+  int              img_res;      /* of the generator; block sizes 4..img_res */
+  gboolean         syncing;
 };
+
+/* The layer groups of the range popover (generator-math §7). */
+#define COARSE_MIN 4
+#define COARSE_MAX 8
+#define MIDDLE_MIN 16
+#define MIDDLE_MAX 32
+#define FINE_MIN   64
 
 G_DEFINE_FINAL_TYPE (HdDomainRow, hd_domain_row, GTK_TYPE_LIST_BOX_ROW)
 
@@ -33,6 +49,163 @@ hd_domain_row_remove (GtkWidget  *widget,
 
   if (session != NULL)
     hd_session_remove_domain (session, self->item);
+}
+
+/* The range as block sizes LO..HI, both within 4..img_res. */
+static void
+hd_domain_row_get_bounds (HdDomainRow *self,
+                          int         *lo,
+                          int         *hi)
+{
+  int min_res = hd_domain_item_get_min_res (self->item);
+  int max_res = hd_domain_item_get_max_res (self->item);
+
+  *lo = min_res <= 4 ? 4 : min_res;
+  *hi = max_res == 0 || max_res >= self->img_res ? self->img_res : max_res;
+}
+
+/* Sets LO..HI, stored with 0 for an open end so that a range that covers
+ * every block reads 0..0 (every layer). */
+static void
+hd_domain_row_set_bounds (HdDomainRow *self,
+                          int          lo,
+                          int          hi)
+{
+  hd_domain_item_set_range (self->item,
+                            lo <= 4 ? 0 : lo,
+                            hi >= self->img_res ? 0 : hi);
+}
+
+static int
+block_res_at (guint position)
+{
+  return 4 << position;
+}
+
+static guint
+block_position (int res)
+{
+  guint position = 0;
+
+  while (block_res_at (position) < res)
+    position++;
+  return position;
+}
+
+static char *
+range_text (int lo,
+            int hi,
+            int img_res)
+{
+  if (lo <= 4 && hi >= img_res)
+    return g_strdup (_("All layers"));
+  if (hi >= img_res)
+    return g_strdup_printf (_("%d and up"), lo);
+  return g_strdup_printf (_("%d–%d"), lo, hi);
+}
+
+static void
+hd_domain_row_sync_range (HdDomainRow *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *tooltip = NULL;
+  int lo, hi;
+
+  hd_domain_row_get_bounds (self, &lo, &hi);
+  text = range_text (lo, hi, self->img_res);
+  tooltip = g_strdup_printf (_("Layers the domain acts on: %s"), text);
+
+  self->syncing = TRUE;
+  gtk_menu_button_set_label (self->range_button, text);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->range_button), tooltip);
+  gtk_check_button_set_active (self->coarse_check, lo <= COARSE_MIN && hi >= COARSE_MAX);
+  gtk_check_button_set_active (self->middle_check,
+                               lo <= MIDDLE_MIN && hi >= MIN (MIDDLE_MAX, self->img_res) &&
+                               self->img_res >= MIDDLE_MIN);
+  gtk_check_button_set_active (self->fine_check, lo <= FINE_MIN && hi >= self->img_res &&
+                                                 self->img_res >= FINE_MIN);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->middle_check), self->img_res >= MIDDLE_MIN);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->fine_check), self->img_res >= FINE_MIN);
+  gtk_drop_down_set_selected (self->from_dropdown, block_position (lo));
+  gtk_drop_down_set_selected (self->to_dropdown, block_position (hi));
+  self->syncing = FALSE;
+}
+
+static void
+on_range_notify (HdDomainRow *self)
+{
+  hd_domain_row_sync_range (self);
+}
+
+/* The checked groups, from the coarsest to the finest, give the range;
+ * a range is contiguous, so coarse and fine together take middle too. */
+static void
+on_group_toggled (HdDomainRow *self)
+{
+  gboolean groups[3];
+  int mins[3] = { COARSE_MIN, MIDDLE_MIN, FINE_MIN };
+  int maxs[3] = { COARSE_MAX, MIDDLE_MAX, G_MAXINT };
+  int lo = 0, hi = 0;
+
+  if (self->syncing)
+    return;
+
+  groups[0] = gtk_check_button_get_active (self->coarse_check);
+  groups[1] = gtk_check_button_get_active (self->middle_check);
+  groups[2] = gtk_check_button_get_active (self->fine_check);
+  for (int g = 0; g < 3; g++)
+    if (groups[g])
+      {
+        if (lo == 0)
+          lo = mins[g];
+        hi = maxs[g];
+      }
+
+  if (lo == 0)
+    {
+      /* Nothing checked: the domain acts nowhere is no useful range;
+       * go back to what the row shows. */
+      hd_domain_row_sync_range (self);
+      return;
+    }
+  hd_domain_row_set_bounds (self, lo, MIN (hi, self->img_res));
+  /* The item may not have changed (a group beyond this generator). */
+  hd_domain_row_sync_range (self);
+}
+
+static void
+on_dropdown_selected (HdDomainRow *self,
+                      GParamSpec  *pspec,
+                      GtkDropDown *dropdown)
+{
+  int lo, hi;
+
+  if (self->syncing)
+    return;
+
+  lo = block_res_at (gtk_drop_down_get_selected (self->from_dropdown));
+  hi = block_res_at (gtk_drop_down_get_selected (self->to_dropdown));
+  if (lo > hi)
+    {
+      /* Keep the end just chosen; move the other. */
+      if (dropdown == self->from_dropdown)
+        hi = lo;
+      else
+        lo = hi;
+    }
+  hd_domain_row_set_bounds (self, lo, hi);
+  hd_domain_row_sync_range (self);
+}
+
+static void
+hd_domain_row_all_layers (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *param)
+{
+  HdDomainRow *self = HD_DOMAIN_ROW (widget);
+
+  hd_domain_item_set_range (self->item, 0, 0);
+  gtk_popover_popdown (self->range_popover);
 }
 
 static void
@@ -70,8 +243,16 @@ hd_domain_row_class_init (HdDomainRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, mute_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, solo_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, weight_scale);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, range_button);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, range_popover);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, coarse_check);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, middle_check);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, fine_check);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, from_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, to_dropdown);
 
   gtk_widget_class_install_action (widget_class, "row.remove", NULL, hd_domain_row_remove);
+  gtk_widget_class_install_action (widget_class, "row.all-layers", NULL, hd_domain_row_all_layers);
 }
 
 static void
@@ -112,6 +293,30 @@ hd_domain_row_new (HdDomainItem *item,
 
   hd_slider_setup (GTK_RANGE (self->weight_scale), session, 0.0);
 
+  /* Block sizes 4, 8, ... up to the generator's image size. */
+  {
+    HdGenerator *gen = hd_session_get_generator (session);
+    g_autoptr(GtkStringList) sizes = gtk_string_list_new (NULL);
+
+    self->img_res = gen != NULL ? gen->config.img_resolution : 1024;
+    for (guint i = 0; block_res_at (i) <= self->img_res; i++)
+      {
+        g_autofree char *label = g_strdup_printf (_("%d px"), block_res_at (i));
+        gtk_string_list_append (sizes, label);
+      }
+    gtk_drop_down_set_model (self->from_dropdown, G_LIST_MODEL (sizes));
+    gtk_drop_down_set_model (self->to_dropdown, G_LIST_MODEL (sizes));
+  }
+  hd_domain_row_sync_range (self);
+
+  g_signal_connect_object (item, "notify::min-res", G_CALLBACK (on_range_notify), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (item, "notify::max-res", G_CALLBACK (on_range_notify), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->coarse_check, "toggled", G_CALLBACK (on_group_toggled), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->middle_check, "toggled", G_CALLBACK (on_group_toggled), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->fine_check, "toggled", G_CALLBACK (on_group_toggled), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->from_dropdown, "notify::selected", G_CALLBACK (on_dropdown_selected), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->to_dropdown, "notify::selected", G_CALLBACK (on_dropdown_selected), self, G_CONNECT_SWAPPED);
+
   return GTK_WIDGET (self);
 }
 
@@ -121,6 +326,24 @@ hd_domain_row_get_item (HdDomainRow *self)
   g_return_val_if_fail (HD_IS_DOMAIN_ROW (self), NULL);
 
   return self->item;
+}
+
+GtkCheckButton *
+hd_domain_row_get_group_check (HdDomainRow *self,
+                               guint        group)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ROW (self), NULL);
+  g_return_val_if_fail (group < 3, NULL);
+
+  return group == 0 ? self->coarse_check : group == 1 ? self->middle_check : self->fine_check;
+}
+
+GtkMenuButton *
+hd_domain_row_get_range_button (HdDomainRow *self)
+{
+  g_return_val_if_fail (HD_IS_DOMAIN_ROW (self), NULL);
+
+  return self->range_button;
 }
 
 GtkRange *

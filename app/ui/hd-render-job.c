@@ -25,6 +25,7 @@ hd_render_job_new (HdGenerator *gen)
   job->noise_mode = HD_NOISE_CONST;
   job->domains = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
   job->weights = g_array_new (FALSE, FALSE, sizeof (float));
+  job->ranges = g_array_new (FALSE, FALSE, sizeof (int));
 
   return job;
 }
@@ -51,6 +52,7 @@ hd_render_job_unref (HdRenderJob *job)
   g_free (job->latent_path);
   g_ptr_array_unref (job->domains);
   g_array_unref (job->weights);
+  g_array_unref (job->ranges);
   g_free (job);
 }
 
@@ -59,11 +61,23 @@ hd_render_job_add_domain (HdRenderJob *job,
                           HdDomain    *domain,
                           float        weight)
 {
+  hd_render_job_add_domain_range (job, domain, weight, 0, 0);
+}
+
+void
+hd_render_job_add_domain_range (HdRenderJob *job,
+                                HdDomain    *domain,
+                                float        weight,
+                                int          min_res,
+                                int          max_res)
+{
   g_return_if_fail (job != NULL);
   g_return_if_fail (domain != NULL);
 
   g_ptr_array_add (job->domains, hd_domain_ref (domain));
   g_array_append_val (job->weights, weight);
+  g_array_append_val (job->ranges, min_res);
+  g_array_append_val (job->ranges, max_res);
 }
 
 gboolean
@@ -85,7 +99,9 @@ hd_render_job_same_image (const HdRenderJob *a,
 
   for (guint i = 0; i < a->domains->len; i++)
     if (g_ptr_array_index (a->domains, i) != g_ptr_array_index (b->domains, i) ||
-        g_array_index (a->weights, float, i) != g_array_index (b->weights, float, i))
+        g_array_index (a->weights, float, i) != g_array_index (b->weights, float, i) ||
+        g_array_index (a->ranges, int, 2 * i) != g_array_index (b->ranges, int, 2 * i) ||
+        g_array_index (a->ranges, int, 2 * i + 1) != g_array_index (b->ranges, int, 2 * i + 1))
       return FALSE;
 
   return TRUE;
@@ -138,6 +154,8 @@ hd_render_job_prepare (HdRenderJob    *job,
         {
           terms[i].domain = g_ptr_array_index (job->domains, i);
           terms[i].weight = g_array_index (job->weights, float, i);
+          terms[i].min_res = g_array_index (job->ranges, int, 2 * i);
+          terms[i].max_res = g_array_index (job->ranges, int, 2 * i + 1);
         }
       prepared->domain = g_new0 (float, gen->domain_dim);
       hd_domain_blend (gen, terms, job->domains->len, prepared->domain);
@@ -227,7 +245,9 @@ hd_render_job_to_state (HdRenderJob *job)
 
   for (guint i = 0; i < job->domains->len; i++)
     hd_state_add_domain (state, g_ptr_array_index (job->domains, i),
-                         g_array_index (job->weights, float, i), 0, 0);
+                         g_array_index (job->weights, float, i),
+                         g_array_index (job->ranges, int, 2 * i),
+                         g_array_index (job->ranges, int, 2 * i + 1));
 
   return g_steal_pointer (&state);
 }

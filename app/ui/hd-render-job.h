@@ -38,6 +38,7 @@ struct _HdRenderJob
 
   GPtrArray    *domains;      /* HdDomain*, owned */
   GArray       *weights;      /* float, effective weight of each */
+  GArray       *ranges;       /* int pairs: min_res, max_res of each */
 
   /*< private >*/
   gint          ref_count;
@@ -60,6 +61,12 @@ void          hd_render_job_unref      (HdRenderJob       *job);
 void          hd_render_job_add_domain (HdRenderJob       *job,
                                         HdDomain          *domain,
                                         float              weight);
+/* The same, limited to blocks MIN_RES..MAX_RES (0 = open). */
+void          hd_render_job_add_domain_range (HdRenderJob *job,
+                                              HdDomain    *domain,
+                                              float        weight,
+                                              int          min_res,
+                                              int          max_res);
 /* TRUE when A and B give the same image (serial and interactive aside). */
 gboolean      hd_render_job_same_image (const HdRenderJob *a,
                                         const HdRenderJob *b);

@@ -30,6 +30,8 @@ struct _HdSession
   char        *latent_path;
 
   guint64      serial;
+  guint        batch;          /* > 0: "changed" waits for the end */
+  guint        batch_changed : 1;
   guint        interactive : 1;
 };
 
@@ -66,7 +68,31 @@ static void
 hd_session_emit_changed (HdSession *self)
 {
   self->serial++;
+  if (self->batch > 0)
+    {
+      self->batch_changed = TRUE;
+      return;
+    }
   g_signal_emit (self, signals[CHANGED], 0);
+}
+
+/* Several changes as one: "changed" once at the end. */
+static void
+hd_session_begin_batch (HdSession *self)
+{
+  self->batch++;
+}
+
+static void
+hd_session_end_batch (HdSession *self)
+{
+  g_return_if_fail (self->batch > 0);
+
+  if (--self->batch == 0 && self->batch_changed)
+    {
+      self->batch_changed = FALSE;
+      g_signal_emit (self, signals[CHANGED], 0);
+    }
 }
 
 static void
@@ -402,6 +428,20 @@ hd_session_set_generator (HdSession   *self,
     *n_removed = removed;
 }
 
+static void
+hd_session_append_item (HdSession    *self,
+                        HdDomainItem *item)
+{
+  static const char *signals_of_item[] = {
+    "notify::weight", "notify::muted", "notify::solo", "notify::min-res", "notify::max-res",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (signals_of_item); i++)
+    g_signal_connect_object (item, signals_of_item[i], G_CALLBACK (on_domain_item_notify),
+                             self, G_CONNECT_SWAPPED);
+  g_list_store_append (self->domains, item);
+}
+
 static gboolean
 hd_session_any_active (HdSession *self)
 {
@@ -464,10 +504,7 @@ hd_session_add_domains (HdSession  *self,
         }
 
       item = hd_domain_item_new (domain, first_on && added == 0 ? 1.0 : 0.0);
-      g_signal_connect_object (item, "notify::weight", G_CALLBACK (on_domain_item_notify), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (item, "notify::muted", G_CALLBACK (on_domain_item_notify), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (item, "notify::solo", G_CALLBACK (on_domain_item_notify), self, G_CONNECT_SWAPPED);
-      g_list_store_append (self->domains, item);
+      hd_session_append_item (self, item);
       added++;
     }
 
@@ -510,23 +547,30 @@ hd_session_get_domains (HdSession *self)
 
 /* Sets every weight while emitting "changed" once. */
 static void
-hd_session_set_weights (HdSession    *self,
-                        const double *weights)
+hd_session_set_weights_internal (HdSession    *self,
+                                 const double *weights)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->domains));
-  guint64 serial = self->serial;
 
+  hd_session_begin_batch (self);
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(HdDomainItem) item = g_list_model_get_item (G_LIST_MODEL (self->domains), i);
 
-      g_signal_handlers_block_by_func (item, on_domain_item_notify, self);
       hd_domain_item_set_weight (item, weights[i]);
-      g_signal_handlers_unblock_by_func (item, on_domain_item_notify, self);
     }
+  hd_session_end_batch (self);
+}
 
-  if (serial == self->serial)
-    hd_session_emit_changed (self);
+void
+hd_session_set_weights (HdSession    *self,
+                        const double *weights,
+                        guint         n_weights)
+{
+  g_return_if_fail (HD_IS_SESSION (self));
+  g_return_if_fail (n_weights == g_list_model_get_n_items (G_LIST_MODEL (self->domains)));
+
+  hd_session_set_weights_internal (self, weights);
 }
 
 void
@@ -539,7 +583,7 @@ hd_session_reset_weights (HdSession *self)
 
   n = g_list_model_get_n_items (G_LIST_MODEL (self->domains));
   weights = g_new0 (double, MAX (n, 1));
-  hd_session_set_weights (self, weights);
+  hd_session_set_weights_internal (self, weights);
 }
 
 void
@@ -566,7 +610,7 @@ hd_session_normalize_weights (HdSession *self)
   for (guint i = 0; i < n; i++)
     weights[i] = fabs (sum) < 1e-6 ? 1.0 / n : weights[i] / sum;
 
-  hd_session_set_weights (self, weights);
+  hd_session_set_weights_internal (self, weights);
 }
 
 guint32
@@ -793,9 +837,333 @@ hd_session_create_job (HdSession *self)
       gboolean heard = !hd_domain_item_get_muted (item) &&
                        (!any_solo || hd_domain_item_get_solo (item));
 
-      hd_render_job_add_domain (job, hd_domain_item_get_domain (item),
-                                heard ? (float) hd_domain_item_get_weight (item) : 0.0f);
+      hd_render_job_add_domain_range (job, hd_domain_item_get_domain (item),
+                                      heard ? (float) hd_domain_item_get_weight (item) : 0.0f,
+                                      hd_domain_item_get_min_res (item),
+                                      hd_domain_item_get_max_res (item));
     }
 
   return job;
+}
+
+/* Undo and redo */
+
+typedef struct
+{
+  HdDomainItem *item;
+  double        weight;
+  int           min_res;
+  int           max_res;
+  gboolean      muted;
+  gboolean      solo;
+} SnapshotDomain;
+
+struct _HdSessionSnapshot
+{
+  HdGenerator  *generator;
+  guint32       seed;
+  double        psi;
+  int           cutoff;
+  guint         noise_mode;
+  guint32       noise_seed;
+  guint32       mix_seed;
+  double        mix;
+  GBytes       *latent;
+  HdLatentKind  latent_kind;
+  char         *latent_path;
+  GArray       *domains;       /* SnapshotDomain */
+};
+
+static void
+snapshot_domain_clear (gpointer data)
+{
+  SnapshotDomain *d = data;
+
+  g_clear_object (&d->item);
+}
+
+HdSessionSnapshot *
+hd_session_snapshot (HdSession *self)
+{
+  HdSessionSnapshot *snap;
+  guint n;
+
+  g_return_val_if_fail (HD_IS_SESSION (self), NULL);
+
+  snap = g_new0 (HdSessionSnapshot, 1);
+  snap->generator = self->generator != NULL ? hd_generator_ref (self->generator) : NULL;
+  snap->seed = self->seed;
+  snap->psi = self->psi;
+  snap->cutoff = self->cutoff;
+  snap->noise_mode = self->noise_mode;
+  snap->noise_seed = self->noise_seed;
+  snap->mix_seed = self->mix_seed;
+  snap->mix = self->mix;
+  snap->latent = self->latent != NULL ? g_bytes_ref (self->latent) : NULL;
+  snap->latent_kind = self->latent_kind;
+  snap->latent_path = g_strdup (self->latent_path);
+  snap->domains = g_array_new (FALSE, TRUE, sizeof (SnapshotDomain));
+  g_array_set_clear_func (snap->domains, snapshot_domain_clear);
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->domains));
+  for (guint i = 0; i < n; i++)
+    {
+      SnapshotDomain d;
+
+      d.item = g_list_model_get_item (G_LIST_MODEL (self->domains), i);
+      d.weight = hd_domain_item_get_weight (d.item);
+      d.min_res = hd_domain_item_get_min_res (d.item);
+      d.max_res = hd_domain_item_get_max_res (d.item);
+      d.muted = hd_domain_item_get_muted (d.item);
+      d.solo = hd_domain_item_get_solo (d.item);
+      g_array_append_val (snap->domains, d);
+    }
+
+  return snap;
+}
+
+void
+hd_session_snapshot_free (HdSessionSnapshot *snapshot)
+{
+  if (snapshot == NULL)
+    return;
+
+  g_clear_pointer (&snapshot->generator, hd_generator_unref);
+  g_clear_pointer (&snapshot->latent, g_bytes_unref);
+  g_free (snapshot->latent_path);
+  g_array_unref (snapshot->domains);
+  g_free (snapshot);
+}
+
+HdGenerator *
+hd_session_snapshot_get_generator (const HdSessionSnapshot *snapshot)
+{
+  return snapshot->generator;
+}
+
+gboolean
+hd_session_snapshot_equal (const HdSessionSnapshot *a,
+                           const HdSessionSnapshot *b)
+{
+  if (a->generator != b->generator ||
+      a->seed != b->seed ||
+      a->psi != b->psi ||
+      a->cutoff != b->cutoff ||
+      a->noise_mode != b->noise_mode ||
+      a->noise_seed != b->noise_seed ||
+      a->mix_seed != b->mix_seed ||
+      a->mix != b->mix ||
+      a->latent != b->latent ||
+      a->domains->len != b->domains->len)
+    return FALSE;
+
+  for (guint i = 0; i < a->domains->len; i++)
+    {
+      const SnapshotDomain *da = &g_array_index (a->domains, SnapshotDomain, i);
+      const SnapshotDomain *db = &g_array_index (b->domains, SnapshotDomain, i);
+
+      if (da->item != db->item || da->weight != db->weight ||
+          da->min_res != db->min_res || da->max_res != db->max_res ||
+          da->muted != db->muted || da->solo != db->solo)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Sets a field without going through the property setter, notifying. */
+#define RESTORE_FIELD(self, field, value, prop)                           \
+  G_STMT_START {                                                          \
+    if ((self)->field != (value))                                         \
+      {                                                                   \
+        (self)->field = (value);                                          \
+        g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);     \
+        hd_session_emit_changed (self);                                   \
+      }                                                                   \
+  } G_STMT_END
+
+static gboolean
+hd_session_same_items (HdSession *self,
+                       GArray    *domains)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->domains));
+
+  if (n != domains->len)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(HdDomainItem) item = g_list_model_get_item (G_LIST_MODEL (self->domains), i);
+
+      if (item != g_array_index (domains, SnapshotDomain, i).item)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+hd_session_remove_all (HdSession *self)
+{
+  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->domains)); i > 0; i--)
+    hd_session_remove_at (self, i - 1);
+}
+
+gboolean
+hd_session_restore_snapshot (HdSession               *self,
+                             const HdSessionSnapshot *snap)
+{
+  gboolean had_latent, new_list;
+
+  g_return_val_if_fail (HD_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (snap != NULL, FALSE);
+
+  if (snap->generator != self->generator)
+    return FALSE;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  hd_session_begin_batch (self);
+
+  RESTORE_FIELD (self, seed, snap->seed, PROP_SEED);
+  RESTORE_FIELD (self, psi, snap->psi, PROP_PSI);
+  RESTORE_FIELD (self, cutoff, snap->cutoff, PROP_CUTOFF);
+  RESTORE_FIELD (self, noise_mode, snap->noise_mode, PROP_NOISE_MODE);
+  RESTORE_FIELD (self, noise_seed, snap->noise_seed, PROP_NOISE_SEED);
+  RESTORE_FIELD (self, mix_seed, snap->mix_seed, PROP_MIX_SEED);
+  RESTORE_FIELD (self, mix, snap->mix, PROP_MIX);
+
+  if (self->latent != snap->latent)
+    {
+      had_latent = self->latent != NULL;
+      g_clear_pointer (&self->latent, g_bytes_unref);
+      self->latent = snap->latent != NULL ? g_bytes_ref (snap->latent) : NULL;
+      self->latent_kind = snap->latent_kind;
+      g_free (self->latent_path);
+      self->latent_path = g_strdup (snap->latent_path);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATENT_NAME]);
+      if (had_latent != (self->latent != NULL))
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_LATENT_FILE]);
+      hd_session_emit_changed (self);
+    }
+
+  new_list = !hd_session_same_items (self, snap->domains);
+  if (new_list)
+    {
+      hd_session_remove_all (self);
+      for (guint i = 0; i < snap->domains->len; i++)
+        hd_session_append_item (self, g_array_index (snap->domains, SnapshotDomain, i).item);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_DOMAINS]);
+      hd_session_emit_changed (self);
+    }
+  for (guint i = 0; i < snap->domains->len; i++)
+    {
+      const SnapshotDomain *d = &g_array_index (snap->domains, SnapshotDomain, i);
+
+      hd_domain_item_set_weight (d->item, d->weight);
+      hd_domain_item_set_range (d->item, d->min_res, d->max_res);
+      hd_domain_item_set_muted (d->item, d->muted);
+      hd_domain_item_set_solo (d->item, d->solo);
+    }
+
+  hd_session_end_batch (self);
+  g_object_thaw_notify (G_OBJECT (self));
+  return TRUE;
+}
+
+/* States */
+
+HdState *
+hd_session_to_state (HdSession *self)
+{
+  g_autoptr(HdRenderJob) job = NULL;
+
+  g_return_val_if_fail (HD_IS_SESSION (self), NULL);
+
+  job = hd_session_create_job (self);
+  return job != NULL ? hd_render_job_to_state (job) : NULL;
+}
+
+gboolean
+hd_session_apply_state (HdSession     *self,
+                        const HdState *state,
+                        GPtrArray     *domains,
+                        const char    *source,
+                        GError       **error)
+{
+  HdGenerator *gen;
+  gsize n_latent = 0;
+  gboolean had_latent;
+
+  g_return_val_if_fail (HD_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (state != NULL, FALSE);
+  g_return_val_if_fail (domains != NULL && domains->len == state->domains->len, FALSE);
+
+  gen = self->generator;
+  if (gen == NULL)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("Open a generator before applying a state"));
+      return FALSE;
+    }
+
+  /* Check everything first, so a state that does not fit changes nothing. */
+  if (state->latent_kind != HD_LATENT_SEED)
+    {
+      n_latent = (gsize) state->latent_rows * state->latent_cols;
+      if (state->latent == NULL || !latent_fits (gen, state->latent_kind, n_latent))
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                       _("The latent of the saved state does not fit the generator “%s”"),
+                       gen->name);
+          return FALSE;
+        }
+    }
+  if (state->cutoff > gen->num_ws)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("The saved cutoff %d is beyond the %d layers of the generator “%s”"),
+                   state->cutoff, gen->num_ws, gen->name);
+      return FALSE;
+    }
+  for (guint i = 0; i < domains->len; i++)
+    if (!hd_domain_check (g_ptr_array_index (domains, i), gen, NULL, error))
+      return FALSE;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  hd_session_begin_batch (self);
+
+  hd_session_set_seed (self, state->seed);
+  hd_session_set_psi (self, state->psi);
+  RESTORE_FIELD (self, cutoff, state->cutoff < 0 ? -1 : state->cutoff, PROP_CUTOFF);
+  RESTORE_FIELD (self, noise_mode, (guint) state->noise_mode, PROP_NOISE_MODE);
+  RESTORE_FIELD (self, noise_seed, state->noise_seed, PROP_NOISE_SEED);
+  RESTORE_FIELD (self, mix, 0.0, PROP_MIX);
+
+  had_latent = self->latent != NULL;
+  g_clear_pointer (&self->latent, g_bytes_unref);
+  g_clear_pointer (&self->latent_path, g_free);
+  if (state->latent_kind != HD_LATENT_SEED)
+    {
+      self->latent = g_bytes_new (state->latent, n_latent * sizeof (float));
+      self->latent_kind = state->latent_kind;
+      self->latent_path = g_strdup (source != NULL ? source : _("saved state"));
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATENT_NAME]);
+  if (had_latent != (self->latent != NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_LATENT_FILE]);
+  hd_session_emit_changed (self);
+
+  hd_session_remove_all (self);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
+      g_autoptr(HdDomainItem) item = hd_domain_item_new (g_ptr_array_index (domains, i), sd->weight);
+
+      hd_domain_item_set_range (item, sd->min_res, sd->max_res);
+      hd_session_append_item (self, item);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_DOMAINS]);
+  hd_session_emit_changed (self);
+
+  hd_session_end_batch (self);
+  g_object_thaw_notify (G_OBJECT (self));
+  return TRUE;
 }

@@ -44,6 +44,11 @@ void          hd_session_remove_domain      (HdSession    *self,
 GListModel   *hd_session_get_domains        (HdSession    *self);
 void          hd_session_reset_weights      (HdSession    *self);
 void          hd_session_normalize_weights  (HdSession    *self);
+/* Sets the weight of every domain (N_WEIGHTS must be the number of
+ * domains) and emits "changed" once. */
+void          hd_session_set_weights        (HdSession    *self,
+                                             const double *weights,
+                                             guint         n_weights);
 
 guint32       hd_session_get_seed           (HdSession    *self);
 void          hd_session_set_seed           (HdSession    *self,
@@ -74,5 +79,33 @@ guint64       hd_session_get_serial         (HdSession    *self);
 /* A snapshot of the current state for the render thread, or NULL when no
  * generator is open. */
 HdRenderJob  *hd_session_create_job         (HdSession    *self);
+
+/* Everything the user can change, for undo and redo: the values and the
+ * list of domains (by identity).  Opaque. */
+typedef struct _HdSessionSnapshot HdSessionSnapshot;
+
+HdSessionSnapshot *hd_session_snapshot      (HdSession               *self);
+void          hd_session_snapshot_free      (HdSessionSnapshot       *snapshot);
+gboolean      hd_session_snapshot_equal     (const HdSessionSnapshot *a,
+                                             const HdSessionSnapshot *b);
+HdGenerator  *hd_session_snapshot_get_generator (const HdSessionSnapshot *snapshot);
+/* FALSE when SNAPSHOT belongs to another generator (nothing changes). */
+gboolean      hd_session_restore_snapshot   (HdSession               *self,
+                                             const HdSessionSnapshot *snapshot);
+
+/* The state of the current image (spec/formats.md §5), or NULL without
+ * a generator. */
+HdState      *hd_session_to_state           (HdSession    *self);
+/* Replaces latent, psi, cutoff, noise and the domains by those of STATE.
+ * DOMAINS holds the HdDomain* of STATE's domains, in order; the
+ * generator must already be the one of STATE.  SOURCE (may be NULL)
+ * names where a latent of STATE came from.  "changed" is emitted once. */
+gboolean      hd_session_apply_state        (HdSession    *self,
+                                             const HdState *state,
+                                             GPtrArray    *domains,
+                                             const char   *source,
+                                             GError      **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdSessionSnapshot, hd_session_snapshot_free)
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "hd-history.h"
 #include "hd-image-view.h"
 #include "hd-latent-panel.h"
 #include "hd-render-worker.h"
@@ -13,6 +14,10 @@ G_BEGIN_DECLS
 
 HdSession      *hd_window_get_session       (HdWindow *self);
 HdRenderWorker *hd_window_get_worker        (HdWindow *self);
+HdHistory      *hd_window_get_history       (HdWindow *self);
+/* The HdDomainRow at POSITION, or NULL. */
+GtkWidget      *hd_window_get_domain_row    (HdWindow *self,
+                                             guint     position);
 HdImageView    *hd_window_get_image_view    (HdWindow *self);
 HdLatentPanel  *hd_window_get_latent_panel  (HdWindow *self);
 /* The weight slider of the domain at POSITION, or NULL. */

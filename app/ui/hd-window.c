@@ -14,6 +14,7 @@
 #include "hd-domain-row.h"
 #include "hd-ui-resources.h"
 #include "hd-file-loader.h"
+#include "hd-history.h"
 #include "hd-image-view.h"
 #include "hd-latent-panel.h"
 #include "hd-render-worker.h"
@@ -47,6 +48,7 @@ struct _HdWindow
 
   GSettings            *settings;
   HdSession            *session;
+  HdHistory            *history;
   HdRenderWorker       *worker;
   GtkEventController   *seed_keys;
   GCancellable         *cancellable;
@@ -126,6 +128,8 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-original", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reset-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.normalize-weights", n_domains > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", hd_history_can_undo (self->history));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", hd_history_can_redo (self->history));
 }
 
 static void
@@ -519,6 +523,29 @@ hd_window_seed_action (GtkWidget  *widget,
   if (g_str_equal (action_name, "win.seed-next"))
     hd_session_step_seed (self->session, 1);
   else if (g_str_equal (action_name, "win.seed-previous"))
+/* Undo and redo */
+
+static void
+hd_window_history_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *param)
+{
+  HdWindow *self = HD_WINDOW (widget);
+
+  if (g_str_equal (action_name, "win.undo"))
+    hd_history_undo (self->history);
+  else
+    hd_history_redo (self->history);
+}
+
+static void
+on_history_notify (HdWindow   *self,
+                   GParamSpec *pspec,
+                   HdHistory  *history)
+{
+  hd_window_update_actions (self);
+}
+
     hd_session_step_seed (self->session, -1);
   else
     hd_session_random_seed (self->session);
@@ -1028,6 +1055,7 @@ hd_window_dispose (GObject *object)
 
 static void
 hd_window_finalize (GObject *object)
+  g_clear_object (&self->history);
 {
   HdWindow *self = (HdWindow *)object;
 
@@ -1148,10 +1176,17 @@ hd_window_init (HdWindow *self)
   GtkDropTarget *drop;
   g_autoptr(GAction) stats_action = NULL;
 
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, hd_window_history_action);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
   self->settings = g_settings_new (APPLICATION_ID);
+  /* Bindings of the window, not application accelerators: a text field
+   * with the focus undoes its own typing first. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   self->session = hd_session_new ();
   self->worker = hd_render_worker_new ();
 
@@ -1165,6 +1200,7 @@ hd_window_init (HdWindow *self)
 
   stats_action = g_settings_create_action (self->settings, "show-stats");
   g_action_map_add_action (G_ACTION_MAP (self), stats_action);
+  self->history = hd_history_new (self->session);
 
   g_signal_connect_object (self->session, "changed", G_CALLBACK (on_session_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::interactive", G_CALLBACK (on_session_interactive), self, G_CONNECT_SWAPPED);
@@ -1183,6 +1219,8 @@ hd_window_init (HdWindow *self)
   g_signal_connect_object (drop, "drop", G_CALLBACK (on_drop), self, 0);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
+  g_signal_connect_object (self->history, "notify::can-undo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->history, "notify::can-redo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
   hd_window_add_seed_keys (self);
   hd_window_update_actions (self);
   hd_window_update_page (self);
@@ -1214,6 +1252,21 @@ hd_window_get_image_view (HdWindow *self)
   g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
   return self->image_view;
 }
+HdHistory *
+hd_window_get_history (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+  return self->history;
+}
+
+GtkWidget *
+hd_window_get_domain_row (HdWindow *self,
+                          guint     position)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (gtk_list_box_get_row_at_index (self->domain_list, position));
+}
+
 
 HdLatentPanel *
 hd_window_get_latent_panel (HdWindow *self)

@@ -208,6 +208,8 @@ hd_ui_test_render_oracle (HdRenderJob *job,
         {
           terms[i].domain = g_ptr_array_index (job->domains, i);
           terms[i].weight = g_array_index (job->weights, float, i);
+          terms[i].min_res = g_array_index (job->ranges, int, 2 * i);
+          terms[i].max_res = g_array_index (job->ranges, int, 2 * i + 1);
         }
       domain = g_new0 (float, gen->domain_dim);
       hd_domain_blend (gen, terms, job->domains->len, domain);
