@@ -144,10 +144,13 @@ hd_application_report_stalls (gpointer user_data)
   HdStallMonitor *monitor = self->stall_monitor;
 
   if (hd_stall_monitor_get_n_iterations (monitor) > 2)
-    g_message ("main loop: %" G_GUINT64_FORMAT " iterations, longest %.1f ms, %u over 16 ms",
+    g_message ("main loop: %" G_GUINT64_FORMAT " iterations, longest %.1f ms "
+               "(%.1f ms of processor time), %u over 16 ms (%u in processor time)",
                hd_stall_monitor_get_n_iterations (monitor),
                hd_stall_monitor_get_max_ms (monitor),
-               hd_stall_monitor_count_over (monitor, 16.0));
+               hd_stall_monitor_get_max_cpu_ms (monitor),
+               hd_stall_monitor_count_over (monitor, 16.0),
+               hd_stall_monitor_count_cpu_over (monitor, 16.0));
   hd_stall_monitor_reset (monitor);
 
   return G_SOURCE_CONTINUE;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "hd-stall-monitor.h"
 
@@ -14,15 +15,31 @@ typedef struct
 {
   GSource  source;
   gint64   poll_end_us;    /* when the last poll returned, 0 = not yet */
+  gint64   poll_end_cpu_us; /* this thread's processor time then */
   gint64   max_us;
+  gint64   max_cpu_us;
   guint64  n_iterations;
   guint    histogram[N_BUCKETS + 1];
+  guint    cpu_histogram[N_BUCKETS + 1];
 } StallSource;
 
 struct _HdStallMonitor
 {
   StallSource *source;
 };
+
+/* Processor time of the calling thread: an iteration that is long in wall
+ * time but short in processor time was preempted (the machine was busy),
+ * not blocked by work of its own. */
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 static gboolean
 stall_source_prepare (GSource *source,
@@ -33,10 +50,13 @@ stall_source_prepare (GSource *source,
   if (ss->poll_end_us != 0)
     {
       gint64 busy = g_get_monotonic_time () - ss->poll_end_us;
+      gint64 cpu = thread_cpu_us () - ss->poll_end_cpu_us;
 
       ss->max_us = MAX (ss->max_us, busy);
+      ss->max_cpu_us = MAX (ss->max_cpu_us, cpu);
       ss->n_iterations++;
       ss->histogram[MIN (busy / 1000, N_BUCKETS)]++;
+      ss->cpu_histogram[CLAMP (cpu / 1000, 0, N_BUCKETS)]++;
       ss->poll_end_us = 0;
     }
 
@@ -50,6 +70,7 @@ stall_source_check (GSource *source)
   StallSource *ss = (StallSource *) source;
 
   ss->poll_end_us = g_get_monotonic_time ();
+  ss->poll_end_cpu_us = thread_cpu_us ();
   return FALSE;
 }
 
@@ -96,16 +117,36 @@ hd_stall_monitor_get_n_iterations (HdStallMonitor *monitor)
   return monitor->source->n_iterations;
 }
 
-guint
-hd_stall_monitor_count_over (HdStallMonitor *monitor,
-                             double          threshold_ms)
+static guint
+count_over (const guint *histogram,
+            double       threshold_ms)
 {
   guint count = 0;
 
   for (guint i = 0; i <= N_BUCKETS; i++)
     if (i >= threshold_ms)
-      count += monitor->source->histogram[i];
+      count += histogram[i];
   return count;
+}
+
+guint
+hd_stall_monitor_count_over (HdStallMonitor *monitor,
+                             double          threshold_ms)
+{
+  return count_over (monitor->source->histogram, threshold_ms);
+}
+
+double
+hd_stall_monitor_get_max_cpu_ms (HdStallMonitor *monitor)
+{
+  return monitor->source->max_cpu_us / 1000.0;
+}
+
+guint
+hd_stall_monitor_count_cpu_over (HdStallMonitor *monitor,
+                                 double          threshold_ms)
+{
+  return count_over (monitor->source->cpu_histogram, threshold_ms);
 }
 
 void
@@ -114,6 +155,8 @@ hd_stall_monitor_reset (HdStallMonitor *monitor)
   StallSource *ss = monitor->source;
 
   ss->max_us = 0;
+  ss->max_cpu_us = 0;
   ss->n_iterations = 0;
   memset (ss->histogram, 0, sizeof ss->histogram);
+  memset (ss->cpu_histogram, 0, sizeof ss->cpu_histogram);
 }

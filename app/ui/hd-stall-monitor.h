@@ -20,6 +20,11 @@ guint64         hd_stall_monitor_get_n_iterations (HdStallMonitor *monitor);
 /* Iterations longer than THRESHOLD_MS since the last reset. */
 guint           hd_stall_monitor_count_over    (HdStallMonitor *monitor,
                                                 double          threshold_ms);
+/* The same for the processor time the main thread itself spent in an
+ * iteration (the wall-clock figures include time it was preempted). */
+double          hd_stall_monitor_get_max_cpu_ms (HdStallMonitor *monitor);
+guint           hd_stall_monitor_count_cpu_over (HdStallMonitor *monitor,
+                                                 double          threshold_ms);
 void            hd_stall_monitor_reset         (HdStallMonitor *monitor);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdStallMonitor, hd_stall_monitor_free)

@@ -151,14 +151,16 @@ measure_drag (HdWindow   *window,
   hd_ui_test_wait_for_current (window, 120000);
 
   g_print ("%-44s %u changes every 16 ms took %.0f ms (longest gap %.1f ms), %u frames rendered; main loop: %" G_GUINT64_FORMAT
-           " iterations, longest %.1f ms, %u over 16 ms\n",
+           " iterations, longest %.1f ms, %u over 16 ms; main-thread processor time per iteration: longest %.1f ms, %u over 16 ms\n",
            label, drag.n,
            (drag.last_us - start) / 1000.0,
            drag.max_gap_us / 1000.0,
            hd_render_worker_get_n_rendered (worker) - rendered,
            hd_stall_monitor_get_n_iterations (monitor),
            hd_stall_monitor_get_max_ms (monitor),
-           hd_stall_monitor_count_over (monitor, 16.0));
+           hd_stall_monitor_count_over (monitor, 16.0),
+           hd_stall_monitor_get_max_cpu_ms (monitor),
+           hd_stall_monitor_count_cpu_over (monitor, 16.0));
 }
 
 /* A random 256x256 generator (the channel counts of NVIDIA's 256
