@@ -4,6 +4,7 @@
 #
 #   tools/train/run.sh            # everything: dataset, base training (resumes), domains, metrics, files, sheet
 #   tools/train/run.sh base       # only the dataset and the base training (resumes; stop it any time)
+#   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
 #                                 # domains (resumes), evaluate, write data/models and the contact sheet
 #
@@ -28,6 +29,9 @@ DOMAINS=${DOMAINS:-smileys,animals,food,flags}
 BUILD=${BUILD:-build-train}
 THREADS=${THREADS:-1}
 NICE=${NICE:-19}
+# The committed compact checkpoint (G_ema and D in F16, no optimiser state): training on a new
+# machine, without $TRAIN_DIR/base.pt, starts from it. `run.sh save` refreshes it.
+SEED_CKPT=tools/train/checkpoint/base-seed.pt
 MODELS=data/models
 GEN=$MODELS/emoji64.safetensors
 PACK=$MODELS/emoji64-domains.safetensors
@@ -36,10 +40,16 @@ mode=${1:-all}
 run() { nice -n "$NICE" "$PY" "$@"; }
 
 mkdir -p "$TRAIN_DIR" "$MODELS"
+if [ "$mode" = save ]; then
+    mkdir -p "$(dirname "$SEED_CKPT")"
+    exec nice -n "$NICE" "$PY" $T/train_base.py --data "$TRAIN_DIR/emoji64.npz" --dir "$TRAIN_DIR" \
+        --write-seed-ckpt "$SEED_CKPT"
+fi
 [ -f "$TRAIN_DIR/emoji64.npz" ] || run $T/build_dataset.py --res 64 -o "$TRAIN_DIR/emoji64.npz"
 
 if [ "$mode" != finish ]; then
-    run $T/train_base.py --data "$TRAIN_DIR/emoji64.npz" --dir "$TRAIN_DIR" --kimg "$KIMG" --threads "$THREADS"
+    run $T/train_base.py --data "$TRAIN_DIR/emoji64.npz" --dir "$TRAIN_DIR" --kimg "$KIMG" --threads "$THREADS" \
+        --seed-ckpt "$SEED_CKPT"
 fi
 [ "$mode" = base ] && exit 0
 

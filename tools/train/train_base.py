@@ -72,6 +72,11 @@ def main():
     ap.add_argument("--ema-rampup", type=float, default=0.05)
     ap.add_argument("--aug", default="color,translation,cutout")
     ap.add_argument("--ckpt-min", type=float, default=5.0)
+    ap.add_argument("--seed-ckpt", default="",
+                    help="compact checkpoint (G_ema, D, progress) to start from when --dir holds none; "
+                         "the optimiser state starts afresh")
+    ap.add_argument("--write-seed-ckpt", default="",
+                    help="only write the compact checkpoint of --dir/base.pt to this path and exit")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -107,6 +112,26 @@ def main():
         state = ck["state"]
         torch.set_rng_state(ck["rng"])
         print(f"resumed from {ckpt_path}: {state['nimg'] / 1000:.1f} kimg, step {state['step']}", flush=True)
+    elif args.seed_ckpt and os.path.exists(args.seed_ckpt):
+        ck = torch.load(args.seed_ckpt, map_location=dev)
+        if ck.get("arch") != ARCH or ck.get("d_arch") != D_ARCH:
+            sys.exit(f"{args.seed_ckpt}: made for another architecture ({ck.get('arch')}), not {ARCH}")
+        G_ema.load_state_dict({k: v.float() for k, v in ck["G_ema"].items()})
+        G.load_state_dict(G_ema.state_dict())
+        D.load_state_dict({k: v.float() for k, v in ck["D"].items()})
+        state = dict(ck["state"])
+        print(f"started from the compact checkpoint {args.seed_ckpt}: {state['nimg'] / 1000:.1f} kimg, "
+              f"step {state['step']}", flush=True)
+
+    if args.write_seed_ckpt:
+        if not os.path.exists(ckpt_path):
+            sys.exit(f"{ckpt_path} does not exist")
+        half = lambda sd: {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+        sg.atomic_save({"G_ema": half(G_ema.state_dict()), "D": half(D.state_dict()), "state": state,
+                        "arch": ARCH, "d_arch": D_ARCH}, args.write_seed_ckpt)
+        print(f"wrote {args.write_seed_ckpt} ({os.path.getsize(args.write_seed_ckpt) / 1e6:.1f} MB) "
+              f"at {state['nimg'] / 1000:.1f} kimg", flush=True)
+        return 0
 
     def checkpoint(reason):
         sg.atomic_save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
