@@ -23,9 +23,10 @@ typedef struct {
 
 static const Shape shapes[] = {
   { "tiny", 32, 512, 64, 32, 48, 4, TRUE },
-  /* The size of the demo model the application may ship: 64x64, channels
-   * 256 down to 64, z = w = 256. */
-  { "demo", 64, 4096, 256, 256, 256, 8, TRUE },
+  /* The architecture of the bundled demo model (ARCH in
+   * tools/train/train_base.py): 64x64, channels 128 down to 32,
+   * z = w = 128, 4 mapping layers, no clamp. */
+  { "demo", 64, 2048, 128, 128, 128, 4, FALSE },
   { "256", 256, 16384, 512, 512, 512, 8, FALSE },
   { "1024-config-f", 1024, 32768, 512, 512, 512, 8, FALSE },
 };
