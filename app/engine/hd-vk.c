@@ -40,6 +40,10 @@ struct _HdVkContext {
   guint32                          timestamp_valid_bits;
   VkDevice                         device;
   VkQueue                          queue;
+
+  int                              lost;  /* atomic: made lost by a fault */
+  guint64                          allocated_bytes;   /* atomic: device memory held */
+  guint64                          n_allocations;     /* atomic: allocations held */
 };
 
 const char *
@@ -106,6 +110,147 @@ hd_vk_check (VkResult     result,
       break;
     }
   return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fault injection (HYPERDOMAIN_FAULT, described in hd-vk.h)                */
+
+typedef struct {
+  gboolean oom_armed;       /* an allocation is still to fail */
+  guint64  oom_at;          /* ... the how-manieth device allocation */
+  gboolean lost_armed;      /* a device loss is still to happen */
+  guint64  lost_after;      /* ... after this many frames */
+  guint64  allocations;     /* device allocations so far */
+  guint64  frames;          /* frames so far */
+  guint    injected;        /* faults injected so far */
+} FaultPlan;
+
+static GMutex fault_mutex;
+static FaultPlan fault_plan;
+
+static gboolean
+parse_fault_count (const char *item,
+                   const char *value,
+                   guint64     min,
+                   guint64    *out)
+{
+  if (value != NULL && g_ascii_string_to_unsigned (value, 10, min, G_MAXUINT32, out, NULL))
+    return TRUE;
+  g_warning ("HYPERDOMAIN_FAULT: “%s” needs a whole number of at least %" G_GUINT64_FORMAT
+             " after “=”; ignored", item, min);
+  return FALSE;
+}
+
+/* Reads HYPERDOMAIN_FAULT once per process. */
+static void
+fault_plan_load (void)
+{
+  static gsize loaded = 0;
+
+  if (g_once_init_enter (&loaded))
+    {
+      const char *env = g_getenv ("HYPERDOMAIN_FAULT");
+      g_auto(GStrv) items = g_strsplit (env != NULL ? env : "", ",", -1);
+
+      g_mutex_lock (&fault_mutex);
+      for (guint i = 0; items[i] != NULL; i++)
+        {
+          char *item = g_strstrip (items[i]);
+          char *value = strchr (item, '=');
+
+          if (value != NULL)
+            *value++ = '\0';
+          if (*item == '\0')
+            continue;
+          if (strcmp (item, "oom-at-load") == 0)
+            {
+              fault_plan.oom_at = 1;
+              fault_plan.oom_armed = value == NULL ||
+                                     parse_fault_count (item, value, 1, &fault_plan.oom_at);
+            }
+          else if (strcmp (item, "device-lost-after") == 0)
+            fault_plan.lost_armed = parse_fault_count (item, value, 0, &fault_plan.lost_after);
+          else
+            g_warning ("HYPERDOMAIN_FAULT: unknown fault “%s” ignored; known: "
+                       "oom-at-load[=N], device-lost-after=N", item);
+        }
+      if (fault_plan.oom_armed || fault_plan.lost_armed)
+        g_message ("HYPERDOMAIN_FAULT=%s: injecting faults", env);
+      g_mutex_unlock (&fault_mutex);
+      g_once_init_leave (&loaded, 1);
+    }
+}
+
+/* TRUE when this device allocation is the one to fail. */
+static gboolean
+fault_take_oom (void)
+{
+  gboolean fail = FALSE;
+
+  g_mutex_lock (&fault_mutex);
+  fault_plan.allocations++;
+  if (fault_plan.oom_armed && fault_plan.allocations == fault_plan.oom_at)
+    {
+      fault_plan.oom_armed = FALSE;
+      fault_plan.injected++;
+      fail = TRUE;
+    }
+  g_mutex_unlock (&fault_mutex);
+  return fail;
+}
+
+guint64
+hd_vk_context_get_allocated_bytes (HdVkContext *ctx,
+                                   guint64     *n_allocations)
+{
+  g_return_val_if_fail (ctx != NULL, 0);
+
+  if (n_allocations != NULL)
+    *n_allocations = __atomic_load_n (&ctx->n_allocations, __ATOMIC_RELAXED);
+  return __atomic_load_n (&ctx->allocated_bytes, __ATOMIC_RELAXED);
+}
+
+VkResult
+hd_vk_context_get_fault (HdVkContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, VK_ERROR_UNKNOWN);
+
+  return g_atomic_int_get (&ctx->lost) ? VK_ERROR_DEVICE_LOST : VK_SUCCESS;
+}
+
+VkResult
+hd_vk_context_count_frame (HdVkContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, VK_ERROR_UNKNOWN);
+
+  g_mutex_lock (&fault_mutex);
+  if (!g_atomic_int_get (&ctx->lost))
+    {
+      if (fault_plan.lost_armed && fault_plan.frames >= fault_plan.lost_after)
+        {
+          fault_plan.lost_armed = FALSE;
+          fault_plan.injected++;
+          g_atomic_int_set (&ctx->lost, 1);
+          g_message ("HYPERDOMAIN_FAULT: the device is lost after %" G_GUINT64_FORMAT " frames",
+                     fault_plan.frames);
+        }
+      else
+        fault_plan.frames++;
+    }
+  g_mutex_unlock (&fault_mutex);
+  return hd_vk_context_get_fault (ctx);
+}
+
+guint
+hd_vk_get_faults_injected (void)
+{
+  guint n;
+
+  fault_plan_load ();
+  g_mutex_lock (&fault_mutex);
+  n = fault_plan.injected;
+  g_mutex_unlock (&fault_mutex);
+  return n;
 }
 
 void
@@ -640,6 +785,7 @@ hd_vk_context_new (const char  *choice,
   };
   int chosen, family;
 
+  fault_plan_load ();
   ctx->instance = create_instance (ctx, error);
   if (ctx->instance == VK_NULL_HANDLE)
     goto fail;
@@ -833,6 +979,7 @@ hd_vk_buffer_init (HdVkContext   *ctx,
     /* Vulkan forbids empty buffers; a few bytes keep empty tables legal. */
     .size = MAX (size, 16),
     .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+             VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
              VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
              VK_BUFFER_USAGE_TRANSFER_DST_BIT,
     .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
@@ -863,6 +1010,13 @@ hd_vk_buffer_init (HdVkContext   *ctx,
     }
   vkGetBufferMemoryRequirements (ctx->device, buf->buffer, &req);
 
+  if (use == HD_VK_MEMORY_DEVICE && fault_take_oom ())
+    {
+      hd_vk_check (VK_ERROR_OUT_OF_DEVICE_MEMORY, "Allocating device memory", error);
+      hd_vk_buffer_clear (ctx, buf);
+      return FALSE;
+    }
+
   /* Every memory type with the wanted properties, best set first; a full
    * heap falls through to the next type. */
   for (guint c = 0; c < n_candidates && buf->memory == VK_NULL_HANDLE; c++)
@@ -888,6 +1042,8 @@ hd_vk_buffer_init (HdVkContext   *ctx,
                        memory_use_name (use), t, type_flags,
                        ctx->memory_properties.memoryTypes[t].heapIndex);
             buf->allocated = req.size;
+            __atomic_add_fetch (&ctx->allocated_bytes, req.size, __ATOMIC_RELAXED);
+            __atomic_add_fetch (&ctx->n_allocations, 1, __ATOMIC_RELAXED);
             if ((type_flags & host) == host)
               {
                 result = vkMapMemory (ctx->device, buf->memory, 0, VK_WHOLE_SIZE, 0, &buf->mapped);
@@ -936,7 +1092,11 @@ hd_vk_buffer_clear (HdVkContext *ctx,
   if (buf->buffer != VK_NULL_HANDLE)
     vkDestroyBuffer (ctx->device, buf->buffer, NULL);
   if (buf->memory != VK_NULL_HANDLE)
-    vkFreeMemory (ctx->device, buf->memory, NULL);
+    {
+      vkFreeMemory (ctx->device, buf->memory, NULL);
+      __atomic_sub_fetch (&ctx->allocated_bytes, buf->allocated, __ATOMIC_RELAXED);
+      __atomic_sub_fetch (&ctx->n_allocations, 1, __ATOMIC_RELAXED);
+    }
   memset (buf, 0, sizeof *buf);
 }
 

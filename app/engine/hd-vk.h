@@ -90,6 +90,11 @@ gboolean          hd_vk_buffer_init        (HdVkContext  *ctx,
                                             VkDeviceSize  size,
                                             HdVkMemoryUse use,
                                             GError      **error);
+/* Device memory CTX holds now through hd_vk_buffer_init, in bytes, and
+ * (if N_ALLOCATIONS is not NULL) in how many allocations: what a leak of
+ * device memory would show. */
+guint64           hd_vk_context_get_allocated_bytes (HdVkContext *ctx,
+                                                     guint64     *n_allocations);
 /* Releases BUF (a zeroed or already cleared buffer is fine). */
 void              hd_vk_buffer_clear       (HdVkContext  *ctx,
                                             HdVkBuffer   *buf);
@@ -98,6 +103,32 @@ void              hd_vk_buffer_clear       (HdVkContext  *ctx,
 VkShaderModule    hd_vk_create_shader_module (HdVkContext *ctx,
                                               const char  *name,
                                               GError     **error);
+
+/* Fault injection, for tests of the error paths and of recovery.  The
+ * environment variable HYPERDOMAIN_FAULT holds a comma-separated list,
+ * read once per process when the first context is created:
+ *
+ *   oom-at-load[=N]      the Nth device-memory allocation of the process
+ *                        (default: the first) fails with
+ *                        VK_ERROR_OUT_OF_DEVICE_MEMORY, as loading a
+ *                        generator too large for the device would;
+ *   device-lost-after=N  after N frames have rendered, the device of the
+ *                        next frame is lost: that frame and every later
+ *                        submission to the same context fail with
+ *                        VK_ERROR_DEVICE_LOST, as after a driver reset.
+ *                        A new context works again.
+ *
+ * Each fault happens once per process.  An unknown item is ignored with a
+ * warning.  Example: HYPERDOMAIN_FAULT=oom-at-load=3,device-lost-after=10 */
+
+/* VK_ERROR_DEVICE_LOST when CTX was made lost by an injected fault, else
+ * VK_SUCCESS.  The renderer checks it before every submission. */
+VkResult          hd_vk_context_get_fault   (HdVkContext *ctx);
+/* Counts one rendered frame on CTX; VK_ERROR_DEVICE_LOST when the device
+ * is (now) lost, else VK_SUCCESS. */
+VkResult          hd_vk_context_count_frame (HdVkContext *ctx);
+/* How many faults were injected in this process so far. */
+guint             hd_vk_get_faults_injected (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdVkContext, hd_vk_context_unref)
 

@@ -58,6 +58,7 @@ struct _HdRenderWorker
   guint            n_dropped;
   guint            n_rendered;
   guint            n_failed;
+  guint            n_recovered;
 };
 
 G_DEFINE_FINAL_TYPE (HdRenderWorker, hd_render_worker, G_TYPE_OBJECT)
@@ -73,6 +74,7 @@ enum {
 enum {
   FRAME_READY,
   RENDER_FAILED,
+  DEVICE_RECOVERED,
   N_SIGNALS
 };
 
@@ -143,6 +145,7 @@ typedef struct
   Shared        *shared;
   HdRenderFrame *frame;
   GError        *error;
+  GError        *recovered;   /* the fault a new device got over, with FRAME */
   char          *device_name;
   guint64        serial;
 } Message;
@@ -155,6 +158,7 @@ message_free (gpointer data)
   shared_unref (msg->shared);
   g_clear_pointer (&msg->frame, hd_render_frame_unref);
   g_clear_error (&msg->error);
+  g_clear_error (&msg->recovered);
   g_free (msg->device_name);
   g_free (msg);
 }
@@ -173,6 +177,12 @@ message_deliver (gpointer data)
       g_free (self->device_name);
       self->device_name = g_strdup (msg->device_name);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_NAME]);
+    }
+
+  if (msg->recovered != NULL)
+    {
+      self->n_recovered++;
+      g_signal_emit (self, signals[DEVICE_RECOVERED], 0, msg->recovered);
     }
 
   if (msg->frame != NULL)
@@ -368,6 +378,31 @@ render_job (ThreadState  *ts,
   return g_steal_pointer (&frame);
 }
 
+/* A fault that a new device may get over: a lost device (a driver reset)
+ * or a device that ran out of memory (a new one starts with all of it). */
+static gboolean
+error_is_device_fault (const GError *error)
+{
+  return g_error_matches (error, HD_ERROR, HD_ERROR_DEVICE_LOST) ||
+         g_error_matches (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY);
+}
+
+static HdRenderFrame *
+prepare_and_render (ThreadState      *ts,
+                    Shared           *shared,
+                    HdRenderJob      *job,
+                    HdPreviewPolicy   policy,
+                    double            budget_ms,
+                    GError          **error)
+{
+  int stop_res;
+
+  if (!thread_state_prepare (ts, shared, job, error))
+    return NULL;
+  stop_res = job->interactive ? choose_stop_res (job->gen, policy, budget_ms, ts->full_ms) : 0;
+  return render_job (ts, job, stop_res, error);
+}
+
 static gpointer
 render_thread (gpointer data)
 {
@@ -386,10 +421,10 @@ render_thread (gpointer data)
     {
       g_autoptr(HdRenderJob) job = NULL;
       g_autoptr(GError) error = NULL;
+      g_autoptr(GError) fault = NULL;
       HdRenderFrame *frame;
       HdPreviewPolicy policy;
       double budget_ms;
-      int stop_res;
 
       g_mutex_lock (&shared->mutex);
       while (shared->pending == NULL && !shared->quit)
@@ -411,12 +446,16 @@ render_thread (gpointer data)
       budget_ms = shared->budget_ms;
       g_mutex_unlock (&shared->mutex);
 
-      if (!thread_state_prepare (&ts, shared, job, &error))
-        frame = NULL;
-      else
+      frame = prepare_and_render (&ts, shared, job, policy, budget_ms, &error);
+      if (frame == NULL && error_is_device_fault (error))
         {
-          stop_res = job->interactive ? choose_stop_res (job->gen, policy, budget_ms, ts.full_ms) : 0;
-          frame = render_job (&ts, job, stop_res, &error);
+          /* Everything on the device is gone or unusable: recreate the
+           * device and the renderer from the job, which holds the whole
+           * state, and render it again, once. */
+          g_message ("Recreating the Vulkan device after: %s", error->message);
+          fault = g_steal_pointer (&error);
+          thread_state_drop_device (&ts);
+          frame = prepare_and_render (&ts, shared, job, policy, budget_ms, &error);
         }
 
       if (frame != NULL)
@@ -424,6 +463,7 @@ render_thread (gpointer data)
           Message *msg = g_new0 (Message, 1);
 
           msg->frame = frame;
+          msg->recovered = g_steal_pointer (&fault);
           post (shared, msg);
         }
       else
@@ -574,6 +614,20 @@ hd_render_worker_class_init (HdRenderWorkerClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_ERROR, G_TYPE_UINT64);
+
+  /**
+   * HdRenderWorker::device-recovered:
+   * @error: the fault (HD_ERROR_DEVICE_LOST or HD_ERROR_OUT_OF_MEMORY)
+   *
+   * The device failed, the worker recreated it and rendered the job
+   * again; the frame follows as "frame-ready".
+   */
+  signals[DEVICE_RECOVERED] =
+    g_signal_new ("device-recovered",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -716,6 +770,14 @@ hd_render_worker_get_n_rendered (HdRenderWorker *self)
   g_return_val_if_fail (HD_IS_RENDER_WORKER (self), 0);
 
   return self->n_rendered;
+}
+
+guint
+hd_render_worker_get_n_recovered (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), 0);
+
+  return self->n_recovered;
 }
 
 guint

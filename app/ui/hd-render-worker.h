@@ -10,7 +10,9 @@ G_BEGIN_DECLS
 /* The render thread.  It owns the Vulkan context and the renderer and
  * never touches GTK.  The UI submits jobs and never waits: a job that is
  * still pending when a newer one arrives is dropped.  Finished frames come
- * back on the main context as the "frame-ready" signal. */
+ * back on the main context as the "frame-ready" signal.  When the device
+ * is lost or runs out of memory, the thread recreates it and renders the
+ * job again ("device-recovered"). */
 
 typedef enum {
   HD_PREVIEW_AUTO,    /* preview while dragging when a full frame is slow */
@@ -77,6 +79,8 @@ void             hd_render_worker_submit             (HdRenderWorker  *self,
 guint            hd_render_worker_get_n_submitted    (HdRenderWorker  *self);
 guint            hd_render_worker_get_n_rendered     (HdRenderWorker  *self);
 guint            hd_render_worker_get_n_dropped      (HdRenderWorker  *self);
+/* Device faults the worker got over by recreating the device. */
+guint            hd_render_worker_get_n_recovered    (HdRenderWorker  *self);
 /* TRUE while a job is pending or being rendered. */
 gboolean         hd_render_worker_is_busy            (HdRenderWorker  *self);
 

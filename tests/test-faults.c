@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* GPU faults injected through HYPERDOMAIN_FAULT (hd-vk.h): out of device
+ * memory at every allocation of loading a generator, and a device lost in
+ * the middle of rendering.  Each case runs in a child process, as a fault
+ * plan is read once per process; the parent never touches Vulkan, so it can
+ * set the environment variable for the child safely.  The CLI cases check
+ * the exit status, the message and that no half-written output is left. */
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib/gstdio.h>
+
+#include "hd-error.h"
+#include "hd-generator.h"
+#include "hd-png.h"
+#include "hd-renderer.h"
+#include "hd-test-util.h"
+#include "hd-vk.h"
+
+/* The most allocations a renderer of the tiny generator may make. */
+#define MAX_ALLOCATIONS 400
+
+static HdGenerator *
+load_tiny (void)
+{
+  g_autofree char *path = hd_test_conformance_path ("tiny.safetensors");
+  g_autoptr(GError) error = NULL;
+  HdGenerator *gen = hd_generator_load (path, &error);
+
+  g_assert_no_error (error);
+  return gen;
+}
+
+static float *
+render_seed (HdRenderer *renderer,
+             guint32     seed,
+             gsize      *n_floats,
+             GError    **error)
+{
+  HdGenerator *gen = hd_renderer_get_generator (renderer);
+  int res = gen->config.img_resolution;
+  gsize n = (gsize) gen->config.img_channels * res * res;
+  g_autofree float *img = g_new0 (float, n);
+  HdRenderParams params;
+
+  hd_render_params_init (&params);
+  params.seed = seed;
+  if (!hd_renderer_render (renderer, &params, img, error))
+    return NULL;
+  *n_floats = n;
+  return g_steal_pointer (&img);
+}
+
+static char *
+checksum (const float *img,
+          gsize        n)
+{
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) img, n * sizeof (float));
+}
+
+/* Child: HYPERDOMAIN_FAULT=oom-at-load=N.  Writes "fired" or "not fired"
+ * and the checksum of seed 7 rendered afterwards to $HD_FAULT_RESULT. */
+static void
+oom_child (void)
+{
+  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdVkContext) ctx = hd_vk_context_new ("cpu", &error);
+  g_autoptr(HdRenderer) renderer = NULL;
+  g_autofree float *img = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *result = NULL;
+  const char *fired;
+  HdRenderStats stats;
+  guint64 n_allocations = 1;
+  gsize n = 0;
+
+  g_assert_no_error (error);
+  renderer = hd_renderer_new (ctx, gen, &error);
+  if (renderer == NULL)
+    {
+      g_assert_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY);
+      g_assert_nonnull (strstr (error->message, "out of device memory"));
+      g_assert_cmpuint (hd_vk_get_faults_injected (), ==, 1);
+      /* Every buffer made before the failure was released. */
+      g_assert_cmpuint (hd_vk_context_get_allocated_bytes (ctx, &n_allocations), ==, 0);
+      g_assert_cmpuint (n_allocations, ==, 0);
+      g_clear_error (&error);
+      fired = "fired";
+      /* The failed load freed everything; the same device loads it now. */
+      renderer = hd_renderer_new (ctx, gen, &error);
+      g_assert_no_error (error);
+    }
+  else
+    {
+      g_assert_cmpuint (hd_vk_get_faults_injected (), ==, 0);
+      fired = "not fired";
+    }
+  img = render_seed (renderer, 7, &n, &error);
+  g_assert_no_error (error);
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_cmpuint (stats.device_bytes, >, 0);
+  sum = checksum (img, n);
+  result = g_strdup_printf ("%s\nframe %s bytes %" G_GUINT64_FORMAT "\n",
+                            fired, sum, stats.device_bytes);
+  g_assert_true (g_file_set_contents (g_getenv ("HD_FAULT_RESULT"), result, -1, NULL));
+}
+
+static char *
+child_line (const char *out,
+            const char *prefix)
+{
+  const char *p = strstr (out, prefix);
+  const char *end;
+
+  g_assert_nonnull (p);
+  end = strchr (p, '\n');
+  return g_strndup (p, end != NULL ? (gsize) (end - p) : strlen (p));
+}
+
+/* Every device allocation of loading a generator fails once: each time,
+ * a clean HD_ERROR_OUT_OF_MEMORY, and the next load renders the same
+ * pixels with the same device memory as a load without a fault. */
+static void
+test_oom_at_load (void)
+{
+  g_autofree char *expected = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *result = NULL;
+  guint fired = 0, n;
+
+  if (g_test_subprocess ())
+    {
+      oom_child ();
+      return;
+    }
+
+  dir = hd_test_make_tmpdir ();
+  result = g_build_filename (dir, "result", NULL);
+  g_setenv ("HD_FAULT_RESULT", result, TRUE);
+  for (n = 1; n <= MAX_ALLOCATIONS; n++)
+    {
+      g_autofree char *spec = g_strdup_printf ("oom-at-load=%u", n);
+      g_autofree char *frame = NULL;
+      g_autofree char *out = NULL;
+
+      g_setenv ("HYPERDOMAIN_FAULT", spec, TRUE);
+      g_unlink (result);
+      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      g_assert_true (g_file_get_contents (result, &out, NULL, NULL));
+      frame = child_line (out, "frame ");
+      if (expected == NULL)
+        expected = g_strdup (frame);
+      g_assert_cmpstr (frame, ==, expected);
+      if (strstr (out, "not fired") != NULL)
+        break;
+      fired++;
+    }
+  g_unsetenv ("HYPERDOMAIN_FAULT");
+  g_unsetenv ("HD_FAULT_RESULT");
+  hd_test_rmdir_recursive (dir);
+  g_test_message ("out of memory injected at each of %u device allocations", fired);
+  g_assert_cmpuint (n, <=, MAX_ALLOCATIONS);
+  /* The tiny generator has a few dozen buffers. */
+  g_assert_cmpuint (fired, >=, 10);
+}
+
+/* Child: HYPERDOMAIN_FAULT=device-lost-after=3. */
+static void
+device_lost_child (void)
+{
+  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(GError) error = NULL;
+  HdVkContext *ctx = hd_vk_context_new ("cpu", &error);
+  HdRenderer *renderer;
+  g_autofree float *before = NULL;
+  g_autofree float *after = NULL;
+  g_autofree float *next = NULL;
+  HdRenderStats stats;
+  guint64 device_bytes;
+  gsize n = 0;
+
+  g_assert_no_error (error);
+  renderer = hd_renderer_new (ctx, gen, &error);
+  g_assert_no_error (error);
+  for (guint32 seed = 0; seed < 3; seed++)
+    {
+      g_free (before);
+      before = render_seed (renderer, seed, &n, &error);
+      g_assert_no_error (error);
+    }
+  hd_renderer_get_stats (renderer, &stats);
+  device_bytes = stats.device_bytes;
+
+  /* The fourth frame loses the device, and it stays lost. */
+  g_assert_null (render_seed (renderer, 3, &n, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_DEVICE_LOST);
+  g_assert_nonnull (strstr (error->message, "VK_ERROR_DEVICE_LOST"));
+  g_clear_error (&error);
+  g_assert_null (render_seed (renderer, 2, &n, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_DEVICE_LOST);
+  g_clear_error (&error);
+  g_assert_cmpuint (hd_vk_get_faults_injected (), ==, 1);
+
+  /* Recovery: a new device and renderer give the same pixels.  Freeing
+   * the renderer of the lost device releases all its memory. */
+  hd_renderer_free (renderer);
+  g_assert_cmpuint (hd_vk_context_get_allocated_bytes (ctx, NULL), ==, 0);
+  hd_vk_context_unref (ctx);
+  ctx = hd_vk_context_new ("cpu", &error);
+  g_assert_no_error (error);
+  renderer = hd_renderer_new (ctx, gen, &error);
+  g_assert_no_error (error);
+  after = render_seed (renderer, 2, &n, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (before, n * sizeof (float), after, n * sizeof (float));
+  next = render_seed (renderer, 3, &n, &error);
+  g_assert_no_error (error);
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_cmpuint (stats.device_bytes, ==, device_bytes);
+  g_assert_cmpuint (hd_vk_get_faults_injected (), ==, 1);
+  hd_renderer_free (renderer);
+  hd_vk_context_unref (ctx);
+}
+
+static void
+test_device_lost (void)
+{
+  if (g_test_subprocess ())
+    {
+      device_lost_child ();
+      return;
+    }
+  g_setenv ("HYPERDOMAIN_FAULT", "device-lost-after=3", TRUE);
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("HYPERDOMAIN_FAULT");
+  g_test_trap_assert_passed ();
+}
+
+/* An unknown fault is ignored with a warning (fatal in tests: the child
+ * dies on it, which shows the warning is there). */
+static void
+test_unknown_fault (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HdVkContext) ctx = hd_vk_context_new ("cpu", &error);
+
+      g_assert_no_error (error);
+      return;
+    }
+  g_setenv ("HYPERDOMAIN_FAULT", "gpu-on-fire", TRUE);
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv ("HYPERDOMAIN_FAULT");
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*unknown fault*gpu-on-fire*oom-at-load*");
+}
+
+typedef struct {
+  int   status;
+  char *err;
+} CliRun;
+
+static void
+run_cli (CliRun     *run,
+         const char *fault,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "HYPERDOMAIN_FAULT", fault, TRUE);
+  g_autoptr(GError) error = NULL;
+  const char *exe = g_getenv ("HD_RENDER");
+  int wait_status = 0;
+  va_list ap;
+
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, (char *) exe);
+  va_start (ap, fault);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  /* Warnings are not fatal in the CLI; the fault message is expected. */
+  envp = g_environ_unsetenv (envp, "G_DEBUG");
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                NULL, &run->err, &wait_status, &error);
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+}
+
+static void
+test_cli_faults (void)
+{
+  g_autofree char *model = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *out = g_build_filename (dir, "out.png", NULL);
+  g_autofree char *pattern = g_build_filename (dir, "seed-%03d.png", NULL);
+  CliRun run = { 0 };
+
+  /* Out of memory at load: a clear line, exit 1, no output file. */
+  run_cli (&run, "oom-at-load=2", "--model", model, "--device", "cpu", "-o", out, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "hyperdomain-render: "));
+  g_assert_nonnull (strstr (run.err, "out of device memory"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&run.err, g_free);
+
+  /* Device lost after two frames of five: the first two images are whole,
+   * the rest are not written, the exit status says it failed. */
+  run_cli (&run, "device-lost-after=2", "--model", model, "--device", "cpu",
+           "--seed", "0-4", "-o", pattern, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "the Vulkan device was lost"));
+  for (int seed = 0; seed < 5; seed++)
+    {
+      g_autofree char *name = g_strdup_printf ("seed-%03d.png", seed);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_assert_cmpint (g_file_test (path, G_FILE_TEST_EXISTS), ==, seed < 2);
+      if (seed < 2)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autofree char *json = hd_png_read_metadata (path, &error);
+
+          g_assert_no_error (error);
+          g_assert_nonnull (json);
+        }
+    }
+  g_clear_pointer (&run.err, g_free);
+
+  /* Without a fault the same command succeeds. */
+  run_cli (&run, "", "--model", model, "--device", "cpu", "-o", out, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+  g_clear_pointer (&run.err, g_free);
+
+  hd_test_rmdir_recursive (dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/faults/oom-at-load", test_oom_at_load);
+  g_test_add_func ("/faults/device-lost", test_device_lost);
+  g_test_add_func ("/faults/unknown-fault", test_unknown_fault);
+  g_test_add_func ("/faults/cli", test_cli_faults);
+
+  return g_test_run ();
+}
