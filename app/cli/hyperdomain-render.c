@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <math.h>
@@ -104,7 +105,7 @@ parse_seed_list (const char *text,
       if ((guint64) b - a + 1 + seeds->len > MAX_OUTPUTS)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       "%s %s asks for more than %d images in one run", option, text, MAX_OUTPUTS);
+                       _("%s %s asks for more than %d images in one run"), option, text, MAX_OUTPUTS);
           return NULL;
         }
       for (guint64 s = a; s <= b; s++)
@@ -116,9 +117,13 @@ parse_seed_list (const char *text,
   return g_steal_pointer (&seeds);
 
 bad:
-  g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-               "%s “%s” is not a seed (0 to 4294967295)%s", option, text,
-               allow_list ? ", a range A-B or a list 1,5,9" : " or a range A-B");
+  if (allow_list)
+    g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                 _("%s “%s” is not a seed (0 to 4294967295), a range A-B or a list 1,5,9"),
+                 option, text);
+  else
+    g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                 _("%s “%s” is not a seed (0 to 4294967295) or a range A-B"), option, text);
   return NULL;
 }
 
@@ -146,7 +151,7 @@ output_pattern_check (const char *pattern,
       if (*p != 'd' && *p != 'u')
         {
           g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       "The output pattern “%s” may only hold %%d (or %%05d and the like) for the seed, and %%%% for a percent sign",
+                       _("The output pattern “%s” may only hold %%d (or %%05d and the like) for the seed, and %%%% for a percent sign"),
                        pattern);
           return FALSE;
         }
@@ -155,7 +160,7 @@ output_pattern_check (const char *pattern,
   if (conversions > 1)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "The output pattern “%s” holds more than one %%d", pattern);
+                   _("The output pattern “%s” holds more than one %%d"), pattern);
       return FALSE;
     }
   *has_conversion = conversions == 1;
@@ -254,7 +259,7 @@ read_latent_file (HdGenerator  *gen,
     if (!isfinite (npy->data[i]))
       {
         g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                     "%s holds a NaN or infinite value", path);
+                     _("%s holds a NaN or infinite value"), path);
         return NULL;
       }
 
@@ -264,7 +269,7 @@ read_latent_file (HdGenerator  *gen,
           (npy->n_dims == 2 && npy->shape[0] == 1 && npy->shape[1] == z_dim))
         return g_memdup2 (npy->data, sizeof (float) * z_dim);
       g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                   "%s: a z latent for this generator has shape (%d,) or (1, %d)",
+                   _("%s: a z latent for this generator has shape (%d,) or (1, %d)"),
                    path, z_dim, z_dim);
       return NULL;
     }
@@ -284,7 +289,7 @@ read_latent_file (HdGenerator  *gen,
     }
   g_free (out);
   g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-               "%s: a w latent for this generator has shape (%d,), (%d, %d) or (1, %d, %d)",
+               _("%s: a w latent for this generator has shape (%d,), (%d, %d) or (1, %d, %d)"),
                path, w_dim, num_ws, w_dim, num_ws, w_dim);
   return NULL;
 }
@@ -302,8 +307,9 @@ list_devices (void)
     }
   if (devices->len == 0)
     {
-      fprintf (stderr, "hyperdomain-render: No Vulkan device found. Install a Vulkan driver, "
-                  "e.g. mesa-vulkan-drivers for rendering on the CPU\n");
+      fprintf (stderr, "hyperdomain-render: %s\n",
+               _("No Vulkan device found. Install a Vulkan driver, "
+                 "e.g. mesa-vulkan-drivers for rendering on the CPU"));
       return 1;
     }
   for (guint i = 0; i < devices->len; i++)
@@ -329,7 +335,7 @@ write_output (const char    *path,
   if (g_mkdir_with_parents (dir, 0777) != 0)
     {
       int saved = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot create the folder “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot create the folder “%s”: %s"),
                    dir, g_strerror (saved));
       return FALSE;
     }
@@ -367,49 +373,49 @@ run (Options  *o,
 
   if (o->model == NULL)
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "No generator given: use --model GEN.safetensors");
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("No generator given: use --model GEN.safetensors"));
       return 2;
     }
   if (o->output == NULL)
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "No output given: use -o OUT.png or -o OUT.npy");
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("No output given: use -o OUT.png or -o OUT.npy"));
       return 2;
     }
   if (!ends_with_ci (o->output, ".png") && !ends_with_ci (o->output, ".npy"))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "The output “%s” must end in .png or .npy", o->output);
+                   _("The output “%s” must end in .png or .npy"), o->output);
       return 2;
     }
   n_latents = (o->seed != NULL) + (o->seeds != NULL) + (o->z_path != NULL) + (o->w_path != NULL);
   if (n_latents > 1)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "Give only one of --seed, --seeds, --z and --w");
+                   _("Give only one of --seed, --seeds, --z and --w"));
       return 2;
     }
   if (!isfinite (o->psi))
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "--psi must be a finite number");
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("--psi must be a finite number"));
       return 2;
     }
   params.psi = (float) o->psi;
   if (o->cutoff < -1)
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "--cutoff must be 0 or more");
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("--cutoff must be 0 or more"));
       return 2;
     }
   params.cutoff = o->cutoff;
   if (o->noise != NULL && !hd_noise_mode_from_string (o->noise, &params.noise_mode))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "--noise “%s” is not one of const, random, none", o->noise);
+                   _("--noise “%s” is not one of const, random, none"), o->noise);
       return 2;
     }
   if (o->noise_seed != NULL && !parse_uint32 (o->noise_seed, &params.noise_seed))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "--noise-seed “%s” is not a number from 0 to 4294967295", o->noise_seed);
+                   _("--noise-seed “%s” is not a number from 0 to 4294967295"), o->noise_seed);
       return 2;
     }
 
@@ -425,7 +431,7 @@ run (Options  *o,
   if (seeds != NULL && seeds->len > 1 && !has_conversion)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "Several seeds need an output pattern with %%d for the seed, such as out/%%05d.png");
+                   _("Several seeds need an output pattern with %%d for the seed, such as out/%%05d.png"));
       return 2;
     }
 
@@ -442,7 +448,7 @@ run (Options  *o,
       if (!parse_domain_arg (o->domains[i], &spec, &weight))
         {
           g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       "--domain “%s” names no file", o->domains[i]);
+                       _("--domain “%s” names no file"), o->domains[i]);
           return 2;
         }
       domains = hd_domain_load_all (spec, error);
@@ -457,7 +463,7 @@ run (Options  *o,
           if (!hd_domain_check (d, gen, &warning, error))
             return 1;
           if (warning != NULL)
-            fprintf (stderr, "hyperdomain-render: warning: %s\n", warning);
+            fprintf (stderr, _("hyperdomain-render: warning: %s\n"), warning);
           g_ptr_array_add (loaded, hd_domain_ref (d));
           g_array_append_val (terms, term);
           hd_state_add_domain (state, d, weight, 0, 0);
@@ -533,32 +539,40 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
   int status;
+  const char *localedir;
   GOptionEntry entries[] = {
-    { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, "The generator to render", "GEN.safetensors" },
-    { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed, "Seed S (0 to 4294967295) or a range A-B; default 0", "S" },
-    { "seeds", 0, 0, G_OPTION_ARG_STRING, &o.seeds, "A list of seeds or ranges: 1,5,9 or 0-9,20", "LIST" },
-    { "z", 0, 0, G_OPTION_ARG_FILENAME, &o.z_path, "A z latent: .npy of shape (z_dim,) or (1, z_dim)", "Z.npy" },
-    { "w", 0, 0, G_OPTION_ARG_FILENAME, &o.w_path, "A W or W+ latent: .npy of shape (w_dim,), (num_ws, w_dim) or (1, num_ws, w_dim)", "W.npy" },
-    { "psi", 0, 0, G_OPTION_ARG_DOUBLE, &o.psi, "Truncation psi; default 1 (none)", "F" },
-    { "cutoff", 0, 0, G_OPTION_ARG_INT, &o.cutoff, "Truncate only the first N layers' w; default every layer", "N" },
-    { "noise", 0, 0, G_OPTION_ARG_STRING, &o.noise, "Noise: const (default), random or none", "MODE" },
-    { "noise-seed", 0, 0, G_OPTION_ARG_STRING, &o.noise_seed, "Seed of the random noise; default 0", "S" },
-    { "domain", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.domains, "Blend in a domain or a domain pack (every domain of it, or one with #ID) with WEIGHT (default 1); may repeat", "PATH[#ID][=WEIGHT]" },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, "Vulkan device: auto (default), cpu or an index from --list-devices", "DEVICE" },
-    { "list-devices", 0, 0, G_OPTION_ARG_NONE, &o.list_devices, "Print the Vulkan devices with their index and exit", NULL },
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Write the image: .png (8-bit with the state as metadata) or .npy (raw float32, shape (C, H, W)); with several seeds a pattern such as out/%05d.png", "OUT" },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, N_("The generator to render"), N_("GEN.safetensors") },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed, N_("Seed S (0 to 4294967295) or a range A-B; default 0"), N_("S") },
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &o.seeds, N_("A list of seeds or ranges: 1,5,9 or 0-9,20"), N_("LIST") },
+    { "z", 0, 0, G_OPTION_ARG_FILENAME, &o.z_path, N_("A z latent: .npy of shape (z_dim,) or (1, z_dim)"), N_("Z.npy") },
+    { "w", 0, 0, G_OPTION_ARG_FILENAME, &o.w_path, N_("A W or W+ latent: .npy of shape (w_dim,), (num_ws, w_dim) or (1, num_ws, w_dim)"), N_("W.npy") },
+    { "psi", 0, 0, G_OPTION_ARG_DOUBLE, &o.psi, N_("Truncation psi; default 1 (none)"), N_("F") },
+    { "cutoff", 0, 0, G_OPTION_ARG_INT, &o.cutoff, N_("Truncate only the first N layers' w; default every layer"), N_("N") },
+    { "noise", 0, 0, G_OPTION_ARG_STRING, &o.noise, N_("Noise: const (default), random or none"), N_("MODE") },
+    { "noise-seed", 0, 0, G_OPTION_ARG_STRING, &o.noise_seed, N_("Seed of the random noise; default 0"), N_("S") },
+    { "domain", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.domains, N_("Blend in a domain or a domain pack (every domain of it, or one with #ID) with WEIGHT (default 1); may repeat"), N_("PATH[#ID][=WEIGHT]") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, N_("Vulkan device: auto (default), cpu or an index from --list-devices"), N_("DEVICE") },
+    { "list-devices", 0, 0, G_OPTION_ARG_NONE, &o.list_devices, N_("Print the Vulkan devices with their index and exit"), NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, N_("Write the image: .png (8-bit with the state as metadata) or .npy (raw float32, shape (C, H, W)); with several seeds a pattern such as out/%05d.png"), N_("OUT") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version and exit"), NULL },
     { NULL }
   };
 
   setlocale (LC_ALL, "");
-  context = g_option_context_new ("— render images of a StyleGAN2 generator with domains");
+  localedir = g_getenv ("HYPERDOMAIN_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  /* The context translates the texts given to it with this domain. */
+  context = g_option_context_new (N_("— render images of a StyleGAN2 generator with domains"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_summary (context,
+  g_option_context_set_summary (context, N_(
     "Renders images of a StyleGAN2 generator, optionally blended with\n"
     "HyperDomainNet domains: d = Σ weight_j · domain_j.  Seed S gives the same\n"
-    "image as NVIDIA's generate.py --seeds S for the same network.");
-  g_option_context_set_description (context,
+    "image as NVIDIA's generate.py --seeds S for the same network."));
+  g_option_context_set_description (context, N_(
     "Examples:\n"
     "  hyperdomain-render --model gen.safetensors --seed 42 -o out.png\n"
     "  hyperdomain-render --model gen.safetensors --seed 0-99 --psi 0.7 -o out/%05d.png\n"
@@ -566,7 +580,7 @@ main (int    argc,
     "                     --domain pack.safetensors#anime=0.5 -o blend.npy\n"
     "\n"
     "Exit status: 0 on success, 1 when a file or the device fails, 2 on a\n"
-    "wrong command line.\n");
+    "wrong command line.\n"));
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -576,7 +590,7 @@ main (int    argc,
     }
   if (argc > 1)
     {
-      fprintf (stderr, "hyperdomain-render: unexpected argument “%s” (see --help)\n", argv[1]);
+      fprintf (stderr, _("hyperdomain-render: unexpected argument “%s” (see --help)\n"), argv[1]);
       options_clear (&o);
       return 2;
     }
@@ -596,7 +610,7 @@ main (int    argc,
   status = run (&o, &error);
   if (status != 0)
     fprintf (stderr, "hyperdomain-render: %s\n",
-                error != NULL ? error->message : "failed");
+                error != NULL ? error->message : _("failed"));
   options_clear (&o);
   return status;
 }

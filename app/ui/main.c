@@ -13,9 +13,11 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(HdApplication) app = NULL;
+  const char *localedir = g_getenv ("HYPERDOMAIN_LOCALEDIR");
 
+  /* HYPERDOMAIN_LOCALEDIR: translations of an uninstalled build. */
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

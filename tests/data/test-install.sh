@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Installs the build into a temporary DESTDIR, checks that everything is in
+# place and runs the installed programs: the CLI renders the installed demo
+# model (or, when the tree has no demo model, the conformance generator).
+#   test-install.sh MESON BUILD_ROOT SOURCE_ROOT PREFIX BINDIR DATADIR MANDIR LOCALEDIR gui|no-gui
+set -euo pipefail
+
+meson=$1 build=$2 src=$3 prefix=$4 bindir=$5 datadir=$6 mandir=$7 localedir=$8 gui=$9
+app_id=io.github.hyperdomain.Hyperdomain
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+
+fails=0
+ok () { echo "ok: $*"; }
+fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+# Paths of the install: PREFIX/DIR unless DIR is absolute.
+under () { case $1 in /*) echo "$dest$1" ;; *) echo "$dest$prefix/$1" ;; esac; }
+bin=$(under "$bindir") share=$(under "$datadir") man=$(under "$mandir") locale=$(under "$localedir")
+
+if ! "$meson" install -C "$build" --no-rebuild --destdir "$dest" >"$dest.log" 2>&1; then
+  cat "$dest.log"; rm -f "$dest.log"
+  echo "FAIL: meson install"
+  exit 1
+fi
+rm -f "$dest.log"
+ok "meson install --destdir"
+
+need () {
+  local f
+  for f in "$@"; do
+    if [ -s "$f" ]; then ok "installed ${f#"$dest"}"; else fail "missing ${f#"$dest"}"; fi
+  done
+}
+
+need "$bin/hyperdomain-render" "$bin/hyperdomain-convert" \
+  "$share/hyperdomain/python/hdconvert/cli.py" \
+  "$locale/ru/LC_MESSAGES/hyperdomain.mo" \
+  "$man/man1/hyperdomain-render.1" "$man/man1/hyperdomain-convert.1"
+if [ "$gui" = gui ]; then
+  need "$bin/hyperdomain" "$man/man1/hyperdomain.1" \
+    "$share/applications/$app_id.desktop" \
+    "$share/metainfo/$app_id.metainfo.xml" \
+    "$share/glib-2.0/schemas/$app_id.gschema.xml" \
+    "$share/icons/hicolor/scalable/apps/$app_id.svg" \
+    "$share/icons/hicolor/symbolic/apps/$app_id-symbolic.svg"
+
+  schemas=$(mktemp -d -p "$dest")
+  if glib-compile-schemas --strict --targetdir="$schemas" "$share/glib-2.0/schemas"; then
+    ok "the installed schema compiles"
+  else
+    fail "the installed schema does not compile"
+  fi
+  if command -v desktop-file-validate >/dev/null; then
+    if desktop-file-validate "$share/applications/$app_id.desktop"; then
+      ok "the installed desktop file is valid"
+    else
+      fail "the installed desktop file is not valid"
+    fi
+  fi
+  exec_bin=$(sed -n 's/^Exec=\([^ ]*\).*/\1/p' "$share/applications/$app_id.desktop")
+  [ -x "$bin/$exec_bin" ] && ok "Exec=$exec_bin is installed in bindir" || fail "Exec=$exec_bin is not in bindir"
+  grep -q "^Name\[ru\]=" "$share/applications/$app_id.desktop" \
+    && ok "the desktop file has the Russian name" || fail "the desktop file has no Name[ru]"
+  grep -q 'xml:lang="ru"' "$share/metainfo/$app_id.metainfo.xml" \
+    && ok "the metainfo has Russian texts" || fail "the metainfo has no xml:lang=\"ru\" texts"
+  grep -q "<launchable type=\"desktop-id\">$app_id.desktop</launchable>" "$share/metainfo/$app_id.metainfo.xml" \
+    && ok "the metainfo launches the installed desktop file" || fail "the metainfo's launchable is not $app_id.desktop"
+fi
+
+for page in "$man"/man1/*.1; do
+  if out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=w -l "$page" 2>&1 >/dev/null) && [ -z "$out" ]; then
+    ok "man ${page##*/} renders"
+  else
+    fail "man ${page##*/}: $out"
+  fi
+done
+grep -q '@VERSION@\|@DATADIR@' "$man"/man1/*.1 && fail "a man page still holds @VERSION@ or @DATADIR@"
+
+# The installed CLI translates its --help from the installed catalogue.
+ru_help=$(env LC_ALL=C.UTF-8 LANGUAGE=ru HYPERDOMAIN_LOCALEDIR="$locale" "$bin/hyperdomain-render" --help)
+if grep -q 'генератор' <<<"$ru_help"; then ok "hyperdomain-render --help in Russian"; else fail "hyperdomain-render --help is not translated"; fi
+
+# The installed converter, with the package from the install.
+if PYTHONPATH="$share/hyperdomain/python" "$bin/hyperdomain-convert" --help >/dev/null; then
+  ok "hyperdomain-convert --help"
+else
+  fail "the installed hyperdomain-convert does not run"
+fi
+
+# The installed CLI renders the installed demo model, or the conformance
+# generator when this tree has no demo model.
+demo=$share/hyperdomain/demo
+if [ -f "$demo/generator.safetensors" ]; then
+  model=$demo/generator.safetensors
+  domain=$demo/domains.safetensors
+  echo "# rendering the installed demo model $model"
+else
+  model=$HD_CONFORMANCE_DIR/tiny.safetensors
+  domain=$HD_CONFORMANCE_DIR/tiny-domain-a.safetensors
+  echo "# no demo model in this tree: rendering the conformance generator $model"
+fi
+args=(--model "$model" --seed 3 --psi 0.7 -o "$dest/out.png")
+[ -f "$domain" ] && args+=(--domain "$domain=0.5")
+if "$bin/hyperdomain-render" "${args[@]}" && [ "$(head -c 8 "$dest/out.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+  ok "the installed hyperdomain-render wrote a PNG ($(stat -c %s "$dest/out.png") bytes)"
+else
+  fail "the installed hyperdomain-render did not render"
+fi
+
+if [ "$fails" -gt 0 ]; then
+  echo "$fails checks failed"
+  exit 1
+fi
+echo "every install check passed"
