@@ -425,6 +425,9 @@ submit_and_wait (HdRenderer       *r,
   };
   VkResult result;
 
+  /* A lost device takes no more work (one lost by an injected fault too). */
+  if (!hd_vk_check (hd_vk_context_get_fault (r->ctx), "Submitting work to the device", error))
+    return FALSE;
   result = vkQueueSubmit (hd_vk_context_get_queue (r->ctx), 1, &submit, r->fence);
   if (!hd_vk_check (result, "Submitting work to the device", error))
     return FALSE;
@@ -1854,7 +1857,8 @@ hd_renderer_render (HdRenderer           *r,
   /* Until this frame finishes, the styles on the device are undefined. */
   if (mode != MAPPING_CACHED)
     r->cache_valid = FALSE;
-  if (!submit_and_wait (r, cb, error))
+  if (!submit_and_wait (r, cb, error) ||
+      !hd_vk_check (hd_vk_context_count_frame (r->ctx), "Rendering a frame", error))
     return FALSE;
   if (mode != MAPPING_CACHED)
     remember_mapping (r, params);

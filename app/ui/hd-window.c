@@ -296,6 +296,18 @@ on_render_failed (HdWindow       *self,
     hd_window_show_error (self, _("Cannot Render"), error->message);
 }
 
+static void
+on_device_recovered (HdWindow       *self,
+                     const GError   *error,
+                     HdRenderWorker *worker)
+{
+  /* The worker recreated the device and rendered the state again. */
+  if (g_error_matches (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY))
+    hd_window_toast (self, _("The GPU ran out of memory; it was restarted and rendering resumed"));
+  else
+    hd_window_toast (self, _("The GPU was reset; rendering resumed"));
+}
+
 /* Opening files */
 
 static void
@@ -1209,6 +1221,7 @@ hd_window_init (HdWindow *self)
   g_signal_connect_object (self->session, "notify::has-latent-file", G_CALLBACK (on_session_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->worker, "frame-ready", G_CALLBACK (on_frame_ready), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->worker, "render-failed", G_CALLBACK (on_render_failed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->worker, "device-recovered", G_CALLBACK (on_device_recovered), self, G_CONNECT_SWAPPED);
 
   g_object_bind_property (self->session, "title", self->window_title, "subtitle", G_BINDING_SYNC_CREATE);
   hd_latent_panel_set_session (self->latent_panel, self->session);

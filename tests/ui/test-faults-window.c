@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* GPU faults in a running window, injected by meson through
+ * HYPERDOMAIN_FAULT=oom-at-load,device-lost-after=4 (hd-vk.h): loading the
+ * generator runs out of device memory, and the device is lost a few frames
+ * later.  Each time the window keeps its state, says what happened in a
+ * toast, and shows the frame of the current state from a new device. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hd-vk.h"
+
+#include "hd-ui-test-util.h"
+
+static const char *tiny_files[] = {
+  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
+};
+
+/* Whether a label under WIDGET shows text containing TEXT. */
+static gboolean
+shows_text (GtkWidget  *widget,
+            const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+      strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (shows_text (child, text))
+      return TRUE;
+  return FALSE;
+}
+
+typedef struct {
+  HdWindow   *window;
+  const char *text;
+} Shown;
+
+static gboolean
+text_is_shown (gpointer data)
+{
+  Shown *shown = data;
+
+  return shows_text (GTK_WIDGET (shown->window), shown->text);
+}
+
+/* No other window (an error dialog) is open. */
+static void
+assert_no_dialog (HdWindow *window)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* owned by GTK */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (toplevels, i);
+
+      if (item != G_OBJECT (window) && gtk_widget_get_visible (GTK_WIDGET (item)))
+        g_error ("a window of type %s is open", G_OBJECT_TYPE_NAME (item));
+    }
+}
+
+/* The image on screen equals the engine's render of the window's state. */
+static void
+assert_screen_matches_engine (HdWindow *window)
+{
+  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
+  GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
+  g_autofree guint8 *shown = NULL;
+  g_autofree guint8 *expected = NULL;
+  int res;
+
+  g_assert_nonnull (texture);
+  shown = hd_ui_test_texture_rgb (texture);
+  expected = hd_ui_test_render_oracle (job, &res);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, res);
+  g_assert_cmpmem (shown, (gsize) res * res * 3, expected, (gsize) res * res * 3);
+}
+
+static void
+test_window_device_faults (void)
+{
+  HdWindow *window;
+  HdRenderWorker *worker;
+  HdImageView *view;
+  Shown oom_toast, reset_toast;
+  const double weights[] = { 0.25, -0.75 };
+  guint32 seed = 100;
+  guint updates;
+
+  if (!g_str_has_prefix (g_getenv ("HYPERDOMAIN_FAULT") ? g_getenv ("HYPERDOMAIN_FAULT") : "",
+                         "oom-at-load,device-lost-after="))
+    {
+      g_test_skip ("needs HYPERDOMAIN_FAULT=oom-at-load,device-lost-after=N (set by meson)");
+      return;
+    }
+
+  /* Loading runs out of device memory: the worker starts over on a new
+   * device and the first frame arrives all the same. */
+  window = hd_ui_test_open_window (tiny_files);
+  worker = hd_window_get_worker (window);
+  view = hd_window_get_image_view (window);
+  hd_ui_test_wait_for_current (window, 60000);
+  g_assert_cmpuint (hd_vk_get_faults_injected (), ==, 1);
+  g_assert_cmpuint (hd_render_worker_get_n_recovered (worker), ==, 1);
+  oom_toast = (Shown) { window, "ran out of memory" };
+  hd_ui_test_wait_until (text_is_shown, &oom_toast, 10000, "the out-of-memory toast");
+  g_assert_nonnull (hd_image_view_get_texture (view));
+  assert_no_dialog (window);
+
+  /* A state of the artist's own. */
+  hd_session_set_weights (hd_window_get_session (window), weights, G_N_ELEMENTS (weights));
+  hd_session_set_psi (hd_window_get_session (window), 0.5);
+  hd_ui_test_wait_for_current (window, 60000);
+
+  /* New seeds until the device is lost under one of them. */
+  while (hd_render_worker_get_n_recovered (worker) < 2)
+    {
+      g_assert_cmpuint (seed, <, 110);
+      updates = hd_image_view_get_n_updates (view);
+      hd_session_set_seed (hd_window_get_session (window), ++seed);
+      hd_ui_test_wait_for_current (window, 60000);
+      g_assert_cmpuint (hd_image_view_get_n_updates (view), >, updates);
+    }
+  g_test_message ("the device was lost rendering seed %u and recovered", seed);
+  g_assert_cmpuint (hd_vk_get_faults_injected (), ==, 2);
+  reset_toast = (Shown) { window, "GPU was reset" };
+  hd_ui_test_wait_until (text_is_shown, &reset_toast, 10000, "the device-reset toast");
+  assert_no_dialog (window);
+
+  /* The state is as the artist left it, and the frame on screen is its
+   * image (from the new device). */
+  g_assert_cmpuint (hd_session_get_seed (hd_window_get_session (window)), ==, seed);
+  g_assert_cmpfloat (hd_session_get_psi (hd_window_get_session (window)), ==, 0.5);
+  g_assert_cmpuint (g_list_model_get_n_items (hd_session_get_domains (hd_window_get_session (window))), ==, 2);
+  g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 0)), ==, 0.25);
+  g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 1)), ==, -0.75);
+  g_assert_cmpuint (hd_window_get_full_frame (window)->job->seed, ==, seed);
+  assert_screen_matches_engine (window);
+
+  /* And it goes on rendering. */
+  updates = hd_image_view_get_n_updates (view);
+  hd_session_set_seed (hd_window_get_session (window), seed + 1);
+  hd_ui_test_wait_for_current (window, 60000);
+  g_assert_cmpuint (hd_image_view_get_n_updates (view), >, updates);
+  assert_screen_matches_engine (window);
+  g_assert_cmpuint (hd_render_worker_get_n_recovered (worker), ==, 2);
+
+  if (g_getenv ("HD_FAULT_SCREENSHOT") != NULL)
+    {
+      hd_session_set_seed (hd_window_get_session (window), seed);
+      hd_ui_test_wait_for_current (window, 60000);
+      hd_ui_test_run_for (atoi (g_getenv ("HD_FAULT_SCREENSHOT")));
+    }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  hd_ui_test_init (&argc, &argv);
+
+  g_test_add_func ("/Hyperdomain/Window/device-faults", test_window_device_faults);
+
+  return g_test_run ();
+}
