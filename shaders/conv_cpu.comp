@@ -2,36 +2,41 @@
 // Modulated 3x3 convolution for CPU Vulkan implementations (lavapipe),
 // with the same fused epilogue as conv.comp.
 //
-// On a CPU a subgroup is one SIMD register and every load whose address
-// differs between lanes costs about one scalar load per lane, while moving
-// a value between lanes is a register operation.  So here the lanes of a
-// subgroup are SG consecutive output channels: each lane loads its own
-// weights (all SG lanes' loads are useful), and the input pixels, which
-// all lanes share, are loaded once per subgroup, SG neighbouring pixels
-// per load, and broadcast from the lane that loaded them.  Each lane
-// accumulates a TILE_P x TILE_Q block of pixels for its channel; no
-// shared memory, no barriers.  8 x 8 blocks measured fastest on lavapipe
-// (AVX2): the spills of 64 accumulators cost less than the loads smaller
-// blocks repeat; -DTILE_P=4 -DTILE_Q=4 serves 4 x 4 inputs.
+// On lavapipe a subgroup is one SIMD register.  A storage-buffer load
+// whose address is not a compile-time uniform runs as a loop over the
+// lanes, with a branch and a variable-index vector insert per lane and
+// component: tens of cycles per float, far more than the arithmetic it
+// feeds.  A texel fetch from a uniform texel buffer is a vector gather,
+// and moving a value between lanes (subgroupBroadcast with a constant
+// lane) is a register operation.  So every value of the inner loop comes
+// from a texel buffer (set 1: input, weights, scales), once per subgroup:
+//
+//  - The lanes of a subgroup are SG consecutive output channels.  Each
+//    lane accumulates a TILE_P x TILE_Q block of pixels for its channel
+//    (accumulators beyond the register file spill to the stack, which is
+//    cheap next to any buffer access).
+//  - Weights are laid out [group][c_in / 4][9][SG][4] (the CPU layout the
+//    renderer uploads; tconv_cpu.comp shares it).
+//  - The (TILE_P + 2) x (TILE_Q + 2) input tile of an input channel is
+//    fetched SG values at a time, one per lane, and every value is then
+//    broadcast from the lane that holds it.
 //
 // Needs subgroups of exactly SG invocations; the renderer picks this
-// variant only when the device guarantees that.
-//
-// Weights are laid out [group][c_in][9][SG]: the SG lanes' weights for one
-// tap are contiguous.  With -DUP the channels are the polyphase virtual
-// channels v = 4 o + 2 py + px of conv.comp.
+// variant only when the device guarantees that.  With -DUP the channels
+// are the polyphase virtual channels v = 4 o + 2 py + px of conv.comp.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
+#extension GL_KHR_shader_subgroup_shuffle : require
 #include "hd-common.glsl"
 
 #ifndef SG
 #define SG 8
 #endif
 #ifndef TILE_P
-#define TILE_P 8     // rows per tile
+#define TILE_P 8
 #endif
 #ifndef TILE_Q
 #define TILE_Q 8     // columns per tile
@@ -40,16 +45,18 @@
 #define NSG 4        // subgroups (channel groups) per workgroup
 #endif
 
-// Input columns x0 - 1 .. x0 + Q, loaded SG at a time.
+// The input tile: rows y0 - 1 .. y0 + TILE_P, columns x0 - 1 .. x0 + TILE_Q.
+#define IN_ROWS (TILE_P + 2)
 #define IN_COLS (TILE_Q + 2)
-#define ROW_LOADS ((IN_COLS + SG - 1) / SG)
+#define N_IN (IN_ROWS * IN_COLS)
+#define N_FETCH ((N_IN + SG - 1) / SG)
 
 layout (local_size_x = SG * NSG) in;
 
-layout (std430, binding = 0) readonly buffer ActIn { float act_in[]; };
 layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
-layout (std430, binding = 2) readonly buffer Weights { float weights[]; };
-layout (std430, binding = 3) readonly buffer Scale { float scale[]; };
+layout (set = 1, binding = 0) uniform samplerBuffer act_in;
+layout (set = 1, binding = 1) uniform samplerBuffer weights;
+layout (set = 1, binding = 2) uniform samplerBuffer scales;
 layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
 layout (std430, binding = 5) readonly buffer Misc { float misc[]; };
 layout (std430, binding = 6) readonly buffer Noise { float noise[]; };
@@ -77,20 +84,22 @@ main ()
   int y0 = int (gl_WorkGroupID.y * TILE_P);
   int in_res = int (pc.in_res);
   uint plane = pc.in_res * pc.in_res;
+  uint ci_blocks = (pc.c_in + 3) / 4;
 
   // Whole subgroups past the last channel group leave together.
   if (group * SG >= pc.n_virtual)
     return;
 
-  // The input column this lane loads for each row load, clamped into the
-  // image, and whether it is inside (zero padding otherwise).
-  int col[ROW_LOADS];
-  float col_ok[ROW_LOADS];
-  [[unroll]] for (int j = 0; j < ROW_LOADS; j++)
+  // Fetch f gives lane l tile element e = f SG + l (row e / IN_COLS,
+  // column e % IN_COLS), clamped into the image and zeroed outside it.
+  int offs[N_FETCH];
+  float ok[N_FETCH];
+  [[unroll]] for (int f = 0; f < N_FETCH; f++)
     {
-      int c = x0 - 1 + j * SG + int (lane);
-      col_ok[j] = (c >= 0 && c < in_res) ? 1.0 : 0.0;
-      col[j] = clamp (c, 0, in_res - 1);
+      int e = f * SG + int (lane);
+      int y = y0 - 1 + e / IN_COLS, x = x0 - 1 + e % IN_COLS;
+      ok[f] = (e < N_IN && y >= 0 && y < in_res && x >= 0 && x < in_res) ? 1.0 : 0.0;
+      offs[f] = clamp (y, 0, in_res - 1) * in_res + clamp (x, 0, in_res - 1);
     }
 
   float acc[TILE_P][TILE_Q];
@@ -98,44 +107,41 @@ main ()
     [[unroll]] for (int q = 0; q < TILE_Q; q++)
       acc[p][q] = 0.0;
 
-  uint w_index = group * pc.c_in * 9 * SG + lane;
-  for (uint ci = 0; ci < pc.c_in; ci++, w_index += 9 * SG)
+  int w_group = int (group * ci_blocks * 9 * SG * 4 + lane * 4);
+  for (uint ci = 0; ci < pc.c_in; ci++)
     {
       // s_i (1 + d_i) is folded into this input channel's weights.
-      float s = scale[pc.scale_off + ci];
+      float s = texelFetch (scales, int (pc.scale_off + ci)).x;
+      int w_index = w_group + int ((ci >> 2) * 9 * SG * 4 + (ci & 3));
       float w[9];
       [[unroll]] for (int k = 0; k < 9; k++)
-        w[k] = weights[w_index + k * SG] * s;
+        w[k] = texelFetch (weights, w_index + k * SG * 4).x * s;
 
-      uint base = ci * plane;
-      [[unroll]] for (int r = 0; r < TILE_P + 2; r++)
-        {
-          int y = y0 - 1 + r;
-          float row_ok = (y >= 0 && y < in_res) ? 1.0 : 0.0;
-          uint row = base + uint (clamp (y, 0, in_res - 1)) * pc.in_res;
-          float loaded[ROW_LOADS];
-          [[unroll]] for (int j = 0; j < ROW_LOADS; j++)
-            loaded[j] = act_in[row + uint (col[j])] * (col_ok[j] * row_ok);
+      int base = int (ci * plane);
+      float loaded[N_FETCH];
+      [[unroll]] for (int f = 0; f < N_FETCH; f++)
+        loaded[f] = texelFetch (act_in, base + offs[f]).x * ok[f];
 
-          // Input column i of the tile feeds output column q = i - kx.
-          [[unroll]] for (int i = 0; i < IN_COLS; i++)
-            {
-              float xv = subgroupBroadcast (loaded[i / SG], uint (i % SG));
-              [[unroll]] for (int ky = 0; ky < 3; ky++)
-                {
-                  int p = r - ky;
-                  if (p < 0 || p >= TILE_P)
-                    continue;
-                  [[unroll]] for (int kx = 0; kx < 3; kx++)
-                    {
-                      int q = i - kx;
-                      if (q < 0 || q >= TILE_Q)
-                        continue;
-                      acc[p][q] = fma (w[ky * 3 + kx], xv, acc[p][q]);
-                    }
-                }
-            }
-        }
+      // Input (r, i) of the tile feeds output (r - ky, i - kx).
+      [[unroll]] for (int r = 0; r < IN_ROWS; r++)
+        [[unroll]] for (int i = 0; i < IN_COLS; i++)
+          {
+            int e = r * IN_COLS + i;
+            float xv = subgroupShuffle (loaded[e / SG], uint (e % SG));
+            [[unroll]] for (int ky = 0; ky < 3; ky++)
+              {
+                int p = r - ky;
+                if (p < 0 || p >= TILE_P)
+                  continue;
+                [[unroll]] for (int kx = 0; kx < 3; kx++)
+                  {
+                    int q = i - kx;
+                    if (q < 0 || q >= TILE_Q)
+                      continue;
+                    acc[p][q] = fma (w[ky * 3 + kx], xv, acc[p][q]);
+                  }
+              }
+          }
     }
 
   uint v = group * SG + lane;

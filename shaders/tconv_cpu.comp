@@ -7,11 +7,14 @@
 // (o, i), a quarter of the polyphase form (one 3x3 conv per output
 // parity), which is why CPU devices take this route.
 //
-// The lane layout is that of conv_cpu.comp: the lanes of a subgroup are SG
-// consecutive output channels with their own weights, input pixels are
-// loaded once per subgroup and broadcast.  Each lane gathers a 2 TILE_P x
-// 2 TILE_Q block of T, which depends on the (TILE_P + 1) x (TILE_Q + 1)
-// input pixels y0 - 1 .. y0 + TILE_P - 1 (and the same for columns).
+// The lane layout, the weight layout ([group][c_in / 4][9][SG][4]) and
+// the way inputs are read (texel fetches, SG values at a time, then
+// shuffled from lane to lane) are those of conv_cpu.comp, which explains
+// why.  The tile of input pixels yb .. yb + TILE_P - 1 (and the same for
+// columns) owns T rows 2 yb .. 2 yb + 2 TILE_P - 1, which depend on input
+// rows yb - 1 .. yb + TILE_P - 1.  The tile also accumulates row (and
+// column) 2 yb + 2 TILE_P, which is complete only in the last tile,
+// where it is the last row of T: so no extra tiles are needed for it.
 //
 // The output channels are processed in chunks (group_begin, n_groups, in
 // units of SG channels) so that T respects maxStorageBufferRange.
@@ -19,81 +22,35 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_ballot : require
+#extension GL_KHR_shader_subgroup_shuffle : require
 
 #ifndef SG
 #define SG 8
 #endif
 #ifndef TILE_P
-#define TILE_P 4     // input rows per tile: 2 TILE_P rows of T
+#define TILE_P 4     // input rows per tile
 #endif
 #ifndef TILE_Q
-#define TILE_Q 4
+#define TILE_Q 4     // input columns per tile
 #endif
 #ifndef NSG
 #define NSG 4
 #endif
 
+// The input tile: rows yb - 1 .. yb + TILE_P - 1, the same for columns.
 #define IN_ROWS (TILE_P + 1)
 #define IN_COLS (TILE_Q + 1)
-#define ROW_LOADS ((IN_COLS + SG - 1) / SG)
-#define OUT_P (2 * TILE_P)
-#define OUT_Q (2 * TILE_Q)
-
-#ifndef CI_UNROLL
-#define CI_UNROLL 2
-#endif
-
-// Adds input channels ci .. ci + U - 1 to acc (a macro over the locals of
-// main, so that U can size arrays).  s_i (1 + d_i) is folded
-// into each input channel's weights; input (j, c) of the tile lands on T
-// rows 2 j - 2 + ky, columns 2 c - 2 + kx.
-#define ACCUMULATE(U) \
-  { \
-    float w[U][9]; \
-    [[unroll]] for (int u = 0; u < U; u++) \
-      { \
-        float s = scale[pc.scale_off + ci + uint (u)]; \
-        [[unroll]] for (int k = 0; k < 9; k++) \
-          w[u][k] = weights[w_index + uint (u * 9 + k) * SG] * s; \
-      } \
-    [[unroll]] for (int j = 0; j < IN_ROWS; j++) \
-      { \
-        int y = yb - 1 + j; \
-        float row_ok = (y >= 0 && y < in_res) ? 1.0 : 0.0; \
-        uint row = uint (clamp (y, 0, in_res - 1)) * pc.in_res; \
-        float loaded[U][ROW_LOADS]; \
-        [[unroll]] for (int u = 0; u < U; u++) \
-          [[unroll]] for (int l = 0; l < ROW_LOADS; l++) \
-            loaded[u][l] = act_in[(ci + uint (u)) * plane + row + uint (col[l])] * \
-                           (col_ok[l] * row_ok); \
-        [[unroll]] for (int c = 0; c < IN_COLS; c++) \
-          [[unroll]] for (int u = 0; u < U; u++) \
-            { \
-              float xv = subgroupBroadcast (loaded[u][c / SG], uint (c % SG)); \
-              [[unroll]] for (int ky = 0; ky < 3; ky++) \
-                { \
-                  int p = 2 * j - 2 + ky; \
-                  if (p < 0 || p >= OUT_P) \
-                    continue; \
-                  [[unroll]] for (int kx = 0; kx < 3; kx++) \
-                    { \
-                      int q = 2 * c - 2 + kx; \
-                      if (q < 0 || q >= OUT_Q) \
-                        continue; \
-                      acc[p][q] = fma (w[u][ky * 3 + kx], xv, acc[p][q]); \
-                    } \
-                } \
-            } \
-      } \
-  }
+#define N_IN (IN_ROWS * IN_COLS)
+#define N_FETCH ((N_IN + SG - 1) / SG)
+#define OUT_P (2 * TILE_P + 1)
+#define OUT_Q (2 * TILE_Q + 1)
 
 layout (local_size_x = SG * NSG) in;
 
-layout (std430, binding = 0) readonly buffer ActIn { float act_in[]; };
 layout (std430, binding = 1) writeonly buffer TOut { float t_out[]; };
-layout (std430, binding = 2) readonly buffer Weights { float weights[]; };
-layout (std430, binding = 3) readonly buffer Scale { float scale[]; };
+layout (set = 1, binding = 0) uniform samplerBuffer act_in;
+layout (set = 1, binding = 1) uniform samplerBuffer weights;
+layout (set = 1, binding = 2) uniform samplerBuffer scales;
 
 layout (push_constant) uniform Params {
   uint c_in;
@@ -114,18 +71,22 @@ main ()
   int yb = int (gl_WorkGroupID.y * TILE_P);
   int in_res = int (pc.in_res);
   uint plane = pc.in_res * pc.in_res;
+  uint ci_blocks = (pc.c_in + 3) / 4;
   uint t_res = 2 * pc.in_res + 1;
 
   if (local_group >= pc.n_groups)
     return;
 
-  int col[ROW_LOADS];
-  float col_ok[ROW_LOADS];
-  [[unroll]] for (int j = 0; j < ROW_LOADS; j++)
+  // Fetch f gives lane l tile element e = f SG + l (row e / IN_COLS,
+  // column e % IN_COLS), clamped into the image and zeroed outside it.
+  int offs[N_FETCH];
+  float ok[N_FETCH];
+  [[unroll]] for (int f = 0; f < N_FETCH; f++)
     {
-      int c = xb - 1 + j * SG + int (lane);
-      col_ok[j] = (c >= 0 && c < in_res) ? 1.0 : 0.0;
-      col[j] = clamp (c, 0, in_res - 1);
+      int e = f * SG + int (lane);
+      int y = yb - 1 + e / IN_COLS, x = xb - 1 + e % IN_COLS;
+      ok[f] = (e < N_IN && y >= 0 && y < in_res && x >= 0 && x < in_res) ? 1.0 : 0.0;
+      offs[f] = clamp (y, 0, in_res - 1) * in_res + clamp (x, 0, in_res - 1);
     }
 
   float acc[OUT_P][OUT_Q];
@@ -133,25 +94,56 @@ main ()
     [[unroll]] for (int q = 0; q < OUT_Q; q++)
       acc[p][q] = 0.0;
 
-  // CI_UNROLL input channels per pass over the accumulators: with only
-  // 2.25 multiply-adds per accumulator per input channel, the spilled
-  // accumulators' loads and stores would otherwise cost as much as the
-  // arithmetic.
-  uint ci = 0;
-  uint w_index = group * pc.c_in * 9 * SG + lane;
-  for (; ci + CI_UNROLL <= pc.c_in; ci += CI_UNROLL, w_index += CI_UNROLL * 9 * SG)
-    ACCUMULATE (CI_UNROLL);
-  for (; ci < pc.c_in; ci++, w_index += 9 * SG)
-    ACCUMULATE (1);
+  int w_group = int (group * ci_blocks * 9 * SG * 4 + lane * 4);
+  for (uint ci = 0; ci < pc.c_in; ci++)
+    {
+      float s = texelFetch (scales, int (pc.scale_off + ci)).x;
+      int w_index = w_group + int ((ci >> 2) * 9 * SG * 4 + (ci & 3));
+      float w[9];
+      [[unroll]] for (int k = 0; k < 9; k++)
+        w[k] = texelFetch (weights, w_index + k * SG * 4).x * s;
+
+      int base = int (ci * plane);
+      float loaded[N_FETCH];
+      [[unroll]] for (int f = 0; f < N_FETCH; f++)
+        loaded[f] = texelFetch (act_in, base + offs[f]).x * ok[f];
+
+      // Input (j, c) of the tile lands on rows 2 j - 2 + ky, columns
+      // 2 c - 2 + kx of the tile's part of T.
+      [[unroll]] for (int j = 0; j < IN_ROWS; j++)
+        [[unroll]] for (int c = 0; c < IN_COLS; c++)
+          {
+            int e = j * IN_COLS + c;
+            float xv = subgroupShuffle (loaded[e / SG], uint (e % SG));
+            [[unroll]] for (int ky = 0; ky < 3; ky++)
+              {
+                int p = 2 * j - 2 + ky;
+                if (p < 0 || p >= OUT_P)
+                  continue;
+                [[unroll]] for (int kx = 0; kx < 3; kx++)
+                  {
+                    int q = 2 * c - 2 + kx;
+                    if (q < 0 || q >= OUT_Q)
+                      continue;
+                    acc[p][q] = fma (w[ky * 3 + kx], xv, acc[p][q]);
+                  }
+              }
+          }
+    }
 
   uint o = group * SG + lane;
   if (o >= pc.c_out)
     return;
   uint out_base = (o - pc.group_begin * SG) * t_res * t_res;
+  bool last_row = yb + TILE_P >= in_res, last_col = xb + TILE_Q >= in_res;
   [[unroll]] for (int p = 0; p < OUT_P; p++)
     [[unroll]] for (int q = 0; q < OUT_Q; q++)
       {
         uint ty = uint (2 * yb + p), tx = uint (2 * xb + q);
+        // Row 2 TILE_P of a tile is the next tile's first; only the
+        // last tile's is T's last row (and the same for columns).
+        if ((p == OUT_P - 1 && !last_row) || (q == OUT_Q - 1 && !last_col))
+          continue;
         if (ty < t_res && tx < t_res)
           t_out[out_base + ty * t_res + tx] = acc[p][q];
       }

@@ -71,6 +71,11 @@ typedef enum {
 } ConvKernel;
 
 #define N_BINDINGS       8
+/* Set 1 of the CPU conv kernels: uniform texel buffers (R32_SFLOAT) of
+ * the input activations, the weights and the input scales.  On lavapipe
+ * a texel fetch is a vector gather, while a storage-buffer load with a
+ * non-constant address is a loop over the lanes; see conv_cpu.comp. */
+#define N_TEXEL_BINDINGS 3
 #define PUSH_BYTES       128
 #define FRAME_HEADER     4      /* floats; see shaders/hd-common.glsl */
 #define FRAME_PSI        0
@@ -194,6 +199,10 @@ typedef struct {
   gboolean        tconv;
   guint32         chunk_groups;
   VkDescriptorSet fir_set;
+
+  /* CPU kernels: set 1 (input, weights, scales as texel buffers). */
+  VkBufferView    weight_view;
+  VkDescriptorSet texel_set;
 } ConvGpu;
 
 typedef struct {
@@ -212,6 +221,7 @@ struct _HdRenderer {
   guint32               conv_group;        /* output channels per weight block */
 
   VkDescriptorSetLayout set_layout;
+  VkDescriptorSetLayout texel_layout;      /* set 1 of the CPU conv kernels */
   VkPipelineLayout      pipeline_layout;
   VkPipeline            pipelines[N_PIPES];
   const char           *pipeline_names[N_PIPES];  /* the shader each runs */
@@ -252,6 +262,7 @@ struct _HdRenderer {
   HdVkBuffer            t_buf;         /* the transposed conv's output, or unused */
   HdVkBuffer            img[2];
   HdVkBuffer            readback;
+  VkBufferView          act_views[2], const_view, scale_view;  /* CPU kernels */
 
   VkDescriptorSet       norm_set, fc_set, truncate_set, styles_set, dcoef_set, scales_set;
 
@@ -615,10 +626,17 @@ create_pipelines (HdRenderer  *r,
     .offset = 0,
     .size = PUSH_BYTES,
   };
+  VkDescriptorSetLayoutBinding texel_bindings[N_TEXEL_BINDINGS];
+  VkDescriptorSetLayoutCreateInfo texel_info = {
+    .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+    .bindingCount = N_TEXEL_BINDINGS,
+    .pBindings = texel_bindings,
+  };
+  VkDescriptorSetLayout set_layouts[2];
   VkPipelineLayoutCreateInfo layout_info = {
     .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-    .setLayoutCount = 1,
-    .pSetLayouts = &r->set_layout,
+    .setLayoutCount = 2,
+    .pSetLayouts = set_layouts,
     .pushConstantRangeCount = 1,
     .pPushConstantRanges = &push,
   };
@@ -636,6 +654,20 @@ create_pipelines (HdRenderer  *r,
   if (!hd_vk_check (vkCreateDescriptorSetLayout (r->device, &set_info, NULL, &r->set_layout),
                     "Creating a descriptor set layout", error))
     return FALSE;
+  /* Set 1, used by the CPU conv kernels only (other shaders leave it
+   * unbound). */
+  for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
+    texel_bindings[b] = (VkDescriptorSetLayoutBinding) {
+      .binding = b,
+      .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+      .descriptorCount = 1,
+      .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+    };
+  if (!hd_vk_check (vkCreateDescriptorSetLayout (r->device, &texel_info, NULL, &r->texel_layout),
+                    "Creating a descriptor set layout", error))
+    return FALSE;
+  set_layouts[0] = r->set_layout;
+  set_layouts[1] = r->texel_layout;
   if (!hd_vk_check (vkCreatePipelineLayout (r->device, &layout_info, NULL, &r->pipeline_layout),
                     "Creating a pipeline layout", error))
     return FALSE;
@@ -860,10 +892,21 @@ polyphase_axis_table (double table[2][3][3])
         }
 }
 
-/* One conv's weights as the conv shaders read them:
- * [block][c_in][9][conv_group] over virtual output channels (c_out of
- * them, or 4 c_out for the polyphase up conv: v = 4 o + 2 py + px),
- * zero-padded to whole blocks. */
+/* Input channels of a conv as its weights are laid out: the CPU kernels
+ * read them in fours (padded with zero weights). */
+static int
+padded_c_in (HdRenderer *r,
+             int         c_in)
+{
+  return r->conv_kernel == CONV_KERNEL_CPU ? (c_in + 3) / 4 * 4 : c_in;
+}
+
+/* One conv's weights as the conv shaders read them, over virtual output
+ * channels (c_out of them, or 4 c_out for the polyphase up conv:
+ * v = 4 o + 2 py + px), zero-padded to whole blocks:
+ * [block][c_in][9][conv_group] for conv.comp;
+ * [block][c_in / 4][9][CPU_SG][4] for the CPU kernels (one vec4 per
+ * lane and tap holds four input channels). */
 static gboolean
 upload_conv_weights (HdRenderer  *r,
                      int          index,
@@ -872,11 +915,13 @@ upload_conv_weights (HdRenderer  *r,
   const HdConvLayer *conv = &r->gen->convs[index];
   ConvGpu *gpu = &r->convs[index];
   int c_in = conv->c_in;
+  int c_in_padded = padded_c_in (r, c_in);
   gboolean polyphase = conv->up && !gpu->tconv;
+  gboolean cpu = r->conv_kernel == CONV_KERNEL_CPU;
   int n_virtual = polyphase ? 4 * conv->c_out : conv->c_out;
   int group = r->conv_group;
   int co_blocks = (n_virtual + group - 1) / group;
-  gsize n = (gsize) co_blocks * c_in * 9 * group;
+  gsize n = (gsize) co_blocks * c_in_padded * 9 * group;
   float *dst = g_try_new0 (float, n);
   double table[2][3][3];
   g_autofree char *what = NULL;
@@ -894,13 +939,15 @@ upload_conv_weights (HdRenderer  *r,
     {
       int o = polyphase ? v / 4 : v;
       int py = (v / 2) % 2, px = v % 2;
-      gsize block_base = (gsize) (v / group) * c_in * 9 * group;
+      gsize block_base = (gsize) (v / group) * c_in_padded * 9 * group;
       int lane = v % group;
 
       for (int i = 0; i < c_in; i++)
         {
           const float *w = conv->weight + ((gsize) o * c_in + i) * 9;
-          float *out = dst + block_base + (gsize) i * 9 * group + lane;
+          float *out = cpu ? dst + block_base + ((gsize) (i / 4) * 9 * group + lane) * 4 + i % 4 :
+                             dst + block_base + (gsize) i * 9 * group + lane;
+          int tap_stride = cpu ? 4 * group : group;
 
           for (int ty = 0; ty < 3; ty++)
             for (int tx = 0; tx < 3; tx++)
@@ -913,7 +960,7 @@ upload_conv_weights (HdRenderer  *r,
                   for (int ky = 0; ky < 3; ky++)
                     for (int kx = 0; kx < 3; kx++)
                       value += table[py][ty][ky] * table[px][tx][kx] * w[ky * 3 + kx];
-                out[(ty * 3 + tx) * group] = (float) value;
+                out[(ty * 3 + tx) * tap_stride] = (float) value;
               }
         }
     }
@@ -939,6 +986,35 @@ max_activation_floats (HdGenerator *gen)
       largest = MAX (largest, (gsize) conv->c_out * conv->block_res * conv->block_res);
     }
   return largest;
+}
+
+/* The CPU kernels read activations and weights as texel buffers: fall
+ * back to the tiled kernel on a CPU device whose texel buffers are too
+ * small for this generator. */
+static void
+check_cpu_kernel_limits (HdRenderer *r)
+{
+  HdGenerator *gen = r->gen;
+  gsize limit = hd_vk_context_get_limits (r->ctx)->maxTexelBufferElements;
+  gsize largest = max_activation_floats (gen);
+
+  if (r->conv_kernel != CONV_KERNEL_CPU)
+    return;
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *conv = &gen->convs[c];
+      gsize n_virtual = conv->up ? 4 * (gsize) conv->c_out : (gsize) conv->c_out;
+      gsize blocks = (n_virtual + CPU_SG - 1) / CPU_SG;
+      largest = MAX (largest, blocks * CPU_SG * padded_c_in (r, conv->c_in) * 9);
+    }
+  if (largest > limit)
+    {
+      g_debug ("Texel buffers of %" G_GSIZE_FORMAT " elements are too small for the CPU "
+               "kernel (%" G_GSIZE_FORMAT " needed): using the tiled kernel",
+               limit, largest);
+      r->conv_kernel = CONV_KERNEL_TILED;
+      r->conv_group = CONV_TILE_CO;
+    }
 }
 
 /* The largest per-buffer sizes known before anything is uploaded, so a
@@ -985,7 +1061,7 @@ check_sizes (HdRenderer  *r,
       gsize n_virtual = conv->up && !r->convs[c].tconv ? 4 * (gsize) conv->c_out :
                         (gsize) conv->c_out;
       gsize blocks = (n_virtual + r->conv_group - 1) / r->conv_group;
-      gsize bytes = blocks * r->conv_group * conv->c_in * 9 * sizeof (float);
+      gsize bytes = blocks * r->conv_group * padded_c_in (r, conv->c_in) * 9 * sizeof (float);
       g_autofree char *what = g_strdup_printf ("The weights of %s", conv->name);
 
       if (!check_buffer_range (r, what, bytes, error))
@@ -1050,21 +1126,90 @@ create_runtime_buffers (HdRenderer  *r,
                         HD_VK_MEMORY_READBACK, error);
 }
 
+/* A view of a whole buffer as R32_SFLOAT texels. */
+static gboolean
+create_texel_view (HdRenderer       *r,
+                   const HdVkBuffer *buf,
+                   VkBufferView     *view,
+                   GError          **error)
+{
+  VkBufferViewCreateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+    .buffer = buf->buffer,
+    .format = VK_FORMAT_R32_SFLOAT,
+    .offset = 0,
+    .range = MAX (buf->size, 16) / sizeof (float) * sizeof (float),
+  };
+
+  return hd_vk_check (vkCreateBufferView (r->device, &info, NULL, view),
+                      "Creating a buffer view", error);
+}
+
+/* Set 1 of every conv on the CPU kernels: its input, weights, scales. */
+static gboolean
+create_texel_sets (HdRenderer  *r,
+                   GError     **error)
+{
+  VkDescriptorSetAllocateInfo alloc = {
+    .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+    .descriptorPool = r->descriptor_pool,
+    .descriptorSetCount = 1,
+    .pSetLayouts = &r->texel_layout,
+  };
+
+  if (!create_texel_view (r, &r->act[0], &r->act_views[0], error) ||
+      !create_texel_view (r, &r->act[1], &r->act_views[1], error) ||
+      !create_texel_view (r, &r->const_buf, &r->const_view, error) ||
+      !create_texel_view (r, &r->scale_buf, &r->scale_view, error))
+    return FALSE;
+  for (int c = 0; c < r->gen->n_convs; c++)
+    {
+      ConvGpu *gpu = &r->convs[c];
+      VkBufferView views[N_TEXEL_BINDINGS];
+      VkWriteDescriptorSet writes[N_TEXEL_BINDINGS];
+
+      if (!create_texel_view (r, &gpu->weights, &gpu->weight_view, error) ||
+          !hd_vk_check (vkAllocateDescriptorSets (r->device, &alloc, &gpu->texel_set),
+                        "Allocating a descriptor set", error))
+        return FALSE;
+      views[0] = c == 0 ? r->const_view : r->act_views[(c - 1) % 2];
+      views[1] = gpu->weight_view;
+      views[2] = r->scale_view;
+      for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
+        writes[b] = (VkWriteDescriptorSet) {
+          .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+          .dstSet = gpu->texel_set,
+          .dstBinding = b,
+          .descriptorCount = 1,
+          .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+          .pTexelBufferView = &views[b],
+        };
+      vkUpdateDescriptorSets (r->device, N_TEXEL_BINDINGS, writes, 0, NULL);
+    }
+  return TRUE;
+}
+
 static gboolean
 create_descriptor_sets (HdRenderer  *r,
                         GError     **error)
 {
   HdGenerator *gen = r->gen;
   guint n_sets = 6 + 2 * gen->n_convs + gen->n_rgbs;
-  VkDescriptorPoolSize size = {
-    .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-    .descriptorCount = n_sets * N_BINDINGS,
+  VkDescriptorPoolSize sizes[2] = {
+    {
+      .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .descriptorCount = n_sets * N_BINDINGS,
+    },
+    {
+      .type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+      .descriptorCount = gen->n_convs * N_TEXEL_BINDINGS,
+    },
   };
   VkDescriptorPoolCreateInfo pool_info = {
     .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-    .maxSets = n_sets,
-    .poolSizeCount = 1,
-    .pPoolSizes = &size,
+    .maxSets = n_sets + gen->n_convs,
+    .poolSizeCount = 2,
+    .pPoolSizes = sizes,
   };
 
   if (!hd_vk_check (vkCreateDescriptorPool (r->device, &pool_info, NULL, &r->descriptor_pool),
@@ -1097,6 +1242,8 @@ create_descriptor_sets (HdRenderer  *r,
         SET (r->convs[c].fir_set, &r->t_buf, &r->act[c % 2], NULL, NULL,
              &r->dcoef_buf, &r->misc_buf, &r->noise_buf);
     }
+  if (r->conv_kernel == CONV_KERNEL_CPU && !create_texel_sets (r, error))
+    return FALSE;
   for (int b = 0; b < gen->n_rgbs; b++)
     {
       int last_conv = b == 0 ? 0 : 2 * b;
@@ -1247,6 +1394,7 @@ hd_renderer_new (HdVkContext  *ctx,
   r->force_staging = g_strcmp0 (g_getenv ("HYPERDOMAIN_FORCE_STAGING"), "1") == 0;
   if (!choose_conv_kernel (r, error))
     goto fail;
+  check_cpu_kernel_limits (r);
   choose_up_paths (r);
   if (!check_sizes (r, error) ||
       !create_sync_and_commands (r, error) ||
@@ -1305,6 +1453,19 @@ hd_renderer_free (HdRenderer *r)
     vkDestroyPipelineLayout (r->device, r->pipeline_layout, NULL);
   if (r->set_layout != VK_NULL_HANDLE)
     vkDestroyDescriptorSetLayout (r->device, r->set_layout, NULL);
+  if (r->texel_layout != VK_NULL_HANDLE)
+    vkDestroyDescriptorSetLayout (r->device, r->texel_layout, NULL);
+  if (r->convs != NULL)
+    for (int c = 0; c < r->gen->n_convs; c++)
+      if (r->convs[c].weight_view != VK_NULL_HANDLE)
+        vkDestroyBufferView (r->device, r->convs[c].weight_view, NULL);
+  for (int i = 0; i < 2; i++)
+    if (r->act_views[i] != VK_NULL_HANDLE)
+      vkDestroyBufferView (r->device, r->act_views[i], NULL);
+  if (r->const_view != VK_NULL_HANDLE)
+    vkDestroyBufferView (r->device, r->const_view, NULL);
+  if (r->scale_view != VK_NULL_HANDLE)
+    vkDestroyBufferView (r->device, r->scale_view, NULL);
 
   if (r->convs != NULL)
     for (int c = 0; c < r->gen->n_convs; c++)
@@ -1477,7 +1638,6 @@ record_split_up_conv (HdRenderer      *r,
   const ConvGpu *gpu = &r->convs[index];
   const char *label = conv->name + strlen ("synthesis.");
   guint32 all_groups = groups_for (conv->c_out, CPU_SG);
-  guint32 t_res = 2 * conv->in_res + 1;
   guint32 res = 2 * conv->in_res;
 
   for (guint32 g0 = 0; g0 < all_groups; g0 += gpu->chunk_groups)
@@ -1506,7 +1666,7 @@ record_split_up_conv (HdRenderer      *r,
       if (g0 > 0)
         cmd_compute_barrier (cb);  /* the previous blur has read t_buf */
       cmd_dispatch (r, cb, PIPE_TCONV, gpu->set, &tconv, sizeof tconv,
-                    groups_for (t_res, 2 * TCONV_TILE_Q), groups_for (t_res, 2 * TCONV_TILE_P),
+                    groups_for (conv->in_res, TCONV_TILE_Q), groups_for (conv->in_res, TCONV_TILE_P),
                     groups_for (n_groups, CPU_NSG), label);
       cmd_compute_barrier (cb);
       cmd_dispatch (r, cb, PIPE_UPFIR, gpu->fir_set, &fir, sizeof fir,
@@ -1543,6 +1703,9 @@ record_synthesis (HdRenderer      *r,
 
           push.noise_on = noise_mode != HD_NOISE_NONE;
           push.noise_off = gpu->noise_base + (noise_mode == HD_NOISE_RANDOM ? r->noise_total : 0);
+          if (gpu->texel_set != VK_NULL_HANDLE)
+            vkCmdBindDescriptorSets (cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipeline_layout,
+                                     1, 1, &gpu->texel_set, 0, NULL);
           if (gpu->tconv)
             record_split_up_conv (r, cb, conv, &push);
           else
