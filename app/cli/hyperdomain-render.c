@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hd-cli-tools.h"
 #include "hd-domain.h"
 #include "hd-error.h"
 #include "hd-generator.h"
@@ -40,6 +41,8 @@ typedef struct {
   gboolean list_devices;
   char    *output;
   gboolean version;
+  char    *from_png;
+  gboolean other_options;  /* for --from-png: options it does not take */
 } Options;
 
 typedef struct {
@@ -60,6 +63,7 @@ options_clear (Options *o)
   g_strfreev (o->domains);
   g_free (o->device);
   g_free (o->output);
+  g_free (o->from_png);
 }
 
 static gboolean
@@ -75,7 +79,7 @@ parse_uint32 (const char *text,
 }
 
 /* "S", "A-B" (inclusive) or, for --seeds, "1,5,9". */
-static GArray *
+GArray *
 parse_seed_list (const char *text,
                  gboolean    allow_list,
                  const char *option,
@@ -130,7 +134,7 @@ bad:
 /* An output pattern holds at most one integer conversion (%d, %u, %05d,
  * ...) and %% for a percent sign.  It is expanded here, never handed to
  * printf, so a pattern cannot read or write memory. */
-static gboolean
+gboolean
 output_pattern_check (const char *pattern,
                       gboolean   *has_conversion,
                       GError    **error)
@@ -167,7 +171,7 @@ output_pattern_check (const char *pattern,
   return TRUE;
 }
 
-static char *
+char *
 output_pattern_expand (const char *pattern,
                        guint32     seed)
 {
@@ -321,7 +325,7 @@ list_devices (void)
   return 0;
 }
 
-static gboolean
+gboolean
 write_output (const char    *path,
               HdGenerator   *gen,
               const float   *img,
@@ -351,6 +355,68 @@ write_output (const char    *path,
     }
 }
 
+/* --from-png (hd-cli-tools.c). */
+static int
+run_saved_state (Options  *o,
+                 GError  **error)
+{
+  g_autoptr(GArray) seeds = NULL;
+  HdCliTools args = { 0 };
+
+  if (o->output == NULL)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT, _("No output given: use -o OUT.png or -o OUT.npy"));
+      return 2;
+    }
+  if (!ends_with_ci (o->output, ".png") && !ends_with_ci (o->output, ".npy"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("The output “%s” must end in .png or .npy"), o->output);
+      return 2;
+    }
+  if (o->seed != NULL && o->seeds != NULL)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT, _("Give only one of --seed and --seeds"));
+      return 2;
+    }
+  if (o->seed != NULL || o->seeds != NULL)
+    {
+      seeds = o->seeds != NULL ? parse_seed_list (o->seeds, TRUE, "--seeds", error)
+                               : parse_seed_list (o->seed, FALSE, "--seed", error);
+      if (seeds == NULL)
+        return 2;
+    }
+  if (!output_pattern_check (o->output, &args.has_conversion, error))
+    return 2;
+
+  args.from_png = o->from_png;
+  args.seeds = seeds;
+  args.output = o->output;
+  args.device = o->device;
+  args.other_options = o->other_options || o->model != NULL || o->z_path != NULL ||
+                       o->w_path != NULL || o->domains != NULL || o->noise != NULL ||
+                       o->noise_seed != NULL;
+  return hd_cli_run_from_state (&args, error);
+}
+
+/* Whether ARGV holds the option NAME ("--psi" or "--psi=..."). */
+static gboolean
+argv_has_option (int          argc,
+                 char       **argv,
+                 const char  *name)
+{
+  gsize len = strlen (name);
+
+  for (int i = 1; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--"))
+        break;
+      if (strncmp (argv[i], name, len) == 0 && (argv[i][len] == '\0' || argv[i][len] == '='))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static int
 run (Options  *o,
      GError  **error)
@@ -370,6 +436,9 @@ run (Options  *o,
   int n_latents, res;
 
   hd_render_params_init (&params);
+
+  if (o->from_png != NULL)
+    return run_saved_state (o, error);
 
   if (o->model == NULL)
     {
@@ -554,6 +623,7 @@ main (int    argc,
     { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, N_("Vulkan device: auto (default), cpu or an index from --list-devices"), N_("DEVICE") },
     { "list-devices", 0, 0, G_OPTION_ARG_NONE, &o.list_devices, N_("Print the Vulkan devices with their index and exit"), NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, N_("Write the image: .png (8-bit with the state as metadata) or .npy (raw float32, shape (C, H, W)); with several seeds a pattern such as out/%05d.png"), N_("OUT") },
+    { "from-png", 0, 0, G_OPTION_ARG_FILENAME, &o.from_png, N_("Render the state saved in an image exported by Hyperdomain (or in a state or preset .json): generator, latent, psi, cutoff, noise, domains with weights and layer ranges. --seed/--seeds replace its latent. Files that moved are looked for next to FILE"), N_("FILE") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version and exit"), NULL },
     { NULL }
   };
@@ -578,10 +648,12 @@ main (int    argc,
     "  hyperdomain-render --model gen.safetensors --seed 0-99 --psi 0.7 -o out/%05d.png\n"
     "  hyperdomain-render --model gen.safetensors --domain pixar.safetensors=0.5 \\\n"
     "                     --domain pack.safetensors#anime=0.5 -o blend.npy\n"
+    "  hyperdomain-render --from-png exported.png -o again.png\n"
     "\n"
     "Exit status: 0 on success, 1 when a file or the device fails, 2 on a\n"
     "wrong command line.\n"));
 
+  o.other_options = argv_has_option (argc, argv, "--psi") || argv_has_option (argc, argv, "--cutoff");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       fprintf (stderr, "hyperdomain-render: %s\n", error->message);

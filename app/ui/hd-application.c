@@ -37,6 +37,34 @@ hd_application_find_demo_model (void)
   return NULL;
 }
 
+char *
+hd_application_get_session_path (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "hyperdomain", "session.json", NULL);
+}
+
+HdWindow *
+hd_application_new_window (HdApplication *self,
+                           gboolean       restore,
+                           gboolean      *restoring)
+{
+  HdWindow *window = hd_window_new (self != NULL ? ADW_APPLICATION (self) : NULL);
+  g_autofree char *session_path = hd_application_get_session_path ();
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  gboolean restored = FALSE;
+
+  if (restore && g_settings_get_boolean (settings, "restore-session") &&
+      g_file_test (session_path, G_FILE_TEST_EXISTS))
+    {
+      hd_window_restore_session (window, session_path);
+      restored = TRUE;
+    }
+  hd_window_set_session_file (window, session_path);
+  if (restoring != NULL)
+    *restoring = restored;
+  return window;
+}
+
 static HdWindow *
 hd_application_get_window (HdApplication *self)
 {
@@ -44,7 +72,8 @@ hd_application_get_window (HdApplication *self)
 
   if (HD_IS_WINDOW (window))
     return HD_WINDOW (window);
-  return hd_window_new (ADW_APPLICATION (self));
+  /* Files were given: they replace the last session. */
+  return hd_application_new_window (self, FALSE, NULL);
 }
 
 static void
@@ -55,8 +84,9 @@ hd_application_activate (GApplication *app)
 
   if (active == NULL)
     {
-      HdWindow *window = hd_window_new (ADW_APPLICATION (self));
-      g_autofree char *demo = hd_application_find_demo_model ();
+      gboolean restoring = FALSE;
+      HdWindow *window = hd_application_new_window (self, TRUE, &restoring);
+      g_autofree char *demo = restoring ? NULL : hd_application_find_demo_model ();
 
       if (demo != NULL)
         {

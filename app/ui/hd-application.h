@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "hd-window.h"
+
 G_BEGIN_DECLS
 
 #define HD_TYPE_APPLICATION (hd_application_get_type ())
@@ -10,5 +12,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (HdApplication, hd_application, HD, APPLICATION, AdwApplication)
 
 HdApplication *hd_application_new (void);
+/* The file the last session is kept in: hyperdomain/session.json in the
+ * XDG state folder. */
+char          *hd_application_get_session_path (void);
+/* A new window that keeps the session; with RESTORE, it reopens the last
+ * session first (when there is one and the setting allows it).  Returns
+ * TRUE in *RESTORING when it does. */
+HdWindow      *hd_application_new_window       (HdApplication *self,
+                                                gboolean       restore,
+                                                gboolean      *restoring);
 
 G_END_DECLS

@@ -32,4 +32,11 @@ gboolean        hd_window_is_loading       (HdWindow *self);
 void            hd_window_export_to_path    (HdWindow   *self,
                                              const char *path);
 
+/* Writes the current state to PATH (a preset or the session file). */
+gboolean        hd_window_save_state_file   (HdWindow    *self,
+                                             const char  *path,
+                                             GError     **error);
+/* Saves a session change still waiting for its timer. */
+void            hd_window_flush_session     (HdWindow    *self);
+
 G_END_DECLS

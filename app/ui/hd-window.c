@@ -15,6 +15,7 @@
 #include "hd-ui-resources.h"
 #include "hd-file-loader.h"
 #include "hd-history.h"
+#include "hd-state-opener.h"
 #include "hd-image-view.h"
 #include "hd-latent-panel.h"
 #include "hd-render-worker.h"
@@ -49,6 +50,8 @@ struct _HdWindow
   GSettings            *settings;
   HdSession            *session;
   HdHistory            *history;
+  char                 *session_file;  /* saved to on changes, or NULL */
+  guint                 session_save_id;
   HdRenderWorker       *worker;
   GtkEventController   *seed_keys;
   GCancellable         *cancellable;
@@ -128,6 +131,7 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-original", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reset-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.normalize-weights", n_domains > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-preset", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", hd_history_can_undo (self->history));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", hd_history_can_redo (self->history));
 }
@@ -400,12 +404,105 @@ on_files_loaded (GObject      *source,
   hd_window_update_page (self);
 }
 
+/* Reopening saved states: exported PNGs, presets, the last session */
+
+typedef struct
+{
+  HdWindow *self;
+  gboolean  is_session;
+} StateOpen;
+
+static void
+on_state_opened (GObject      *source,
+                 GAsyncResult *res,
+                 gpointer      user_data)
+{
+  StateOpen *op = user_data;
+  g_autoptr(HdWindow) self = op->self;
+  gboolean is_session = op->is_session;
+  g_autoptr(HdOpenedState) opened = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_free (op);
+  self->n_loading--;
+  opened = hd_state_open_finish (res, &error);
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+
+  if (opened == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        hd_window_show_error (self,
+                              is_session ? _("Could Not Restore the Last Session") : _("Could Not Reopen"),
+                              error->message);
+    }
+  else
+    {
+      g_autofree char *source_name = g_path_get_basename (opened->origin);
+
+      if (opened->generator != hd_session_get_generator (self->session))
+        {
+          g_clear_pointer (&self->frame, hd_render_frame_unref);
+          g_clear_pointer (&self->full_frame, hd_render_frame_unref);
+          hd_image_view_set_texture (self->image_view, NULL, 0, 0);
+          hd_session_set_generator (self->session, opened->generator, NULL);
+        }
+      if (!hd_session_apply_state (self->session, opened->state, opened->domains, source_name, &error))
+        hd_window_show_error (self, _("Could Not Reopen"), error->message);
+    }
+
+  hd_window_update_page (self);
+}
+
+/* Restores the state saved in PATH (an exported PNG or a state file),
+ * asking for files that moved. */
+static void
+hd_window_open_state (HdWindow   *self,
+                      const char *path,
+                      gboolean    is_session)
+{
+  StateOpen *op = g_new0 (StateOpen, 1);
+
+  op->self = g_object_ref (self);
+  op->is_session = is_session;
+  self->n_loading++;
+  hd_window_update_page (self);
+  hd_state_open_async (GTK_WINDOW (self), path, hd_session_get_generator (self->session),
+                       self->cancellable, on_state_opened, op);
+}
+
+static gboolean
+is_state_file (GFile *file)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *lower = name != NULL ? g_ascii_strdown (name, -1) : NULL;
+
+  return lower != NULL && g_file_is_native (file) &&
+         (g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".json"));
+}
+
 void
 hd_window_open_files (HdWindow  *self,
                       GFile    **files,
                       guint      n_files)
 {
+  g_autoptr(GPtrArray) others = g_ptr_array_new ();
+
   g_return_if_fail (HD_IS_WINDOW (self));
+
+  for (guint i = 0; i < n_files; i++)
+    {
+      if (is_state_file (files[i]))
+        {
+          g_autofree char *path = g_file_get_path (files[i]);
+          hd_window_open_state (self, path, FALSE);
+        }
+      else
+        g_ptr_array_add (others, files[i]);
+    }
+  files = (GFile **) others->pdata;
+  n_files = others->len;
 
   if (n_files == 0)
     return;
@@ -476,6 +573,173 @@ hd_window_open_action (GtkWidget  *widget,
 }
 
 static void
+hd_window_reopen_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *param)
+{
+  hd_window_choose_files (HD_WINDOW (widget), _("Reopen Image"),
+                          _("Images Exported by Hyperdomain (.png)"), "*.png", FALSE);
+}
+
+/* Sessions and presets */
+
+gboolean
+hd_window_save_state_file (HdWindow    *self,
+                           const char  *path,
+                           GError     **error)
+{
+  g_autoptr(HdState) state = NULL;
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (HD_IS_WINDOW (self), FALSE);
+
+  state = hd_session_to_state (self->session);
+  if (state == NULL)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT, _("Open a generator first"));
+      return FALSE;
+    }
+  dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot create the folder “%s”: %s"),
+                   dir, g_strerror (saved));
+      return FALSE;
+    }
+  return hd_state_save_file (state, path, error);
+}
+
+static gboolean
+hd_window_save_session_now (gpointer data)
+{
+  HdWindow *self = data;
+  g_autoptr(GError) error = NULL;
+
+  self->session_save_id = 0;
+  if (self->session_file != NULL && hd_session_get_generator (self->session) != NULL &&
+      !hd_window_save_state_file (self, self->session_file, &error))
+    g_warning ("Cannot save the session: %s", error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_session_changed_autosave (HdWindow  *self,
+                             HdSession *session)
+{
+  if (self->session_file == NULL || hd_session_get_interactive (session))
+    return;
+  g_clear_handle_id (&self->session_save_id, g_source_remove);
+  self->session_save_id = g_timeout_add_seconds (1, hd_window_save_session_now, self);
+}
+
+static gboolean
+on_close_request (HdWindow *self)
+{
+  if (self->session_save_id != 0)
+    {
+      g_clear_handle_id (&self->session_save_id, g_source_remove);
+      hd_window_save_session_now (self);
+    }
+  return FALSE;
+}
+
+void
+hd_window_set_session_file (HdWindow   *self,
+                            const char *path)
+{
+  g_return_if_fail (HD_IS_WINDOW (self));
+
+  g_free (self->session_file);
+  self->session_file = g_strdup (path);
+}
+
+void
+hd_window_flush_session (HdWindow *self)
+{
+  g_return_if_fail (HD_IS_WINDOW (self));
+
+  on_close_request (self);
+}
+
+void
+hd_window_restore_session (HdWindow   *self,
+                           const char *path)
+{
+  g_return_if_fail (HD_IS_WINDOW (self));
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    hd_window_open_state (self, path, TRUE);
+}
+
+static void
+on_preset_chooser_response (GtkNativeDialog *dialog,
+                            int              response,
+                            HdWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (path == NULL)
+        hd_window_show_error (self, _("Could Not Save the Preset"), _("Choose a folder on this computer"));
+      else if (!hd_window_save_state_file (self, path, &error))
+        hd_window_show_error (self, _("Could Not Save the Preset"), error->message);
+      else
+        {
+          g_autofree char *name = g_path_get_basename (path);
+          g_autofree char *title = g_strdup_printf (_("Preset “%s” saved"), name);
+          hd_window_toast (self, title);
+        }
+    }
+  g_object_unref (dialog);
+}
+
+static char *
+hd_window_presets_folder (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "hyperdomain", "presets", NULL);
+}
+
+static void
+hd_window_save_preset_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *param)
+{
+  HdWindow *self = HD_WINDOW (widget);
+  g_autofree char *folder = hd_window_presets_folder ();
+  g_autoptr(GFile) folder_file = g_file_new_for_path (folder);
+  GtkFileChooserNative *chooser;
+  GtkFileFilter *filter;
+
+  g_mkdir_with_parents (folder, 0700);
+  chooser = gtk_file_chooser_native_new (_("Save Preset"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Save"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder_file, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), _("preset.json"));
+  filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, _("Presets (.json)"));
+  gtk_file_filter_add_pattern (filter, "*.json");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_unref (filter);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_preset_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+hd_window_load_preset_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *param)
+{
+  hd_window_choose_files (HD_WINDOW (widget), _("Load Preset"),
+                          _("Presets (.json)"), "*.json", FALSE);
+}
+
+static void
 hd_window_add_domain_action (GtkWidget  *widget,
                              const char *action_name,
                              GVariant   *param)
@@ -523,18 +787,6 @@ on_drop (GtkDropTarget *target,
   return files->len > 0;
 }
 
-/* Seed, weights */
-
-static void
-hd_window_seed_action (GtkWidget  *widget,
-                       const char *action_name,
-                       GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  if (g_str_equal (action_name, "win.seed-next"))
-    hd_session_step_seed (self->session, 1);
-  else if (g_str_equal (action_name, "win.seed-previous"))
 /* Undo and redo */
 
 static void
@@ -558,6 +810,18 @@ on_history_notify (HdWindow   *self,
   hd_window_update_actions (self);
 }
 
+/* Seed, weights */
+
+static void
+hd_window_seed_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  HdWindow *self = HD_WINDOW (widget);
+
+  if (g_str_equal (action_name, "win.seed-next"))
+    hd_session_step_seed (self->session, 1);
+  else if (g_str_equal (action_name, "win.seed-previous"))
     hd_session_step_seed (self->session, -1);
   else
     hd_session_random_seed (self->session);
@@ -1055,6 +1319,8 @@ hd_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), HD_TYPE_WINDOW);
 
   g_clear_object (&self->worker);
+  g_clear_object (&self->history);
+  g_clear_handle_id (&self->session_save_id, g_source_remove);
   g_clear_pointer (&self->last_job, hd_render_job_unref);
   g_clear_pointer (&self->frame, hd_render_frame_unref);
   g_clear_pointer (&self->full_frame, hd_render_frame_unref);
@@ -1067,12 +1333,12 @@ hd_window_dispose (GObject *object)
 
 static void
 hd_window_finalize (GObject *object)
-  g_clear_object (&self->history);
 {
   HdWindow *self = (HdWindow *)object;
 
   g_free (self->pending_path);
   g_free (self->last_error);
+  g_free (self->session_file);
 
   G_OBJECT_CLASS (hd_window_parent_class)->finalize (object);
 }
@@ -1176,10 +1442,20 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.reset-weights", NULL, hd_window_weights_action);
   gtk_widget_class_install_action (widget_class, "win.normalize-weights", NULL, hd_window_weights_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, hd_window_toggle_sidebar_action);
+  gtk_widget_class_install_action (widget_class, "win.reopen", NULL, hd_window_reopen_action);
+  gtk_widget_class_install_action (widget_class, "win.save-preset", NULL, hd_window_save_preset_action);
+  gtk_widget_class_install_action (widget_class, "win.load-preset", NULL, hd_window_load_preset_action);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, hd_window_history_action);
   gtk_widget_class_install_property_action (widget_class, "win.zoom-original", "zoom-original");
   gtk_widget_class_install_property_action (widget_class, "win.fullscreen", "fullscreened");
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
+  /* Bindings of the window, not application accelerators: a text field
+   * with the focus undoes its own typing first. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
 }
 
 static void
@@ -1188,18 +1464,12 @@ hd_window_init (HdWindow *self)
   GtkDropTarget *drop;
   g_autoptr(GAction) stats_action = NULL;
 
-  gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);
-  gtk_widget_class_install_action (widget_class, "win.redo", NULL, hd_window_history_action);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
   self->settings = g_settings_new (APPLICATION_ID);
-  /* Bindings of the window, not application accelerators: a text field
-   * with the focus undoes its own typing first. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   self->session = hd_session_new ();
+  self->history = hd_history_new (self->session);
   self->worker = hd_render_worker_new ();
 
   g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
@@ -1212,13 +1482,17 @@ hd_window_init (HdWindow *self)
 
   stats_action = g_settings_create_action (self->settings, "show-stats");
   g_action_map_add_action (G_ACTION_MAP (self), stats_action);
-  self->history = hd_history_new (self->session);
 
   g_signal_connect_object (self->session, "changed", G_CALLBACK (on_session_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::interactive", G_CALLBACK (on_session_interactive), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::has-generator", G_CALLBACK (on_session_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::n-domains", G_CALLBACK (on_session_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::has-latent-file", G_CALLBACK (on_session_notify), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "changed", G_CALLBACK (on_session_changed_autosave), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::interactive", G_CALLBACK (on_session_changed_autosave), self, G_CONNECT_SWAPPED);
+  g_signal_connect (self, "close-request", G_CALLBACK (on_close_request), NULL);
+  g_signal_connect_object (self->history, "notify::can-undo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->history, "notify::can-redo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->worker, "frame-ready", G_CALLBACK (on_frame_ready), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->worker, "render-failed", G_CALLBACK (on_render_failed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->worker, "device-recovered", G_CALLBACK (on_device_recovered), self, G_CONNECT_SWAPPED);
@@ -1232,8 +1506,6 @@ hd_window_init (HdWindow *self)
   g_signal_connect_object (drop, "drop", G_CALLBACK (on_drop), self, 0);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
-  g_signal_connect_object (self->history, "notify::can-undo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->history, "notify::can-redo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
   hd_window_add_seed_keys (self);
   hd_window_update_actions (self);
   hd_window_update_page (self);
@@ -1252,19 +1524,6 @@ hd_window_get_session (HdWindow *self)
   return self->session;
 }
 
-HdRenderWorker *
-hd_window_get_worker (HdWindow *self)
-{
-  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
-  return self->worker;
-}
-
-HdImageView *
-hd_window_get_image_view (HdWindow *self)
-{
-  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
-  return self->image_view;
-}
 HdHistory *
 hd_window_get_history (HdWindow *self)
 {
@@ -1280,6 +1539,19 @@ hd_window_get_domain_row (HdWindow *self,
   return GTK_WIDGET (gtk_list_box_get_row_at_index (self->domain_list, position));
 }
 
+HdRenderWorker *
+hd_window_get_worker (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+  return self->worker;
+}
+
+HdImageView *
+hd_window_get_image_view (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+  return self->image_view;
+}
 
 HdLatentPanel *
 hd_window_get_latent_panel (HdWindow *self)

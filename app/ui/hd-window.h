@@ -15,4 +15,12 @@ void      hd_window_open_files (HdWindow       *self,
                                 GFile         **files,
                                 guint           n_files);
 
+/* The file the window keeps its state in (saved a second after each
+ * change and on closing), or NULL for none. */
+void      hd_window_set_session_file (HdWindow     *self,
+                                      const char   *path);
+/* Restores the state saved in PATH, when it exists. */
+void      hd_window_restore_session  (HdWindow     *self,
+                                      const char   *path);
+
 G_END_DECLS

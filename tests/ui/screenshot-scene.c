@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hd-domain-row.h"
 #include "hd-preferences-window.h"
 #include "hd-ui-test-util.h"
 
@@ -40,7 +41,7 @@ main (int   argc,
     { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Window size", "WxH" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "S" },
     { "weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &weights, "Weight of domain I", "I=W" },
-    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts" },
+    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
     { NULL }
   };
@@ -101,6 +102,8 @@ main (int   argc,
 
   if (g_strcmp0 (show, "preferences") == 0)
     gtk_window_present (GTK_WINDOW (hd_preferences_window_new (GTK_WINDOW (window))));
+  else if (g_strcmp0 (show, "layers") == 0 && hd_window_get_domain_row (window, 0) != NULL)
+    gtk_menu_button_popup (hd_domain_row_get_range_button (HD_DOMAIN_ROW (hd_window_get_domain_row (window, 0))));
   else if (g_strcmp0 (show, "shortcuts") == 0)
     {
       g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/io/github/hyperdomain/Hyperdomain/gtk/help-overlay.ui");

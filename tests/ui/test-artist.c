@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "hd-application.h"
 #include "hd-domain-row.h"
 #include "hd-png.h"
 #include "hd-state.h"
@@ -213,14 +214,367 @@ test_layer_ranges (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  AdwMessageDialog *found = NULL;
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      found = l->data;
+  g_list_free (toplevels);
+  return found;
+}
+
+static gboolean
+has_message_dialog (gpointer data)
+{
+  return find_message_dialog () != NULL;
+}
+
+static GtkWidget *
+find_file_chooser (void)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  GtkWidget *found = NULL;
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (GTK_IS_FILE_CHOOSER (l->data) && gtk_widget_get_visible (l->data))
+      found = l->data;
+  g_list_free (toplevels);
+  return found;
+}
+
+static gboolean
+has_file_chooser (gpointer data)
+{
+  return find_file_chooser () != NULL;
+}
+
+static gboolean
+window_current (gpointer data)
+{
+  HdWindow *window = data;
+  HdRenderFrame *frame = hd_window_get_full_frame (window);
+  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
+
+  return job != NULL && frame != NULL && !hd_window_is_loading (window) &&
+         !hd_render_worker_is_busy (hd_window_get_worker (window)) &&
+         hd_window_get_frame (window) == frame && hd_render_job_same_image (job, frame->job);
+}
+
+static void
+assert_same_screen (HdWindow *a,
+                    HdWindow *b)
+{
+  g_autofree guint8 *pa = NULL;
+  g_autofree guint8 *pb = NULL;
+  int ra, rb;
+
+  pa = frame_pixels (a, &ra);
+  pb = frame_pixels (b, &rb);
+  g_assert_cmpint (ra, ==, rb);
+  g_assert_cmpmem (pa, (gsize) ra * ra * 3, pb, (gsize) rb * rb * 3);
+}
+
+/* An exported PNG reopened in a new window gives the same state and the
+ * same pixels, and so does hyperdomain-render --from-png. */
+static void
+test_reopen_png (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  HdWindow *other;
+  HdSession *other_session;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "look.png", NULL);
+  g_autofree guint8 *shown = NULL;
+  g_autofree guint8 *cli = NULL;
+  const char *paths[] = { path, NULL };
+  int res, w, h;
+
+  g_assert_no_error (error);
+  hd_session_set_seed (session, 5);
+  hd_session_set_psi (session, 0.75);
+  g_object_set (session, "noise-mode", HD_NOISE_RANDOM, "noise-seed", 3, "cutoff", 5, NULL);
+  gtk_range_set_value (hd_window_get_domain_scale (window, 1), -0.75);
+  hd_domain_item_set_range (domain_item (window, 0), 0, 8);
+  hd_domain_item_set_range (domain_item (window, 1), 16, 0);
+  hd_ui_test_wait_for_current (window, 30000);
+  hd_window_export_to_path (window, path);
+  hd_ui_test_wait_until (file_exists, path, 30000, "the exported file");
+  hd_ui_test_run_for (100);
+
+  other = hd_ui_test_open_window (NULL);
+  other_session = hd_window_get_session (other);
+  hd_ui_test_open_paths (other, paths);
+  g_assert_nonnull (hd_session_get_generator (other_session));
+  g_assert_cmpuint (hd_session_get_seed (other_session), ==, 5);
+  g_assert_cmpfloat (hd_session_get_psi (other_session), ==, 0.75);
+  g_assert_cmpuint (g_list_model_get_n_items (hd_session_get_domains (other_session)), ==, 2);
+  g_assert_cmpint (hd_domain_item_get_max_res (domain_item (other, 0)), ==, 8);
+  g_assert_cmpint (hd_domain_item_get_min_res (domain_item (other, 1)), ==, 16);
+  g_assert_cmpfloat (hd_domain_item_get_weight (domain_item (other, 1)), ==, -0.75);
+  assert_same_screen (window, other);
+  assert_screen_matches_engine (other);
+
+  shown = frame_pixels (other, &res);
+  {
+    const char *args[] = { "--from-png", path, NULL };
+    cli = hd_ui_test_run_cli (args, &w, &h);
+  }
+  if (cli == NULL)
+    g_test_message ("HD_RENDER is not set: skipping the comparison with hyperdomain-render");
+  else
+    {
+      g_assert_cmpint (w, ==, res);
+      g_assert_cmpmem (shown, (gsize) res * res * 3, cli, (gsize) w * h * 3);
+    }
+
+  /* A PNG without Hyperdomain metadata is refused with a message. */
+  {
+    g_autofree char *plain = g_build_filename (dir, "plain.png", NULL);
+    g_autoptr(GFile) plain_file = g_file_new_for_path (plain);
+    GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
+    AdwMessageDialog *dialog;
+
+    g_assert_true (gdk_texture_save_to_png (texture, plain));
+    hd_window_open_files (other, &plain_file, 1);
+    hd_ui_test_wait_until (has_message_dialog, NULL, 10000, "the error");
+    dialog = find_message_dialog ();
+    g_test_message ("refused: %s", adw_message_dialog_get_body (dialog));
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "plain.png"));
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    g_unlink (plain);
+  }
+
+  g_unlink (path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (other));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* A state naming a file that is nowhere asks for it: Cancel changes
+ * nothing, Locate opens a file chooser; a file that moved next to the
+ * state is found without asking. */
+static void
+test_reopen_missing (void)
+{
+  HdWindow *window = hd_ui_test_open_window (NULL);
+  HdSession *session = hd_window_get_session (window);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *state_path = g_build_filename (dir, "preset.json", NULL);
+  g_autofree char *tiny = hd_ui_test_conformance_path ("tiny.safetensors");
+  g_autofree char *dom_b = hd_ui_test_conformance_path ("tiny-domain-b.safetensors");
+  g_autoptr(HdState) state = hd_state_new ();
+  g_autoptr(GFile) file = g_file_new_for_path (state_path);
+  g_autofree char *moved = g_build_filename (dir, "lost-domain.safetensors", NULL);
+  HdStateDomain d = { 0 };
+  AdwMessageDialog *dialog;
+  GtkWidget *chooser;
+
+  g_assert_no_error (error);
+  state->generator_path = g_strdup (tiny);
+  state->seed = 4;
+  d.path = g_strdup ("/nonexistent/lost-domain.safetensors");
+  d.name = g_strdup ("Lost");
+  d.weight = 0.5f;
+  d.min_res = 16;
+  g_array_append_val (state->domains, d);
+  g_assert_true (hd_state_save_file (state, state_path, &error));
+
+  hd_window_open_files (window, &file, 1);
+  hd_ui_test_wait_until (has_message_dialog, NULL, 10000, "the question");
+  dialog = find_message_dialog ();
+  g_test_message ("asked: %s — %s", adw_message_dialog_get_heading (dialog), adw_message_dialog_get_body (dialog));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "lost-domain.safetensors"));
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  hd_ui_test_run_for (100);
+  g_assert_null (hd_session_get_generator (session));
+  g_assert_false (hd_window_is_loading (window));
+
+  /* Locate opens a file chooser; cancelling it changes nothing either. */
+  hd_window_open_files (window, &file, 1);
+  hd_ui_test_wait_until (has_message_dialog, NULL, 10000, "the question");
+  dialog = find_message_dialog ();
+  adw_message_dialog_response (dialog, "locate");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  hd_ui_test_wait_until (has_file_chooser, NULL, 10000, "the file chooser");
+  chooser = find_file_chooser ();
+  g_test_message ("chooser: %s", gtk_window_get_title (GTK_WINDOW (chooser)));
+  g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (chooser)), "lost-domain.safetensors"));
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+  hd_ui_test_run_for (100);
+  g_assert_null (hd_session_get_generator (session));
+  g_assert_false (hd_window_is_loading (window));
+
+  /* A file that moved next to the state is found without asking. */
+  {
+    g_autofree char *contents = NULL;
+    gsize len;
+
+    g_assert_true (g_file_get_contents (dom_b, &contents, &len, NULL));
+    g_assert_true (g_file_set_contents (moved, contents, len, NULL));
+  }
+  hd_window_open_files (window, &file, 1);
+  hd_ui_test_wait_until (window_current, window, 30000, "the restored image");
+  g_assert_null (find_message_dialog ());
+
+  g_assert_cmpuint (hd_session_get_seed (session), ==, 4);
+  g_assert_cmpuint (g_list_model_get_n_items (hd_session_get_domains (session)), ==, 1);
+  g_assert_cmpstr (hd_domain_item_get_domain (domain_item (window, 0))->path, ==, moved);
+  g_assert_cmpint (hd_domain_item_get_min_res (domain_item (window, 0)), ==, 16);
+  g_assert_cmpfloat (hd_domain_item_get_weight (domain_item (window, 0)), ==, 0.5);
+  assert_screen_matches_engine (window);
+
+  g_unlink (state_path);
+  g_unlink (moved);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* The session is kept under $XDG_STATE_HOME and restored by a new window;
+ * a damaged session file gives a message and an empty window. */
+static void
+test_session_restore (void)
+{
+  g_autofree char *session_path = hd_application_get_session_path ();
+  g_autofree char *tiny = hd_ui_test_conformance_path ("tiny.safetensors");
+  g_autofree char *dom_a = hd_ui_test_conformance_path ("tiny-domain-a.safetensors");
+  g_autofree char *dom_b = hd_ui_test_conformance_path ("tiny-domain-b.safetensors");
+  const char *paths[] = { tiny, dom_a, dom_b, NULL };
+  HdWindow *first, *second, *third, *fourth;
+  gboolean restoring = FALSE;
+  AdwMessageDialog *dialog;
+
+  g_assert_true (g_str_has_prefix (session_path, g_getenv ("XDG_STATE_HOME")));
+  g_unlink (session_path);
+
+  first = hd_application_new_window (NULL, TRUE, &restoring);
+  g_assert_false (restoring);
+  gtk_window_present (GTK_WINDOW (first));
+  hd_ui_test_open_paths (first, paths);
+  hd_session_set_seed (hd_window_get_session (first), 9);
+  gtk_range_set_value (hd_window_get_domain_scale (first, 1), 0.25);
+  hd_domain_item_set_range (domain_item (first, 1), 0, 16);
+  hd_ui_test_wait_for_current (first, 30000);
+  /* Saved a moment after the change. */
+  hd_ui_test_wait_until (file_exists, session_path, 10000, "the session file");
+  hd_window_flush_session (first);
+
+  second = hd_application_new_window (NULL, TRUE, &restoring);
+  g_assert_true (restoring);
+  gtk_window_present (GTK_WINDOW (second));
+  hd_ui_test_wait_until (window_current, second, 30000, "the restored session");
+  g_assert_cmpuint (hd_session_get_seed (hd_window_get_session (second)), ==, 9);
+  g_assert_cmpint (hd_domain_item_get_max_res (domain_item (second, 1)), ==, 16);
+  assert_same_screen (first, second);
+
+  /* Files given on the command line: no restore. */
+  fourth = hd_application_new_window (NULL, FALSE, &restoring);
+  g_assert_false (restoring);
+  g_assert_false (hd_window_is_loading (fourth));
+  gtk_window_destroy (GTK_WINDOW (fourth));
+
+  gtk_window_destroy (GTK_WINDOW (second));
+  gtk_window_destroy (GTK_WINDOW (first));
+
+  /* A damaged session file. */
+  g_assert_true (g_file_set_contents (session_path, "{\"version\": 1, \"generator\": ", -1, NULL));
+  third = hd_application_new_window (NULL, TRUE, &restoring);
+  gtk_window_present (GTK_WINDOW (third));
+  hd_ui_test_wait_until (has_message_dialog, NULL, 10000, "the message");
+  dialog = find_message_dialog ();
+  g_test_message ("%s: %s", adw_message_dialog_get_heading (dialog), adw_message_dialog_get_body (dialog));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "session.json"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  hd_ui_test_run_for (50);
+  g_assert_null (hd_session_get_generator (hd_window_get_session (third)));
+  g_assert_false (hd_window_is_loading (third));
+  gtk_window_destroy (GTK_WINDOW (third));
+
+  g_unlink (session_path);
+}
+
+/* Save preset, change, load preset: the state comes back (and loading it
+ * can be undone). */
+static void
+test_presets (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "warm.json", NULL);
+  g_autofree guint8 *before = NULL;
+  g_autofree guint8 *after = NULL;
+  const char *paths[] = { path, NULL };
+  int res;
+
+  g_assert_no_error (error);
+  hd_session_set_seed (session, 21);
+  gtk_range_set_value (hd_window_get_domain_scale (window, 1), 0.5);
+  hd_domain_item_set_range (domain_item (window, 0), 16, 0);
+  hd_ui_test_wait_for_current (window, 30000);
+  before = frame_pixels (window, &res);
+  g_assert_true (hd_window_save_state_file (window, path, &error));
+  g_assert_no_error (error);
+
+  hd_session_set_seed (session, 1);
+  gtk_range_set_value (hd_window_get_domain_scale (window, 1), 0.0);
+  hd_domain_item_set_range (domain_item (window, 0), 0, 0);
+  hd_ui_test_wait_for_current (window, 30000);
+
+  hd_ui_test_open_paths (window, paths);
+  g_assert_cmpuint (hd_session_get_seed (session), ==, 21);
+  g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 1)), ==, 0.5);
+  g_assert_cmpint (hd_domain_item_get_min_res (domain_item (window, 0)), ==, 16);
+  after = frame_pixels (window, &res);
+  g_assert_cmpmem (before, (gsize) res * res * 3, after, (gsize) res * res * 3);
+
+  hd_ui_test_run_for (20);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpuint (hd_session_get_seed (session), ==, 1);
+
+  g_unlink (path);
+  g_rmdir (dir);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *state_home = g_dir_make_tmp ("hyperdomain-state-XXXXXX", NULL);
+  int status;
+
+  /* The session file goes to a folder of this test, never the user's. */
+  g_assert_nonnull (state_home);
+  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
   hd_ui_test_init (&argc, &argv);
 
   g_test_add_func ("/Hyperdomain/Artist/undo-redo", test_undo_redo);
   g_test_add_func ("/Hyperdomain/Artist/layer-ranges", test_layer_ranges);
+  g_test_add_func ("/Hyperdomain/Artist/reopen-png", test_reopen_png);
+  g_test_add_func ("/Hyperdomain/Artist/reopen-missing", test_reopen_missing);
+  g_test_add_func ("/Hyperdomain/Artist/session-restore", test_session_restore);
+  g_test_add_func ("/Hyperdomain/Artist/presets", test_presets);
 
-  return g_test_run ();
+  status = g_test_run ();
+  {
+    g_autofree char *dir = g_build_filename (state_home, "hyperdomain", NULL);
+    g_rmdir (dir);
+    g_rmdir (state_home);
+  }
+  return status;
 }

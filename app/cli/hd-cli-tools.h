@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-generator.h"
+#include "hd-state.h"
+
+G_BEGIN_DECLS
+
+/* The modes of hyperdomain-render that start from saved states:
+ * --from-png (re-render an exported image). */
+
+typedef struct {
+  const char *from_png;        /* an exported PNG or a state .json */
+  GArray     *seeds;           /* guint32, from --seed/--seeds, or NULL */
+  const char *output;          /* -o: a file or a pattern with %d */
+  gboolean    has_conversion;  /* OUTPUT holds %d */
+  const char *device;
+  gboolean    other_options;   /* a --model/--z/--w/--psi/... was given too */
+} HdCliTools;
+
+int       hd_cli_run_from_state  (const HdCliTools *args,
+                                  GError          **error);
+
+/* From hyperdomain-render.c. */
+GArray   *parse_seed_list        (const char    *text,
+                                  gboolean       allow_list,
+                                  const char    *option,
+                                  GError       **error);
+gboolean  output_pattern_check   (const char    *pattern,
+                                  gboolean      *has_conversion,
+                                  GError       **error);
+char     *output_pattern_expand  (const char    *pattern,
+                                  guint32        seed);
+gboolean  write_output           (const char    *path,
+                                  HdGenerator   *gen,
+                                  const float   *img,
+                                  int            res,
+                                  const HdState *state,
+                                  GError       **error);
+
+G_END_DECLS

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "hd-state-files.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hd-error.h"
+#include "hd-png.h"
+
+static const guint8 png_signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+
+static gboolean
+looks_like_png (const char *path)
+{
+  guint8 head[8] = { 0 };
+  FILE *f = fopen (path, "rb");
+  gsize n;
+
+  if (f == NULL)
+    return g_str_has_suffix (path, ".png") || g_str_has_suffix (path, ".PNG");
+  n = fread (head, 1, sizeof head, f);
+  fclose (f);
+  return n == sizeof head && memcmp (head, png_signature, sizeof head) == 0;
+}
+
+HdState *
+hd_state_read_any (const char  *path,
+                   GError     **error)
+{
+  g_autofree char *json = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr(GError) local_error = NULL;
+  HdState *state;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!looks_like_png (path))
+    return hd_state_load_file (path, error);
+
+  json = hd_png_read_metadata (path, error);
+  if (json == NULL)
+    return NULL;
+  state = hd_state_from_json (json, &local_error);
+  if (state == NULL)
+    {
+      name = g_filename_display_name (path);
+      g_set_error (error, local_error->domain, local_error->code,
+                   "The Hyperdomain metadata of “%s” is damaged: %s", name, local_error->message);
+    }
+  return state;
+}
+
+char *
+hd_state_find_file (const char *recorded,
+                    const char *origin)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *beside = NULL;
+
+  if (recorded == NULL || *recorded == '\0')
+    return NULL;
+  if (g_file_test (recorded, G_FILE_TEST_IS_REGULAR))
+    return g_strdup (recorded);
+  if (origin == NULL)
+    return NULL;
+
+  base = g_path_get_basename (recorded);
+  dir = g_path_get_dirname (origin);
+  beside = g_build_filename (dir, base, NULL);
+  if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
+    {
+      /* An absolute path, as a state records. */
+      if (!g_path_is_absolute (beside))
+        {
+          g_autofree char *cwd = g_get_current_dir ();
+          g_autofree char *abs = g_build_filename (cwd, beside, NULL);
+          return g_canonicalize_filename (abs, NULL);
+        }
+      return g_steal_pointer (&beside);
+    }
+  return NULL;
+}
+
+char *
+hd_state_domain_spec (const char *path,
+                      const char *id)
+{
+  return id != NULL ? g_strdup_printf ("%s#%s", path, id) : g_strdup (path);
+}
+
+HdDomain *
+hd_state_load_domain (const char  *path,
+                      const char  *id,
+                      GError     **error)
+{
+  g_autofree char *spec = hd_state_domain_spec (path, id);
+  g_autoptr(GPtrArray) loaded = hd_domain_load_all (spec, error);
+
+  if (loaded == NULL)
+    return NULL;
+  if (loaded->len != 1)
+    {
+      g_autofree char *name = g_filename_display_name (path);
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   "“%s” holds %u domains and the state names none of them", name, loaded->len);
+      return NULL;
+    }
+  return hd_domain_ref (g_ptr_array_index (loaded, 0));
+}
+
+static char *
+find_or_fail (const char  *recorded,
+              const char  *what,
+              const char  *origin,
+              GError     **error)
+{
+  char *found = hd_state_find_file (recorded, origin);
+
+  if (found == NULL)
+    {
+      g_autofree char *base = g_path_get_basename (recorded != NULL ? recorded : "");
+      g_autofree char *dir = origin != NULL ? g_path_get_dirname (origin) : NULL;
+
+      if (dir != NULL)
+        g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                     "The %s “%s” of “%s” is missing: it is neither at “%s” nor in “%s”",
+                     what, base, origin, recorded != NULL ? recorded : "", dir);
+      else
+        g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                     "The %s “%s” is missing", what, recorded != NULL ? recorded : "");
+    }
+  return found;
+}
+
+gboolean
+hd_state_open_files (const HdState *state,
+                     const char    *origin,
+                     HdGenerator  **gen_out,
+                     GPtrArray    **domains_out,
+                     GError       **error)
+{
+  g_autoptr(HdGenerator) gen = NULL;
+  g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  g_autofree char *gen_path = NULL;
+
+  g_return_val_if_fail (state != NULL, FALSE);
+
+  gen_path = find_or_fail (state->generator_path, "generator", origin, error);
+  if (gen_path == NULL)
+    return FALSE;
+  gen = hd_generator_load (gen_path, error);
+  if (gen == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < state->domains->len; i++)
+    {
+      const HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
+      g_autofree char *path = find_or_fail (sd->path, "domain", origin, error);
+      HdDomain *domain;
+
+      if (path == NULL)
+        return FALSE;
+      domain = hd_state_load_domain (path, sd->id, error);
+      if (domain == NULL)
+        return FALSE;
+      g_ptr_array_add (domains, domain);
+    }
+
+  *gen_out = g_steal_pointer (&gen);
+  *domains_out = g_steal_pointer (&domains);
+  return TRUE;
+}
+
+gboolean
+hd_state_to_params (const HdState  *state,
+                    HdGenerator    *gen,
+                    GPtrArray      *domains,
+                    HdRenderParams *params,
+                    float         **domain_out,
+                    GError        **error)
+{
+  g_autofree HdBlendTerm *terms = NULL;
+  gsize n;
+
+  g_return_val_if_fail (state != NULL && gen != NULL && domains != NULL, FALSE);
+  g_return_val_if_fail (domains->len == state->domains->len, FALSE);
+
+  hd_render_params_init (params);
+  *domain_out = NULL;
+
+  params->latent_kind = state->latent_kind;
+  params->seed = state->seed;
+  n = (gsize) state->latent_rows * state->latent_cols;
+  if (state->latent_kind == HD_LATENT_Z)
+    {
+      if (state->latent == NULL || n != (gsize) gen->config.z_dim)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                       "The z latent of the state has %" G_GSIZE_FORMAT " numbers; the generator “%s” takes %d",
+                       n, gen->name, gen->config.z_dim);
+          return FALSE;
+        }
+      params->z = state->latent;
+    }
+  else if (state->latent_kind == HD_LATENT_W)
+    {
+      if (state->latent == NULL || n != (gsize) gen->num_ws * gen->config.w_dim)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                       "The w latent of the state has %" G_GSIZE_FORMAT " numbers; the generator “%s” takes %d × %d",
+                       n, gen->name, gen->num_ws, gen->config.w_dim);
+          return FALSE;
+        }
+      params->w = state->latent;
+    }
+  if (state->cutoff > gen->num_ws)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   "The cutoff %d of the state is beyond the %d layers of the generator “%s”",
+                   state->cutoff, gen->num_ws, gen->name);
+      return FALSE;
+    }
+  params->psi = state->psi;
+  params->cutoff = state->cutoff;
+  params->noise_mode = state->noise_mode;
+  params->noise_seed = state->noise_seed;
+
+  if (domains->len == 0)
+    return TRUE;
+
+  terms = g_new0 (HdBlendTerm, domains->len);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
+
+      if (!hd_domain_check (g_ptr_array_index (domains, i), gen, NULL, error))
+        return FALSE;
+      terms[i].domain = g_ptr_array_index (domains, i);
+      terms[i].weight = sd->weight;
+      terms[i].min_res = sd->min_res;
+      terms[i].max_res = sd->max_res;
+    }
+  *domain_out = g_new0 (float, gen->domain_dim);
+  hd_domain_blend (gen, terms, domains->len, *domain_out);
+  params->domain = *domain_out;
+  return TRUE;
+}

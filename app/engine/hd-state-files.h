@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-domain.h"
+#include "hd-generator.h"
+#include "hd-render-params.h"
+#include "hd-state.h"
+
+G_BEGIN_DECLS
+
+/* Reopening a state: from an exported PNG (spec/formats.md §5) or a state
+ * file (session, preset), finding the files it names, and the render
+ * parameters it stands for.  Shared by the application and the command
+ * line, so both render a reopened state the same way. */
+
+/* The state in PATH: the "hyperdomain" metadata of a PNG, or a JSON state
+ * file.  Errors name PATH. */
+HdState   *hd_state_read_any       (const char    *path,
+                                    GError       **error);
+
+/* Where the file RECORDED (an absolute path in a state read from ORIGIN)
+ * is now: RECORDED itself when it exists, else the file of the same name
+ * next to ORIGIN, else NULL. */
+char      *hd_state_find_file      (const char    *recorded,
+                                    const char    *origin);
+
+/* "PATH" or "PATH#ID" for hd_domain_load_all. */
+char      *hd_state_domain_spec    (const char    *path,
+                                    const char    *id);
+
+/* Loads the domain SPEC and returns the one it names (a pack without an ID
+ * must hold exactly one domain). */
+HdDomain  *hd_state_load_domain    (const char    *path,
+                                    const char    *id,
+                                    GError       **error);
+
+/* Loads the generator and the domains STATE names, looking for moved
+ * files next to ORIGIN; a file found nowhere is an error naming it.
+ * *DOMAINS gets one HdDomain* per state domain, in order. */
+gboolean   hd_state_open_files     (const HdState *state,
+                                    const char    *origin,
+                                    HdGenerator  **gen,
+                                    GPtrArray    **domains,
+                                    GError       **error);
+
+/* The render parameters of STATE for GEN and DOMAINS (one per state
+ * domain): checks the latent's shape, the cutoff and the domains, and
+ * blends them into *DOMAIN_OUT (gen->domain_dim floats, NULL without
+ * domains; free it after rendering).  PARAMS points into STATE. */
+gboolean   hd_state_to_params      (const HdState  *state,
+                                    HdGenerator    *gen,
+                                    GPtrArray      *domains,
+                                    HdRenderParams *params,
+                                    float         **domain_out,
+                                    GError        **error);
+
+G_END_DECLS

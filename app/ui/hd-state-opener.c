@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "Hyperdomain-StateOpener"
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "hd-state-files.h"
+#include "hd-state-opener.h"
+
+typedef struct
+{
+  GtkWindow   *parent;     /* weak: the dialogs' window */
+  HdState     *state;
+  char        *origin;
+  HdGenerator *current;
+  GPtrArray   *paths;      /* char*: generator, then every domain; NULL until found */
+  guint        next;       /* the next path to find */
+} OpenData;
+
+static void
+open_data_free (OpenData *data)
+{
+  g_clear_weak_pointer (&data->parent);
+  g_clear_pointer (&data->state, hd_state_free);
+  g_free (data->origin);
+  g_clear_pointer (&data->current, hd_generator_unref);
+  g_clear_pointer (&data->paths, g_ptr_array_unref);
+  g_free (data);
+}
+
+void
+hd_opened_state_free (HdOpenedState *opened)
+{
+  if (opened == NULL)
+    return;
+  g_clear_pointer (&opened->state, hd_state_free);
+  g_free (opened->origin);
+  g_clear_pointer (&opened->generator, hd_generator_unref);
+  g_clear_pointer (&opened->domains, g_ptr_array_unref);
+  g_free (opened);
+}
+
+static const char *
+recorded_path (OpenData *data,
+               guint     index)
+{
+  if (index == 0)
+    return data->state->generator_path;
+  return g_array_index (data->state->domains, HdStateDomain, index - 1).path;
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  OpenData *data = task_data;
+  g_autoptr(HdOpenedState) opened = g_new0 (HdOpenedState, 1);
+  const char *gen_path = g_ptr_array_index (data->paths, 0);
+  GError *error = NULL;
+
+  if (data->current != NULL && g_strcmp0 (data->current->path, gen_path) == 0)
+    opened->generator = hd_generator_ref (data->current);
+  else if ((opened->generator = hd_generator_load (gen_path, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  opened->domains = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  for (guint i = 0; i < data->state->domains->len; i++)
+    {
+      const HdStateDomain *sd = &g_array_index (data->state->domains, HdStateDomain, i);
+      HdDomain *domain = hd_state_load_domain (g_ptr_array_index (data->paths, i + 1), sd->id, &error);
+
+      if (domain == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      g_ptr_array_add (opened->domains, domain);
+      if (g_task_return_error_if_cancelled (task))
+        return;
+    }
+
+  opened->state = g_steal_pointer (&data->state);
+  opened->origin = g_strdup (data->origin);
+  /* Paths as found: what the restored session will record. */
+  g_free (opened->state->generator_path);
+  opened->state->generator_path = g_strdup (opened->generator->path);
+  for (guint i = 0; i < opened->domains->len; i++)
+    {
+      HdStateDomain *sd = &g_array_index (opened->state->domains, HdStateDomain, i);
+
+      g_free (sd->path);
+      sd->path = g_strdup (((HdDomain *) g_ptr_array_index (opened->domains, i))->path);
+    }
+  g_task_return_pointer (task, g_steal_pointer (&opened), (GDestroyNotify) hd_opened_state_free);
+}
+
+static void find_next (GTask *task);
+
+static void
+on_locate_response (GtkNativeDialog *chooser,
+                    int              response,
+                    GTask           *task)
+{
+  OpenData *data = g_task_get_task_data (task);
+  g_autofree char *path = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      path = file != NULL ? g_file_get_path (file) : NULL;
+    }
+  g_object_unref (chooser);
+
+  if (path == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Not restored"));
+      g_object_unref (task);
+      return;
+    }
+
+  g_free (g_ptr_array_index (data->paths, data->next));
+  g_ptr_array_index (data->paths, data->next) = g_steal_pointer (&path);
+  data->next++;
+  find_next (task);
+  g_object_unref (task);
+}
+
+static void
+on_missing_response (AdwMessageDialog *dialog,
+                     const char       *response,
+                     GTask            *task)
+{
+  OpenData *data = g_task_get_task_data (task);
+  g_autofree char *base = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(GFile) folder = NULL;
+  GtkFileChooserNative *chooser;
+  GtkFileFilter *filter;
+
+  if (!g_str_equal (response, "locate"))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Not restored"));
+      g_object_unref (task);
+      return;
+    }
+
+  base = g_path_get_basename (recorded_path (data, data->next));
+  title = g_strdup_printf (_("Locate “%s”"), base);
+  chooser = gtk_file_chooser_native_new (title, data->parent, GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  dir = g_path_get_dirname (data->origin);
+  folder = g_file_new_for_path (dir);
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+  filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, _("Generators and Domains (.safetensors)"));
+  gtk_file_filter_add_pattern (filter, "*.safetensors");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_unref (filter);
+
+  /* The task's reference moves to the chooser's callback. */
+  g_signal_connect (chooser, "response", G_CALLBACK (on_locate_response), task);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* Finds the files from data->next on; asks for the first one missing. */
+static void
+find_next (GTask *task)
+{
+  OpenData *data = g_task_get_task_data (task);
+
+  for (; data->next < data->paths->len; data->next++)
+    {
+      const char *recorded = recorded_path (data, data->next);
+      g_autofree char *found = hd_state_find_file (recorded, data->origin);
+      g_autofree char *base = NULL;
+      g_autofree char *origin_name = NULL;
+      g_autofree char *body = NULL;
+      GtkWidget *dialog;
+
+      if (found != NULL)
+        {
+          g_ptr_array_index (data->paths, data->next) = g_steal_pointer (&found);
+          continue;
+        }
+
+      base = g_path_get_basename (recorded != NULL ? recorded : "");
+      origin_name = g_path_get_basename (data->origin);
+      body = g_strdup_printf (_("“%s” used by “%s” is no longer at “%s”, nor next to “%s”. Locate it to restore the image."),
+                              base, origin_name, recorded != NULL ? recorded : "", origin_name);
+      dialog = adw_message_dialog_new (data->parent,
+                                       data->next == 0 ? _("Generator Not Found") : _("Domain Not Found"),
+                                       body);
+      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                        "cancel", _("_Cancel"),
+                                        "locate", _("_Locate…"),
+                                        NULL);
+      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "locate",
+                                                  ADW_RESPONSE_SUGGESTED);
+      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "locate");
+      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      g_signal_connect (dialog, "response", G_CALLBACK (on_missing_response), g_object_ref (task));
+      gtk_window_present (GTK_WINDOW (dialog));
+      return;
+    }
+
+  g_task_run_in_thread (task, load_thread);
+}
+
+void
+hd_state_open_async (GtkWindow           *parent,
+                     const char          *path,
+                     HdGenerator         *current,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  OpenData *data;
+  HdState *state;
+
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hd_state_open_async);
+
+  state = hd_state_read_any (path, &error);
+  if (state == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  data = g_new0 (OpenData, 1);
+  g_set_weak_pointer (&data->parent, parent);
+  data->state = state;
+  data->origin = g_canonicalize_filename (path, NULL);
+  data->current = current != NULL ? hd_generator_ref (current) : NULL;
+  data->paths = g_ptr_array_new_full (state->domains->len + 1, g_free);
+  g_ptr_array_set_size (data->paths, state->domains->len + 1);
+  g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);
+
+  find_next (task);
+}
+
+HdOpenedState *
+hd_state_open_finish (GAsyncResult  *result,
+                      GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* hyperdomain-render's modes that start from saved states: --from-png
+ * (and state files), contact sheets and blend animations. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "hd-latent.h"
+#include "hd-png.h"
+#include "hd-state.h"
+#include "hd-test-util.h"
+
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} CliResult;
+
+static void
+cli_result_clear (CliResult *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliResult, cli_result_clear)
+
+static void
+run_cli (CliResult  *r,
+         const char *first,
+         ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *exe = g_getenv ("HD_RENDER");
+  int wait_status = 0;
+  va_list ap;
+
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, (char *) exe);
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  memset (r, 0, sizeof *r);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &r->out, &r->err, &wait_status, &error);
+  g_assert_no_error (error);
+  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  if (r->status != 0)
+    g_test_message ("stderr: %s", r->err);
+}
+
+static int
+count_newlines (const char *text)
+{
+  int n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    n += *p == '\n';
+  return n;
+}
+
+static HdNpy *
+read_npy (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  HdNpy *npy = hd_npy_read (path, &error);
+
+  g_assert_no_error (error);
+  return npy;
+}
+
+static void
+assert_same_npy (const char *a,
+                 const char *b)
+{
+  g_autoptr(HdNpy) na = read_npy (a);
+  g_autoptr(HdNpy) nb = read_npy (b);
+
+  g_assert_cmpuint (na->n_elements, ==, nb->n_elements);
+  g_assert_cmpmem (na->data, na->n_elements * sizeof (float), nb->data, nb->n_elements * sizeof (float));
+}
+
+static gboolean
+same_npy (const char *a,
+          const char *b)
+{
+  g_autoptr(HdNpy) na = read_npy (a);
+  g_autoptr(HdNpy) nb = read_npy (b);
+
+  return na->n_elements == nb->n_elements &&
+         memcmp (na->data, nb->data, na->n_elements * sizeof (float)) == 0;
+}
+
+/* An exported PNG re-renders to the same numbers, with the latent, psi,
+ * cutoff, noise, weights and layer ranges it carries. */
+static void
+test_from_png (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *tiny = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *dom_a = hd_test_conformance_path ("tiny-domain-a.safetensors");
+  g_autofree char *dom_b = hd_test_conformance_path ("tiny-domain-b.safetensors");
+  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=0.75", dom_a);
+  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=-0.5", dom_b);
+  g_autofree char *png = g_build_filename (dir, "a.png", NULL);
+  g_autofree char *npy = g_build_filename (dir, "a.npy", NULL);
+  g_autofree char *again_npy = g_build_filename (dir, "again.npy", NULL);
+  g_autofree char *again_png = g_build_filename (dir, "again.png", NULL);
+  g_autofree char *seeds_pattern = g_build_filename (dir, "s%d.npy", NULL);
+  g_autofree char *s5 = g_build_filename (dir, "s5.npy", NULL);
+  g_autofree char *direct5 = g_build_filename (dir, "direct5.npy", NULL);
+  g_autofree char *json = NULL;
+  g_autofree char *json_again = NULL;
+  g_auto(CliResult) r1 = { 0 };
+  g_auto(CliResult) r2 = { 0 };
+  g_auto(CliResult) r3 = { 0 };
+  g_auto(CliResult) r4 = { 0 };
+  g_auto(CliResult) r5 = { 0 };
+  g_auto(CliResult) r6 = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  run_cli (&r1, "--model", tiny, "--seed", "3", "--psi", "0.7", "--cutoff", "4",
+           "--noise", "random", "--noise-seed", "9", arg_a, arg_b, "-o", png, NULL);
+  g_assert_cmpint (r1.status, ==, 0);
+  run_cli (&r2, "--model", tiny, "--seed", "3", "--psi", "0.7", "--cutoff", "4",
+           "--noise", "random", "--noise-seed", "9", arg_a, arg_b, "-o", npy, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+
+  run_cli (&r3, "--from-png", png, "-o", again_npy, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  assert_same_npy (npy, again_npy);
+
+  /* The PNG written again carries the same state. */
+  run_cli (&r4, "--from-png", png, "-o", again_png, NULL);
+  g_assert_cmpint (r4.status, ==, 0);
+  json = hd_png_read_metadata (png, &error);
+  g_assert_no_error (error);
+  json_again = hd_png_read_metadata (again_png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json, ==, json_again);
+
+  /* --seeds replaces the latent and keeps the rest. */
+  run_cli (&r5, "--from-png", png, "--seeds", "4,5", "-o", seeds_pattern, NULL);
+  g_assert_cmpint (r5.status, ==, 0);
+  run_cli (&r6, "--model", tiny, "--seed", "5", "--psi", "0.7", "--cutoff", "4",
+           "--noise", "random", "--noise-seed", "9", arg_a, arg_b, "-o", direct5, NULL);
+  g_assert_cmpint (r6.status, ==, 0);
+  assert_same_npy (s5, direct5);
+
+  hd_test_rmdir_recursive (dir);
+}
+
+/* A state file with ranges and a W latent; moved files are found next to
+ * it; missing ones are named. */
+static void
+test_from_state_file (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *tiny = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *dom_a = hd_test_conformance_path ("tiny-domain-a.safetensors");
+  g_autofree char *moved_gen = g_build_filename (dir, "tiny.safetensors", NULL);
+  g_autofree char *moved_dom = g_build_filename (dir, "tiny-domain-a.safetensors", NULL);
+  g_autofree char *state_path = g_build_filename (dir, "preset.json", NULL);
+  g_autofree char *ranged = g_build_filename (dir, "ranged.npy", NULL);
+  g_autofree char *full = g_build_filename (dir, "full.npy", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.npy", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(HdState) state = hd_state_new ();
+  g_autoptr(GError) error = NULL;
+  HdStateDomain d = { 0 };
+  gsize len;
+  g_auto(CliResult) r1 = { 0 };
+  g_auto(CliResult) r2 = { 0 };
+  g_auto(CliResult) r3 = { 0 };
+  g_auto(CliResult) r4 = { 0 };
+  g_auto(CliResult) r5 = { 0 };
+
+  /* Copies of the files, recorded at paths that do not exist. */
+  g_assert_true (g_file_get_contents (tiny, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (moved_gen, contents, len, NULL));
+  g_free (contents);
+  g_assert_true (g_file_get_contents (dom_a, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (moved_dom, contents, len, NULL));
+
+  state->generator_path = g_strdup ("/nonexistent/models/tiny.safetensors");
+  state->seed = 11;
+  d.path = g_strdup ("/nonexistent/domains/tiny-domain-a.safetensors");
+  d.name = g_strdup ("Domain A");
+  d.weight = 1.0f;
+  d.min_res = 0;
+  d.max_res = 8;
+  g_array_append_val (state->domains, d);
+  g_assert_true (hd_state_save_file (state, state_path, &error));
+  g_assert_no_error (error);
+
+  run_cli (&r1, "--from-png", state_path, "-o", ranged, NULL);
+  g_assert_cmpint (r1.status, ==, 0);
+  run_cli (&r2, "--model", tiny, "--seed", "11",
+           "--domain", dom_a, "-o", full, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+  /* The range changes the image. */
+  g_assert_false (same_npy (ranged, full));
+
+  /* Every layer: the same as the plain command. */
+  g_array_index (state->domains, HdStateDomain, 0).max_res = 0;
+  g_assert_true (hd_state_save_file (state, state_path, &error));
+  run_cli (&r3, "--from-png", state_path, "-o", out, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  assert_same_npy (out, full);
+
+  /* A missing domain is named. */
+  g_assert_cmpint (g_unlink (moved_dom), ==, 0);
+  run_cli (&r4, "--from-png", state_path, "-o", out, NULL);
+  g_assert_cmpint (r4.status, ==, 1);
+  g_assert_nonnull (strstr (r4.err, "tiny-domain-a.safetensors"));
+  g_assert_cmpint (count_newlines (r4.err), ==, 1);
+
+  /* Options the state decides are refused. */
+  run_cli (&r5, "--from-png", state_path, "--psi", "0.5", "-o", out, NULL);
+  g_assert_cmpint (r5.status, ==, 2);
+  g_assert_nonnull (strstr (r5.err, "--from-png"));
+
+  hd_test_rmdir_recursive (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Hyperdomain/CliTools/from-png", test_from_png);
+  g_test_add_func ("/Hyperdomain/CliTools/from-state-file", test_from_state_file);
+
+  return g_test_run ();
+}
