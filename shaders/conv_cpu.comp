@@ -9,7 +9,8 @@
 // feeds.  A texel fetch from a uniform texel buffer is a vector gather,
 // and moving a value between lanes (subgroupBroadcast with a constant
 // lane) is a register operation.  So every value of the inner loop comes
-// from a texel buffer (set 1: input, weights, scales), once per subgroup:
+// from a texel buffer (set 1: input, weights, scales; the noise of the
+// epilogue too), once per subgroup:
 //
 //  - The lanes of a subgroup are SG consecutive output channels.  Each
 //    lane accumulates a TILE_P x TILE_Q block of pixels for its channel
@@ -57,9 +58,9 @@ layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
 layout (set = 1, binding = 0) uniform samplerBuffer act_in;
 layout (set = 1, binding = 1) uniform samplerBuffer weights;
 layout (set = 1, binding = 2) uniform samplerBuffer scales;
+layout (set = 1, binding = 3) uniform samplerBuffer noise;
 layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
 layout (std430, binding = 5) readonly buffer Misc { float misc[]; };
-layout (std430, binding = 6) readonly buffer Noise { float noise[]; };
 
 layout (push_constant) uniform Params {
   uint c_in;
@@ -173,7 +174,7 @@ main ()
 #endif
         float val = acc[p][q] * dc;
         if (pc.noise_on != 0)
-          val += noise[pc.noise_off + pix] * pc.noise_strength;
+          val += texelFetch (noise, int (pc.noise_off + pix)).x * pc.noise_strength;
         val = lrelu_gain (val + bias);
         if (pc.has_clamp != 0)
           val = clamp (val, -pc.clamp_val, pc.clamp_val);

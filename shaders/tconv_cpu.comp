@@ -1,28 +1,31 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The transposed half of the 2x up-sampling conv for CPU Vulkan
-// implementations (lavapipe): stride 2, no padding, no weight flip,
+// The 2x up-sampling modulated conv for CPU Vulkan implementations
+// (lavapipe), as the spec writes it, in one pass: the transposed conv
+// (stride 2, no padding, no weight flip)
 //   T[o, 2y + ky, 2x + kx] += W[o, i, ky, kx] · s_i (1 + d_i) · x[i, y, x]
-// into a (2H + 1)² intermediate; upfir.comp then applies the [1,3,3,1]
-// blur and the epilogue.  This is 9 multiply-adds per input pixel per
-// (o, i), a quarter of the polyphase form (one 3x3 conv per output
-// parity), which is why CPU devices take this route.
+// on a (2H + 1)² grid, then the [1,3,3,1] FIR blur
+//   y[P, Q] = Σ_{a,b} T[P + a - 1, Q + b - 1] · k_a k_b / 16
+// then demodulation, noise, bias, lrelu · sqrt 2 and clamp.  The
+// transposed conv is 9 multiply-adds per input pixel per (o, i), a
+// quarter of the polyphase form (one 3x3 conv per output parity), which
+// is why CPU devices take this route.
 //
 // The lane layout, the weight layout ([group][c_in / 4][9][SG][4]) and
 // the way inputs are read (texel fetches, SG values at a time, then
 // shuffled from lane to lane) are those of conv_cpu.comp, which explains
-// why.  The tile of input pixels yb .. yb + TILE_P - 1 (and the same for
-// columns) owns T rows 2 yb .. 2 yb + 2 TILE_P - 1, which depend on input
-// rows yb - 1 .. yb + TILE_P - 1.  The tile also accumulates row (and
-// column) 2 yb + 2 TILE_P, which is complete only in the last tile,
-// where it is the last row of T: so no extra tiles are needed for it.
-//
-// The output channels are processed in chunks (group_begin, n_groups, in
-// units of SG channels) so that T respects maxStorageBufferRange.
+// why.  Each lane owns one output channel, so the part of T its tile
+// needs stays in its registers and the blur needs no other lane: the
+// tile of input pixels yb .. yb + TILE_P - 1 (columns alike) writes
+// outputs 2 yb .. 2 yb + 2 TILE_P - 1, which blur T rows 2 yb - 1 ..
+// 2 yb + 2 TILE_P + 1, which come from input rows yb - 1 .. yb + TILE_P.
+// T rows outside the grid only ever receive inputs outside the image,
+// which are zero.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
+#include "hd-common.glsl"
 
 #ifndef SG
 #define SG 8
@@ -37,44 +40,57 @@
 #define NSG 4
 #endif
 
-// The input tile: rows yb - 1 .. yb + TILE_P - 1, the same for columns.
-#define IN_ROWS (TILE_P + 1)
-#define IN_COLS (TILE_Q + 1)
+// The input tile: rows yb - 1 .. yb + TILE_P, the same for columns.
+#define IN_ROWS (TILE_P + 2)
+#define IN_COLS (TILE_Q + 2)
 #define N_IN (IN_ROWS * IN_COLS)
 #define N_FETCH ((N_IN + SG - 1) / SG)
-#define OUT_P (2 * TILE_P + 1)
-#define OUT_Q (2 * TILE_Q + 1)
+// The tile's part of T: rows 2 yb - 1 .. 2 yb + 2 TILE_P + 1.
+#define T_P (2 * TILE_P + 3)
+#define T_Q (2 * TILE_Q + 3)
+// Its outputs.
+#define OUT_P (2 * TILE_P)
+#define OUT_Q (2 * TILE_Q)
 
 layout (local_size_x = SG * NSG) in;
 
-layout (std430, binding = 1) writeonly buffer TOut { float t_out[]; };
+layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
+layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
+layout (std430, binding = 5) readonly buffer Misc { float misc[]; };
 layout (set = 1, binding = 0) uniform samplerBuffer act_in;
 layout (set = 1, binding = 1) uniform samplerBuffer weights;
 layout (set = 1, binding = 2) uniform samplerBuffer scales;
+layout (set = 1, binding = 3) uniform samplerBuffer noise;
 
+// ConvPush of the renderer; n_virtual is c_out here.
 layout (push_constant) uniform Params {
   uint c_in;
   uint c_out;
   uint in_res;
   uint scale_off;
-  uint group_begin;   // first channel group of this chunk
-  uint n_groups;      // channel groups in this chunk
+  uint dcoef_off;
+  uint bias_off;
+  uint noise_off;
+  uint noise_on;
+  float noise_strength;
+  uint has_clamp;
+  float clamp_val;
 } pc;
 
 void
 main ()
 {
+  const float k[4] = float[4] (0.25, 0.75, 0.75, 0.25);
   uint lane = gl_SubgroupInvocationID;
-  uint local_group = gl_WorkGroupID.z * NSG + gl_SubgroupID;
-  uint group = pc.group_begin + local_group;
+  uint group = gl_WorkGroupID.z * NSG + gl_SubgroupID;
   int xb = int (gl_WorkGroupID.x * TILE_Q);
   int yb = int (gl_WorkGroupID.y * TILE_P);
   int in_res = int (pc.in_res);
   uint plane = pc.in_res * pc.in_res;
   uint ci_blocks = (pc.c_in + 3) / 4;
-  uint t_res = 2 * pc.in_res + 1;
 
-  if (local_group >= pc.n_groups)
+  // Whole subgroups past the last channel group leave together.
+  if (group * SG >= pc.c_out)
     return;
 
   // Fetch f gives lane l tile element e = f SG + l (row e / IN_COLS,
@@ -89,27 +105,28 @@ main ()
       offs[f] = clamp (y, 0, in_res - 1) * in_res + clamp (x, 0, in_res - 1);
     }
 
-  float acc[OUT_P][OUT_Q];
-  [[unroll]] for (int p = 0; p < OUT_P; p++)
-    [[unroll]] for (int q = 0; q < OUT_Q; q++)
-      acc[p][q] = 0.0;
+  float t[T_P][T_Q];
+  [[unroll]] for (int p = 0; p < T_P; p++)
+    [[unroll]] for (int q = 0; q < T_Q; q++)
+      t[p][q] = 0.0;
 
   int w_group = int (group * ci_blocks * 9 * SG * 4 + lane * 4);
   for (uint ci = 0; ci < pc.c_in; ci++)
     {
+      // s_i (1 + d_i) is folded into this input channel's weights.
       float s = texelFetch (scales, int (pc.scale_off + ci)).x;
       int w_index = w_group + int ((ci >> 2) * 9 * SG * 4 + (ci & 3));
       float w[9];
-      [[unroll]] for (int k = 0; k < 9; k++)
-        w[k] = texelFetch (weights, w_index + k * SG * 4).x * s;
+      [[unroll]] for (int kk = 0; kk < 9; kk++)
+        w[kk] = texelFetch (weights, w_index + kk * SG * 4).x * s;
 
       int base = int (ci * plane);
       float loaded[N_FETCH];
       [[unroll]] for (int f = 0; f < N_FETCH; f++)
         loaded[f] = texelFetch (act_in, base + offs[f]).x * ok[f];
 
-      // Input (j, c) of the tile lands on rows 2 j - 2 + ky, columns
-      // 2 c - 2 + kx of the tile's part of T.
+      // Input (j, c) of the tile is input pixel (yb - 1 + j, xb - 1 + c);
+      // it lands on T rows 2 (yb - 1 + j) + ky, tile rows 2 j - 1 + ky.
       [[unroll]] for (int j = 0; j < IN_ROWS; j++)
         [[unroll]] for (int c = 0; c < IN_COLS; c++)
           {
@@ -117,15 +134,15 @@ main ()
             float xv = subgroupShuffle (loaded[e / SG], uint (e % SG));
             [[unroll]] for (int ky = 0; ky < 3; ky++)
               {
-                int p = 2 * j - 2 + ky;
-                if (p < 0 || p >= OUT_P)
+                int p = 2 * j - 1 + ky;
+                if (p < 0 || p >= T_P)
                   continue;
                 [[unroll]] for (int kx = 0; kx < 3; kx++)
                   {
-                    int q = 2 * c - 2 + kx;
-                    if (q < 0 || q >= OUT_Q)
+                    int q = 2 * c - 1 + kx;
+                    if (q < 0 || q >= T_Q)
                       continue;
-                    acc[p][q] = fma (w[ky * 3 + kx], xv, acc[p][q]);
+                    t[p][q] = fma (w[ky * 3 + kx], xv, t[p][q]);
                   }
               }
           }
@@ -134,17 +151,32 @@ main ()
   uint o = group * SG + lane;
   if (o >= pc.c_out)
     return;
-  uint out_base = (o - pc.group_begin * SG) * t_res * t_res;
-  bool last_row = yb + TILE_P >= in_res, last_col = xb + TILE_Q >= in_res;
+
+  // The blur, columns then rows: output (P, Q) of the tile reads tile
+  // rows P .. P + 3 of T and columns Q .. Q + 3.
+  float h[T_P][OUT_Q];
+  [[unroll]] for (int p = 0; p < T_P; p++)
+    [[unroll]] for (int q = 0; q < OUT_Q; q++)
+      h[p][q] = k[0] * t[p][q] + k[1] * t[p][q + 1] + k[2] * t[p][q + 2] + k[3] * t[p][q + 3];
+
+  uint res = 2 * pc.in_res;
+  float dc = dcoef[pc.dcoef_off + o];
+  float bias = misc[pc.bias_off + o];
+  uint out_base = o * res * res;
   [[unroll]] for (int p = 0; p < OUT_P; p++)
     [[unroll]] for (int q = 0; q < OUT_Q; q++)
       {
-        uint ty = uint (2 * yb + p), tx = uint (2 * xb + q);
-        // Row 2 TILE_P of a tile is the next tile's first; only the
-        // last tile's is T's last row (and the same for columns).
-        if ((p == OUT_P - 1 && !last_row) || (q == OUT_Q - 1 && !last_col))
+        int y = 2 * yb + p, x = 2 * xb + q;
+        if (y >= int (res) || x >= int (res))
           continue;
-        if (ty < t_res && tx < t_res)
-          t_out[out_base + ty * t_res + tx] = acc[p][q];
+        uint pix = uint (y) * res + uint (x);
+        float val = (k[0] * h[p][q] + k[1] * h[p + 1][q] + k[2] * h[p + 2][q] +
+                     k[3] * h[p + 3][q]) * dc;
+        if (pc.noise_on != 0)
+          val += texelFetch (noise, int (pc.noise_off + pix)).x * pc.noise_strength;
+        val = lrelu_gain (val + bias);
+        if (pc.has_clamp != 0)
+          val = clamp (val, -pc.clamp_val, pc.clamp_val);
+        act_out[out_base + pix] = val;
       }
 }

@@ -24,9 +24,9 @@
  * kernel per output parity, 36 multiply-adds per input pixel per (o, i)),
  * which needs no intermediate and keeps the GPU's arithmetic dense.  On a
  * CPU the arithmetic is the cost, so there it runs as written in the
- * spec: tconv_cpu.comp (the transposed conv, 9 multiply-adds) into a
- * (2H + 1)² buffer, then upfir.comp (the blur and the epilogue), in
- * chunks of output channels that respect maxStorageBufferRange.
+ * spec: tconv_cpu.comp, the transposed conv (9 multiply-adds), the blur
+ * and the epilogue in one pass, each lane keeping its channel's part of
+ * the (2H + 1)² intermediate in registers.
  *
  * Environment variables for development:
  *   HYPERDOMAIN_CONV_KERNEL=tiled|cpu   force one convolution kernel
@@ -52,16 +52,9 @@
 #define CPU_TILE_Q   8
 #define CPU_NSG      4
 #define CPU_SMALL_TILE 4  /* conv_cpu_small: TILE_P = TILE_Q */
-/* ... and in shaders/tconv_cpu.comp (input pixels per tile) ... */
+/* ... and in shaders/tconv_cpu.comp (input pixels per tile). */
 #define TCONV_TILE_P 4
 #define TCONV_TILE_Q 4
-/* ... and in shaders/upfir.comp. */
-#define UPFIR_LOCAL  64
-/* The transposed conv's intermediate is split into channel chunks no
- * larger than this (and than maxStorageBufferRange): it is scratch, and
- * the largest shapes' peak device memory matters more than a few more
- * dispatches. */
-#define TCONV_MAX_BYTES (64u << 20)
 
 /* Which convolution shaders run: conv.comp (tiled through shared memory,
  * for GPUs) or conv_cpu.comp (lanes as channels, for CPU devices). */
@@ -72,10 +65,10 @@ typedef enum {
 
 #define N_BINDINGS       8
 /* Set 1 of the CPU conv kernels: uniform texel buffers (R32_SFLOAT) of
- * the input activations, the weights and the input scales.  On lavapipe
+ * the input activations, the weights, the input scales and the noise.  On lavapipe
  * a texel fetch is a vector gather, while a storage-buffer load with a
  * non-constant address is a loop over the lanes; see conv_cpu.comp. */
-#define N_TEXEL_BINDINGS 3
+#define N_TEXEL_BINDINGS 4
 #define PUSH_BYTES       128
 #define FRAME_HEADER     4      /* floats; see shaders/hd-common.glsl */
 #define FRAME_PSI        0
@@ -95,8 +88,7 @@ typedef enum {
   PIPE_CONV_UP,
   PIPE_CONV_SMALL,      /* conv_cpu with 4x4 tiles, for 4x4 inputs */
   PIPE_CONV_SMALL_UP,
-  PIPE_TCONV,           /* CPU up conv: transposed conv ... */
-  PIPE_UPFIR,           /* ... then blur + epilogue */
+  PIPE_TCONV,           /* CPU up conv: transposed conv, blur, epilogue */
   N_PIPES
 } PipelineId;
 
@@ -113,7 +105,6 @@ static const char * const pipeline_shaders[N_PIPES] = {
   [PIPE_CONV_SMALL] = "conv_cpu_small",
   [PIPE_CONV_SMALL_UP] = "conv_cpu_small_up",
   [PIPE_TCONV] = "tconv_cpu",
-  [PIPE_UPFIR] = "upfir",
 };
 
 /* Push constant blocks, field for field as the shaders declare them. */
@@ -153,19 +144,6 @@ typedef struct {
   float   clamp_val;
 } ConvPush;
 
-typedef struct {
-  guint32 c_in, c_out, in_res, scale_off, group_begin, n_groups;
-} TconvPush;
-
-typedef struct {
-  guint32 o_begin, res, dcoef_off, bias_off, noise_off, noise_on;
-  float   noise_strength;
-  guint32 has_clamp;
-  float   clamp_val;
-} UpfirPush;
-
-_Static_assert (sizeof (TconvPush) <= PUSH_BYTES, "push constants too large");
-_Static_assert (sizeof (UpfirPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (MapNormPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (MapFcPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (TruncatePush) <= PUSH_BYTES, "push constants too large");
@@ -193,14 +171,12 @@ typedef struct {
   PipelineId      pipe;
   guint32         groups[3];
 
-  /* The CPU up conv (tconv = TRUE): transposed conv into t_buf, in
-   * chunks of chunk_groups groups of CPU_SG output channels, then the
-   * blur (fir_set) from t_buf into the activations. */
+  /* The CPU up conv (tconv = TRUE): tconv_cpu.comp, the transposed
+   * conv, blur and epilogue in one pass, with the conv's push constants
+   * (n_virtual = c_out). */
   gboolean        tconv;
-  guint32         chunk_groups;
-  VkDescriptorSet fir_set;
 
-  /* CPU kernels: set 1 (input, weights, scales as texel buffers). */
+  /* CPU kernels: set 1 (input, weights, scales, noise as texel buffers). */
   VkBufferView    weight_view;
   VkDescriptorSet texel_set;
 } ConvGpu;
@@ -259,10 +235,9 @@ struct _HdRenderer {
   HdVkBuffer            dcoef_buf;
   HdVkBuffer            scale_buf;
   HdVkBuffer            act[2];
-  HdVkBuffer            t_buf;         /* the transposed conv's output, or unused */
   HdVkBuffer            img[2];
   HdVkBuffer            readback;
-  VkBufferView          act_views[2], const_view, scale_view;  /* CPU kernels */
+  VkBufferView          act_views[2], const_view, scale_view, noise_view;  /* CPU kernels */
 
   VkDescriptorSet       norm_set, fc_set, truncate_set, styles_set, dcoef_set, scales_set;
 
@@ -565,7 +540,7 @@ create_pipeline (HdRenderer  *r,
                  GError     **error)
 {
   gboolean small = p == PIPE_CONV_SMALL || p == PIPE_CONV_SMALL_UP;
-  gboolean cpu_only = small || p == PIPE_TCONV || p == PIPE_UPFIR;
+  gboolean cpu_only = small || p == PIPE_TCONV;
   gboolean cpu_conv = r->conv_kernel == CONV_KERNEL_CPU &&
                       (p == PIPE_CONV || p == PIPE_CONV_UP || small || p == PIPE_TCONV);
   const char *name = !cpu_conv || small || p == PIPE_TCONV ? pipeline_shaders[p] :
@@ -1020,29 +995,19 @@ check_cpu_kernel_limits (HdRenderer *r)
 /* The largest per-buffer sizes known before anything is uploaded, so a
  * generator too large for this device fails at once, with a clear
  * message, instead of after minutes of uploading. */
-/* Which up convs run split (CPU kernel; not for 4x4 inputs, where the
- * small polyphase tiles waste less), and in how many channels per chunk.
- * An up conv whose T is too large for one buffer even for CPU_SG channels
- * stays polyphase. */
+/* Which up convs run as tconv_cpu.comp (CPU kernel; not for 4x4 inputs,
+ * where the small polyphase tiles waste less). */
 static void
 choose_up_paths (HdRenderer *r)
 {
   HdGenerator *gen = r->gen;
-  gsize limit = MIN ((gsize) hd_vk_context_get_limits (r->ctx)->maxStorageBufferRange,
-                     (gsize) TCONV_MAX_BYTES);
 
   for (int c = 0; c < gen->n_convs; c++)
     {
       const HdConvLayer *conv = &gen->convs[c];
-      ConvGpu *gpu = &r->convs[c];
-      gsize t_res = 2 * (gsize) conv->in_res + 1;
-      gsize group_bytes = CPU_SG * t_res * t_res * sizeof (float);
-      gsize all_groups = (conv->c_out + CPU_SG - 1) / CPU_SG;
 
-      gpu->tconv = r->conv_kernel == CONV_KERNEL_CPU && conv->up &&
-                   conv->in_res > CPU_SMALL_TILE && group_bytes <= limit;
-      if (gpu->tconv)
-        gpu->chunk_groups = (guint32) MIN (all_groups, limit / group_bytes);
+      r->convs[c].tconv = r->conv_kernel == CONV_KERNEL_CPU && conv->up &&
+                          conv->in_res > CPU_SMALL_TILE;
     }
 }
 
@@ -1080,15 +1045,7 @@ create_runtime_buffers (HdRenderer  *r,
   gsize ws = (gsize) gen->num_ws * config->w_dim;
   gsize act = max_activation_floats (gen);
   gsize img = (gsize) config->img_channels * config->img_resolution * config->img_resolution;
-  gsize t_floats = 1;
   gsize frame;
-
-  for (int c = 0; c < gen->n_convs; c++)
-    if (r->convs[c].tconv)
-      {
-        gsize t_res = 2 * (gsize) gen->convs[c].in_res + 1;
-        t_floats = MAX (t_floats, (gsize) r->convs[c].chunk_groups * CPU_SG * t_res * t_res);
-      }
 
   for (int l = 0; l < config->mapping_layers; l++)
     width = MAX (width, (gsize) gen->mapping[l].out_features);
@@ -1115,8 +1072,6 @@ create_runtime_buffers (HdRenderer  *r,
          create_buffer (r, &r->act[0], "The activations", act * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
          create_buffer (r, &r->act[1], "The activations", act * sizeof (float),
-                        HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->t_buf, "The up-sampling intermediate", t_floats * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
          create_buffer (r, &r->img[0], "The image", img * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
@@ -1145,7 +1100,8 @@ create_texel_view (HdRenderer       *r,
                       "Creating a buffer view", error);
 }
 
-/* Set 1 of every conv on the CPU kernels: its input, weights, scales. */
+/* Set 1 of every conv on the CPU kernels: its input, weights, scales and
+ * the noise images. */
 static gboolean
 create_texel_sets (HdRenderer  *r,
                    GError     **error)
@@ -1160,7 +1116,8 @@ create_texel_sets (HdRenderer  *r,
   if (!create_texel_view (r, &r->act[0], &r->act_views[0], error) ||
       !create_texel_view (r, &r->act[1], &r->act_views[1], error) ||
       !create_texel_view (r, &r->const_buf, &r->const_view, error) ||
-      !create_texel_view (r, &r->scale_buf, &r->scale_view, error))
+      !create_texel_view (r, &r->scale_buf, &r->scale_view, error) ||
+      !create_texel_view (r, &r->noise_buf, &r->noise_view, error))
     return FALSE;
   for (int c = 0; c < r->gen->n_convs; c++)
     {
@@ -1175,6 +1132,7 @@ create_texel_sets (HdRenderer  *r,
       views[0] = c == 0 ? r->const_view : r->act_views[(c - 1) % 2];
       views[1] = gpu->weight_view;
       views[2] = r->scale_view;
+      views[3] = r->noise_view;
       for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
         writes[b] = (VkWriteDescriptorSet) {
           .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
@@ -1235,12 +1193,9 @@ create_descriptor_sets (HdRenderer  *r,
   for (int c = 0; c < gen->n_convs; c++)
     {
       const HdVkBuffer *in = c == 0 ? &r->const_buf : &r->act[(c - 1) % 2];
-      const HdVkBuffer *out = r->convs[c].tconv ? &r->t_buf : &r->act[c % 2];
+      const HdVkBuffer *out = &r->act[c % 2];
       SET (r->convs[c].set, in, out, &r->convs[c].weights, &r->scale_buf,
            &r->dcoef_buf, &r->misc_buf, &r->noise_buf);
-      if (r->convs[c].tconv)
-        SET (r->convs[c].fir_set, &r->t_buf, &r->act[c % 2], NULL, NULL,
-             &r->dcoef_buf, &r->misc_buf, &r->noise_buf);
     }
   if (r->conv_kernel == CONV_KERNEL_CPU && !create_texel_sets (r, error))
     return FALSE;
@@ -1265,7 +1220,7 @@ setup_dispatches (HdRenderer *r)
     {
       const HdConvLayer *conv = &gen->convs[c];
       ConvGpu *gpu = &r->convs[c];
-      guint32 n_virtual = conv->up ? 4 * conv->c_out : conv->c_out;
+      guint32 n_virtual = conv->up && !gpu->tconv ? 4 * conv->c_out : conv->c_out;
 
       gpu->push.c_in = conv->c_in;
       gpu->push.n_virtual = n_virtual;
@@ -1279,6 +1234,13 @@ setup_dispatches (HdRenderer *r)
           gpu->pipe = conv->up ? PIPE_CONV_SMALL_UP : PIPE_CONV_SMALL;
           gpu->groups[0] = groups_for (conv->in_res, CPU_SMALL_TILE);
           gpu->groups[1] = groups_for (conv->in_res, CPU_SMALL_TILE);
+          gpu->groups[2] = groups_for (groups_for (n_virtual, CPU_SG), CPU_NSG);
+        }
+      else if (gpu->tconv)
+        {
+          gpu->pipe = PIPE_TCONV;
+          gpu->groups[0] = groups_for (conv->in_res, TCONV_TILE_Q);
+          gpu->groups[1] = groups_for (conv->in_res, TCONV_TILE_P);
           gpu->groups[2] = groups_for (groups_for (n_virtual, CPU_SG), CPU_NSG);
         }
       else if (r->conv_kernel == CONV_KERNEL_CPU)
@@ -1466,6 +1428,8 @@ hd_renderer_free (HdRenderer *r)
     vkDestroyBufferView (r->device, r->const_view, NULL);
   if (r->scale_view != VK_NULL_HANDLE)
     vkDestroyBufferView (r->device, r->scale_view, NULL);
+  if (r->noise_view != VK_NULL_HANDLE)
+    vkDestroyBufferView (r->device, r->noise_view, NULL);
 
   if (r->convs != NULL)
     for (int c = 0; c < r->gen->n_convs; c++)
@@ -1486,7 +1450,6 @@ hd_renderer_free (HdRenderer *r)
       destroy_buffer (r, &r->act[i]);
       destroy_buffer (r, &r->img[i]);
     }
-  destroy_buffer (r, &r->t_buf);
   destroy_buffer (r, &r->readback);
 
   g_free (r->convs);
@@ -1625,56 +1588,6 @@ record_mapping (HdRenderer      *r,
   cmd_compute_barrier (cb);
 }
 
-/* The CPU up conv: per chunk of output channels, the transposed conv into
- * t_buf, then the blur and epilogue into the activations.  The caller
- * puts the barrier after the last blur. */
-static void
-record_split_up_conv (HdRenderer      *r,
-                      VkCommandBuffer  cb,
-                      int              index,
-                      const ConvPush  *conv_push)
-{
-  const HdConvLayer *conv = &r->gen->convs[index];
-  const ConvGpu *gpu = &r->convs[index];
-  const char *label = conv->name + strlen ("synthesis.");
-  guint32 all_groups = groups_for (conv->c_out, CPU_SG);
-  guint32 res = 2 * conv->in_res;
-
-  for (guint32 g0 = 0; g0 < all_groups; g0 += gpu->chunk_groups)
-    {
-      guint32 n_groups = MIN (gpu->chunk_groups, all_groups - g0);
-      TconvPush tconv = {
-        .c_in = conv->c_in,
-        .c_out = conv->c_out,
-        .in_res = conv->in_res,
-        .scale_off = conv_push->scale_off,
-        .group_begin = g0,
-        .n_groups = n_groups,
-      };
-      UpfirPush fir = {
-        .o_begin = g0 * CPU_SG,
-        .res = res,
-        .dcoef_off = conv_push->dcoef_off,
-        .bias_off = conv_push->bias_off,
-        .noise_off = conv_push->noise_off,
-        .noise_on = conv_push->noise_on,
-        .noise_strength = conv_push->noise_strength,
-        .has_clamp = conv_push->has_clamp,
-        .clamp_val = conv_push->clamp_val,
-      };
-
-      if (g0 > 0)
-        cmd_compute_barrier (cb);  /* the previous blur has read t_buf */
-      cmd_dispatch (r, cb, PIPE_TCONV, gpu->set, &tconv, sizeof tconv,
-                    groups_for (conv->in_res, TCONV_TILE_Q), groups_for (conv->in_res, TCONV_TILE_P),
-                    groups_for (n_groups, CPU_NSG), label);
-      cmd_compute_barrier (cb);
-      cmd_dispatch (r, cb, PIPE_UPFIR, gpu->fir_set, &fir, sizeof fir,
-                    groups_for ((gsize) res * res, UPFIR_LOCAL), 1,
-                    MIN (n_groups * CPU_SG, (guint32) conv->c_out - fir.o_begin), label);
-    }
-}
-
 static void
 record_synthesis (HdRenderer      *r,
                   VkCommandBuffer  cb,
@@ -1706,12 +1619,9 @@ record_synthesis (HdRenderer      *r,
           if (gpu->texel_set != VK_NULL_HANDLE)
             vkCmdBindDescriptorSets (cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipeline_layout,
                                      1, 1, &gpu->texel_set, 0, NULL);
-          if (gpu->tconv)
-            record_split_up_conv (r, cb, conv, &push);
-          else
-            cmd_dispatch (r, cb, gpu->pipe, gpu->set,
-                          &push, sizeof push, gpu->groups[0], gpu->groups[1], gpu->groups[2],
-                          gen->convs[conv].name + strlen ("synthesis."));
+          cmd_dispatch (r, cb, gpu->pipe, gpu->set,
+                        &push, sizeof push, gpu->groups[0], gpu->groups[1], gpu->groups[2],
+                        gen->convs[conv].name + strlen ("synthesis."));
           cmd_compute_barrier (cb);
         }
       /* No barrier after ToRGB: the next conv does not touch the images,
