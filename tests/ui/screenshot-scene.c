@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gi18n.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -50,6 +52,13 @@ main (int   argc,
   g_autoptr(GSettings) settings = NULL;
   HdWindow *window;
   HdSession *session;
+  const char *localedir = g_getenv ("HYPERDOMAIN_LOCALEDIR");
+
+  /* As main.c does: translated when the locale asks for it. */
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc < 2)

@@ -41,3 +41,12 @@ shot () {
 shot light 1200 760 --seed 7 --weight 0=0.8 --weight 1=0.5
 shot dark 1200 760 --dark --stats --seed 7 --weight 0=-0.5 --weight 1=1.2
 shot narrow 400 760 --seed 7 --weight 0=0.8 --weight 1=0.5
+
+# The window in Russian, with the translations of this build (po/).
+# The scene reads weights in the locale's number format, as ru_RU writes them.
+ru_locale=C.UTF-8 point=.
+if locale -a 2>/dev/null | grep -qi '^ru_RU\.utf-\?8$'; then
+  ru_locale=ru_RU.UTF-8 point=,
+fi
+LANGUAGE=ru LANG=$ru_locale LC_ALL=$ru_locale HYPERDOMAIN_LOCALEDIR=$build/po \
+  shot ru 1200 760 --seed 7 --weight "0=0${point}8" --weight "1=0${point}5"
