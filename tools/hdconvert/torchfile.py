@@ -29,8 +29,11 @@ import collections
 import io
 import os
 import pickle
+import pickletools
 import struct
+import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -169,6 +172,11 @@ class Tensor:
             strides=tuple(s * item for s in self.stride), writeable=False)
         if view.flags.c_contiguous:
             return view              # read-only, shares the storage's memory
+        if self.size > (1 << 20) and self.size > 64 * self.storage.numel:
+            # Strides of 0 repeating a small storage: a few bytes of file
+            # must not become gigabytes of memory.
+            raise ConvertError("a tensor of shape %s repeats a storage of %d elements"
+                               % (list(self.shape), self.storage.numel))
         return np.array(view, order="C", copy=True)
 
     def __repr__(self):
@@ -332,6 +340,17 @@ def _newobj(cls, *args):
     return cls.__new__(cls)
 
 
+def _bytearray(source=b"", encoding=None, errors=None):
+    # builtins.bytearray as pickles of bytearrays call it: from bytes, or
+    # from text and its encoding, never from a size.
+    if isinstance(source, (bytes, bytearray)) and encoding is None:
+        return bytearray(source)
+    if isinstance(source, str) and encoding in ("latin1", "latin-1", "utf-8", "utf8") \
+            and errors is None:
+        return bytearray(source, encoding)
+    raise ConvertError("unexpected arguments to bytearray")
+
+
 def _codecs_encode(text, encoding="utf-8"):
     # Python 3 writes bytes into protocol 0-2 pickles as
     # _codecs.encode(text, 'latin1').
@@ -387,7 +406,7 @@ ALLOWED_GLOBALS = {
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
     ("builtins", "complex"): complex,
-    ("builtins", "bytearray"): bytearray,
+    ("builtins", "bytearray"): _bytearray,
     ("builtins", "object"): object,
     ("copyreg", "_reconstructor"): _reconstructor,
     ("copyreg", "__newobj__"): _newobj,
@@ -477,9 +496,31 @@ def _short(value, limit=80):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _check_memo(fileobj, source):
+    """Reads the opcodes of the pickle at the position of FILEOBJ, which
+    is then restored.  Pickle writes memo slots in order; a slot far beyond
+    those written would make the unpickler allocate a memo table of that
+    size (gigabytes, from a few bytes of file)."""
+    start = fileobj.tell()
+    puts = 0
+    for opcode, arg, _pos in pickletools.genops(fileobj):
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            if opcode.name != "MEMOIZE" and (not isinstance(arg, int) or arg < 0 or
+                                             arg > 2 * puts + 1024):
+                raise ConvertError("%s: the pickle writes memo slot %r after only %d "
+                                   "others; not a pickle Python wrote" % (source, arg, puts))
+            puts += 1
+    fileobj.seek(start)
+
+
 def _restricted_load(fileobj, source, persistent=None, load_from_bytes=None):
     try:
-        return RestrictedUnpickler(fileobj, source, persistent, load_from_bytes).load()
+        # Strings with unknown escapes warn; the file's text is no warning
+        # about this program.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _check_memo(fileobj, source)
+            return RestrictedUnpickler(fileobj, source, persistent, load_from_bytes).load()
     except ConvertError:
         raise
     except RecursionError:
@@ -541,6 +582,14 @@ def _load_zip(path, fileobj, source):
         zf.close()
         fileobj.close()
 
+    def read(member):
+        try:
+            return zf.read(member)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
+                NotImplementedError, RuntimeError) as exc:
+            raise ConvertError("%s: a damaged zip file: %s cannot be read (%s)"
+                               % (source, member, exc))
+
     pkl = [n for n in names if n == "data.pkl" or n.endswith("/data.pkl")]
     pkl = [n for n in pkl if n.count("/") <= 1]
     if not pkl:
@@ -549,7 +598,11 @@ def _load_zip(path, fileobj, source):
     prefix = pkl[0][: -len("data.pkl")]
     big_endian = False
     if prefix + "byteorder" in names:
-        order = zf.read(prefix + "byteorder").strip()
+        try:
+            order = read(prefix + "byteorder").strip()
+        except ConvertError:
+            close()
+            raise
         if order not in (b"little", b"big"):
             close()
             raise ConvertError("%s: unknown byte order %r" % (source, order))
@@ -565,13 +618,16 @@ def _load_zip(path, fileobj, source):
                 raise ConvertError("%s: storage %s is missing from the archive" % (source, key))
 
             def fetch(member=member):
-                return zf.read(member)
+                return read(member)
             st = Storage(stype, numel, fetch, big_endian)
             storages[key] = st
         return st
 
-    with zf.open(pkl[0]) as f:
-        data = f.read()
+    try:
+        data = read(pkl[0])
+    except ConvertError:
+        close()
+        raise
     try:
         obj = _restricted_load(io.BytesIO(data), source, persistent,
                                _make_load_from_bytes(source))
