@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "hd-blend-pad.h"
 #include "hd-history.h"
 #include "hd-image-view.h"
 #include "hd-latent-panel.h"
@@ -15,6 +16,7 @@ G_BEGIN_DECLS
 HdSession      *hd_window_get_session       (HdWindow *self);
 HdRenderWorker *hd_window_get_worker        (HdWindow *self);
 HdHistory      *hd_window_get_history       (HdWindow *self);
+HdBlendPad     *hd_window_get_blend_pad     (HdWindow *self);
 /* The HdDomainRow at POSITION, or NULL. */
 GtkWidget      *hd_window_get_domain_row    (HdWindow *self,
                                              guint     position);

@@ -11,6 +11,7 @@
 #include "hd-error.h"
 #include "hd-png.h"
 
+#include "hd-blend-pad.h"
 #include "hd-domain-row.h"
 #include "hd-ui-resources.h"
 #include "hd-file-loader.h"
@@ -44,6 +45,8 @@ struct _HdWindow
   HdImageView          *image_view;
   HdLatentPanel        *latent_panel;
   GtkListBox           *domain_list;
+  GtkWidget            *blend_pad_group;
+  HdBlendPad           *blend_pad;
   GtkSpinner           *spinner;
   GtkSpinner           *loading_spinner;
 
@@ -132,6 +135,7 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reset-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.normalize-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-preset", has_gen);
+  gtk_widget_set_visible (self->blend_pad_group, n_domains >= 2);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", hd_history_can_undo (self->history));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", hd_history_can_redo (self->history));
 }
@@ -1416,6 +1420,7 @@ hd_window_class_init (HdWindowClass *klass)
 
   g_type_ensure (HD_TYPE_IMAGE_VIEW);
   g_type_ensure (HD_TYPE_LATENT_PANEL);
+  g_type_ensure (HD_TYPE_BLEND_PAD);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hyperdomain/Hyperdomain/hd-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HdWindow, toast_overlay);
@@ -1425,6 +1430,8 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdWindow, image_view);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, latent_panel);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, domain_list);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, blend_pad_group);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, blend_pad);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, spinner);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, loading_spinner);
 
@@ -1499,6 +1506,7 @@ hd_window_init (HdWindow *self)
 
   g_object_bind_property (self->session, "title", self->window_title, "subtitle", G_BINDING_SYNC_CREATE);
   hd_latent_panel_set_session (self->latent_panel, self->session);
+  hd_blend_pad_set_session (self->blend_pad, self->session);
   gtk_list_box_bind_model (self->domain_list, hd_session_get_domains (self->session),
                            create_domain_row, self, NULL);
 
@@ -1529,6 +1537,13 @@ hd_window_get_history (HdWindow *self)
 {
   g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
   return self->history;
+}
+
+HdBlendPad *
+hd_window_get_blend_pad (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+  return self->blend_pad;
 }
 
 GtkWidget *

@@ -3,7 +3,8 @@
  * taken from outside (data/screenshots/, see take-screenshots.sh).
  *
  *   screenshot-scene [--dark] [--stats] [--size WxH] [--seed S]
- *                    [--weight I=W]... [--hide-controls] [--seconds N]
+ *                    [--weight I=W]... [--pad X,Y] [--hide-controls]
+ *                    [--seconds N]
  *                    GENERATOR [DOMAIN...]
  */
 #include "config.h"
@@ -32,6 +33,7 @@ main (int   argc,
   gboolean dark = FALSE, stats = FALSE, hide_controls = FALSE, done = FALSE;
   char *size = NULL;
   char *show = NULL;
+  char *pad = NULL;
   char **weights = NULL;
   gint64 seed = 0;
   int seconds = 8, width = 1200, height = 760;
@@ -44,6 +46,7 @@ main (int   argc,
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "S" },
     { "weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &weights, "Weight of domain I", "I=W" },
     { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers" },
+    { "pad", 0, 0, G_OPTION_ARG_STRING, &pad, "Puck of the blend pad", "X,Y" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
     { NULL }
   };
@@ -105,6 +108,13 @@ main (int   argc,
       if (sscanf (weights[i], "%u=%lf", &index, &w) == 2 && hd_window_get_domain_scale (window, index) != NULL)
         gtk_range_set_value (hd_window_get_domain_scale (window, index), w);
     }
+  if (pad != NULL)
+    {
+      double px, py;
+
+      if (sscanf (pad, "%lf,%lf", &px, &py) == 2)
+        hd_blend_pad_set_position (hd_window_get_blend_pad (window), px, py);
+    }
   if (hide_controls)
     gtk_widget_activate_action (GTK_WIDGET (window), "win.toggle-sidebar", NULL);
   hd_ui_test_wait_for_current (window, 60000);
@@ -131,6 +141,7 @@ main (int   argc,
   gtk_window_destroy (GTK_WINDOW (window));
   g_free (size);
   g_free (show);
+  g_free (pad);
   g_strfreev (weights);
   return 0;
 }

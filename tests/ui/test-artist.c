@@ -12,6 +12,7 @@
 #include "hd-domain-row.h"
 #include "hd-png.h"
 #include "hd-state.h"
+#include "hd-blend-weights.h"
 
 #include "hd-ui-test-util.h"
 
@@ -551,6 +552,72 @@ test_presets (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The blend pad sets every weight at once, the sliders follow; keys move
+ * the puck; a drag is one undo step. */
+static void
+test_blend_pad (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdHistory *history = hd_window_get_history (window);
+  HdBlendPad *pad = hd_window_get_blend_pad (window);
+  GtkRange *scale_a = hd_window_get_domain_scale (window, 0);
+  GtkRange *scale_b = hd_window_get_domain_scale (window, 1);
+  double expected[2], x, y;
+  guint n;
+
+  g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (GTK_WIDGET (pad))) ||
+                 gtk_widget_get_mapped (GTK_WIDGET (pad)));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (pad)));
+
+  /* Key 2: the second domain alone. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (pad), "pad.corner", "u", 1));
+  g_assert_cmpfloat_with_epsilon (gtk_range_get_value (scale_a), 0.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (gtk_range_get_value (scale_b), 1.0, 1e-9);
+
+  /* An arrow key moves the puck toward the centre: both sliders follow. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (pad), "pad.move", "(dd)", 0.0, -0.5));
+  hd_blend_pad_get_position (pad, &x, &y);
+  g_assert_cmpfloat_with_epsilon (y, 0.5, 1e-9);
+  hd_blend_pad_weights (2, x, y, expected);
+  g_assert_cmpfloat_with_epsilon (gtk_range_get_value (scale_a), expected[0], 1e-9);
+  g_assert_cmpfloat_with_epsilon (gtk_range_get_value (scale_b), expected[1], 1e-9);
+  g_assert_cmpfloat (expected[1], >, expected[0]);
+  g_assert_cmpfloat (expected[0], >, 0.0);
+  g_assert_true (hd_blend_pad_is_in_sync (pad));
+  hd_ui_test_wait_for_current (window, 30000);
+  assert_screen_matches_engine (window);
+
+  /* A drag is one step of undo. */
+  hd_ui_test_run_for (20);
+  n = hd_history_get_n_undo (history);
+  hd_session_set_interactive (hd_window_get_session (window), TRUE);
+  for (guint i = 0; i <= 10; i++)
+    {
+      hd_blend_pad_set_position (pad, 0.08 * i, 0.5 - 0.1 * i);
+      hd_ui_test_run_for (5);
+    }
+  hd_session_set_interactive (hd_window_get_session (window), FALSE);
+  hd_ui_test_run_for (20);
+  g_assert_cmpuint (hd_history_get_n_undo (history), ==, n + 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpfloat_with_epsilon (gtk_range_get_value (scale_a), expected[0], 1e-9);
+  g_assert_cmpfloat_with_epsilon (gtk_range_get_value (scale_b), expected[1], 1e-9);
+
+  /* A slider moved by hand: the puck no longer stands for the weights. */
+  gtk_range_set_value (scale_a, 1.5);
+  g_assert_false (hd_blend_pad_is_in_sync (pad));
+
+  /* Home: the original generator. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (pad), "pad.center", NULL));
+  g_assert_cmpfloat (gtk_range_get_value (scale_a), ==, 0.0);
+  g_assert_cmpfloat (gtk_range_get_value (scale_b), ==, 0.0);
+  g_assert_true (hd_blend_pad_is_in_sync (pad));
+
+  hd_ui_test_wait_for_current (window, 30000);
+  assert_screen_matches_engine (window);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -569,6 +636,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Artist/reopen-missing", test_reopen_missing);
   g_test_add_func ("/Hyperdomain/Artist/session-restore", test_session_restore);
   g_test_add_func ("/Hyperdomain/Artist/presets", test_presets);
+  g_test_add_func ("/Hyperdomain/Artist/blend-pad", test_blend_pad);
 
   status = g_test_run ();
   {
