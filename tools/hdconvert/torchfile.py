@@ -496,6 +496,28 @@ def _short(value, limit=80):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+class _Bounded:
+    """Reads of FILEOBJ capped at what is left of it, so a length field of
+    the file cannot make a read allocate more than the file holds."""
+
+    def __init__(self, fileobj):
+        self._f = fileobj
+        here = fileobj.tell()
+        fileobj.seek(0, os.SEEK_END)
+        self._end = fileobj.tell()
+        fileobj.seek(here)
+
+    def read(self, n=-1):
+        left = max(self._end - self._f.tell(), 0)
+        return self._f.read(left if n is None or n < 0 else min(n, left))
+
+    def readline(self):
+        return self._f.readline()
+
+    def tell(self):
+        return self._f.tell()
+
+
 def _check_memo(fileobj, source):
     """Reads the opcodes of the pickle at the position of FILEOBJ, which
     is then restored.  Pickle writes memo slots in order; a slot far beyond
@@ -503,7 +525,7 @@ def _check_memo(fileobj, source):
     size (gigabytes, from a few bytes of file)."""
     start = fileobj.tell()
     puts = 0
-    for opcode, arg, _pos in pickletools.genops(fileobj):
+    for opcode, arg, _pos in pickletools.genops(_Bounded(fileobj)):
         if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
             if opcode.name != "MEMOIZE" and (not isinstance(arg, int) or arg < 0 or
                                              arg > 2 * puts + 1024):
