@@ -13,7 +13,7 @@ PACKAGES=(
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libgtk-4-dev libadwaita-1-dev
   python3-numpy
-  xvfb xauth desktop-file-utils appstream gettext
+  xvfb xauth desktop-file-utils appstream gettext man-db
 )
 
 install_missing () {
