@@ -69,6 +69,7 @@ if [ "$gui" = gui ]; then
 fi
 
 for page in "$man"/man1/*.1; do
+  command -v man >/dev/null || { echo "# man is not installed: the pages are not rendered"; break; }
   if out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=w -l "$page" 2>&1 >/dev/null) && [ -z "$out" ]; then
     ok "man ${page##*/} renders"
   else
