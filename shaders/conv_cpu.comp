@@ -2,29 +2,34 @@
 // Modulated 3x3 convolution for CPU Vulkan implementations (lavapipe),
 // with the same fused epilogue as conv.comp.
 //
-// On lavapipe a subgroup is one SIMD register.  A storage-buffer load
-// whose address is not a compile-time uniform runs as a loop over the
-// lanes, with a branch and a variable-index vector insert per lane and
-// component: tens of cycles per float, far more than the arithmetic it
-// feeds.  A texel fetch from a uniform texel buffer is a vector gather,
-// and moving a value between lanes (subgroupBroadcast with a constant
-// lane) is a register operation.  So every value of the inner loop comes
-// from a texel buffer (set 1: input, weights, scales; the noise of the
-// epilogue too), once per subgroup:
+// On lavapipe a subgroup is one SIMD register, and what an operation
+// costs there decides the design (Mesa 22.3, measured on AVX2):
+//  - a storage-buffer load or store whose address is not a compile-time
+//    uniform runs as a loop over the lanes, with branches and a
+//    variable-index vector insert per lane and component: tens of cycles
+//    per float;
+//  - subgroupBroadcast is also a loop over the lanes (it looks for the
+//    first active one); subgroupShuffle with constant lanes is one
+//    permute instruction;
+//  - a texel fetch from a uniform texel buffer is a vector gather.
+// So the inner loop reads only texel buffers (set 1: the input as vec4
+// texels, weights, scales; the epilogue reads the noise there too) and
+// moves values between lanes only with subgroupShuffle:
 //
 //  - The lanes of a subgroup are SG consecutive output channels.  Each
 //    lane accumulates a TILE_P x TILE_Q block of pixels for its channel
 //    (accumulators beyond the register file spill to the stack, which is
 //    cheap next to any buffer access).
 //  - Weights are laid out [group][c_in / 4][9][SG][4] (the CPU layout the
-//    renderer uploads; tconv_cpu.comp shares it).
+//    renderer uploads; tconv_cpu.comp shares it); a lane fetches its own.
 //  - The (TILE_P + 2) x (TILE_Q + 2) input tile of an input channel is
-//    fetched SG values at a time, one per lane, and every value is then
-//    broadcast from the lane that holds it.
+//    fetched as aligned vec4s, one per lane, SG at a time, and every value
+//    is shuffled to all lanes from the lane that holds it.
 //
-// Needs subgroups of exactly SG invocations; the renderer picks this
-// variant only when the device guarantees that.  With -DUP the channels
-// are the polyphase virtual channels v = 4 o + 2 py + px of conv.comp.
+// Needs subgroups of exactly SG invocations and rows that are whole vec4s
+// (in_res % 4 == 0); the renderer picks this variant only when that holds.
+// With -DUP the channels are the polyphase virtual channels
+// v = 4 o + 2 py + px of conv.comp.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -49,16 +54,18 @@
 // The input tile: rows y0 - 1 .. y0 + TILE_P, columns x0 - 1 .. x0 + TILE_Q.
 #define IN_ROWS (TILE_P + 2)
 #define IN_COLS (TILE_Q + 2)
-#define N_IN (IN_ROWS * IN_COLS)
-#define N_FETCH ((N_IN + SG - 1) / SG)
+// Read as aligned vec4s, VPR per row: columns x0 - 4 .. x0 + 4 VPR - 5.
+#define VPR ((TILE_Q + 8) / 4)
+#define N_SLOTS (IN_ROWS * VPR)
+#define N_FETCH ((N_SLOTS + SG - 1) / SG)
 
 layout (local_size_x = SG * NSG) in;
 
 layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
-layout (set = 1, binding = 0) uniform samplerBuffer act_in;
 layout (set = 1, binding = 1) uniform samplerBuffer weights;
 layout (set = 1, binding = 2) uniform samplerBuffer scales;
 layout (set = 1, binding = 3) uniform samplerBuffer noise;
+layout (set = 1, binding = 4) uniform samplerBuffer act_in4;   // vec4 texels
 layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
 layout (std430, binding = 5) readonly buffer Misc { float misc[]; };
 
@@ -91,16 +98,17 @@ main ()
   if (group * SG >= pc.n_virtual)
     return;
 
-  // Fetch f gives lane l tile element e = f SG + l (row e / IN_COLS,
-  // column e % IN_COLS), clamped into the image and zeroed outside it.
+  // Fetch f gives lane l the vec4 of slot e = f SG + l: tile row
+  // e / VPR, columns x0 - 4 + 4 (e % VPR) + 0..3, clamped into the image
+  // and zeroed outside it (rows are whole vec4s: in_res % 4 == 0).
   int offs[N_FETCH];
   float ok[N_FETCH];
   [[unroll]] for (int f = 0; f < N_FETCH; f++)
     {
       int e = f * SG + int (lane);
-      int y = y0 - 1 + e / IN_COLS, x = x0 - 1 + e % IN_COLS;
-      ok[f] = (e < N_IN && y >= 0 && y < in_res && x >= 0 && x < in_res) ? 1.0 : 0.0;
-      offs[f] = clamp (y, 0, in_res - 1) * in_res + clamp (x, 0, in_res - 1);
+      int y = y0 - 1 + e / VPR, x = x0 - 4 + 4 * (e % VPR);
+      ok[f] = (e < N_SLOTS && y >= 0 && y < in_res && x >= 0 && x < in_res) ? 1.0 : 0.0;
+      offs[f] = (clamp (y, 0, in_res - 1) * in_res + clamp (x, 0, in_res - 4)) / 4;
     }
 
   float acc[TILE_P][TILE_Q];
@@ -118,17 +126,19 @@ main ()
       [[unroll]] for (int k = 0; k < 9; k++)
         w[k] = texelFetch (weights, w_index + k * SG * 4).x * s;
 
-      int base = int (ci * plane);
-      float loaded[N_FETCH];
+      int base = int (ci * plane / 4);
+      vec4 loaded[N_FETCH];
       [[unroll]] for (int f = 0; f < N_FETCH; f++)
-        loaded[f] = texelFetch (act_in, base + offs[f]).x * ok[f];
+        loaded[f] = texelFetch (act_in4, base + offs[f]) * ok[f];
 
       // Input (r, i) of the tile feeds output (r - ky, i - kx).
       [[unroll]] for (int r = 0; r < IN_ROWS; r++)
         [[unroll]] for (int i = 0; i < IN_COLS; i++)
           {
-            int e = r * IN_COLS + i;
-            float xv = subgroupShuffle (loaded[e / SG], uint (e % SG));
+            // Column x0 - 1 + i: component (i + 3) % 4 of slot
+            // r VPR + (i + 3) / 4.
+            int e = r * VPR + (i + 3) / 4;
+            float xv = subgroupShuffle (loaded[e / SG][(i + 3) % 4], uint (e % SG));
             [[unroll]] for (int ky = 0; ky < 3; ky++)
               {
                 int p = r - ky;

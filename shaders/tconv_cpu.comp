@@ -43,8 +43,10 @@
 // The input tile: rows yb - 1 .. yb + TILE_P, the same for columns.
 #define IN_ROWS (TILE_P + 2)
 #define IN_COLS (TILE_Q + 2)
-#define N_IN (IN_ROWS * IN_COLS)
-#define N_FETCH ((N_IN + SG - 1) / SG)
+// Read as aligned vec4s, VPR per row: columns xb - 4 .. xb + 4 VPR - 5.
+#define VPR ((TILE_Q + 8) / 4)
+#define N_SLOTS (IN_ROWS * VPR)
+#define N_FETCH ((N_SLOTS + SG - 1) / SG)
 // The tile's part of T: rows 2 yb - 1 .. 2 yb + 2 TILE_P + 1.
 #define T_P (2 * TILE_P + 3)
 #define T_Q (2 * TILE_Q + 3)
@@ -57,10 +59,10 @@ layout (local_size_x = SG * NSG) in;
 layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
 layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
 layout (std430, binding = 5) readonly buffer Misc { float misc[]; };
-layout (set = 1, binding = 0) uniform samplerBuffer act_in;
 layout (set = 1, binding = 1) uniform samplerBuffer weights;
 layout (set = 1, binding = 2) uniform samplerBuffer scales;
 layout (set = 1, binding = 3) uniform samplerBuffer noise;
+layout (set = 1, binding = 4) uniform samplerBuffer act_in4;   // vec4 texels
 
 // ConvPush of the renderer; n_virtual is c_out here.
 layout (push_constant) uniform Params {
@@ -93,16 +95,17 @@ main ()
   if (group * SG >= pc.c_out)
     return;
 
-  // Fetch f gives lane l tile element e = f SG + l (row e / IN_COLS,
-  // column e % IN_COLS), clamped into the image and zeroed outside it.
+  // Fetch f gives lane l the vec4 of slot e = f SG + l: tile row
+  // e / VPR, columns xb - 4 + 4 (e % VPR) + 0..3, clamped into the image
+  // and zeroed outside it (rows are whole vec4s: in_res % 4 == 0).
   int offs[N_FETCH];
   float ok[N_FETCH];
   [[unroll]] for (int f = 0; f < N_FETCH; f++)
     {
       int e = f * SG + int (lane);
-      int y = yb - 1 + e / IN_COLS, x = xb - 1 + e % IN_COLS;
-      ok[f] = (e < N_IN && y >= 0 && y < in_res && x >= 0 && x < in_res) ? 1.0 : 0.0;
-      offs[f] = clamp (y, 0, in_res - 1) * in_res + clamp (x, 0, in_res - 1);
+      int y = yb - 1 + e / VPR, x = xb - 4 + 4 * (e % VPR);
+      ok[f] = (e < N_SLOTS && y >= 0 && y < in_res && x >= 0 && x < in_res) ? 1.0 : 0.0;
+      offs[f] = (clamp (y, 0, in_res - 1) * in_res + clamp (x, 0, in_res - 4)) / 4;
     }
 
   float t[T_P][T_Q];
@@ -120,18 +123,20 @@ main ()
       [[unroll]] for (int kk = 0; kk < 9; kk++)
         w[kk] = texelFetch (weights, w_index + kk * SG * 4).x * s;
 
-      int base = int (ci * plane);
-      float loaded[N_FETCH];
+      int base = int (ci * plane / 4);
+      vec4 loaded[N_FETCH];
       [[unroll]] for (int f = 0; f < N_FETCH; f++)
-        loaded[f] = texelFetch (act_in, base + offs[f]).x * ok[f];
+        loaded[f] = texelFetch (act_in4, base + offs[f]) * ok[f];
 
       // Input (j, c) of the tile is input pixel (yb - 1 + j, xb - 1 + c);
       // it lands on T rows 2 (yb - 1 + j) + ky, tile rows 2 j - 1 + ky.
       [[unroll]] for (int j = 0; j < IN_ROWS; j++)
         [[unroll]] for (int c = 0; c < IN_COLS; c++)
           {
-            int e = j * IN_COLS + c;
-            float xv = subgroupShuffle (loaded[e / SG], uint (e % SG));
+            // Column xb - 1 + c: component (c + 3) % 4 of slot
+            // j VPR + (c + 3) / 4.
+            int e = j * VPR + (c + 3) / 4;
+            float xv = subgroupShuffle (loaded[e / SG][(c + 3) % 4], uint (e % SG));
             [[unroll]] for (int ky = 0; ky < 3; ky++)
               {
                 int p = 2 * j - 1 + ky;

@@ -65,10 +65,11 @@ typedef enum {
 
 #define N_BINDINGS       8
 /* Set 1 of the CPU conv kernels: uniform texel buffers (R32_SFLOAT) of
- * the input activations, the weights, the input scales and the noise.  On lavapipe
+ * the input activations, the weights, the input scales and the noise,
+ * and the input activations again as R32G32B32A32_SFLOAT.  On lavapipe
  * a texel fetch is a vector gather, while a storage-buffer load with a
  * non-constant address is a loop over the lanes; see conv_cpu.comp. */
-#define N_TEXEL_BINDINGS 4
+#define N_TEXEL_BINDINGS 5
 #define PUSH_BYTES       128
 #define FRAME_HEADER     4      /* floats; see shaders/hd-common.glsl */
 #define FRAME_PSI        0
@@ -238,6 +239,7 @@ struct _HdRenderer {
   HdVkBuffer            img[2];
   HdVkBuffer            readback;
   VkBufferView          act_views[2], const_view, scale_view, noise_view;  /* CPU kernels */
+  VkBufferView          act4_views[2], const4_view;  /* the same as vec4 texels */
 
   VkDescriptorSet       norm_set, fc_set, truncate_set, styles_set, dcoef_set, scales_set;
 
@@ -963,9 +965,10 @@ max_activation_floats (HdGenerator *gen)
   return largest;
 }
 
-/* The CPU kernels read activations and weights as texel buffers: fall
- * back to the tiled kernel on a CPU device whose texel buffers are too
- * small for this generator. */
+/* The CPU kernels read activations and weights as texel buffers, and
+ * rows of activations as whole vec4s: fall back to the tiled kernel on a
+ * CPU device whose texel buffers are too small for this generator, or
+ * for a generator with a resolution that is not a multiple of 4. */
 static void
 check_cpu_kernel_limits (HdRenderer *r)
 {
@@ -981,12 +984,14 @@ check_cpu_kernel_limits (HdRenderer *r)
       gsize n_virtual = conv->up ? 4 * (gsize) conv->c_out : (gsize) conv->c_out;
       gsize blocks = (n_virtual + CPU_SG - 1) / CPU_SG;
       largest = MAX (largest, blocks * CPU_SG * padded_c_in (r, conv->c_in) * 9);
+      if (conv->in_res % 4 != 0)
+        largest = G_MAXSIZE;
     }
   if (largest > limit)
     {
-      g_debug ("Texel buffers of %" G_GSIZE_FORMAT " elements are too small for the CPU "
-               "kernel (%" G_GSIZE_FORMAT " needed): using the tiled kernel",
-               limit, largest);
+      g_debug ("The CPU kernel cannot run this generator (texel buffers of %" G_GSIZE_FORMAT
+               " elements, %" G_GSIZE_FORMAT " needed, or a resolution not a multiple of 4): "
+               "using the tiled kernel", limit, largest);
       r->conv_kernel = CONV_KERNEL_TILED;
       r->conv_group = CONV_TILE_CO;
     }
@@ -1081,19 +1086,22 @@ create_runtime_buffers (HdRenderer  *r,
                         HD_VK_MEMORY_READBACK, error);
 }
 
-/* A view of a whole buffer as R32_SFLOAT texels. */
+/* A view of a whole buffer as R32_SFLOAT (or R32G32B32A32_SFLOAT)
+ * texels. */
 static gboolean
 create_texel_view (HdRenderer       *r,
                    const HdVkBuffer *buf,
+                   gboolean          vec4,
                    VkBufferView     *view,
                    GError          **error)
 {
+  gsize texel = vec4 ? 4 * sizeof (float) : sizeof (float);
   VkBufferViewCreateInfo info = {
     .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
     .buffer = buf->buffer,
-    .format = VK_FORMAT_R32_SFLOAT,
+    .format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT,
     .offset = 0,
-    .range = MAX (buf->size, 16) / sizeof (float) * sizeof (float),
+    .range = MAX (buf->size, 16) / texel * texel,
   };
 
   return hd_vk_check (vkCreateBufferView (r->device, &info, NULL, view),
@@ -1113,11 +1121,14 @@ create_texel_sets (HdRenderer  *r,
     .pSetLayouts = &r->texel_layout,
   };
 
-  if (!create_texel_view (r, &r->act[0], &r->act_views[0], error) ||
-      !create_texel_view (r, &r->act[1], &r->act_views[1], error) ||
-      !create_texel_view (r, &r->const_buf, &r->const_view, error) ||
-      !create_texel_view (r, &r->scale_buf, &r->scale_view, error) ||
-      !create_texel_view (r, &r->noise_buf, &r->noise_view, error))
+  if (!create_texel_view (r, &r->act[0], FALSE, &r->act_views[0], error) ||
+      !create_texel_view (r, &r->act[0], TRUE, &r->act4_views[0], error) ||
+      !create_texel_view (r, &r->act[1], FALSE, &r->act_views[1], error) ||
+      !create_texel_view (r, &r->act[1], TRUE, &r->act4_views[1], error) ||
+      !create_texel_view (r, &r->const_buf, FALSE, &r->const_view, error) ||
+      !create_texel_view (r, &r->const_buf, TRUE, &r->const4_view, error) ||
+      !create_texel_view (r, &r->scale_buf, FALSE, &r->scale_view, error) ||
+      !create_texel_view (r, &r->noise_buf, FALSE, &r->noise_view, error))
     return FALSE;
   for (int c = 0; c < r->gen->n_convs; c++)
     {
@@ -1125,7 +1136,7 @@ create_texel_sets (HdRenderer  *r,
       VkBufferView views[N_TEXEL_BINDINGS];
       VkWriteDescriptorSet writes[N_TEXEL_BINDINGS];
 
-      if (!create_texel_view (r, &gpu->weights, &gpu->weight_view, error) ||
+      if (!create_texel_view (r, &gpu->weights, FALSE, &gpu->weight_view, error) ||
           !hd_vk_check (vkAllocateDescriptorSets (r->device, &alloc, &gpu->texel_set),
                         "Allocating a descriptor set", error))
         return FALSE;
@@ -1133,6 +1144,7 @@ create_texel_sets (HdRenderer  *r,
       views[1] = gpu->weight_view;
       views[2] = r->scale_view;
       views[3] = r->noise_view;
+      views[4] = c == 0 ? r->const4_view : r->act4_views[(c - 1) % 2];
       for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
         writes[b] = (VkWriteDescriptorSet) {
           .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
@@ -1426,6 +1438,11 @@ hd_renderer_free (HdRenderer *r)
       vkDestroyBufferView (r->device, r->act_views[i], NULL);
   if (r->const_view != VK_NULL_HANDLE)
     vkDestroyBufferView (r->device, r->const_view, NULL);
+  for (int i = 0; i < 2; i++)
+    if (r->act4_views[i] != VK_NULL_HANDLE)
+      vkDestroyBufferView (r->device, r->act4_views[i], NULL);
+  if (r->const4_view != VK_NULL_HANDLE)
+    vkDestroyBufferView (r->device, r->const4_view, NULL);
   if (r->scale_view != VK_NULL_HANDLE)
     vkDestroyBufferView (r->device, r->scale_view, NULL);
   if (r->noise_view != VK_NULL_HANDLE)
