@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "hd-blend-weights.h"
+#include "hd-sheet.h"
+#include "hd-state.h"
 
 static double
 sum_of (const double *w,
@@ -114,6 +116,123 @@ test_blend_pad_properties (void)
   }
 }
 
+static HdState *
+two_domain_state (void)
+{
+  HdState *state = hd_state_new ();
+  HdStateDomain a = { .path = g_strdup ("/a.safetensors"), .name = g_strdup ("Pixar"), .weight = 0.25f };
+  HdStateDomain b = { .path = g_strdup ("/b.safetensors"), .name = g_strdup ("Anime"), .weight = 0.5f };
+
+  g_array_append_val (state->domains, a);
+  g_array_append_val (state->domains, b);
+  return state;
+}
+
+static void
+test_sheet_columns (void)
+{
+  g_autoptr(HdState) base = two_domain_state ();
+  g_autoptr(HdSheet) domains = hd_sheet_new (2);
+  g_autoptr(HdSheet) sweep = hd_sheet_new (2);
+  g_autoptr(GError) error = NULL;
+  HdSheetColumn *col;
+
+  hd_sheet_add_domain_columns (domains, base);
+  g_assert_cmpuint (domains->columns->len, ==, 3);
+  col = g_ptr_array_index (domains->columns, 0);
+  g_assert_cmpstr (col->label, ==, "original");
+  g_assert_cmpfloat (col->weights[0], ==, 0.0f);
+  g_assert_cmpfloat (col->weights[1], ==, 0.0f);
+  col = g_ptr_array_index (domains->columns, 2);
+  g_assert_cmpstr (col->label, ==, "Anime 1");
+  g_assert_cmpfloat (col->weights[0], ==, 0.0f);
+  g_assert_cmpfloat (col->weights[1], ==, 1.0f);
+
+  /* A sweep of the second domain keeps the first at its weight. */
+  g_assert_true (hd_sheet_add_sweep_columns (sweep, base, 1, -0.5f, 1.5f, 5, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sweep->columns->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      col = g_ptr_array_index (sweep->columns, i);
+      g_assert_cmpfloat (col->weights[0], ==, 0.25f);
+      g_assert_cmpfloat_with_epsilon (col->weights[1], -0.5 + 0.5 * i, 1e-6);
+    }
+  g_assert_cmpstr (((HdSheetColumn *) g_ptr_array_index (sweep->columns, 4))->label, ==, "Anime 1.50");
+
+  g_assert_false (hd_sheet_add_sweep_columns (sweep, base, 2, 0, 1, 3, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_false (hd_sheet_add_sweep_columns (sweep, base, 0, 0, 1, 1, &error));
+  g_assert_nonnull (error);
+}
+
+static void
+test_sheet_layout (void)
+{
+  g_autoptr(HdSheet) sheet = hd_sheet_new (0);
+  HdSheetLayout small, large;
+  int x0, y0, x1, y1;
+
+  for (guint32 s = 0; s < 3; s++)
+    hd_sheet_add_seed (sheet, s * 1000);
+  hd_sheet_add_column (sheet, "original", NULL);
+  hd_sheet_add_column (sheet, "two", NULL);
+
+  /* Small images are enlarged to at least 128 pixels, by a whole factor. */
+  hd_sheet_get_layout (sheet, 32, &small);
+  g_assert_cmpint (small.scale, ==, 4);
+  g_assert_cmpint (small.cell, ==, 128);
+  hd_sheet_get_layout (sheet, 1024, &large);
+  g_assert_cmpint (large.scale, ==, 1);
+  g_assert_cmpint (large.cell, ==, 1024);
+
+  /* Row labels fit their column; cells follow with a gap, within the
+   * image. */
+  g_assert_cmpint (small.row_label_w, >=, hd_sheet_text_width ("seed 2000", small.glyph_scale));
+  hd_sheet_cell_origin (&small, 0, 0, &x0, &y0);
+  hd_sheet_cell_origin (&small, 2, 1, &x1, &y1);
+  g_assert_cmpint (x0, ==, small.row_label_w);
+  g_assert_cmpint (y0, ==, small.header_h);
+  g_assert_cmpint (x1 - x0, ==, small.cell + small.gap);
+  g_assert_cmpint (y1 - y0, ==, 2 * (small.cell + small.gap));
+  g_assert_cmpint (x1 + small.cell, <=, small.width);
+  g_assert_cmpint (y1 + small.cell, <=, small.height);
+}
+
+static void
+test_sheet_text (void)
+{
+  guint8 img[60 * 20 * 3];
+  const guint8 black[3] = { 0, 0, 0 };
+  g_autofree char *name = hd_sheet_cell_name (7, 2);
+  int drawn, inked = 0;
+
+  memset (img, 0xff, sizeof img);
+  drawn = hd_sheet_draw_text (img, 60, 20, 0, 0, "I", 60, 1, black);
+  g_assert_cmpint (drawn, ==, 5);
+  /* "I": the top bar of three pixels, then the stem. */
+  g_assert_cmpuint (img[(0 * 60 + 0) * 3], ==, 0xff);
+  g_assert_cmpuint (img[(0 * 60 + 1) * 3], ==, 0);
+  g_assert_cmpuint (img[(0 * 60 + 3) * 3], ==, 0);
+  g_assert_cmpuint (img[(3 * 60 + 2) * 3], ==, 0);
+  g_assert_cmpuint (img[(3 * 60 + 1) * 3], ==, 0xff);
+
+  /* Lower case draws as upper case; long text is cut to the width with
+   * two dots; nothing is drawn outside the image. */
+  memset (img, 0xff, sizeof img);
+  g_assert_cmpint (hd_sheet_draw_text (img, 60, 20, 0, 0, "abc", 60, 1, black), ==,
+                   hd_sheet_text_width ("ABC", 1));
+  drawn = hd_sheet_draw_text (img, 60, 20, 0, 10, "a very long label", 35, 1, black);
+  g_assert_cmpint (drawn, <=, 35);
+  hd_sheet_draw_text (img, 60, 20, 50, 15, "WWWW", 100, 2, black);
+  for (gsize i = 0; i < sizeof img; i += 3)
+    inked += img[i] == 0;
+  g_assert_cmpint (inked, >, 0);
+
+  g_assert_cmpstr (name, ==, "seed0000000007-col02.png");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -123,6 +242,9 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/points", test_blend_pad_points);
   g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/formula", test_blend_pad_formula);
   g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/properties", test_blend_pad_properties);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/columns", test_sheet_columns);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/layout", test_sheet_layout);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/text", test_sheet_text);
 
   return g_test_run ();
 }

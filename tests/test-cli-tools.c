@@ -228,6 +228,81 @@ test_from_state_file (void)
   hd_test_rmdir_recursive (dir);
 }
 
+/* --contact-sheet: the grid and its cells; a cell re-renders from its own
+ * metadata; a sweep; bad arguments. */
+static void
+test_contact_sheet (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *tiny = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *dom_a = hd_test_conformance_path ("tiny-domain-a.safetensors");
+  g_autofree char *dom_b = hd_test_conformance_path ("tiny-domain-b.safetensors");
+  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=0.5", dom_a);
+  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0", dom_b);
+  g_autofree char *sheet = g_build_filename (dir, "sheet.png", NULL);
+  g_autofree char *sweep = g_build_filename (dir, "sweep.png", NULL);
+  g_autofree char *cells = g_build_filename (dir, "cells", NULL);
+  g_autofree char *cell = g_build_filename (cells, "seed0000000003-col02.png", NULL);
+  g_autofree char *cell_npy = g_build_filename (dir, "cell.npy", NULL);
+  g_autofree char *direct_npy = g_build_filename (dir, "direct.npy", NULL);
+  g_autofree char *arg_b1 = g_strdup_printf ("--domain=%s=1", dom_b);
+  g_autofree char *arg_a0 = g_strdup_printf ("--domain=%s=0", dom_a);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) d = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(HdState) state = NULL;
+  g_auto(CliResult) r1 = { 0 };
+  g_auto(CliResult) r2 = { 0 };
+  g_auto(CliResult) r3 = { 0 };
+  g_auto(CliResult) r4 = { 0 };
+  g_auto(CliResult) r5 = { 0 };
+  g_auto(CliResult) r6 = { 0 };
+  guint n = 0;
+
+  run_cli (&r1, "--model", tiny, arg_a, arg_b, "--contact-sheet", "--seeds", "2,3",
+           "--sheet-cells", cells, "-o", sheet, NULL);
+  g_assert_cmpint (r1.status, ==, 0);
+  json = hd_png_read_metadata (sheet, &error);
+  g_assert_no_error (error);
+  d = g_dir_open (cells, 0, &error);
+  g_assert_no_error (error);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_assert_cmpuint (n, ==, 2 * 3);
+
+  /* Column 2 is domain B alone at weight 1, on seed 3. */
+  g_free (json);
+  json = hd_png_read_metadata (cell, &error);
+  g_assert_no_error (error);
+  state = hd_state_from_json (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (state->seed, ==, 3);
+  g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 0).weight, ==, 0.0f);
+  g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 1).weight, ==, 1.0f);
+  run_cli (&r2, "--from-png", cell, "-o", cell_npy, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+  run_cli (&r3, "--model", tiny, arg_a0, arg_b1, "--seed", "3", "-o", direct_npy, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  assert_same_npy (cell_npy, direct_npy);
+
+  /* A sweep from a saved state. */
+  run_cli (&r4, "--from-png", cell, "--contact-sheet", "--seeds", "0-1",
+           "--sheet-sweep", "1:0:1:3", "-o", sweep, NULL);
+  g_assert_cmpint (r4.status, ==, 0);
+  g_assert_true (g_file_test (sweep, G_FILE_TEST_EXISTS));
+
+  run_cli (&r5, "--model", tiny, arg_a, "--contact-sheet", "--seeds", "0-1",
+           "--sheet-sweep", "3:0:1:3", "-o", sweep, NULL);
+  g_assert_cmpint (r5.status, ==, 2);
+  g_assert_nonnull (strstr (r5.err, "domain 3"));
+  run_cli (&r6, "--model", tiny, arg_a, "--contact-sheet", "--seeds", "0-1",
+           "--sheet-sweep", "1:0:1", "-o", sweep, NULL);
+  g_assert_cmpint (r6.status, ==, 2);
+  g_assert_nonnull (strstr (r6.err, "I:FROM:TO:STEPS"));
+
+  hd_test_rmdir_recursive (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -236,6 +311,7 @@ main (int   argc,
 
   g_test_add_func ("/Hyperdomain/CliTools/from-png", test_from_png);
   g_test_add_func ("/Hyperdomain/CliTools/from-state-file", test_from_state_file);
+  g_test_add_func ("/Hyperdomain/CliTools/contact-sheet", test_contact_sheet);
 
   return g_test_run ();
 }

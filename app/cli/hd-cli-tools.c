@@ -3,11 +3,13 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "hd-cli-tools.h"
 #include "hd-error.h"
 #include "hd-render-params.h"
 #include "hd-renderer.h"
+#include "hd-sheet.h"
 #include "hd-state-files.h"
 #include "hd-vk.h"
 
@@ -75,7 +77,7 @@ hd_cli_run_from_state (const HdCliTools  *args,
       return 2;
     }
   n_outputs = args->seeds != NULL ? args->seeds->len : 1;
-  if (n_outputs > 1 && !args->has_conversion)
+  if (n_outputs > 1 && !args->has_conversion && !args->contact_sheet)
     {
       g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
                            _("Several seeds need an output pattern with %d for the seed, such as out/%05d.png"));
@@ -87,6 +89,8 @@ hd_cli_run_from_state (const HdCliTools  *args,
     return 1;
   if (!open_state (state, args->from_png, &gen, &domains, error))
     return 1;
+  if (args->contact_sheet)
+    return hd_cli_run_sheet (args, state, gen, domains, error);
   if (!hd_state_to_params (state, gen, domains, &params, &domain, error))
     return 1;
 
@@ -117,5 +121,95 @@ hd_cli_run_from_state (const HdCliTools  *args,
       if (!write_output (path, gen, img, res, state, error))
         return 1;
     }
+  return 0;
+}
+
+/* I:FROM:TO:STEPS */
+static gboolean
+parse_sweep (const char  *text,
+             guint       *index,
+             float       *from,
+             float       *to,
+             guint       *steps)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ":", -1);
+  guint64 i, n;
+  char *end;
+  double a, b;
+
+  if (g_strv_length (parts) != 4)
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (parts[0], 10, 1, G_MAXUINT, &i, NULL) ||
+      !g_ascii_string_to_unsigned (parts[3], 10, 2, 64, &n, NULL))
+    return FALSE;
+  a = g_ascii_strtod (parts[1], &end);
+  if (end == parts[1] || *end != '\0' || !isfinite (a))
+    return FALSE;
+  b = g_ascii_strtod (parts[2], &end);
+  if (end == parts[2] || *end != '\0' || !isfinite (b))
+    return FALSE;
+  *index = (guint) i - 1;
+  *from = (float) a;
+  *to = (float) b;
+  *steps = (guint) n;
+  return TRUE;
+}
+
+int
+hd_cli_run_sheet (const HdCliTools  *args,
+                  HdState           *state,
+                  HdGenerator       *gen,
+                  GPtrArray         *domains,
+                  GError           **error)
+{
+  g_autoptr(HdSheet) sheet = hd_sheet_new (state->domains->len);
+  g_autoptr(HdVkContext) ctx = NULL;
+  g_autoptr(HdRenderer) renderer = NULL;
+
+  if (args->has_conversion || !g_str_has_suffix (args->output, ".png"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("A contact sheet is one PNG: give -o SHEET.png (not “%s”)"), args->output);
+      return 2;
+    }
+  if (args->seeds != NULL)
+    for (guint i = 0; i < args->seeds->len; i++)
+      hd_sheet_add_seed (sheet, g_array_index (args->seeds, guint32, i));
+  else if (state->latent_kind == HD_LATENT_SEED)
+    hd_sheet_add_seed (sheet, state->seed);
+  else
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("The rows of a contact sheet are seeds: give --seeds or --seed A-B"));
+      return 2;
+    }
+
+  if (args->sheet_sweep != NULL)
+    {
+      guint index, steps;
+      float from, to;
+
+      if (!parse_sweep (args->sheet_sweep, &index, &from, &to, &steps))
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       _("--sheet-sweep “%s” is not I:FROM:TO:STEPS (domain I from 1, 2 to 64 steps), such as 1:0:1.5:4"),
+                       args->sheet_sweep);
+          return 2;
+        }
+      if (!hd_sheet_add_sweep_columns (sheet, state, index, from, to, steps, error))
+        return 2;
+    }
+  else
+    hd_sheet_add_domain_columns (sheet, state);
+
+  ctx = hd_vk_context_new (args->device, error);
+  if (ctx == NULL)
+    return 1;
+  renderer = hd_renderer_new (ctx, gen, error);
+  if (renderer == NULL)
+    return 1;
+  if (!hd_sheet_render (sheet, state, gen, domains, renderer, args->output, args->sheet_cells,
+                        NULL, NULL, NULL, error))
+    return g_error_matches (*error, HD_ERROR, HD_ERROR_ARGUMENT) ? 2 : 1;
   return 0;
 }

@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 /* The modes of hyperdomain-render that start from saved states:
- * --from-png (re-render an exported image). */
+ * --from-png (re-render an exported image), --contact-sheet. */
 
 typedef struct {
   const char *from_png;        /* an exported PNG or a state .json */
@@ -18,9 +18,18 @@ typedef struct {
   gboolean    has_conversion;  /* OUTPUT holds %d */
   const char *device;
   gboolean    other_options;   /* a --model/--z/--w/--psi/... was given too */
+  gboolean    contact_sheet;
+  const char *sheet_sweep;     /* I:FROM:TO:STEPS or NULL */
+  const char *sheet_cells;     /* folder for the cells, or NULL */
 } HdCliTools;
 
 int       hd_cli_run_from_state  (const HdCliTools *args,
+                                  GError          **error);
+/* --contact-sheet of STATE (its generator GEN and domains DOMAINS). */
+int       hd_cli_run_sheet       (const HdCliTools *args,
+                                  HdState          *state,
+                                  HdGenerator      *gen,
+                                  GPtrArray        *domains,
                                   GError          **error);
 
 /* From hyperdomain-render.c. */

@@ -43,6 +43,9 @@ typedef struct {
   gboolean version;
   char    *from_png;
   gboolean other_options;  /* for --from-png: options it does not take */
+  gboolean contact_sheet;
+  char    *sheet_sweep;
+  char    *sheet_cells;
 } Options;
 
 typedef struct {
@@ -64,6 +67,8 @@ options_clear (Options *o)
   g_free (o->device);
   g_free (o->output);
   g_free (o->from_png);
+  g_free (o->sheet_sweep);
+  g_free (o->sheet_cells);
 }
 
 static gboolean
@@ -355,6 +360,20 @@ write_output (const char    *path,
     }
 }
 
+static void
+tools_args_init (Options     *o,
+                 GArray      *seeds,
+                 HdCliTools  *args)
+{
+  args->from_png = o->from_png;
+  args->seeds = seeds;
+  args->output = o->output;
+  args->device = o->device;
+  args->contact_sheet = o->contact_sheet;
+  args->sheet_sweep = o->sheet_sweep;
+  args->sheet_cells = o->sheet_cells;
+}
+
 /* --from-png (hd-cli-tools.c). */
 static int
 run_saved_state (Options  *o,
@@ -389,10 +408,7 @@ run_saved_state (Options  *o,
   if (!output_pattern_check (o->output, &args.has_conversion, error))
     return 2;
 
-  args.from_png = o->from_png;
-  args.seeds = seeds;
-  args.output = o->output;
-  args.device = o->device;
+  tools_args_init (o, seeds, &args);
   args.other_options = o->other_options || o->model != NULL || o->z_path != NULL ||
                        o->w_path != NULL || o->domains != NULL || o->noise != NULL ||
                        o->noise_seed != NULL;
@@ -497,7 +513,7 @@ run (Options  *o,
 
   if (!output_pattern_check (o->output, &has_conversion, error))
     return 2;
-  if (seeds != NULL && seeds->len > 1 && !has_conversion)
+  if (seeds != NULL && seeds->len > 1 && !has_conversion && !o->contact_sheet)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
                    _("Several seeds need an output pattern with %%d for the seed, such as out/%%05d.png"));
@@ -567,6 +583,14 @@ run (Options  *o,
   state->noise_mode = params.noise_mode;
   state->noise_seed = params.noise_seed;
 
+  if (o->contact_sheet)
+    {
+      HdCliTools args = { 0 };
+
+      tools_args_init (o, seeds, &args);
+      return hd_cli_run_sheet (&args, state, gen, loaded, error);
+    }
+
   ctx = hd_vk_context_new (o->device, error);
   if (ctx == NULL)
     return 1;
@@ -624,6 +648,9 @@ main (int    argc,
     { "list-devices", 0, 0, G_OPTION_ARG_NONE, &o.list_devices, N_("Print the Vulkan devices with their index and exit"), NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, N_("Write the image: .png (8-bit with the state as metadata) or .npy (raw float32, shape (C, H, W)); with several seeds a pattern such as out/%05d.png"), N_("OUT") },
     { "from-png", 0, 0, G_OPTION_ARG_FILENAME, &o.from_png, N_("Render the state saved in an image exported by Hyperdomain (or in a state or preset .json): generator, latent, psi, cutoff, noise, domains with weights and layer ranges. --seed/--seeds replace its latent. Files that moved are looked for next to FILE"), N_("FILE") },
+    { "contact-sheet", 0, 0, G_OPTION_ARG_NONE, &o.contact_sheet, N_("Write a contact sheet to -o OUT.png: a labelled grid with a row per seed (--seed A-B or --seeds) and a column per blend setting: the original and each domain alone at weight 1, or the steps of --sheet-sweep"), NULL },
+    { "sheet-sweep", 0, 0, G_OPTION_ARG_STRING, &o.sheet_sweep, N_("Columns of the contact sheet: the weight of domain I (1 = the first) from FROM to TO in STEPS steps, the other weights as given"), N_("I:FROM:TO:STEPS") },
+    { "sheet-cells", 0, 0, G_OPTION_ARG_FILENAME, &o.sheet_cells, N_("Also write each cell of the contact sheet as its own PNG, with its state, into DIR"), N_("DIR") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version and exit"), NULL },
     { NULL }
   };
@@ -649,6 +676,7 @@ main (int    argc,
     "  hyperdomain-render --model gen.safetensors --domain pixar.safetensors=0.5 \\\n"
     "                     --domain pack.safetensors#anime=0.5 -o blend.npy\n"
     "  hyperdomain-render --from-png exported.png -o again.png\n"
+    "  hyperdomain-render --from-png exported.png --contact-sheet --seeds 0-7 -o sheet.png\n"
     "\n"
     "Exit status: 0 on success, 1 when a file or the device fails, 2 on a\n"
     "wrong command line.\n"));

@@ -21,6 +21,7 @@
 #include "hd-latent-panel.h"
 #include "hd-render-worker.h"
 #include "hd-session.h"
+#include "hd-sheet-dialog.h"
 #include "hd-window-private.h"
 
 /* Frames counted for the frames-per-second figure. */
@@ -135,6 +136,7 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reset-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.normalize-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-preset", has_gen);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.contact-sheet", has_gen);
   gtk_widget_set_visible (self->blend_pad_group, n_domains >= 2);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", hd_history_can_undo (self->history));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", hd_history_can_redo (self->history));
@@ -574,6 +576,16 @@ hd_window_open_action (GtkWidget  *widget,
 {
   hd_window_choose_files (HD_WINDOW (widget), _("Open Generator"),
                           _("Generators (.safetensors)"), "*.safetensors", FALSE);
+}
+
+static void
+hd_window_contact_sheet_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *param)
+{
+  HdWindow *self = HD_WINDOW (widget);
+
+  gtk_window_present (GTK_WINDOW (hd_sheet_dialog_new (GTK_WINDOW (self), self->session)));
 }
 
 static void
@@ -1450,6 +1462,7 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.normalize-weights", NULL, hd_window_weights_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, hd_window_toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.reopen", NULL, hd_window_reopen_action);
+  gtk_widget_class_install_action (widget_class, "win.contact-sheet", NULL, hd_window_contact_sheet_action);
   gtk_widget_class_install_action (widget_class, "win.save-preset", NULL, hd_window_save_preset_action);
   gtk_widget_class_install_action (widget_class, "win.load-preset", NULL, hd_window_load_preset_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);

@@ -17,6 +17,7 @@
 
 #include "hd-domain-row.h"
 #include "hd-preferences-window.h"
+#include "hd-sheet-dialog.h"
 #include "hd-ui-test-util.h"
 
 static gboolean
@@ -45,7 +46,7 @@ main (int   argc,
     { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Window size", "WxH" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "S" },
     { "weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &weights, "Weight of domain I", "I=W" },
-    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers" },
+    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers|sheet" },
     { "pad", 0, 0, G_OPTION_ARG_STRING, &pad, "Puck of the blend pad", "X,Y" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
     { NULL }
@@ -123,6 +124,8 @@ main (int   argc,
     gtk_window_present (GTK_WINDOW (hd_preferences_window_new (GTK_WINDOW (window))));
   else if (g_strcmp0 (show, "layers") == 0 && hd_window_get_domain_row (window, 0) != NULL)
     gtk_menu_button_popup (hd_domain_row_get_range_button (HD_DOMAIN_ROW (hd_window_get_domain_row (window, 0))));
+  else if (g_strcmp0 (show, "sheet") == 0)
+    gtk_window_present (GTK_WINDOW (hd_sheet_dialog_new (GTK_WINDOW (window), session)));
   else if (g_strcmp0 (show, "shortcuts") == 0)
     {
       g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/io/github/hyperdomain/Hyperdomain/gtk/help-overlay.ui");

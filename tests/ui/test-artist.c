@@ -6,6 +6,7 @@
 
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hd-application.h"
@@ -13,6 +14,8 @@
 #include "hd-png.h"
 #include "hd-state.h"
 #include "hd-blend-weights.h"
+#include "hd-sheet.h"
+#include "hd-sheet-dialog.h"
 
 #include "hd-ui-test-util.h"
 
@@ -618,6 +621,186 @@ test_blend_pad (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static HdSheetDialog *
+find_sheet_dialog (void)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  HdSheetDialog *found = NULL;
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (HD_IS_SHEET_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      found = l->data;
+  g_list_free (toplevels);
+  return found;
+}
+
+static gboolean
+sheet_done (gpointer data)
+{
+  return !hd_sheet_dialog_is_running (data);
+}
+
+static gboolean
+sheet_progressed (gpointer data)
+{
+  GtkProgressBar *bar = GTK_PROGRESS_BAR (hd_sheet_dialog_get_part (data, "progress_bar"));
+
+  return gtk_progress_bar_get_fraction (bar) > 0 || !hd_sheet_dialog_is_running (data);
+}
+
+static guint
+count_files (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static guint8 *
+png_pixels (const char *path,
+            int        *width,
+            int        *height)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+
+  g_assert_no_error (error);
+  *width = gdk_texture_get_width (texture);
+  *height = gdk_texture_get_height (texture);
+  return hd_ui_test_texture_rgb (texture);
+}
+
+/* The contact-sheet dialog: progress, the same sheet as the command line,
+ * cells that reopen to their own pixels, no file replaced, cancel. */
+static void
+test_contact_sheet (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *tiny = hd_ui_test_conformance_path ("tiny.safetensors");
+  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=1", hd_ui_test_conformance_path ("tiny-domain-a.safetensors"));
+  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0", hd_ui_test_conformance_path ("tiny-domain-b.safetensors"));
+  g_autofree char *sheet_path = NULL;
+  g_autofree char *cells_dir = NULL;
+  g_autofree char *cell_path = NULL;
+  g_autofree char *cell_name = NULL;
+  g_autofree guint8 *sheet = NULL;
+  g_autofree guint8 *cli = NULL;
+  g_autofree guint8 *cell = NULL;
+  g_autofree guint8 *cell_cli = NULL;
+  g_autoptr(HdSheet) expected = hd_sheet_new (2);
+  HdSheetLayout layout;
+  HdSheetDialog *dialog;
+  int w, h, cw, ch;
+
+  g_assert_no_error (error);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.contact-sheet", NULL));
+  dialog = find_sheet_dialog ();
+  g_assert_nonnull (dialog);
+  hd_sheet_dialog_set_folder (dialog, dir);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "first_seed_spin")), 0);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "n_seeds_spin")), 2);
+  g_assert_false (gtk_widget_get_visible (hd_sheet_dialog_get_part (dialog, "steps_row")));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
+  g_assert_true (hd_sheet_dialog_is_running (dialog));
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_sheet_dialog_get_part (dialog, "progress_revealer"))));
+  hd_ui_test_wait_until (sheet_done, dialog, 60000, "the contact sheet");
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_sheet_dialog_get_part (dialog, "status_label"))));
+
+  sheet_path = g_strdup (hd_sheet_dialog_get_sheet_path (dialog));
+  cells_dir = g_strdup (hd_sheet_dialog_get_cells_dir (dialog));
+  g_assert_nonnull (sheet_path);
+  g_assert_true (g_str_has_suffix (sheet_path, "contact-sheet-1.png"));
+  g_assert_cmpuint (count_files (cells_dir), ==, 2 * 3);
+
+  /* The layout: 2 seeds × (original, A at 1, B at 1). */
+  hd_sheet_add_seed (expected, 0);
+  hd_sheet_add_seed (expected, 1);
+  hd_sheet_add_column (expected, "original", (float[]) { 0, 0 });
+  hd_sheet_add_column (expected, "domain a 1", (float[]) { 1, 0 });
+  hd_sheet_add_column (expected, "domain b 1", (float[]) { 0, 1 });
+  hd_sheet_get_layout (expected, 32, &layout);
+  sheet = png_pixels (sheet_path, &w, &h);
+  g_assert_cmpint (w, ==, layout.width);
+  g_assert_cmpint (h, ==, layout.height);
+
+  /* hyperdomain-render writes the same sheet. */
+  {
+    const char *args[] = { "--model", tiny, arg_a, arg_b, "--contact-sheet", "--seeds", "0-1", NULL };
+    int cli_w, cli_h;
+
+    cli = hd_ui_test_run_cli (args, &cli_w, &cli_h);
+    if (cli != NULL)
+      {
+        g_assert_cmpint (cli_w, ==, w);
+        g_assert_cmpint (cli_h, ==, h);
+        g_assert_cmpmem (sheet, (gsize) w * h * 3, cli, (gsize) cli_w * cli_h * 3);
+      }
+  }
+
+  /* A cell is the image of its state, and sits in the sheet. */
+  cell_name = hd_sheet_cell_name (1, 2);
+  cell_path = g_build_filename (cells_dir, cell_name, NULL);
+  cell = png_pixels (cell_path, &cw, &ch);
+  g_assert_cmpint (cw, ==, 32);
+  {
+    const char *args[] = { "--from-png", cell_path, NULL };
+    int cli_w, cli_h;
+
+    cell_cli = hd_ui_test_run_cli (args, &cli_w, &cli_h);
+    if (cell_cli != NULL)
+      g_assert_cmpmem (cell, (gsize) cw * ch * 3, cell_cli, (gsize) cli_w * cli_h * 3);
+  }
+  {
+    int x0, y0;
+
+    hd_sheet_cell_origin (&layout, 1, 2, &x0, &y0);
+    for (int y = 0; y < layout.cell; y++)
+      for (int x = 0; x < layout.cell; x++)
+        g_assert_cmpmem (sheet + ((gsize) (y0 + y) * w + x0 + x) * 3, 3,
+                         cell + ((gsize) (y / layout.scale) * cw + x / layout.scale) * 3, 3);
+  }
+
+  /* Again: a new name, the first sheet stays. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
+  hd_ui_test_wait_until (sheet_done, dialog, 60000, "the second contact sheet");
+  g_assert_true (g_str_has_suffix (hd_sheet_dialog_get_sheet_path (dialog), "contact-sheet-2.png"));
+  g_assert_true (g_file_test (sheet_path, G_FILE_TEST_EXISTS));
+
+  /* A long sweep, cancelled: nothing is left of it. */
+  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_sheet_dialog_get_part (dialog, "mode_row")), 1);
+  g_assert_true (gtk_widget_get_visible (hd_sheet_dialog_get_part (dialog, "steps_row")));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "n_seeds_spin")), 64);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "steps_spin")), 16);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
+  hd_ui_test_wait_until (sheet_progressed, dialog, 60000, "progress");
+  g_assert_true (hd_sheet_dialog_is_running (dialog));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.cancel", NULL));
+  hd_ui_test_wait_until (sheet_done, dialog, 10000, "the cancelled sheet to stop");
+  g_assert_null (hd_sheet_dialog_get_sheet_path (dialog));
+  {
+    g_autofree char *third = g_build_filename (dir, "contact-sheet-3.png", NULL);
+    g_autofree char *third_dir = g_build_filename (dir, "contact-sheet-3", NULL);
+
+    g_assert_false (g_file_test (third, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (third_dir, G_FILE_TEST_EXISTS));
+  }
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_sheet_dialog_get_part (dialog, "status_label"))), "Cancelled"));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  gtk_window_destroy (GTK_WINDOW (window));
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+    g_assert_cmpint (system (cmd), ==, 0);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -637,6 +820,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Artist/session-restore", test_session_restore);
   g_test_add_func ("/Hyperdomain/Artist/presets", test_presets);
   g_test_add_func ("/Hyperdomain/Artist/blend-pad", test_blend_pad);
+  g_test_add_func ("/Hyperdomain/Artist/contact-sheet", test_contact_sheet);
 
   status = g_test_run ();
   {
