@@ -5,15 +5,22 @@
  * plan is read once per process; the parent never touches Vulkan, so it can
  * set the environment variable for the child safely.  The CLI cases check
  * the exit status, the message and that no half-written output is left. */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "hd-error.h"
 #include "hd-generator.h"
+#include "hd-latent.h"
 #include "hd-png.h"
 #include "hd-renderer.h"
+#include "hd-state.h"
 #include "hd-test-util.h"
 #include "hd-vk.h"
 
@@ -339,6 +346,170 @@ test_cli_faults (void)
   hd_test_rmdir_recursive (dir);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Full disks and read-only folders: every writer of user files (exported
+ * images, raw .npy output, session and preset files) fails with a message
+ * naming the file and the reason, leaves an existing file as it was and no
+ * temporary file behind. */
+
+typedef enum { WRITE_PNG, WRITE_NPY, WRITE_STATE, N_WRITERS } Writer;
+
+static const char * const writer_names[N_WRITERS] = { "image.png", "raw.npy", "session.json" };
+
+/* Writes a file of WRITER at PATH; BIG makes it large (some 200 kB). */
+static gboolean
+write_file (Writer       writer,
+            const char  *path,
+            gboolean     big,
+            GError     **error)
+{
+  int res = big ? 256 : 4;
+  gsize n = (gsize) 3 * res * res;
+  g_autofree float *img = g_new (float, n);
+  g_autoptr(HdState) state = hd_state_new ();
+  gint64 shape[3] = { 3, res, res };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+
+  /* Noise, so the PNG does not compress away. */
+  for (gsize i = 0; i < n; i++)
+    img[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  switch (writer)
+    {
+    case WRITE_PNG:
+      return hd_png_write (path, img, 3, res, res, "{}", error);
+    case WRITE_NPY:
+      return hd_npy_write_f32 (path, shape, 3, img, error);
+    case WRITE_STATE:
+    default:
+      state->generator_path = g_strdup ("/models/a.safetensors");
+      state->generator_name = big ? g_strnfill (200000, 'x') : g_strdup ("a");
+      return hd_state_save_file (state, path, error);
+    }
+}
+
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+/* In DIR (holding only the small files of every writer): each big write
+ * fails with REASON, and the old files are untouched. */
+static void
+check_writes_fail (const char *dir,
+                   int         reason)
+{
+  guint before_entries = count_entries (dir);
+
+  for (Writer w = 0; w < N_WRITERS; w++)
+    {
+      g_autofree char *path = g_build_filename (dir, writer_names[w], NULL);
+      g_autofree char *before = NULL;
+      g_autofree char *after = NULL;
+      g_autoptr(GError) error = NULL;
+      gsize before_len, after_len;
+
+      g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+      g_assert_false (write_file (w, path, TRUE, &error));
+      g_assert_nonnull (error);
+      g_test_message ("%s: %s", writer_names[w], error->message);
+      g_assert_nonnull (strstr (error->message, writer_names[w]));
+      g_assert_nonnull (strstr (error->message, g_strerror (reason)));
+      g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+      g_assert_cmpmem (after, after_len, before, before_len);
+    }
+  g_assert_cmpuint (count_entries (dir), ==, before_entries);
+}
+
+static void
+write_small_files (const char *dir)
+{
+  for (Writer w = 0; w < N_WRITERS; w++)
+    {
+      g_autofree char *path = g_build_filename (dir, writer_names[w], NULL);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (write_file (w, path, FALSE, &error));
+      g_assert_no_error (error);
+    }
+}
+
+/* A full disk: a small tmpfs when this process may mount one (root),
+ * else the file size limit (EFBIG), which fails writes the same way. */
+static void
+test_disk_full (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  gboolean mounted = FALSE;
+
+  if (geteuid () == 0 && mount ("hd-test", dir, "tmpfs", 0, "size=128k") == 0)
+    {
+      g_autofree char *filler = g_build_filename (dir, "filler", NULL);
+      g_autofree char *zeros = g_malloc0 (64 * 1024);
+
+      mounted = TRUE;
+      write_small_files (dir);
+      /* Leave far less than a big file needs. */
+      g_assert_true (g_file_set_contents (filler, zeros, 64 * 1024, NULL));
+      check_writes_fail (dir, ENOSPC);
+      g_assert_cmpint (umount (dir), ==, 0);
+    }
+  if (!mounted)
+    {
+      struct rlimit saved, small;
+      void (*saved_handler) (int);
+
+      g_test_message ("cannot mount a small tmpfs: the file size limit stands in for a full disk");
+      write_small_files (dir);
+      saved_handler = signal (SIGXFSZ, SIG_IGN);
+      g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+      small = saved;
+      small.rlim_cur = 16 * 1024;
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
+      check_writes_fail (dir, EFBIG);
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+      signal (SIGXFSZ, saved_handler);
+    }
+  hd_test_rmdir_recursive (dir);
+}
+
+/* A read-only folder: a read-only mount for root (whom permissions do not
+ * stop), a folder without write permission for anyone else. */
+static void
+test_read_only_folder (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+
+  if (geteuid () == 0)
+    {
+      if (mount ("hd-test", dir, "tmpfs", 0, "size=1m") != 0)
+        {
+          g_test_skip ("running as root without the right to mount a read-only "
+                       "tmpfs: a read-only folder cannot be made");
+          hd_test_rmdir_recursive (dir);
+          return;
+        }
+      write_small_files (dir);
+      g_assert_cmpint (mount (NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL), ==, 0);
+      check_writes_fail (dir, EROFS);
+      g_assert_cmpint (umount (dir), ==, 0);
+    }
+  else
+    {
+      write_small_files (dir);
+      g_assert_cmpint (g_chmod (dir, 0500), ==, 0);
+      check_writes_fail (dir, EACCES);
+      g_assert_cmpint (g_chmod (dir, 0700), ==, 0);
+    }
+  hd_test_rmdir_recursive (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -349,6 +520,8 @@ main (int    argc,
   g_test_add_func ("/faults/device-lost", test_device_lost);
   g_test_add_func ("/faults/unknown-fault", test_unknown_fault);
   g_test_add_func ("/faults/cli", test_cli_faults);
+  g_test_add_func ("/faults/disk-full", test_disk_full);
+  g_test_add_func ("/faults/read-only-folder", test_read_only_folder);
 
   return g_test_run ();
 }
