@@ -4,7 +4,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "hd-animation.h"
 #include "hd-blend-weights.h"
+#include "hd-cpu-reference.h"
+#include "hd-test-util.h"
 #include "hd-sheet.h"
 #include "hd-state.h"
 
@@ -233,6 +236,162 @@ test_sheet_text (void)
   g_assert_cmpstr (name, ==, "seed0000000007-col02.png");
 }
 
+static void
+test_animation_ease (void)
+{
+  double prev = 0;
+
+  g_assert_cmpfloat (hd_animation_ease (0), ==, 0);
+  g_assert_cmpfloat (hd_animation_ease (1), ==, 1);
+  g_assert_cmpfloat (hd_animation_ease (0.5), ==, 0.5);
+  g_assert_cmpfloat_with_epsilon (hd_animation_ease (0.25), 0.15625, 1e-12);
+  g_assert_cmpfloat (hd_animation_ease (-1), ==, 0);
+  g_assert_cmpfloat (hd_animation_ease (2), ==, 1);
+  /* Rising, flat at both ends. */
+  for (int i = 1; i <= 100; i++)
+    {
+      double v = hd_animation_ease (i / 100.0);
+      g_assert_cmpfloat (v, >, prev);
+      prev = v;
+    }
+  g_assert_cmpfloat (hd_animation_ease (0.001) / 0.001, <, 0.01);
+  g_assert_cmpfloat ((1 - hd_animation_ease (0.999)) / 0.001, <, 0.01);
+}
+
+static HdDomain *
+load_domain (const char *name)
+{
+  g_autofree char *path = hd_test_conformance_path (name);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = hd_domain_load_all (path, &error);
+
+  g_assert_no_error (error);
+  return hd_domain_ref (g_ptr_array_index (all, 0));
+}
+
+static float *
+raw_ws (HdGenerator *gen,
+        guint32      seed)
+{
+  HdRenderParams params;
+  g_autoptr(GError) error = NULL;
+  float *ws = g_new (float, (gsize) gen->num_ws * gen->config.w_dim);
+
+  hd_render_params_init (&params);
+  params.seed = seed;
+  g_assert_true (hd_cpu_compute_ws (gen, &params, ws, &error));
+  return ws;
+}
+
+static void
+test_animation_frames (void)
+{
+  g_autofree char *gen_path = hd_test_conformance_path ("tiny.safetensors");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdGenerator) gen = hd_generator_load (gen_path, &error);
+  g_autoptr(HdDomain) dom_a = load_domain ("tiny-domain-a.safetensors");
+  g_autoptr(HdDomain) dom_b = load_domain ("tiny-domain-b.safetensors");
+  g_autoptr(HdState) k1 = hd_state_new ();
+  g_autoptr(HdState) k2 = hd_state_new ();
+  g_autoptr(GPtrArray) d1 = g_ptr_array_new ();
+  g_autoptr(GPtrArray) d2 = g_ptr_array_new ();
+  g_autoptr(HdAnimation) open = NULL;
+  g_autoptr(HdAnimation) loop = NULL;
+  g_autofree float *ws1 = NULL;
+  g_autofree float *ws2 = NULL;
+  gsize n;
+  guint segment;
+  double t;
+
+  g_assert_no_error (error);
+  n = (gsize) gen->num_ws * gen->config.w_dim;
+  ws1 = raw_ws (gen, 1);
+  ws2 = raw_ws (gen, 2);
+
+  /* Key 1: seed 1, psi 1, A at 1 on the coarse layers; key 2: seed 2,
+   * psi 0.5, B at 1. */
+  k1->seed = 1;
+  hd_state_add_domain (k1, dom_a, 1.0f, 0, 8);
+  g_ptr_array_add (d1, dom_a);
+  k2->seed = 2;
+  k2->psi = 0.5f;
+  k2->cutoff = 4;
+  hd_state_add_domain (k2, dom_b, 1.0f, 0, 0);
+  g_ptr_array_add (d2, dom_b);
+
+  open = hd_animation_new (gen, 4, FALSE, FALSE);
+  g_assert_cmpuint (hd_animation_get_n_frames (open), ==, 0);
+  g_assert_true (hd_animation_add_key (open, k1, d1, &error));
+  g_assert_true (hd_animation_add_key (open, k2, d2, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hd_animation_get_n_frames (open), ==, 5);
+
+  hd_animation_frame_position (open, 4, &segment, &t);
+  g_assert_cmpuint (segment, ==, 0);
+  g_assert_cmpfloat (t, ==, 1.0);
+
+  {
+    GPtrArray *domains = NULL;
+    g_autoptr(HdState) first = hd_animation_get_frame (open, 0, &domains);
+    g_autoptr(HdState) mid = hd_animation_get_frame (open, 2, NULL);
+    g_autoptr(HdState) last = hd_animation_get_frame (open, 4, NULL);
+
+    /* The union of the domains, in order; A keeps its range. */
+    g_assert_cmpuint (domains->len, ==, 2);
+    g_assert_cmpuint (first->domains->len, ==, 2);
+    g_assert_cmpint (g_array_index (first->domains, HdStateDomain, 0).max_res, ==, 8);
+    g_assert_cmpfloat (g_array_index (first->domains, HdStateDomain, 0).weight, ==, 1.0f);
+    g_assert_cmpfloat (g_array_index (first->domains, HdStateDomain, 1).weight, ==, 0.0f);
+    g_assert_cmpmem (first->latent, n * sizeof (float), ws1, n * sizeof (float));
+    g_assert_cmpint (first->latent_kind, ==, HD_LATENT_W);
+    g_assert_cmpfloat (first->psi, ==, 1.0f);
+    g_assert_cmpint (first->cutoff, ==, -1);
+
+    g_assert_cmpfloat (g_array_index (mid->domains, HdStateDomain, 0).weight, ==, 0.5f);
+    g_assert_cmpfloat (g_array_index (mid->domains, HdStateDomain, 1).weight, ==, 0.5f);
+    g_assert_cmpfloat (mid->psi, ==, 0.75f);
+    for (gsize i = 0; i < n; i += 97)
+      g_assert_cmpfloat_with_epsilon (mid->latent[i], 0.5f * (ws1[i] + ws2[i]), 1e-5);
+
+    g_assert_cmpmem (last->latent, n * sizeof (float), ws2, n * sizeof (float));
+    g_assert_cmpfloat (last->psi, ==, 0.5f);
+    g_assert_cmpfloat (g_array_index (last->domains, HdStateDomain, 1).weight, ==, 1.0f);
+  }
+
+  /* A loop with easing: 8 frames, back toward the first key. */
+  loop = hd_animation_new (gen, 4, TRUE, TRUE);
+  g_assert_true (hd_animation_add_key (loop, k1, d1, &error));
+  g_assert_true (hd_animation_add_key (loop, k2, d2, &error));
+  g_assert_cmpuint (hd_animation_get_n_frames (loop), ==, 8);
+  hd_animation_frame_position (loop, 5, &segment, &t);
+  g_assert_cmpuint (segment, ==, 1);
+  g_assert_cmpfloat (t, ==, 0.25);
+  {
+    g_autoptr(HdState) f1 = hd_animation_get_frame (loop, 1, NULL);
+    g_autoptr(HdState) f5 = hd_animation_get_frame (loop, 5, NULL);
+
+    /* Eased: a quarter of the way in time is 0.15625 of the way. */
+    g_assert_cmpfloat_with_epsilon (g_array_index (f1->domains, HdStateDomain, 1).weight, 0.15625, 1e-6);
+    g_assert_cmpfloat_with_epsilon (g_array_index (f5->domains, HdStateDomain, 1).weight, 1 - 0.15625, 1e-6);
+    /* The second segment starts from key 2: its cutoff. */
+    g_assert_cmpint (f5->cutoff, ==, 4);
+  }
+
+  /* A latent of the wrong size is refused. */
+  {
+    g_autoptr(HdAnimation) bad = hd_animation_new (gen, 4, FALSE, FALSE);
+    g_autoptr(HdState) k3 = hd_state_new ();
+    g_autoptr(GPtrArray) none = g_ptr_array_new ();
+
+    k3->latent_kind = HD_LATENT_Z;
+    k3->latent_rows = 1;
+    k3->latent_cols = 3;
+    k3->latent = g_new0 (float, 3);
+    g_assert_false (hd_animation_add_key (bad, k3, none, &error));
+    g_assert_nonnull (error);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -245,6 +404,8 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/columns", test_sheet_columns);
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/layout", test_sheet_layout);
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/text", test_sheet_text);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/animation/ease", test_animation_ease);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/animation/frames", test_animation_frames);
 
   return g_test_run ();
 }

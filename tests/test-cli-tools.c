@@ -303,6 +303,103 @@ test_contact_sheet (void)
   hd_test_rmdir_recursive (dir);
 }
 
+static gboolean
+same_file (const char *a,
+           const char *b)
+{
+  g_autofree char *ca = NULL;
+  g_autofree char *cb = NULL;
+  gsize la, lb;
+
+  g_assert_true (g_file_get_contents (a, &ca, &la, NULL));
+  g_assert_true (g_file_get_contents (b, &cb, &lb, NULL));
+  return la == lb && memcmp (ca, cb, la) == 0;
+}
+
+/* --animate: the frames between keyframes; each frame re-renders from its
+ * own metadata to the same file. */
+static void
+test_animation (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *tiny = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=1", hd_test_conformance_path ("tiny-domain-a.safetensors"));
+  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0.75", hd_test_conformance_path ("tiny-domain-b.safetensors"));
+  g_autofree char *k1 = g_build_filename (dir, "k1.png", NULL);
+  g_autofree char *k2 = g_build_filename (dir, "k2.png", NULL);
+  g_autofree char *pattern = g_build_filename (dir, "frames", "%03d.png", NULL);
+  g_autofree char *loop_pattern = g_build_filename (dir, "loop", "%03d.png", NULL);
+  g_autofree char *frame0 = g_build_filename (dir, "frames", "000.png", NULL);
+  g_autofree char *frame3 = g_build_filename (dir, "frames", "003.png", NULL);
+  g_autofree char *frame6 = g_build_filename (dir, "frames", "006.png", NULL);
+  g_autofree char *frame7 = g_build_filename (dir, "frames", "007.png", NULL);
+  g_autofree char *again = g_build_filename (dir, "again.png", NULL);
+  g_autofree char *loop5 = g_build_filename (dir, "loop", "005.png", NULL);
+  g_autofree char *loop6 = g_build_filename (dir, "loop", "006.png", NULL);
+  g_autofree char *json = NULL;
+  g_autoptr(HdState) state = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(CliResult) r1 = { 0 };
+  g_auto(CliResult) r2 = { 0 };
+  g_auto(CliResult) r3 = { 0 };
+  g_auto(CliResult) r4 = { 0 };
+  g_auto(CliResult) r5 = { 0 };
+  g_auto(CliResult) r6 = { 0 };
+  g_auto(CliResult) r7 = { 0 };
+
+  run_cli (&r1, "--model", tiny, "--seed", "1", arg_a, "-o", k1, NULL);
+  g_assert_cmpint (r1.status, ==, 0);
+  run_cli (&r2, "--model", tiny, "--seed", "2", "--psi", "0.5", arg_b, "-o", k2, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+
+  run_cli (&r3, "--animate", k1, "--animate", k2, "--frames", "6", "-o", pattern, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  g_assert_true (g_file_test (frame6, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (frame7, G_FILE_TEST_EXISTS));
+
+  /* Halfway: half of each weight, psi between. */
+  json = hd_png_read_metadata (frame3, &error);
+  g_assert_no_error (error);
+  state = hd_state_from_json (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (state->latent_kind, ==, HD_LATENT_W);
+  g_assert_cmpfloat (state->psi, ==, 0.75f);
+  g_assert_cmpuint (state->domains->len, ==, 2);
+  g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 0).weight, ==, 0.5f);
+  g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 1).weight, ==, 0.375f);
+
+  /* A frame is the image of its own state. */
+  run_cli (&r4, "--from-png", frame3, "-o", again, NULL);
+  g_assert_cmpint (r4.status, ==, 0);
+  g_assert_true (same_file (frame3, again));
+  g_assert_false (same_file (frame0, frame3));
+
+  /* A loop with easing: 12 frames, the last on the way back. */
+  run_cli (&r5, "--animate", k1, "--animate", k2, "--frames", "6", "--ease", "--loop",
+           "-o", loop_pattern, NULL);
+  g_assert_cmpint (r5.status, ==, 0);
+  {
+    g_autofree char *loop11 = g_build_filename (dir, "loop", "011.png", NULL);
+    g_autofree char *loop12 = g_build_filename (dir, "loop", "012.png", NULL);
+
+    g_assert_true (g_file_test (loop11, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (loop12, G_FILE_TEST_EXISTS));
+  }
+  /* Frame 6 of the loop is the second keyframe, as frame 6 of the open path. */
+  g_assert_true (same_file (loop6, frame6));
+  g_assert_false (same_file (loop5, frame6));
+
+  /* Bad: one keyframe; no pattern. */
+  run_cli (&r6, "--animate", k1, "-o", pattern, NULL);
+  g_assert_cmpint (r6.status, ==, 2);
+  g_assert_nonnull (strstr (r6.err, "two keyframes"));
+  run_cli (&r7, "--animate", k1, "--animate", k2, "-o", again, NULL);
+  g_assert_cmpint (r7.status, ==, 2);
+  g_assert_nonnull (strstr (r7.err, "pattern"));
+
+  hd_test_rmdir_recursive (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -312,6 +409,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/CliTools/from-png", test_from_png);
   g_test_add_func ("/Hyperdomain/CliTools/from-state-file", test_from_state_file);
   g_test_add_func ("/Hyperdomain/CliTools/contact-sheet", test_contact_sheet);
+  g_test_add_func ("/Hyperdomain/CliTools/animation", test_animation);
 
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "hd-animation.h"
 #include "hd-cli-tools.h"
 #include "hd-error.h"
 #include "hd-render-params.h"
@@ -211,5 +212,83 @@ hd_cli_run_sheet (const HdCliTools  *args,
   if (!hd_sheet_render (sheet, state, gen, domains, renderer, args->output, args->sheet_cells,
                         NULL, NULL, NULL, error))
     return g_error_matches (*error, HD_ERROR, HD_ERROR_ARGUMENT) ? 2 : 1;
+  return 0;
+}
+
+static char *
+frame_path (guint    frame,
+            gpointer data)
+{
+  return output_pattern_expand (data, frame);
+}
+
+int
+hd_cli_run_animation (const HdCliTools  *args,
+                      GError           **error)
+{
+  g_autoptr(HdAnimation) anim = NULL;
+  g_autoptr(HdGenerator) first_gen = NULL;
+  g_autoptr(HdVkContext) ctx = NULL;
+  g_autoptr(HdRenderer) renderer = NULL;
+  guint n_keys = args->animate != NULL ? g_strv_length ((char **) args->animate) : 0;
+
+  if (args->other_options)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("--animate takes everything from its keyframes; only --frames, --ease, --loop, --device and -o go with it"));
+      return 2;
+    }
+  if (n_keys < 2)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("An animation needs at least two keyframes: give --animate twice or more"));
+      return 2;
+    }
+  if (args->frames < 1 || args->frames > 10000)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("--frames %d: give 1 to 10000 frames from one keyframe to the next"), args->frames);
+      return 2;
+    }
+  if (!args->has_conversion || !g_str_has_suffix (args->output, ".png"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("The frames need an output pattern ending in .png with %%d for the frame number, such as frames/%%05d.png (not “%s”)"),
+                   args->output);
+      return 2;
+    }
+
+  for (guint i = 0; i < n_keys; i++)
+    {
+      g_autoptr(HdState) state = hd_state_read_any (args->animate[i], error);
+      g_autoptr(HdGenerator) gen = NULL;
+      g_autoptr(GPtrArray) domains = NULL;
+
+      if (state == NULL || !open_state (state, args->animate[i], &gen, &domains, error))
+        return 1;
+      if (first_gen == NULL)
+        {
+          first_gen = hd_generator_ref (gen);
+          anim = hd_animation_new (gen, (guint) args->frames, args->ease, args->loop);
+        }
+      else if (g_strcmp0 (gen->path, first_gen->path) != 0)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       _("The keyframe “%s” uses the generator “%s”, the first one “%s”: an animation stays with one generator"),
+                       args->animate[i], gen->path, first_gen->path);
+          return 2;
+        }
+      if (!hd_animation_add_key (anim, state, domains, error))
+        return 1;
+    }
+
+  ctx = hd_vk_context_new (args->device, error);
+  if (ctx == NULL)
+    return 1;
+  renderer = hd_renderer_new (ctx, first_gen, error);
+  if (renderer == NULL)
+    return 1;
+  if (!hd_animation_render (anim, renderer, frame_path, (gpointer) args->output, NULL, NULL, NULL, error))
+    return 1;
   return 0;
 }

@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 /* The modes of hyperdomain-render that start from saved states:
- * --from-png (re-render an exported image), --contact-sheet. */
+ * --from-png (re-render an exported image), --contact-sheet, --animate. */
 
 typedef struct {
   const char *from_png;        /* an exported PNG or a state .json */
@@ -21,9 +21,16 @@ typedef struct {
   gboolean    contact_sheet;
   const char *sheet_sweep;     /* I:FROM:TO:STEPS or NULL */
   const char *sheet_cells;     /* folder for the cells, or NULL */
+  const char * const *animate; /* keyframe files, or NULL */
+  int         frames;          /* per segment */
+  gboolean    ease;
+  gboolean    loop;
 } HdCliTools;
 
 int       hd_cli_run_from_state  (const HdCliTools *args,
+                                  GError          **error);
+/* --animate: frames through the keyframes to the -o pattern. */
+int       hd_cli_run_animation   (const HdCliTools *args,
                                   GError          **error);
 /* --contact-sheet of STATE (its generator GEN and domains DOMAINS). */
 int       hd_cli_run_sheet       (const HdCliTools *args,

@@ -46,6 +46,10 @@ typedef struct {
   gboolean contact_sheet;
   char    *sheet_sweep;
   char    *sheet_cells;
+  char   **animate;
+  int      frames;
+  gboolean ease;
+  gboolean loop;
 } Options;
 
 typedef struct {
@@ -69,6 +73,7 @@ options_clear (Options *o)
   g_free (o->from_png);
   g_free (o->sheet_sweep);
   g_free (o->sheet_cells);
+  g_strfreev (o->animate);
 }
 
 static gboolean
@@ -372,6 +377,10 @@ tools_args_init (Options     *o,
   args->contact_sheet = o->contact_sheet;
   args->sheet_sweep = o->sheet_sweep;
   args->sheet_cells = o->sheet_cells;
+  args->animate = (const char * const *) o->animate;
+  args->frames = o->frames;
+  args->ease = o->ease;
+  args->loop = o->loop;
 }
 
 /* --from-png (hd-cli-tools.c). */
@@ -453,6 +462,24 @@ run (Options  *o,
 
   hd_render_params_init (&params);
 
+  if (o->animate != NULL)
+    {
+      HdCliTools args = { 0 };
+
+      if (o->output == NULL || !output_pattern_check (o->output, &args.has_conversion, error))
+        {
+          if (o->output == NULL)
+            g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                                 _("No output given: use -o with a pattern such as frames/%05d.png"));
+          return 2;
+        }
+      tools_args_init (o, NULL, &args);
+      args.other_options = o->other_options || o->model != NULL || o->z_path != NULL ||
+                           o->w_path != NULL || o->domains != NULL || o->noise != NULL ||
+                           o->noise_seed != NULL || o->seed != NULL || o->seeds != NULL ||
+                           o->from_png != NULL || o->contact_sheet;
+      return hd_cli_run_animation (&args, error);
+    }
   if (o->from_png != NULL)
     return run_saved_state (o, error);
 
@@ -628,7 +655,7 @@ int
 main (int    argc,
       char **argv)
 {
-  Options o = { .psi = 1.0, .cutoff = -1 };
+  Options o = { .psi = 1.0, .cutoff = -1, .frames = 24 };
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
   int status;
@@ -651,6 +678,10 @@ main (int    argc,
     { "contact-sheet", 0, 0, G_OPTION_ARG_NONE, &o.contact_sheet, N_("Write a contact sheet to -o OUT.png: a labelled grid with a row per seed (--seed A-B or --seeds) and a column per blend setting: the original and each domain alone at weight 1, or the steps of --sheet-sweep"), NULL },
     { "sheet-sweep", 0, 0, G_OPTION_ARG_STRING, &o.sheet_sweep, N_("Columns of the contact sheet: the weight of domain I (1 = the first) from FROM to TO in STEPS steps, the other weights as given"), N_("I:FROM:TO:STEPS") },
     { "sheet-cells", 0, 0, G_OPTION_ARG_FILENAME, &o.sheet_cells, N_("Also write each cell of the contact sheet as its own PNG, with its state, into DIR"), N_("DIR") },
+    { "animate", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.animate, N_("A keyframe of a blend animation: an image exported by Hyperdomain or a state .json; give two or more, in order. The frames go to -o, a pattern such as frames/%05d.png (the frame number fills it)"), N_("FILE") },
+    { "frames", 0, 0, G_OPTION_ARG_INT, &o.frames, N_("Frames from one keyframe to the next; default 24"), N_("N") },
+    { "ease", 0, 0, G_OPTION_ARG_NONE, &o.ease, N_("Ease in and out of every keyframe (smoothstep) instead of moving at a constant speed"), NULL },
+    { "loop", 0, 0, G_OPTION_ARG_NONE, &o.loop, N_("Go from the last keyframe back to the first, for an animation that loops"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version and exit"), NULL },
     { NULL }
   };
@@ -677,6 +708,7 @@ main (int    argc,
     "                     --domain pack.safetensors#anime=0.5 -o blend.npy\n"
     "  hyperdomain-render --from-png exported.png -o again.png\n"
     "  hyperdomain-render --from-png exported.png --contact-sheet --seeds 0-7 -o sheet.png\n"
+    "  hyperdomain-render --animate a.png --animate b.png --frames 30 --ease --loop -o frames/%05d.png\n"
     "\n"
     "Exit status: 0 on success, 1 when a file or the device fails, 2 on a\n"
     "wrong command line.\n"));

@@ -17,6 +17,8 @@ HdSession      *hd_window_get_session       (HdWindow *self);
 HdRenderWorker *hd_window_get_worker        (HdWindow *self);
 HdHistory      *hd_window_get_history       (HdWindow *self);
 HdBlendPad     *hd_window_get_blend_pad     (HdWindow *self);
+/* The animation dialog, once win.animation has made it, or NULL. */
+GtkWidget      *hd_window_get_animation_dialog (HdWindow *self);
 /* The HdDomainRow at POSITION, or NULL. */
 GtkWidget      *hd_window_get_domain_row    (HdWindow *self,
                                              guint     position);

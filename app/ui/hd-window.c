@@ -11,6 +11,7 @@
 #include "hd-error.h"
 #include "hd-png.h"
 
+#include "hd-animation-dialog.h"
 #include "hd-blend-pad.h"
 #include "hd-domain-row.h"
 #include "hd-ui-resources.h"
@@ -48,6 +49,7 @@ struct _HdWindow
   GtkListBox           *domain_list;
   GtkWidget            *blend_pad_group;
   HdBlendPad           *blend_pad;
+  GtkWidget            *animation_dialog;  /* kept: it holds the keyframes */
   GtkSpinner           *spinner;
   GtkSpinner           *loading_spinner;
 
@@ -137,6 +139,7 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.normalize-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-preset", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.contact-sheet", has_gen);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.animation", has_gen);
   gtk_widget_set_visible (self->blend_pad_group, n_domains >= 2);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", hd_history_can_undo (self->history));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", hd_history_can_redo (self->history));
@@ -586,6 +589,18 @@ hd_window_contact_sheet_action (GtkWidget  *widget,
   HdWindow *self = HD_WINDOW (widget);
 
   gtk_window_present (GTK_WINDOW (hd_sheet_dialog_new (GTK_WINDOW (self), self->session)));
+}
+
+static void
+hd_window_animation_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *param)
+{
+  HdWindow *self = HD_WINDOW (widget);
+
+  if (self->animation_dialog == NULL)
+    self->animation_dialog = g_object_ref_sink (hd_animation_dialog_new (GTK_WINDOW (self), self->session));
+  gtk_window_present (GTK_WINDOW (self->animation_dialog));
 }
 
 static void
@@ -1336,6 +1351,9 @@ hd_window_dispose (GObject *object)
 
   g_clear_object (&self->worker);
   g_clear_object (&self->history);
+  if (self->animation_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->animation_dialog));
+  g_clear_object (&self->animation_dialog);
   g_clear_handle_id (&self->session_save_id, g_source_remove);
   g_clear_pointer (&self->last_job, hd_render_job_unref);
   g_clear_pointer (&self->frame, hd_render_frame_unref);
@@ -1463,6 +1481,7 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, hd_window_toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.reopen", NULL, hd_window_reopen_action);
   gtk_widget_class_install_action (widget_class, "win.contact-sheet", NULL, hd_window_contact_sheet_action);
+  gtk_widget_class_install_action (widget_class, "win.animation", NULL, hd_window_animation_action);
   gtk_widget_class_install_action (widget_class, "win.save-preset", NULL, hd_window_save_preset_action);
   gtk_widget_class_install_action (widget_class, "win.load-preset", NULL, hd_window_load_preset_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);
@@ -1550,6 +1569,13 @@ hd_window_get_history (HdWindow *self)
 {
   g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
   return self->history;
+}
+
+GtkWidget *
+hd_window_get_animation_dialog (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+  return self->animation_dialog;
 }
 
 HdBlendPad *

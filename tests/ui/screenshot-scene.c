@@ -46,7 +46,7 @@ main (int   argc,
     { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Window size", "WxH" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "S" },
     { "weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &weights, "Weight of domain I", "I=W" },
-    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers|sheet" },
+    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers|sheet|animation" },
     { "pad", 0, 0, G_OPTION_ARG_STRING, &pad, "Puck of the blend pad", "X,Y" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
     { NULL }
@@ -124,6 +124,16 @@ main (int   argc,
     gtk_window_present (GTK_WINDOW (hd_preferences_window_new (GTK_WINDOW (window))));
   else if (g_strcmp0 (show, "layers") == 0 && hd_window_get_domain_row (window, 0) != NULL)
     gtk_menu_button_popup (hd_domain_row_get_range_button (HD_DOMAIN_ROW (hd_window_get_domain_row (window, 0))));
+  else if (g_strcmp0 (show, "animation") == 0)
+    {
+      GtkWidget *dialog;
+
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.animation", NULL);
+      dialog = hd_window_get_animation_dialog (window);
+      gtk_widget_activate_action (dialog, "anim.add-key", NULL);
+      hd_session_set_seed (session, (guint32) seed + 1);
+      gtk_widget_activate_action (dialog, "anim.add-key", NULL);
+    }
   else if (g_strcmp0 (show, "sheet") == 0)
     gtk_window_present (GTK_WINDOW (hd_sheet_dialog_new (GTK_WINDOW (window), session)));
   else if (g_strcmp0 (show, "shortcuts") == 0)

@@ -16,6 +16,7 @@
 #include "hd-blend-weights.h"
 #include "hd-sheet.h"
 #include "hd-sheet-dialog.h"
+#include "hd-animation-dialog.h"
 
 #include "hd-ui-test-util.h"
 
@@ -801,6 +802,127 @@ test_contact_sheet (void)
   }
 }
 
+static gboolean
+animation_done (gpointer data)
+{
+  return !hd_animation_dialog_is_running (data);
+}
+
+static gboolean
+animation_progressed (gpointer data)
+{
+  GtkProgressBar *bar = GTK_PROGRESS_BAR (hd_animation_dialog_get_part (data, "progress_bar"));
+
+  return gtk_progress_bar_get_fraction (bar) > 0 || !hd_animation_dialog_is_running (data);
+}
+
+static gboolean
+files_equal (const char *a,
+             const char *b)
+{
+  g_autofree char *ca = NULL;
+  g_autofree char *cb = NULL;
+  gsize la, lb;
+
+  g_assert_true (g_file_get_contents (a, &ca, &la, NULL));
+  g_assert_true (g_file_get_contents (b, &cb, &lb, NULL));
+  return la == lb && memcmp (ca, cb, la) == 0;
+}
+
+/* Keyframes from the window's state, frames written by the dialog equal
+ * those hyperdomain-render --animate writes from the same keyframes;
+ * cancelling leaves nothing. */
+static void
+test_animation (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdSession *session = hd_window_get_session (window);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
+  g_autofree char *k1 = g_build_filename (dir, "k1.json", NULL);
+  g_autofree char *k2 = g_build_filename (dir, "k2.json", NULL);
+  g_autofree char *pattern = g_build_filename (dir, "cli", "frame-%05d.png", NULL);
+  g_autofree char *frames_dir = NULL;
+  HdAnimationDialog *dialog;
+  const char *render = g_getenv ("HD_RENDER");
+
+  g_assert_no_error (error);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.animation", NULL));
+  dialog = HD_ANIMATION_DIALOG (hd_window_get_animation_dialog (window));
+  g_assert_nonnull (dialog);
+  hd_animation_dialog_set_folder (dialog, dir);
+  /* One keyframe is not an animation yet. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.add-key", NULL));
+  g_assert_false (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL) &&
+                  hd_animation_dialog_is_running (dialog));
+
+  hd_session_set_seed (session, 3);
+  hd_session_set_psi (session, 0.6);
+  gtk_range_set_value (hd_window_get_domain_scale (window, 1), 1.0);
+  hd_domain_item_set_range (domain_item (window, 1), 16, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.add-key", NULL));
+  g_assert_cmpuint (hd_animation_dialog_get_n_keys (dialog), ==, 2);
+  g_assert_cmpuint (hd_animation_dialog_get_key (dialog, 1)->seed, ==, 3);
+
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_animation_dialog_get_part (dialog, "frames_spin")), 4);
+  gtk_switch_set_active (GTK_SWITCH (hd_animation_dialog_get_part (dialog, "ease_switch")), TRUE);
+  gtk_switch_set_active (GTK_SWITCH (hd_animation_dialog_get_part (dialog, "loop_switch")), TRUE);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (hd_animation_dialog_get_part (dialog, "frames_row"))),
+                   ==, "8 frames in all");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL));
+  g_assert_true (hd_animation_dialog_is_running (dialog));
+  hd_ui_test_wait_until (animation_done, dialog, 60000, "the animation");
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))));
+  frames_dir = g_strdup (hd_animation_dialog_get_frames_dir (dialog));
+  g_assert_nonnull (frames_dir);
+  g_assert_cmpuint (count_files (frames_dir), ==, 8);
+
+  /* The same keyframes through the command line: the same files. */
+  g_assert_true (hd_state_save_file (hd_animation_dialog_get_key (dialog, 0), k1, &error));
+  g_assert_true (hd_state_save_file (hd_animation_dialog_get_key (dialog, 1), k2, &error));
+  if (render != NULL)
+    {
+      const char *argv[] = { render, "--animate", k1, "--animate", k2, "--frames", "4",
+                             "--ease", "--loop", "-o", pattern, NULL };
+      int status = 0;
+
+      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                    NULL, NULL, &status, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+      for (guint f = 0; f < 8; f++)
+        {
+          g_autofree char *name = g_strdup_printf ("frame-%05u.png", f);
+          g_autofree char *ui = g_build_filename (frames_dir, name, NULL);
+          g_autofree char *cli = g_build_filename (dir, "cli", name, NULL);
+
+          g_assert_true (files_equal (ui, cli));
+        }
+    }
+
+  /* Long, then cancelled: its folder goes. */
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_animation_dialog_get_part (dialog, "frames_spin")), 600);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL));
+  hd_ui_test_wait_until (animation_progressed, dialog, 60000, "progress");
+  {
+    g_autofree char *second = g_strdup (hd_animation_dialog_get_frames_dir (dialog));
+
+    g_assert_true (g_str_has_suffix (second, "animation-2"));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.cancel", NULL));
+    hd_ui_test_wait_until (animation_done, dialog, 20000, "the cancelled animation to stop");
+    g_assert_false (g_file_test (second, G_FILE_TEST_EXISTS));
+  }
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))), "Cancelled"));
+  g_assert_true (g_file_test (frames_dir, G_FILE_TEST_IS_DIR));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+    g_assert_cmpint (system (cmd), ==, 0);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -821,6 +943,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Artist/presets", test_presets);
   g_test_add_func ("/Hyperdomain/Artist/blend-pad", test_blend_pad);
   g_test_add_func ("/Hyperdomain/Artist/contact-sheet", test_contact_sheet);
+  g_test_add_func ("/Hyperdomain/Artist/animation", test_animation);
 
   status = g_test_run ();
   {
