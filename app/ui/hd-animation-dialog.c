@@ -118,11 +118,17 @@ on_progress (guint    done,
 {
   AnimTask *t = user_data;
   Progress *p = g_new0 (Progress, 1);
+  GSource *source;
 
   p->dialog = g_atomic_rc_box_acquire (t->dialog);
   p->done = done;
   p->total = total;
-  g_main_context_invoke_full (t->context, G_PRIORITY_DEFAULT, progress_deliver, p, progress_free);
+  /* An idle source, not g_main_context_invoke: that could run the
+   * callback here, off the main thread. */
+  source = g_idle_source_new ();
+  g_source_set_callback (source, progress_deliver, p, progress_free);
+  g_source_attach (source, t->context);
+  g_source_unref (source);
 }
 
 static char *

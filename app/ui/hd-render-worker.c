@@ -203,9 +203,17 @@ static void
 post (Shared  *shared,
       Message *msg)
 {
+  GSource *source = g_idle_source_new ();
+
   msg->shared = shared_ref (shared);
-  g_main_context_invoke_full (shared->main_context, G_PRIORITY_DEFAULT,
-                              message_deliver, msg, message_free);
+  /* Always through the main context: g_main_context_invoke would run
+   * message_deliver right here, on the render thread, whenever the main
+   * thread is not iterating the default context at that moment. */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, message_deliver, msg, message_free);
+  g_source_set_static_name (source, "[hyperdomain] render message");
+  g_source_attach (source, shared->main_context);
+  g_source_unref (source);
 }
 
 /* Render-thread state: only the render thread touches it. */
