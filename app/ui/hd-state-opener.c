@@ -212,6 +212,8 @@ find_next (GTask *task)
       return;
     }
 
+  /* The task may end on the loading thread: nothing of GTK in it. */
+  g_clear_weak_pointer (&data->parent);
   g_task_run_in_thread (task, load_thread);
 }
 
