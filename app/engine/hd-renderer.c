@@ -17,8 +17,10 @@
  * Two implementations of the convolutions, same results: conv.comp, a
  * tiled implicit GEMM through shared memory (GPUs), and conv_cpu.comp,
  * which treats a subgroup as one SIMD register (CPU devices such as
- * lavapipe, where every per-lane memory access is a scalar load but
- * moving values between lanes is cheap).
+ * lavapipe, where a storage-buffer load with a varying address is a loop
+ * over the lanes but a texel fetch is a vector gather and a shuffle
+ * between lanes is one instruction: so the CPU kernels read their inner
+ * loops' data through texel buffers, descriptor set 1).
  *
  * The up-sampling conv: GPUs run it as one fused polyphase conv (a 3x3
  * kernel per output parity, 36 multiply-adds per input pixel per (o, i)),
@@ -165,7 +167,7 @@ typedef enum {
 #define N_NOISE_MODES 3
 
 typedef struct {
-  HdVkBuffer      weights;     /* [co_block][c_in][9][CONV_TILE_CO] */
+  HdVkBuffer      weights;     /* see upload_conv_weights */
   VkDescriptorSet set;
   ConvPush        push;        /* noise_on / noise_off set when recording */
   guint32         noise_base;  /* this conv's image in the noise layout */
@@ -974,7 +976,9 @@ check_cpu_kernel_limits (HdRenderer *r)
 {
   HdGenerator *gen = r->gen;
   gsize limit = hd_vk_context_get_limits (r->ctx)->maxTexelBufferElements;
-  gsize largest = max_activation_floats (gen);
+  /* The noise buffer: the constant noise images, then as many for random
+   * noise. */
+  gsize largest = MAX (max_activation_floats (gen), 2 * (gsize) hd_noise_total_size (gen));
 
   if (r->conv_kernel != CONV_KERNEL_CPU)
     return;
