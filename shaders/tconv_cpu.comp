@@ -34,7 +34,7 @@
 #define TILE_P 4     // input rows per tile
 #endif
 #ifndef TILE_Q
-#define TILE_Q 4     // input columns per tile
+#define TILE_Q 8     // input columns per tile (4x8 measured ~20% faster than 4x4)
 #endif
 #ifndef NSG
 #define NSG 4

@@ -56,7 +56,7 @@
 #define CPU_SMALL_TILE 4  /* conv_cpu_small: TILE_P = TILE_Q */
 /* ... and in shaders/tconv_cpu.comp (input pixels per tile). */
 #define TCONV_TILE_P 4
-#define TCONV_TILE_Q 4
+#define TCONV_TILE_Q 8
 
 /* Which convolution shaders run: conv.comp (tiled through shared memory,
  * for GPUs) or conv_cpu.comp (lanes as channels, for CPU devices). */
