@@ -323,8 +323,10 @@ test_animation (void)
 {
   g_autofree char *dir = hd_test_make_tmpdir ();
   g_autofree char *tiny = hd_test_conformance_path ("tiny.safetensors");
-  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=1", hd_test_conformance_path ("tiny-domain-a.safetensors"));
-  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0.75", hd_test_conformance_path ("tiny-domain-b.safetensors"));
+  g_autofree char *dom_a = hd_test_conformance_path ("tiny-domain-a.safetensors");
+  g_autofree char *dom_b = hd_test_conformance_path ("tiny-domain-b.safetensors");
+  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=1", dom_a);
+  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0.75", dom_b);
   g_autofree char *k1 = g_build_filename (dir, "k1.png", NULL);
   g_autofree char *k2 = g_build_filename (dir, "k2.png", NULL);
   g_autofree char *pattern = g_build_filename (dir, "frames", "%03d.png", NULL);

@@ -684,8 +684,10 @@ test_contact_sheet (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
   g_autofree char *tiny = hd_ui_test_conformance_path ("tiny.safetensors");
-  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=1", hd_ui_test_conformance_path ("tiny-domain-a.safetensors"));
-  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0", hd_ui_test_conformance_path ("tiny-domain-b.safetensors"));
+  g_autofree char *dom_a = hd_ui_test_conformance_path ("tiny-domain-a.safetensors");
+  g_autofree char *dom_b = hd_ui_test_conformance_path ("tiny-domain-b.safetensors");
+  g_autofree char *arg_a = g_strdup_printf ("--domain=%s=1", dom_a);
+  g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0", dom_b);
   g_autofree char *sheet_path = NULL;
   g_autofree char *cells_dir = NULL;
   g_autofree char *cell_path = NULL;
