@@ -9,6 +9,7 @@
 
 #include "hd-animation.h"
 #include "hd-animation-dialog.h"
+#include "hd-export-progress.h"
 #include "hd-render-job.h"
 #include "hd-renderer.h"
 #include "hd-vk.h"
@@ -41,6 +42,7 @@ struct _HdAnimationDialog
   char            *folder;
   char            *frames_dir;
   GCancellable    *cancellable; /* of the export running, or NULL */
+  HdExportProgress *progress;   /* of the export running, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (HdAnimationDialog, hd_animation_dialog, ADW_TYPE_WINDOW)
@@ -63,8 +65,7 @@ typedef struct
   gboolean      loop;
   char         *device;
   char         *dir;
-  GWeakRef     *dialog;
-  GMainContext *context;
+  HdExportProgress *progress;
 } AnimTask;
 
 static void
@@ -74,61 +75,9 @@ anim_task_free (AnimTask *t)
   g_ptr_array_unref (t->keys);
   g_free (t->device);
   g_free (t->dir);
-  g_atomic_rc_box_release_full (t->dialog, (GDestroyNotify) g_weak_ref_clear);
-  g_main_context_unref (t->context);
+  if (t->progress != NULL)
+    hd_export_progress_unref (t->progress);
   g_free (t);
-}
-
-typedef struct
-{
-  GWeakRef *dialog;
-  guint     done;
-  guint     total;
-} Progress;
-
-static gboolean
-progress_deliver (gpointer data)
-{
-  Progress *p = data;
-  g_autoptr(HdAnimationDialog) self = g_weak_ref_get (p->dialog);
-
-  if (self != NULL && self->cancellable != NULL)
-    {
-      g_autofree char *text = g_strdup_printf (_("%u of %u frames"), p->done, p->total);
-
-      gtk_progress_bar_set_fraction (self->progress_bar, (double) p->done / p->total);
-      gtk_progress_bar_set_text (self->progress_bar, text);
-    }
-  return G_SOURCE_REMOVE;
-}
-
-static void
-progress_free (gpointer data)
-{
-  Progress *p = data;
-
-  g_atomic_rc_box_release_full (p->dialog, (GDestroyNotify) g_weak_ref_clear);
-  g_free (p);
-}
-
-static void
-on_progress (guint    done,
-             guint    total,
-             gpointer user_data)
-{
-  AnimTask *t = user_data;
-  Progress *p = g_new0 (Progress, 1);
-  GSource *source;
-
-  p->dialog = g_atomic_rc_box_acquire (t->dialog);
-  p->done = done;
-  p->total = total;
-  /* An idle source, not g_main_context_invoke: that could run the
-   * callback here, off the main thread. */
-  source = g_idle_source_new ();
-  g_source_set_callback (source, progress_deliver, p, progress_free);
-  g_source_attach (source, t->context);
-  g_source_unref (source);
 }
 
 static char *
@@ -141,22 +90,11 @@ frame_path (guint    frame,
   return g_build_filename (t->dir, name, NULL);
 }
 
-/* The frames of an export that did not finish: the folder was made for it. */
-static void
-remove_frames (AnimTask *t)
+static char *
+progress_label (guint done,
+                guint total)
 {
-  g_autoptr(GDir) dir = g_dir_open (t->dir, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, "frame-") && g_str_has_suffix (name, ".png"))
-      {
-        g_autofree char *path = g_build_filename (t->dir, name, NULL);
-        g_unlink (path);
-      }
-  g_rmdir (t->dir);
+  return g_strdup_printf (_("%u of %u frames"), done, total);
 }
 
 static void
@@ -184,10 +122,11 @@ anim_thread (GTask        *task,
 
   if ((ctx = hd_vk_context_new (t->device, &error)) == NULL ||
       (renderer = hd_renderer_new (ctx, t->gen, &error)) == NULL ||
-      !hd_animation_render (anim, renderer, frame_path, t, on_progress, t, cancellable, &error))
+      !hd_animation_render (anim, renderer, frame_path, t, hd_export_progress_post, t->progress,
+                               cancellable, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        remove_frames (t);
+        hd_export_remove_partial (t->dir, "frame-");
       g_task_return_error (task, error);
       return;
     }
@@ -199,12 +138,7 @@ hd_animation_dialog_show_status (HdAnimationDialog *self,
                                  const char        *text,
                                  gboolean           is_error)
 {
-  gtk_label_set_label (self->status_label, text);
-  gtk_widget_set_visible (GTK_WIDGET (self->status_label), TRUE);
-  if (is_error)
-    gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "error");
+  hd_export_show_status (self->status_label, text, is_error);
 }
 
 static void
@@ -236,6 +170,8 @@ on_anim_done (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   g_clear_object (&self->cancellable);
+  hd_export_progress_stop (self->progress);
+  g_clear_pointer (&self->progress, hd_export_progress_unref);
   hd_animation_dialog_update (self);
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -312,11 +248,10 @@ hd_animation_dialog_export_action (GtkWidget  *widget,
   t->loop = gtk_switch_get_active (self->loop_switch);
   t->device = g_settings_get_string (self->settings, "device");
   t->dir = g_strdup (self->frames_dir);
-  t->dialog = g_atomic_rc_box_new0 (GWeakRef);
-  g_weak_ref_init (t->dialog, self);
-  t->context = g_main_context_ref_thread_default ();
 
   self->cancellable = g_cancellable_new ();
+  self->progress = hd_export_progress_new (self->progress_bar, progress_label);
+  t->progress = hd_export_progress_ref (self->progress);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Starting…"));
   gtk_widget_set_visible (GTK_WIDGET (self->status_label), FALSE);
@@ -510,6 +445,7 @@ hd_animation_dialog_finalize (GObject *object)
 
   g_weak_ref_clear (&self->session);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->progress, hd_export_progress_unref);
   g_clear_pointer (&self->generator, hd_generator_unref);
   g_ptr_array_unref (self->keys);
   g_free (self->folder);

@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "hd-export-progress.h"
 #include "hd-render-job.h"
 #include "hd-renderer.h"
 #include "hd-sheet.h"
@@ -41,6 +42,7 @@ struct _HdSheetDialog
   char            *sheet_path;
   char            *cells_dir;
   GCancellable    *cancellable;   /* of the export running, or NULL */
+  HdExportProgress *progress;     /* of the export running, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (HdSheetDialog, hd_sheet_dialog, ADW_TYPE_WINDOW)
@@ -56,16 +58,8 @@ typedef struct
   char         *device;
   char         *sheet_path;
   char         *cells_dir;
-  GWeakRef     *dialog;        /* shared with the progress messages */
-  GMainContext *context;
+  HdExportProgress *progress;
 } SheetTask;
-
-static void
-weak_ref_free (GWeakRef *ref)
-{
-  g_weak_ref_clear (ref);
-  g_free (ref);
-}
 
 static void
 sheet_task_free (SheetTask *t)
@@ -77,80 +71,16 @@ sheet_task_free (SheetTask *t)
   g_free (t->device);
   g_free (t->sheet_path);
   g_free (t->cells_dir);
-  g_atomic_rc_box_release_full (t->dialog, (GDestroyNotify) g_weak_ref_clear);
-  g_main_context_unref (t->context);
+  if (t->progress != NULL)
+    hd_export_progress_unref (t->progress);
   g_free (t);
 }
 
-typedef struct
+static char *
+progress_label (guint done,
+                guint total)
 {
-  GWeakRef *dialog;
-  guint     done;
-  guint     total;
-} Progress;
-
-static gboolean
-progress_deliver (gpointer data)
-{
-  Progress *p = data;
-  g_autoptr(HdSheetDialog) self = g_weak_ref_get (p->dialog);
-
-  if (self != NULL && self->cancellable != NULL)
-    {
-      g_autofree char *text = g_strdup_printf (_("%u of %u images"), p->done, p->total);
-
-      gtk_progress_bar_set_fraction (self->progress_bar, (double) p->done / p->total);
-      gtk_progress_bar_set_text (self->progress_bar, text);
-    }
-  return G_SOURCE_REMOVE;
-}
-
-static void
-progress_free (gpointer data)
-{
-  Progress *p = data;
-
-  g_atomic_rc_box_release_full (p->dialog, (GDestroyNotify) g_weak_ref_clear);
-  g_free (p);
-}
-
-static void
-on_progress (guint    done,
-             guint    total,
-             gpointer user_data)
-{
-  SheetTask *t = user_data;
-  Progress *p = g_new0 (Progress, 1);
-  GSource *source;
-
-  p->dialog = g_atomic_rc_box_acquire (t->dialog);
-  p->done = done;
-  p->total = total;
-  /* An idle source, not g_main_context_invoke: that could run the
-   * callback here, off the main thread. */
-  source = g_idle_source_new ();
-  g_source_set_callback (source, progress_deliver, p, progress_free);
-  g_source_attach (source, t->context);
-  g_source_unref (source);
-}
-
-/* Removes the cells of an export that did not finish: the folder was
- * made for it. */
-static void
-remove_cells (SheetTask *t)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (t->cells_dir == NULL || (dir = g_dir_open (t->cells_dir, 0, NULL)) == NULL)
-    return;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, "seed") && g_str_has_suffix (name, ".png"))
-      {
-        g_autofree char *path = g_build_filename (t->cells_dir, name, NULL);
-        g_unlink (path);
-      }
-  g_rmdir (t->cells_dir);
+  return g_strdup_printf (_("%u of %u images"), done, total);
 }
 
 static void
@@ -167,10 +97,10 @@ sheet_thread (GTask        *task,
   if ((ctx = hd_vk_context_new (t->device, &error)) == NULL ||
       (renderer = hd_renderer_new (ctx, t->gen, &error)) == NULL ||
       !hd_sheet_render (t->sheet, t->base, t->gen, t->domains, renderer, t->sheet_path, t->cells_dir,
-                        on_progress, t, cancellable, &error))
+                        hd_export_progress_post, t->progress, cancellable, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        remove_cells (t);
+        hd_export_remove_partial (t->cells_dir, "seed");
       g_task_return_error (task, error);
       return;
     }
@@ -198,12 +128,7 @@ hd_sheet_dialog_show_status (HdSheetDialog *self,
                              const char    *text,
                              gboolean       is_error)
 {
-  gtk_label_set_label (self->status_label, text);
-  gtk_widget_set_visible (GTK_WIDGET (self->status_label), TRUE);
-  if (is_error)
-    gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "error");
+  hd_export_show_status (self->status_label, text, is_error);
 }
 
 static void
@@ -215,6 +140,8 @@ on_sheet_done (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   g_clear_object (&self->cancellable);
+  hd_export_progress_stop (self->progress);
+  g_clear_pointer (&self->progress, hd_export_progress_unref);
   hd_sheet_dialog_set_running (self, FALSE);
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -292,9 +219,6 @@ hd_sheet_dialog_export_action (GtkWidget  *widget,
   t->domains = g_ptr_array_ref (job->domains);
   t->sheet = hd_sheet_new (job->domains->len);
   t->device = g_settings_get_string (self->settings, "device");
-  t->dialog = g_atomic_rc_box_new0 (GWeakRef);
-  g_weak_ref_init (t->dialog, self);
-  t->context = g_main_context_ref_thread_default ();
 
   first = (guint32) gtk_spin_button_get_value (self->first_seed_spin);
   n_seeds = (guint) gtk_spin_button_get_value_as_int (self->n_seeds_spin);
@@ -331,6 +255,8 @@ hd_sheet_dialog_export_action (GtkWidget  *widget,
   t->cells_dir = g_strdup (self->cells_dir);
 
   self->cancellable = g_cancellable_new ();
+  self->progress = hd_export_progress_new (self->progress_bar, progress_label);
+  t->progress = hd_export_progress_ref (self->progress);
   hd_sheet_dialog_set_running (self, TRUE);
   task = g_task_new (NULL, self->cancellable, on_sheet_done, g_object_ref (self));
   g_task_set_task_data (task, t, (GDestroyNotify) sheet_task_free);
@@ -430,6 +356,7 @@ hd_sheet_dialog_finalize (GObject *object)
 
   g_weak_ref_clear (&self->session);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->progress, hd_export_progress_unref);
   g_free (self->folder);
   g_free (self->sheet_path);
   g_free (self->cells_dir);
