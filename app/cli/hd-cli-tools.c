@@ -38,23 +38,6 @@ open_state (HdState      *state,
   return TRUE;
 }
 
-/* Replaces the latent of STATE and PARAMS by SEED. */
-static void
-use_seed (HdState        *state,
-          HdRenderParams *params,
-          guint32         seed)
-{
-  params->latent_kind = HD_LATENT_SEED;
-  params->seed = seed;
-  params->z = NULL;
-  params->w = NULL;
-  state->latent_kind = HD_LATENT_SEED;
-  state->seed = seed;
-  g_clear_pointer (&state->latent, g_free);
-  state->latent_rows = 0;
-  state->latent_cols = 0;
-}
-
 int
 hd_cli_run_from_state (const HdCliTools  *args,
                        GError           **error)
@@ -62,13 +45,9 @@ hd_cli_run_from_state (const HdCliTools  *args,
   g_autoptr(HdState) state = NULL;
   g_autoptr(HdGenerator) gen = NULL;
   g_autoptr(GPtrArray) domains = NULL;
-  g_autoptr(HdVkContext) ctx = NULL;
-  g_autoptr(HdRenderer) renderer = NULL;
   g_autofree float *domain = NULL;
-  g_autofree float *img = NULL;
   HdRenderParams params;
   guint n_outputs;
-  int res;
 
   if (args->other_options)
     {
@@ -95,34 +74,8 @@ hd_cli_run_from_state (const HdCliTools  *args,
   if (!hd_state_to_params (state, gen, domains, &params, &domain, error))
     return 1;
 
-  ctx = hd_vk_context_new (args->device, error);
-  if (ctx == NULL)
-    return 1;
-  renderer = hd_renderer_new (ctx, gen, error);
-  if (renderer == NULL)
-    return 1;
-  res = hd_render_params_output_res (&params, gen, error);
-  if (res < 0)
-    return 1;
-  img = g_new (float, (gsize) gen->config.img_channels * res * res);
-
-  for (guint i = 0; i < n_outputs; i++)
-    {
-      g_autofree char *path = NULL;
-      guint32 seed = state->seed;
-
-      if (args->seeds != NULL)
-        {
-          seed = g_array_index (args->seeds, guint32, i);
-          use_seed (state, &params, seed);
-        }
-      if (!hd_renderer_render (renderer, &params, img, error))
-        return 1;
-      path = args->has_conversion ? output_pattern_expand (args->output, seed) : g_strdup (args->output);
-      if (!write_output (path, gen, img, res, state, error))
-        return 1;
-    }
-  return 0;
+  return render_outputs (args->device, gen, &params, state, args->seeds, args->output,
+                         args->has_conversion, error);
 }
 
 /* I:FROM:TO:STEPS */

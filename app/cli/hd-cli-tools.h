@@ -56,4 +56,16 @@ gboolean  write_output           (const char    *path,
                                   const HdState *state,
                                   GError       **error);
 
+/* Renders PARAMS once, or once per seed of SEEDS (each replacing the
+ * latent), on DEVICE, and writes every image with STATE (kept in step) to
+ * OUTPUT, a pattern when HAS_CONVERSION.  Returns the exit status. */
+int       render_outputs         (const char     *device,
+                                  HdGenerator    *gen,
+                                  HdRenderParams *params,
+                                  HdState        *state,
+                                  GArray         *seeds,
+                                  const char     *output,
+                                  gboolean        has_conversion,
+                                  GError        **error);
+
 G_END_DECLS

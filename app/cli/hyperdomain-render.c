@@ -365,6 +365,68 @@ write_output (const char    *path,
     }
 }
 
+/* Replaces the latent of STATE and PARAMS by SEED. */
+static void
+use_seed (HdState        *state,
+          HdRenderParams *params,
+          guint32         seed)
+{
+  params->latent_kind = HD_LATENT_SEED;
+  params->seed = seed;
+  params->z = NULL;
+  params->w = NULL;
+  state->latent_kind = HD_LATENT_SEED;
+  state->seed = seed;
+  g_clear_pointer (&state->latent, g_free);
+  state->latent_rows = 0;
+  state->latent_cols = 0;
+}
+
+int
+render_outputs (const char     *device,
+                HdGenerator    *gen,
+                HdRenderParams *params,
+                HdState        *state,
+                GArray         *seeds,
+                const char     *output,
+                gboolean        has_conversion,
+                GError        **error)
+{
+  g_autoptr(HdVkContext) ctx = NULL;
+  g_autoptr(HdRenderer) renderer = NULL;
+  g_autofree float *img = NULL;
+  int res;
+
+  ctx = hd_vk_context_new (device, error);
+  if (ctx == NULL)
+    return 1;
+  renderer = hd_renderer_new (ctx, gen, error);
+  if (renderer == NULL)
+    return 1;
+  res = hd_render_params_output_res (params, gen, error);
+  if (res < 0)
+    return 1;
+  img = g_new (float, (gsize) gen->config.img_channels * res * res);
+
+  for (guint i = 0; i < (seeds != NULL ? seeds->len : 1); i++)
+    {
+      g_autofree char *path = NULL;
+      guint32 seed = state->seed;
+
+      if (seeds != NULL)
+        {
+          seed = g_array_index (seeds, guint32, i);
+          use_seed (state, params, seed);
+        }
+      if (!hd_renderer_render (renderer, params, img, error))
+        return 1;
+      path = has_conversion ? output_pattern_expand (output, seed) : g_strdup (output);
+      if (!write_output (path, gen, img, res, state, error))
+        return 1;
+    }
+  return 0;
+}
+
 static void
 tools_args_init (Options     *o,
                  GArray      *seeds,
@@ -450,15 +512,12 @@ run (Options  *o,
   g_autoptr(GArray) seeds = NULL;
   g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
   g_autoptr(GArray) terms = g_array_new (FALSE, TRUE, sizeof (HdBlendTerm));
-  g_autoptr(HdVkContext) ctx = NULL;
-  g_autoptr(HdRenderer) renderer = NULL;
   g_autoptr(HdState) state = hd_state_new ();
   g_autofree float *latent = NULL;
   g_autofree float *domain = NULL;
-  g_autofree float *img = NULL;
   HdRenderParams params;
   gboolean has_conversion = FALSE;
-  int n_latents, res;
+  int n_latents;
 
   hd_render_params_init (&params);
 
@@ -618,37 +677,7 @@ run (Options  *o,
       return hd_cli_run_sheet (&args, state, gen, loaded, error);
     }
 
-  ctx = hd_vk_context_new (o->device, error);
-  if (ctx == NULL)
-    return 1;
-  renderer = hd_renderer_new (ctx, gen, error);
-  if (renderer == NULL)
-    return 1;
-
-  res = hd_render_params_output_res (&params, gen, error);
-  if (res < 0)
-    return 1;
-  img = g_new (float, (gsize) gen->config.img_channels * res * res);
-
-  for (guint i = 0; i < (seeds != NULL ? seeds->len : 1); i++)
-    {
-      g_autofree char *path = NULL;
-      guint32 seed = seeds != NULL ? g_array_index (seeds, guint32, i) : 0;
-
-      if (seeds != NULL)
-        {
-          params.latent_kind = HD_LATENT_SEED;
-          params.seed = seed;
-          state->latent_kind = HD_LATENT_SEED;
-          state->seed = seed;
-        }
-      if (!hd_renderer_render (renderer, &params, img, error))
-        return 1;
-      path = has_conversion ? output_pattern_expand (o->output, seed) : g_strdup (o->output);
-      if (!write_output (path, gen, img, res, state, error))
-        return 1;
-    }
-  return 0;
+  return render_outputs (o->device, gen, &params, state, seeds, o->output, has_conversion, error);
 }
 
 int
