@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
+#include <sys/wait.h>
 
 #include "hd-test-util.h"
 
@@ -231,4 +233,61 @@ hd_test_load_conformance_cases (double *max_abs_tolerance,
     g_ptr_array_add (cases, load_case (json_array_get_object_element (list, i)));
   g_assert_cmpuint (cases->len, >=, 8);
   return cases;
+}
+
+void
+hd_test_cli_result_clear (HdTestCliResult *r)
+{
+  g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->err, g_free);
+}
+
+void
+hd_test_run_cli_argv (HdTestCliResult  *r,
+                      char            **envp,
+                      GPtrArray        *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *exe = g_getenv ("HD_RENDER");
+  int wait_status = 0;
+
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, (char *) exe);
+  for (guint i = 0; i < args->len; i++)
+    g_ptr_array_add (argv, g_ptr_array_index (args, i));
+  g_ptr_array_add (argv, NULL);
+
+  memset (r, 0, sizeof *r);
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
+                &r->out, &r->err, &wait_status, &error);
+  g_assert_no_error (error);
+  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  if (r->status != 0)
+    g_test_message ("stderr: %s", r->err);
+}
+
+void
+hd_test_run_cli (HdTestCliResult *r,
+                 const char      *first,
+                 ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *) a);
+  va_end (ap);
+  hd_test_run_cli_argv (r, NULL, args);
+}
+
+int
+hd_test_count_lines (const char *text)
+{
+  int n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    n += *p == '\n';
+  return n;
 }

@@ -46,3 +46,26 @@ typedef struct {
 /* Every case, with the tolerance of cases.json. */
 GPtrArray *hd_test_load_conformance_cases (double *max_abs_tolerance,
                                            double *min_psnr_db);
+
+/* hyperdomain-render ($HD_RENDER) run to the end. */
+typedef struct {
+  int   status;     /* exit status, or -1 when killed by a signal */
+  char *out;
+  char *err;
+} HdTestCliResult;
+
+void      hd_test_cli_result_clear (HdTestCliResult *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HdTestCliResult, hd_test_cli_result_clear)
+
+/* Runs it with ARGS (char *), in the environment ENVP (NULL: this one);
+ * stderr goes to the test log when it fails. */
+void      hd_test_run_cli_argv     (HdTestCliResult *r,
+                                    char           **envp,
+                                    GPtrArray       *args);
+/* The same with the NULL-terminated arguments. */
+void      hd_test_run_cli          (HdTestCliResult *r,
+                                    const char      *first,
+                                    ...) G_GNUC_NULL_TERMINATED;
+
+/* The number of '\n' in TEXT. */
+int       hd_test_count_lines      (const char *text);

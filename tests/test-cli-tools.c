@@ -4,65 +4,11 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "hd-latent.h"
 #include "hd-png.h"
 #include "hd-state.h"
 #include "hd-test-util.h"
-
-typedef struct {
-  int   status;
-  char *out;
-  char *err;
-} CliResult;
-
-static void
-cli_result_clear (CliResult *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliResult, cli_result_clear)
-
-static void
-run_cli (CliResult  *r,
-         const char *first,
-         ...)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *exe = g_getenv ("HD_RENDER");
-  int wait_status = 0;
-  va_list ap;
-
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (char *) exe);
-  va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  memset (r, 0, sizeof *r);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &r->out, &r->err, &wait_status, &error);
-  g_assert_no_error (error);
-  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  if (r->status != 0)
-    g_test_message ("stderr: %s", r->err);
-}
-
-static int
-count_newlines (const char *text)
-{
-  int n = 0;
-
-  for (const char *p = text; *p != '\0'; p++)
-    n += *p == '\n';
-  return n;
-}
 
 static HdNpy *
 read_npy (const char *path)
@@ -116,27 +62,27 @@ test_from_png (void)
   g_autofree char *direct5 = g_build_filename (dir, "direct5.npy", NULL);
   g_autofree char *json = NULL;
   g_autofree char *json_again = NULL;
-  g_auto(CliResult) r1 = { 0 };
-  g_auto(CliResult) r2 = { 0 };
-  g_auto(CliResult) r3 = { 0 };
-  g_auto(CliResult) r4 = { 0 };
-  g_auto(CliResult) r5 = { 0 };
-  g_auto(CliResult) r6 = { 0 };
+  g_auto(HdTestCliResult) r1 = { 0 };
+  g_auto(HdTestCliResult) r2 = { 0 };
+  g_auto(HdTestCliResult) r3 = { 0 };
+  g_auto(HdTestCliResult) r4 = { 0 };
+  g_auto(HdTestCliResult) r5 = { 0 };
+  g_auto(HdTestCliResult) r6 = { 0 };
   g_autoptr(GError) error = NULL;
 
-  run_cli (&r1, "--model", tiny, "--seed", "3", "--psi", "0.7", "--cutoff", "4",
+  hd_test_run_cli (&r1, "--model", tiny, "--seed", "3", "--psi", "0.7", "--cutoff", "4",
            "--noise", "random", "--noise-seed", "9", arg_a, arg_b, "-o", png, NULL);
   g_assert_cmpint (r1.status, ==, 0);
-  run_cli (&r2, "--model", tiny, "--seed", "3", "--psi", "0.7", "--cutoff", "4",
+  hd_test_run_cli (&r2, "--model", tiny, "--seed", "3", "--psi", "0.7", "--cutoff", "4",
            "--noise", "random", "--noise-seed", "9", arg_a, arg_b, "-o", npy, NULL);
   g_assert_cmpint (r2.status, ==, 0);
 
-  run_cli (&r3, "--from-png", png, "-o", again_npy, NULL);
+  hd_test_run_cli (&r3, "--from-png", png, "-o", again_npy, NULL);
   g_assert_cmpint (r3.status, ==, 0);
   assert_same_npy (npy, again_npy);
 
   /* The PNG written again carries the same state. */
-  run_cli (&r4, "--from-png", png, "-o", again_png, NULL);
+  hd_test_run_cli (&r4, "--from-png", png, "-o", again_png, NULL);
   g_assert_cmpint (r4.status, ==, 0);
   json = hd_png_read_metadata (png, &error);
   g_assert_no_error (error);
@@ -145,9 +91,9 @@ test_from_png (void)
   g_assert_cmpstr (json, ==, json_again);
 
   /* --seeds replaces the latent and keeps the rest. */
-  run_cli (&r5, "--from-png", png, "--seeds", "4,5", "-o", seeds_pattern, NULL);
+  hd_test_run_cli (&r5, "--from-png", png, "--seeds", "4,5", "-o", seeds_pattern, NULL);
   g_assert_cmpint (r5.status, ==, 0);
-  run_cli (&r6, "--model", tiny, "--seed", "5", "--psi", "0.7", "--cutoff", "4",
+  hd_test_run_cli (&r6, "--model", tiny, "--seed", "5", "--psi", "0.7", "--cutoff", "4",
            "--noise", "random", "--noise-seed", "9", arg_a, arg_b, "-o", direct5, NULL);
   g_assert_cmpint (r6.status, ==, 0);
   assert_same_npy (s5, direct5);
@@ -174,11 +120,11 @@ test_from_state_file (void)
   g_autoptr(GError) error = NULL;
   HdStateDomain d = { 0 };
   gsize len;
-  g_auto(CliResult) r1 = { 0 };
-  g_auto(CliResult) r2 = { 0 };
-  g_auto(CliResult) r3 = { 0 };
-  g_auto(CliResult) r4 = { 0 };
-  g_auto(CliResult) r5 = { 0 };
+  g_auto(HdTestCliResult) r1 = { 0 };
+  g_auto(HdTestCliResult) r2 = { 0 };
+  g_auto(HdTestCliResult) r3 = { 0 };
+  g_auto(HdTestCliResult) r4 = { 0 };
+  g_auto(HdTestCliResult) r5 = { 0 };
 
   /* Copies of the files, recorded at paths that do not exist. */
   g_assert_true (g_file_get_contents (tiny, &contents, &len, NULL));
@@ -198,9 +144,9 @@ test_from_state_file (void)
   g_assert_true (hd_state_save_file (state, state_path, &error));
   g_assert_no_error (error);
 
-  run_cli (&r1, "--from-png", state_path, "-o", ranged, NULL);
+  hd_test_run_cli (&r1, "--from-png", state_path, "-o", ranged, NULL);
   g_assert_cmpint (r1.status, ==, 0);
-  run_cli (&r2, "--model", tiny, "--seed", "11",
+  hd_test_run_cli (&r2, "--model", tiny, "--seed", "11",
            "--domain", dom_a, "-o", full, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   /* The range changes the image. */
@@ -209,19 +155,19 @@ test_from_state_file (void)
   /* Every layer: the same as the plain command. */
   g_array_index (state->domains, HdStateDomain, 0).max_res = 0;
   g_assert_true (hd_state_save_file (state, state_path, &error));
-  run_cli (&r3, "--from-png", state_path, "-o", out, NULL);
+  hd_test_run_cli (&r3, "--from-png", state_path, "-o", out, NULL);
   g_assert_cmpint (r3.status, ==, 0);
   assert_same_npy (out, full);
 
   /* A missing domain is named. */
   g_assert_cmpint (g_unlink (moved_dom), ==, 0);
-  run_cli (&r4, "--from-png", state_path, "-o", out, NULL);
+  hd_test_run_cli (&r4, "--from-png", state_path, "-o", out, NULL);
   g_assert_cmpint (r4.status, ==, 1);
   g_assert_nonnull (strstr (r4.err, "tiny-domain-a.safetensors"));
-  g_assert_cmpint (count_newlines (r4.err), ==, 1);
+  g_assert_cmpint (hd_test_count_lines (r4.err), ==, 1);
 
   /* Options the state decides are refused. */
-  run_cli (&r5, "--from-png", state_path, "--psi", "0.5", "-o", out, NULL);
+  hd_test_run_cli (&r5, "--from-png", state_path, "--psi", "0.5", "-o", out, NULL);
   g_assert_cmpint (r5.status, ==, 2);
   g_assert_nonnull (strstr (r5.err, "--from-png"));
 
@@ -251,15 +197,15 @@ test_contact_sheet (void)
   g_autoptr(GDir) d = NULL;
   g_autofree char *json = NULL;
   g_autoptr(HdState) state = NULL;
-  g_auto(CliResult) r1 = { 0 };
-  g_auto(CliResult) r2 = { 0 };
-  g_auto(CliResult) r3 = { 0 };
-  g_auto(CliResult) r4 = { 0 };
-  g_auto(CliResult) r5 = { 0 };
-  g_auto(CliResult) r6 = { 0 };
+  g_auto(HdTestCliResult) r1 = { 0 };
+  g_auto(HdTestCliResult) r2 = { 0 };
+  g_auto(HdTestCliResult) r3 = { 0 };
+  g_auto(HdTestCliResult) r4 = { 0 };
+  g_auto(HdTestCliResult) r5 = { 0 };
+  g_auto(HdTestCliResult) r6 = { 0 };
   guint n = 0;
 
-  run_cli (&r1, "--model", tiny, arg_a, arg_b, "--contact-sheet", "--seeds", "2,3",
+  hd_test_run_cli (&r1, "--model", tiny, arg_a, arg_b, "--contact-sheet", "--seeds", "2,3",
            "--sheet-cells", cells, "-o", sheet, NULL);
   g_assert_cmpint (r1.status, ==, 0);
   json = hd_png_read_metadata (sheet, &error);
@@ -279,23 +225,23 @@ test_contact_sheet (void)
   g_assert_cmpuint (state->seed, ==, 3);
   g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 0).weight, ==, 0.0f);
   g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 1).weight, ==, 1.0f);
-  run_cli (&r2, "--from-png", cell, "-o", cell_npy, NULL);
+  hd_test_run_cli (&r2, "--from-png", cell, "-o", cell_npy, NULL);
   g_assert_cmpint (r2.status, ==, 0);
-  run_cli (&r3, "--model", tiny, arg_a0, arg_b1, "--seed", "3", "-o", direct_npy, NULL);
+  hd_test_run_cli (&r3, "--model", tiny, arg_a0, arg_b1, "--seed", "3", "-o", direct_npy, NULL);
   g_assert_cmpint (r3.status, ==, 0);
   assert_same_npy (cell_npy, direct_npy);
 
   /* A sweep from a saved state. */
-  run_cli (&r4, "--from-png", cell, "--contact-sheet", "--seeds", "0-1",
+  hd_test_run_cli (&r4, "--from-png", cell, "--contact-sheet", "--seeds", "0-1",
            "--sheet-sweep", "1:0:1:3", "-o", sweep, NULL);
   g_assert_cmpint (r4.status, ==, 0);
   g_assert_true (g_file_test (sweep, G_FILE_TEST_EXISTS));
 
-  run_cli (&r5, "--model", tiny, arg_a, "--contact-sheet", "--seeds", "0-1",
+  hd_test_run_cli (&r5, "--model", tiny, arg_a, "--contact-sheet", "--seeds", "0-1",
            "--sheet-sweep", "3:0:1:3", "-o", sweep, NULL);
   g_assert_cmpint (r5.status, ==, 2);
   g_assert_nonnull (strstr (r5.err, "domain 3"));
-  run_cli (&r6, "--model", tiny, arg_a, "--contact-sheet", "--seeds", "0-1",
+  hd_test_run_cli (&r6, "--model", tiny, arg_a, "--contact-sheet", "--seeds", "0-1",
            "--sheet-sweep", "1:0:1", "-o", sweep, NULL);
   g_assert_cmpint (r6.status, ==, 2);
   g_assert_nonnull (strstr (r6.err, "I:FROM:TO:STEPS"));
@@ -341,20 +287,20 @@ test_animation (void)
   g_autofree char *json = NULL;
   g_autoptr(HdState) state = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(CliResult) r1 = { 0 };
-  g_auto(CliResult) r2 = { 0 };
-  g_auto(CliResult) r3 = { 0 };
-  g_auto(CliResult) r4 = { 0 };
-  g_auto(CliResult) r5 = { 0 };
-  g_auto(CliResult) r6 = { 0 };
-  g_auto(CliResult) r7 = { 0 };
+  g_auto(HdTestCliResult) r1 = { 0 };
+  g_auto(HdTestCliResult) r2 = { 0 };
+  g_auto(HdTestCliResult) r3 = { 0 };
+  g_auto(HdTestCliResult) r4 = { 0 };
+  g_auto(HdTestCliResult) r5 = { 0 };
+  g_auto(HdTestCliResult) r6 = { 0 };
+  g_auto(HdTestCliResult) r7 = { 0 };
 
-  run_cli (&r1, "--model", tiny, "--seed", "1", arg_a, "-o", k1, NULL);
+  hd_test_run_cli (&r1, "--model", tiny, "--seed", "1", arg_a, "-o", k1, NULL);
   g_assert_cmpint (r1.status, ==, 0);
-  run_cli (&r2, "--model", tiny, "--seed", "2", "--psi", "0.5", arg_b, "-o", k2, NULL);
+  hd_test_run_cli (&r2, "--model", tiny, "--seed", "2", "--psi", "0.5", arg_b, "-o", k2, NULL);
   g_assert_cmpint (r2.status, ==, 0);
 
-  run_cli (&r3, "--animate", k1, "--animate", k2, "--frames", "6", "-o", pattern, NULL);
+  hd_test_run_cli (&r3, "--animate", k1, "--animate", k2, "--frames", "6", "-o", pattern, NULL);
   g_assert_cmpint (r3.status, ==, 0);
   g_assert_true (g_file_test (frame6, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (frame7, G_FILE_TEST_EXISTS));
@@ -371,13 +317,13 @@ test_animation (void)
   g_assert_cmpfloat (g_array_index (state->domains, HdStateDomain, 1).weight, ==, 0.375f);
 
   /* A frame is the image of its own state. */
-  run_cli (&r4, "--from-png", frame3, "-o", again, NULL);
+  hd_test_run_cli (&r4, "--from-png", frame3, "-o", again, NULL);
   g_assert_cmpint (r4.status, ==, 0);
   g_assert_true (same_file (frame3, again));
   g_assert_false (same_file (frame0, frame3));
 
   /* A loop with easing: 12 frames, the last on the way back. */
-  run_cli (&r5, "--animate", k1, "--animate", k2, "--frames", "6", "--ease", "--loop",
+  hd_test_run_cli (&r5, "--animate", k1, "--animate", k2, "--frames", "6", "--ease", "--loop",
            "-o", loop_pattern, NULL);
   g_assert_cmpint (r5.status, ==, 0);
   {
@@ -392,10 +338,10 @@ test_animation (void)
   g_assert_false (same_file (loop5, frame6));
 
   /* Bad: one keyframe; no pattern. */
-  run_cli (&r6, "--animate", k1, "-o", pattern, NULL);
+  hd_test_run_cli (&r6, "--animate", k1, "-o", pattern, NULL);
   g_assert_cmpint (r6.status, ==, 2);
   g_assert_nonnull (strstr (r6.err, "two keyframes"));
-  run_cli (&r7, "--animate", k1, "--animate", k2, "-o", again, NULL);
+  hd_test_run_cli (&r7, "--animate", k1, "--animate", k2, "-o", again, NULL);
   g_assert_cmpint (r7.status, ==, 2);
   g_assert_nonnull (strstr (r7.err, "pattern"));
 

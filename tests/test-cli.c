@@ -5,91 +5,22 @@
 #include <math.h>
 #include <png.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "hd-png.h"
 #include "hd-safetensors.h"
 #include "hd-state.h"
 #include "hd-test-util.h"
 
-typedef struct {
-  int   status;     /* exit status, or -1 when killed by a signal */
-  char *out;
-  char *err;
-} CliResult;
-
-static void
-cli_result_clear (CliResult *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliResult, cli_result_clear)
-
-static void
-run_cli_env (CliResult   *r,
-             char       **envp,
-             GPtrArray   *args)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *exe = g_getenv ("HD_RENDER");
-  int wait_status = 0;
-
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (char *) exe);
-  for (guint i = 0; i < args->len; i++)
-    g_ptr_array_add (argv, g_ptr_array_index (args, i));
-  g_ptr_array_add (argv, NULL);
-
-  memset (r, 0, sizeof *r);
-  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
-                &r->out, &r->err, &wait_status, &error);
-  g_assert_no_error (error);
-  if (WIFEXITED (wait_status))
-    r->status = WEXITSTATUS (wait_status);
-  else
-    r->status = -1;
-}
-
-/* Runs hyperdomain-render with the NULL-terminated arguments. */
-static void
-run_cli (CliResult  *r,
-         const char *first,
-         ...)
-{
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (args, (char *) a);
-  va_end (ap);
-  run_cli_env (r, NULL, args);
-}
-
-static int
-count_lines (const char *text)
-{
-  int n = 0;
-
-  for (const char *p = text; *p != '\0'; p++)
-    n += *p == '\n';
-  return n;
-}
-
 /* A failure is one line on stderr that holds NEEDLE, and a non-zero status
  * that is not a crash. */
 static void
-assert_clean_failure (CliResult  *r,
-                      const char *needle)
+assert_clean_failure (HdTestCliResult *r,
+                      const char      *needle)
 {
-  g_test_message ("stderr: %s", r->err);
   g_assert_cmpint (r->status, >, 0);
   g_assert_true (g_str_has_prefix (r->err, "hyperdomain-render: "));
   g_assert_true (g_str_has_suffix (r->err, "\n"));
-  g_assert_cmpint (count_lines (r->err), ==, 1);
+  g_assert_cmpint (hd_test_count_lines (r->err), ==, 1);
   g_assert_nonnull (strstr (r->err, needle));
 }
 
@@ -103,7 +34,7 @@ test_conformance (void)
   for (guint i = 0; i < cases->len; i++)
     {
       HdTestCase *tc = g_ptr_array_index (cases, i);
-      g_auto(CliResult) r;
+      g_auto(HdTestCliResult) r;
       g_autoptr(GError) error = NULL;
       g_autoptr(GPtrArray) args = g_ptr_array_new ();
       g_autofree char *out = g_build_filename (dir, "out.npy", NULL);
@@ -114,7 +45,7 @@ test_conformance (void)
         g_ptr_array_add (args, g_ptr_array_index (tc->cli_args, j));
       g_ptr_array_add (args, (char *) "-o");
       g_ptr_array_add (args, out);
-      run_cli_env (&r, NULL, args);
+      hd_test_run_cli_argv (&r, NULL, args);
       g_assert_cmpstr (r.err, ==, "");
       g_assert_cmpint (r.status, ==, 0);
 
@@ -150,14 +81,14 @@ test_png_output (void)
   g_autoptr(HdState) state = NULL;
   g_autoptr(HdNpy) raw = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(CliResult) r1;
-  g_auto(CliResult) r2;
+  g_auto(HdTestCliResult) r1;
+  g_auto(HdTestCliResult) r2;
   const HdStateDomain *sd;
 
-  run_cli (&r1, "--model", model, "--seed", "42", "--psi", "0.5", "--cutoff", "3",
+  hd_test_run_cli (&r1, "--model", model, "--seed", "42", "--psi", "0.5", "--cutoff", "3",
            "--noise", "random", "--noise-seed", "77", "--domain", dom_arg, "-o", png, NULL);
   g_assert_cmpint (r1.status, ==, 0);
-  run_cli (&r2, "--model", model, "--seed", "42", "--psi", "0.5", "--cutoff", "3",
+  hd_test_run_cli (&r2, "--model", model, "--seed", "42", "--psi", "0.5", "--cutoff", "3",
            "--noise", "random", "--noise-seed", "77", "--domain", dom_arg, "-o", npy, NULL);
   g_assert_cmpint (r2.status, ==, 0);
 
@@ -211,12 +142,12 @@ test_seed_ranges (void)
   g_autofree char *pattern = g_build_filename (dir, "sub", "img-%03d.npy", NULL);
   g_autofree char *pattern2 = g_build_filename (dir, "list-%d.png", NULL);
   g_autofree char *single = g_build_filename (dir, "single.npy", NULL);
-  g_auto(CliResult) r;
-  g_auto(CliResult) r2;
-  g_auto(CliResult) r3;
+  g_auto(HdTestCliResult) r;
+  g_auto(HdTestCliResult) r2;
+  g_auto(HdTestCliResult) r3;
   g_autoptr(GError) error = NULL;
 
-  run_cli (&r, "--model", model, "--seed", "3-5", "-o", pattern, NULL);
+  hd_test_run_cli (&r, "--model", model, "--seed", "3-5", "-o", pattern, NULL);
   g_assert_cmpint (r.status, ==, 0);
   for (int s = 3; s <= 5; s++)
     {
@@ -226,7 +157,7 @@ test_seed_ranges (void)
     }
 
   /* The file of seed 4 equals a single render of seed 4. */
-  run_cli (&r2, "--model", model, "--seed", "4", "-o", single, NULL);
+  hd_test_run_cli (&r2, "--model", model, "--seed", "4", "-o", single, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   {
     g_autofree char *path = g_build_filename (dir, "sub", "img-004.npy", NULL);
@@ -236,7 +167,7 @@ test_seed_ranges (void)
     g_assert_cmpmem (a->data, a->n_elements * 4, b->data, b->n_elements * 4);
   }
 
-  run_cli (&r3, "--model", model, "--seeds", "1,9,4294967295", "-o", pattern2, NULL);
+  hd_test_run_cli (&r3, "--model", model, "--seeds", "1,9,4294967295", "-o", pattern2, NULL);
   g_assert_cmpint (r3.status, ==, 0);
   {
     g_autofree char *p1 = g_build_filename (dir, "list-1.png", NULL);
@@ -264,8 +195,8 @@ test_domain_pack (void)
   g_autoptr(HdSafetensorsWriter) w = hd_safetensors_writer_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(HdNpy) expected = NULL;
-  g_auto(CliResult) r1;
-  g_auto(CliResult) r2;
+  g_auto(HdTestCliResult) r1;
+  g_auto(HdTestCliResult) r2;
   const char *ids[] = { "a", "b" };
 
   for (int k = 0; k < 2; k++)
@@ -298,9 +229,9 @@ test_domain_pack (void)
   arg_b = g_strdup_printf ("%s#b=0.5", pack);
   arg_all = g_strdup_printf ("%s=0.5", pack);
 
-  run_cli (&r1, "--model", model, "--seed", "42", "--domain", arg_a, "--domain", arg_b, "-o", out1, NULL);
+  hd_test_run_cli (&r1, "--model", model, "--seed", "42", "--domain", arg_a, "--domain", arg_b, "-o", out1, NULL);
   g_assert_cmpint (r1.status, ==, 0);
-  run_cli (&r2, "--model", model, "--seed", "42", "--domain", arg_all, "-o", out2, NULL);
+  hd_test_run_cli (&r2, "--model", model, "--seed", "42", "--domain", arg_all, "-o", out2, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   {
     g_autoptr(HdNpy) a = hd_npy_read (out1, &error);
@@ -336,72 +267,72 @@ test_errors (void)
   g_assert_no_error (error);
 
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", missing, "-o", out, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", missing, "-o", out, NULL);
     assert_clean_failure (&r, "missing.safetensors");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", garbage, "-o", out, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", garbage, "-o", out, NULL);
     assert_clean_failure (&r, "garbage.safetensors");
   }
   {
     /* A domain of another generator: the message names both files. */
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", other, "--domain", domain, "-o", out, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", other, "--domain", domain, "-o", out, NULL);
     assert_clean_failure (&r, "tiny-domain-a.safetensors");
     g_assert_nonnull (strstr (r.err, "other.safetensors"));
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "--seed", "1-3", "-o", out, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--seed", "1-3", "-o", out, NULL);
     assert_clean_failure (&r, "pattern");
   }
   {
-    g_auto(CliResult) r;
+    g_auto(HdTestCliResult) r;
     g_autofree char *bad = g_build_filename (dir, "%s.png", NULL);
-    run_cli (&r, "--model", model, "--seed", "1-3", "-o", bad, NULL);
+    hd_test_run_cli (&r, "--model", model, "--seed", "1-3", "-o", bad, NULL);
     assert_clean_failure (&r, "%d");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "--seed", "4294967296", "-o", pattern, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--seed", "4294967296", "-o", pattern, NULL);
     assert_clean_failure (&r, "4294967296");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "--noise", "loud", "-o", out, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--noise", "loud", "-o", out, NULL);
     assert_clean_failure (&r, "loud");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "-o", "image.jpg", NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "-o", "image.jpg", NULL);
     assert_clean_failure (&r, "image.jpg");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "--z", model, "-o", out, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--z", model, "-o", out, NULL);
     assert_clean_failure (&r, "tiny.safetensors");
   }
   {
-    g_auto(CliResult) r;
+    g_auto(HdTestCliResult) r;
     g_autofree char *w = hd_test_conformance_path ("tiny-w.npy");
-    run_cli (&r, "--model", model, "--z", w, "-o", out, NULL);
+    hd_test_run_cli (&r, "--model", model, "--z", w, "-o", out, NULL);
     assert_clean_failure (&r, "tiny-w.npy");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "-o", unwritable, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "-o", unwritable, NULL);
     assert_clean_failure (&r, "garbage.safetensors");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "--device", "99", "-o", out, NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--device", "99", "-o", out, NULL);
     assert_clean_failure (&r, "99");
   }
   {
-    g_auto(CliResult) r;
-    run_cli (&r, "--model", model, "--bogus", NULL);
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--bogus", NULL);
     assert_clean_failure (&r, "bogus");
   }
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
@@ -416,7 +347,7 @@ test_no_device (void)
   g_autofree char *out = g_build_filename (dir, "o.png", NULL);
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_auto(GStrv) envp = g_get_environ ();
-  g_auto(CliResult) r;
+  g_auto(HdTestCliResult) r;
 
   envp = g_environ_setenv (envp, "VK_ICD_FILENAMES", "/nonexistent/icd.json", TRUE);
   envp = g_environ_setenv (envp, "VK_DRIVER_FILES", "/nonexistent/icd.json", TRUE);
@@ -425,7 +356,7 @@ test_no_device (void)
   g_ptr_array_add (args, model);
   g_ptr_array_add (args, (char *) "-o");
   g_ptr_array_add (args, out);
-  run_cli_env (&r, envp, args);
+  hd_test_run_cli_argv (&r, envp, args);
   assert_clean_failure (&r, "Vulkan");
   hd_test_rmdir_recursive (dir);
 }
@@ -433,23 +364,23 @@ test_no_device (void)
 static void
 test_help_version_devices (void)
 {
-  g_auto(CliResult) help;
-  g_auto(CliResult) version;
-  g_auto(CliResult) devices;
+  g_auto(HdTestCliResult) help;
+  g_auto(HdTestCliResult) version;
+  g_auto(HdTestCliResult) devices;
   const char *options[] = { "--model", "--seed", "--seeds", "--z", "--w", "--psi", "--cutoff",
                             "--noise", "--noise-seed", "--domain", "--device", "--list-devices",
                             "-o", "--version" };
 
-  run_cli (&help, "--help", NULL);
+  hd_test_run_cli (&help, "--help", NULL);
   g_assert_cmpint (help.status, ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (options); i++)
     g_assert_nonnull (strstr (help.out, options[i]));
 
-  run_cli (&version, "--version", NULL);
+  hd_test_run_cli (&version, "--version", NULL);
   g_assert_cmpint (version.status, ==, 0);
   g_assert_true (g_str_has_prefix (version.out, "hyperdomain-render "));
 
-  run_cli (&devices, "--list-devices", NULL);
+  hd_test_run_cli (&devices, "--list-devices", NULL);
   g_assert_cmpint (devices.status, ==, 0);
   g_assert_true (g_str_has_prefix (devices.out, "0: "));
 }

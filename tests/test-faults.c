@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -265,36 +264,24 @@ test_unknown_fault (void)
   g_test_trap_assert_stderr ("*unknown fault*gpu-on-fire*oom-at-load*");
 }
 
-typedef struct {
-  int   status;
-  char *err;
-} CliRun;
-
+/* hyperdomain-render with HYPERDOMAIN_FAULT=FAULT and the NULL-terminated
+ * arguments after it. */
 static void
-run_cli (CliRun     *run,
-         const char *fault,
+run_cli (HdTestCliResult *run,
+         const char      *fault,
          ...)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "HYPERDOMAIN_FAULT", fault, TRUE);
-  g_autoptr(GError) error = NULL;
-  const char *exe = g_getenv ("HD_RENDER");
-  int wait_status = 0;
   va_list ap;
 
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (char *) exe);
   va_start (ap, fault);
   for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) a);
+    g_ptr_array_add (args, (char *) a);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
   /* Warnings are not fatal in the CLI; the fault message is expected. */
   envp = g_environ_unsetenv (envp, "G_DEBUG");
-  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                NULL, &run->err, &wait_status, &error);
-  g_assert_no_error (error);
-  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  hd_test_run_cli_argv (run, envp, args);
 }
 
 static void
@@ -304,7 +291,7 @@ test_cli_faults (void)
   g_autofree char *dir = hd_test_make_tmpdir ();
   g_autofree char *out = g_build_filename (dir, "out.png", NULL);
   g_autofree char *pattern = g_build_filename (dir, "seed-%03d.png", NULL);
-  CliRun run = { 0 };
+  HdTestCliResult run = { 0 };
 
   /* Out of memory at load: a clear line, exit 1, no output file. */
   run_cli (&run, "oom-at-load=2", "--model", model, "--device", "cpu", "-o", out, NULL);
@@ -312,7 +299,7 @@ test_cli_faults (void)
   g_assert_nonnull (strstr (run.err, "hyperdomain-render: "));
   g_assert_nonnull (strstr (run.err, "out of device memory"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-  g_clear_pointer (&run.err, g_free);
+  hd_test_cli_result_clear (&run);
 
   /* Device lost after two frames of five: the first two images are whole,
    * the rest are not written, the exit status says it failed. */
@@ -335,13 +322,13 @@ test_cli_faults (void)
           g_assert_nonnull (json);
         }
     }
-  g_clear_pointer (&run.err, g_free);
+  hd_test_cli_result_clear (&run);
 
   /* Without a fault the same command succeeds. */
   run_cli (&run, "", "--model", model, "--device", "cpu", "-o", out, NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
-  g_clear_pointer (&run.err, g_free);
+  hd_test_cli_result_clear (&run);
 
   hd_test_rmdir_recursive (dir);
 }
