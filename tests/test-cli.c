@@ -6,6 +6,7 @@
 #include <png.h>
 #include <string.h>
 
+#include "hd-demo.h"
 #include "hd-png.h"
 #include "hd-safetensors.h"
 #include "hd-state.h"
@@ -182,21 +183,12 @@ test_seed_ranges (void)
 
 /* A pack of domains A and B behaves like the two files: #ID picks one, and
  * the whole pack adds each with the same weight. */
+/* Writes the conformance domains a and b as one pack at PATH. */
 static void
-test_domain_pack (void)
+write_tiny_pack (const char *pack)
 {
-  g_autofree char *dir = hd_test_make_tmpdir ();
-  g_autofree char *model = hd_test_conformance_path ("tiny.safetensors");
-  g_autofree char *pack = g_build_filename (dir, "pack.safetensors", NULL);
-  g_autofree char *out1 = g_build_filename (dir, "a.npy", NULL);
-  g_autofree char *out2 = g_build_filename (dir, "b.npy", NULL);
-  g_autofree char *expected_path = hd_test_conformance_path ("expected/blend-ab.npy");
-  g_autofree char *arg_a = NULL, *arg_b = NULL, *arg_all = NULL;
   g_autoptr(HdSafetensorsWriter) w = hd_safetensors_writer_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(HdNpy) expected = NULL;
-  g_auto(HdTestCliResult) r1;
-  g_auto(HdTestCliResult) r2;
   const char *ids[] = { "a", "b" };
 
   for (int k = 0; k < 2; k++)
@@ -222,6 +214,24 @@ test_domain_pack (void)
   hd_safetensors_writer_set_metadata (w, "hyperdomain.modulation", "input-after-demod");
   hd_safetensors_writer_write (w, pack, &error);
   g_assert_no_error (error);
+}
+
+static void
+test_domain_pack (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *model = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *pack = g_build_filename (dir, "pack.safetensors", NULL);
+  g_autofree char *out1 = g_build_filename (dir, "a.npy", NULL);
+  g_autofree char *out2 = g_build_filename (dir, "b.npy", NULL);
+  g_autofree char *expected_path = hd_test_conformance_path ("expected/blend-ab.npy");
+  g_autofree char *arg_a = NULL, *arg_b = NULL, *arg_all = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdNpy) expected = NULL;
+  g_auto(HdTestCliResult) r1;
+  g_auto(HdTestCliResult) r2;
+
+  write_tiny_pack (pack);
 
   expected = hd_npy_read (expected_path, &error);
   g_assert_no_error (error);
@@ -242,6 +252,76 @@ test_domain_pack (void)
     g_assert_cmpfloat (max_abs, <=, 0.002);
     g_assert_cmpmem (a->data, a->n_elements * 4, b->data, b->n_elements * 4);
   }
+  hd_test_rmdir_recursive (dir);
+}
+
+/* Without --model the CLI renders the demo model; $HYPERDOMAIN_DEMO_MODEL
+ * stands in for it, and its pack is found beside it. */
+static void
+test_default_model (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *tiny = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *model = g_build_filename (dir, "demo.safetensors", NULL);
+  g_autofree char *pack = g_build_filename (dir, "demo-domains.safetensors", NULL);
+  g_autofree char *beside = g_build_filename (dir, "domains.safetensors", NULL);
+  g_autofree char *out1 = g_build_filename (dir, "a.npy", NULL);
+  g_autofree char *out2 = g_build_filename (dir, "b.npy", NULL);
+  g_autofree char *found = NULL, *found_pack = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  gsize length;
+  g_auto(HdTestCliResult) r1;
+  g_auto(HdTestCliResult) r2;
+  g_auto(HdTestCliResult) r3;
+
+  g_assert_true (g_file_get_contents (tiny, &contents, &length, &error));
+  g_assert_true (g_file_set_contents (model, contents, length, &error));
+  write_tiny_pack (pack);
+
+  g_setenv ("HYPERDOMAIN_DEMO_MODEL", model, TRUE);
+  g_assert_true (hd_demo_model_find (&found, &found_pack));
+  g_assert_cmpstr (found, ==, model);
+  g_assert_cmpstr (found_pack, ==, pack);
+  g_clear_pointer (&found, g_free);
+  g_clear_pointer (&found_pack, g_free);
+  g_assert_cmpint (g_rename (pack, beside), ==, 0);
+  g_assert_true (hd_demo_model_find (&found, &found_pack));
+  g_assert_cmpstr (found_pack, ==, beside);
+  g_clear_pointer (&found, g_free);
+  g_clear_pointer (&found_pack, g_free);
+  g_assert_cmpint (g_unlink (beside), ==, 0);
+  g_assert_true (hd_demo_model_find (&found, &found_pack));
+  g_assert_null (found_pack);
+  g_clear_pointer (&found, g_free);
+  g_setenv ("HYPERDOMAIN_DEMO_MODEL", "", TRUE);
+  g_assert_false (hd_demo_model_find (&found, &found_pack));
+  g_assert_null (found);
+  g_unsetenv ("HYPERDOMAIN_DEMO_MODEL");
+
+  /* The same pixels as with --model. */
+  envp = g_environ_setenv (envp, "HYPERDOMAIN_DEMO_MODEL", model, TRUE);
+  g_ptr_array_add (args, (char *) "--seed");
+  g_ptr_array_add (args, (char *) "3");
+  g_ptr_array_add (args, (char *) "-o");
+  g_ptr_array_add (args, out1);
+  hd_test_run_cli_argv (&r1, envp, args);
+  g_assert_cmpint (r1.status, ==, 0);
+  hd_test_run_cli (&r2, "--model", model, "--seed", "3", "-o", out2, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+  {
+    g_autoptr(HdNpy) a = hd_npy_read (out1, &error);
+    g_autoptr(HdNpy) b = hd_npy_read (out2, &error);
+    g_assert_no_error (error);
+    g_assert_cmpmem (a->data, a->n_elements * 4, b->data, b->n_elements * 4);
+  }
+
+  /* No demo model: the message says how to name one. */
+  envp = g_environ_setenv (envp, "HYPERDOMAIN_DEMO_MODEL", "", TRUE);
+  hd_test_run_cli_argv (&r3, envp, args);
+  assert_clean_failure (&r3, "--model");
   hd_test_rmdir_recursive (dir);
 }
 
@@ -394,6 +474,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Cli/png-output", test_png_output);
   g_test_add_func ("/Hyperdomain/Cli/seed-ranges", test_seed_ranges);
   g_test_add_func ("/Hyperdomain/Cli/domain-pack", test_domain_pack);
+  g_test_add_func ("/Hyperdomain/Cli/default-model", test_default_model);
   g_test_add_func ("/Hyperdomain/Cli/errors", test_errors);
   g_test_add_func ("/Hyperdomain/Cli/no-device", test_no_device);
   g_test_add_func ("/Hyperdomain/Cli/help-version-devices", test_help_version_devices);

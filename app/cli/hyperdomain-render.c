@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hd-cli-tools.h"
+#include "hd-demo.h"
 #include "hd-domain.h"
 #include "hd-error.h"
 #include "hd-generator.h"
@@ -542,9 +543,11 @@ run (Options  *o,
   if (o->from_png != NULL)
     return run_saved_state (o, error);
 
-  if (o->model == NULL)
+  /* Without --model: the bundled demo model. */
+  if (o->model == NULL && !hd_demo_model_find (&o->model, NULL))
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("No generator given: use --model GEN.safetensors"));
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("No generator given and no demo model installed: use --model GEN.safetensors"));
       return 2;
     }
   if (o->output == NULL)
@@ -690,7 +693,7 @@ main (int    argc,
   int status;
   const char *localedir;
   GOptionEntry entries[] = {
-    { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, N_("The generator to render"), N_("GEN.safetensors") },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, N_("The generator to render (default: the bundled demo model)"), N_("GEN.safetensors") },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed, N_("Seed S (0 to 4294967295) or a range A-B; default 0"), N_("S") },
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &o.seeds, N_("A list of seeds or ranges: 1,5,9 or 0-9,20"), N_("LIST") },
     { "z", 0, 0, G_OPTION_ARG_FILENAME, &o.z_path, N_("A z latent: .npy of shape (z_dim,) or (1, z_dim)"), N_("Z.npy") },

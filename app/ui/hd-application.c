@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "hd-application.h"
+#include "hd-demo.h"
 #include "hd-preferences-window.h"
 #include "hd-stall-monitor.h"
 #include "hd-window.h"
@@ -19,23 +20,6 @@ struct _HdApplication
 };
 
 G_DEFINE_FINAL_TYPE (HdApplication, hd_application, ADW_TYPE_APPLICATION)
-
-/* The demo generator a package may install; HYPERDOMAIN_DEMO_MODEL names
- * another one. */
-static char *
-hd_application_find_demo_model (void)
-{
-  const char *env = g_getenv ("HYPERDOMAIN_DEMO_MODEL");
-  g_autofree char *path = NULL;
-
-  if (env != NULL)
-    return *env != '\0' && g_file_test (env, G_FILE_TEST_IS_REGULAR) ? g_strdup (env) : NULL;
-
-  path = g_build_filename (PKGDATADIR, "demo", "generator.safetensors", NULL);
-  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&path);
-  return NULL;
-}
 
 char *
 hd_application_get_session_path (void)
@@ -86,12 +70,19 @@ hd_application_activate (GApplication *app)
     {
       gboolean restoring = FALSE;
       HdWindow *window = hd_application_new_window (self, TRUE, &restoring);
-      g_autofree char *demo = restoring ? NULL : hd_application_find_demo_model ();
+      g_autofree char *demo = NULL;
+      g_autofree char *demo_domains = NULL;
 
-      if (demo != NULL)
+      /* A first start (or one without a saved session) opens the demo
+       * model with its domains. */
+      if (!restoring && hd_demo_model_find (&demo, &demo_domains))
         {
-          g_autoptr(GFile) file = g_file_new_for_path (demo);
-          hd_window_open_files (window, &file, 1);
+          GFile *files[2] = { g_file_new_for_path (demo),
+                              demo_domains != NULL ? g_file_new_for_path (demo_domains) : NULL };
+
+          hd_window_open_files (window, files, demo_domains != NULL ? 2 : 1);
+          g_object_unref (files[0]);
+          g_clear_object (&files[1]);
         }
       active = GTK_WINDOW (window);
     }

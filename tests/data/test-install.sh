@@ -101,8 +101,15 @@ else
   domain=$HD_CONFORMANCE_DIR/tiny-domain-a.safetensors
   echo "# no demo model in this tree: rendering the conformance generator $model"
 fi
-args=(--model "$model" --seed 3 --psi 0.7 -o "$dest/out.png")
+args=(--seed 3 --psi 0.7 -o "$dest/out.png")
 [ -f "$domain" ] && args+=(--domain "$domain=0.5")
+# Without --model the CLI takes the demo model; a DESTDIR install is not at
+# its prefix, so HYPERDOMAIN_DEMO_MODEL points there.
+if [ "$model" = "$demo/generator.safetensors" ]; then
+  export HYPERDOMAIN_DEMO_MODEL=$model
+else
+  args+=(--model "$model")
+fi
 if "$bin/hyperdomain-render" "${args[@]}" && [ "$(head -c 8 "$dest/out.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
   ok "the installed hyperdomain-render wrote a PNG ($(stat -c %s "$dest/out.png") bytes)"
 else
