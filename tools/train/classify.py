@@ -137,7 +137,7 @@ def evaluate(clf_path, gen_path, pack_path, n):
         base_share = torch.isin(base, tidx).float().mean().item()
         ok = share >= 0.5 and share >= 3 * base_share
         rows.append({"domain": did, "target": "+".join(targets), "share": share, "base_share": base_share,
-                     "ratio": share / max(base_share, 1e-9), "meets_bar": ok})
+                     "ratio": share / base_share if base_share > 0 else None, "meets_bar": ok})
     hist = torch.bincount(base, minlength=len(groups)).float() / n
     return {"n": n, "classifier_heldout_accuracy": val_acc, "rows": rows,
             "base_distribution": {g: round(h.item(), 4) for g, h in zip(groups, hist)}}
@@ -170,8 +170,9 @@ def main():
         print("| domain | target | share of samples in target | base share | ratio | bar (>=3x, >=50 %) |")
         print("| --- | --- | --- | --- | --- | --- |")
         for r in res["rows"]:
+            ratio = f"{r['ratio']:.1f}x" if r["ratio"] is not None else "no base samples"
             print(f"| {r['domain']} | {r['target']} | {100 * r['share']:.1f} % | {100 * r['base_share']:.1f} % | "
-                  f"{r['ratio']:.1f}x | {'met' if r['meets_bar'] else 'not met'} |")
+                  f"{ratio} | {'met' if r['meets_bar'] else 'not met'} |")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(res, f, indent=1)
