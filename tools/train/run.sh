@@ -6,7 +6,8 @@
 #   tools/train/run.sh base       # only the dataset and the base training (resumes; stop it any time)
 #   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
-#                                 # domains (resumes), evaluate, write data/models and the contact sheet
+#                                 # domains (resumes), evaluate, write data/models (files, metrics.json,
+#                                 # README.md from tools/train/models-README.md.in) and the contact sheet
 #
 # Needs: apt-get install python3-torch python3-pil fonts-noto-color-emoji meson ninja-build (and the
 # project's build dependencies, for hyperdomain-render). Run from anywhere; paths are relative to the
@@ -89,6 +90,8 @@ for name, a, b in pairs:
 EOF
 $PY $T/contact_sheet.py --render "$R" --gen "$GEN" --pack "$PACK" --seeds 16 --blend smileys,animals \
     -o data/screenshots/demo-emoji64.png
+run $T/write_readme.py --train-dir "$TRAIN_DIR" --metrics "$MODELS/metrics.json" --gen "$GEN" --pack "$PACK" \
+    --threads "$THREADS" -o "$MODELS/README.md"
 size=$(cat "$GEN" "$PACK" | wc -c)
 echo "data/models: $size bytes (generator + domains)"
 [ "$size" -lt 10000000 ] || { echo "data/models is over 10 MB" >&2; exit 1; }

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Write data/models/README.md from tools/train/models-README.md.in and
+the facts of the training run: the checkpoints (images seen, steps, wall
+time), the dataset, the domain checkpoints and the metric that
+classify.py eval wrote.
+
+  write_readme.py --train-dir .train --metrics data/models/metrics.json \
+      --gen data/models/emoji64.safetensors --pack data/models/emoji64-domains.safetensors \
+      -o data/models/README.md
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+
+def hours(seconds):
+    h, m = divmod(int(round(seconds / 60)), 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
+def metric_table(metrics):
+    lines = ["| domain | target group | share in target | base share | ratio | bar (>= 3x, >= 50 %) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in metrics["rows"]:
+        ratio = f"{r['ratio']:.1f}x" if r.get("ratio") is not None else "no base samples"
+        lines.append(f"| {r['domain']} | {r['target']} | {100 * r['share']:.1f} % | "
+                     f"{100 * r['base_share']:.1f} % | {ratio} | {'met' if r['meets_bar'] else 'not met'} |")
+    return "\n".join(lines)
+
+
+def group_table(data):
+    groups = [str(g) for g in data["groups"]]
+    counts = np.bincount(data["labels"], minlength=len(groups))
+    half = (len(groups) + 1) // 2
+    lines = ["| group | images | group | images |", "| --- | --- | --- | --- |"]
+    for i in range(half):
+        right = f"{groups[i + half]} | {counts[i + half]}" if i + half < len(groups) else " | "
+        lines.append(f"| {groups[i]} | {counts[i]} | {right} |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train-dir", default=".train")
+    ap.add_argument("--metrics", required=True)
+    ap.add_argument("--gen", required=True)
+    ap.add_argument("--pack", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--template", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                       "models-README.md.in"))
+    ap.add_argument("-o", "--output", required=True)
+    args = ap.parse_args()
+
+    base = torch.load(os.path.join(args.train_dir, "base.pt"), map_location="cpu")["state"]
+    with open(args.metrics) as f:
+        metrics = json.load(f)
+    data = np.load(os.path.join(args.train_dir, "emoji64.npz"))
+    tensors, _ = common.ref.read_safetensors(args.pack)
+    ids = sorted({k.split("/")[0] for k in tensors})
+    steps, walls = [], []
+    for did in ids:
+        path = os.path.join(args.train_dir, "domains", f"{did}.pt")
+        if os.path.exists(path):
+            st = torch.load(path, map_location="cpu")["state"]
+            steps.append(f"{did} {st['step']}")
+            walls.append(st["wall"])
+    met = [r["domain"] for r in metrics["rows"] if r["meets_bar"]]
+    missed = [r["domain"] for r in metrics["rows"] if not r["meets_bar"]]
+    if not missed:
+        status = "Every domain meets the metric's bar (below)."
+    elif not met:
+        status = "No domain meets the metric's bar (below) yet; the training continues from its checkpoints."
+    else:
+        status = (f"The metric's bar (below) is met by {', '.join(met)} and not yet by {', '.join(missed)}; "
+                  f"the training continues from its checkpoints.")
+    n = metrics["n"]
+    fields = {
+        "status": status,
+        "gen_bytes": f"{os.path.getsize(args.gen):,}",
+        "pack_bytes": f"{os.path.getsize(args.pack):,}",
+        "domain_list": ", ".join(f"`{d}`" for d in ids),
+        "n_images": f"{len(data['labels']):,}",
+        "group_table": group_table(data),
+        "kimg": f"{base['nimg'] / 1000:.1f}",
+        "steps": f"{base['step']:,}",
+        "wall": hours(base["wall"]),
+        "domain_steps": ", ".join(steps) or "none recorded",
+        "domain_wall": hours(sum(walls)) + " in all" if walls else "none recorded",
+        "machine": (f"{os.cpu_count()}-core CPU ({platform.machine()}), PyTorch {torch.__version__}, "
+                    f"{args.threads} thread(s)" if not torch.cuda.is_available() else
+                    f"{torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}"),
+        "clf_acc": f"{100 * metrics['classifier_heldout_accuracy']:.1f} %",
+        "metric_table": metric_table(metrics),
+        "n_eval": str(n),
+        "last_seed": str(n - 1),
+        "base_distribution": ", ".join(f"{g} {100 * v:.1f} %" for g, v in
+                                       sorted(metrics["base_distribution"].items(), key=lambda kv: -kv[1])),
+    }
+    with open(args.template) as f:
+        text = f.read().format(**fields)
+    tmp = args.output + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, args.output)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
