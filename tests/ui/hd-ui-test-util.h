@@ -36,6 +36,12 @@ void           hd_ui_test_open_paths       (HdWindow     *window,
 void           hd_ui_test_wait_for_current (HdWindow     *window,
                                             guint         timeout_ms);
 
+/* Destroys WINDOW and runs the main loop until it is finalized: what it
+ * started (a render, an export) is over, and its render thread and Vulkan
+ * device are gone, so nothing of it is left running when the test ends.
+ * Fails the test when something still holds the window after 30 s. */
+void           hd_ui_test_close_window     (HdWindow     *window);
+
 /* The RGB bytes of TEXTURE (width x height x 3). */
 guint8        *hd_ui_test_texture_rgb      (GdkTexture   *texture);
 

@@ -154,7 +154,7 @@ test_window_device_faults (void)
       hd_ui_test_run_for (atoi (g_getenv ("HD_FAULT_SCREENSHOT")));
     }
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 int

@@ -56,7 +56,7 @@ test_window_empty (void)
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (hd_window_get_image_view (window))) &&
                   gtk_widget_get_mapped (GTK_WIDGET (hd_window_get_image_view (window))));
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 static void
@@ -69,6 +69,8 @@ test_window_domain_slider (void)
   g_autofree guint8 *after = NULL;
   g_autofree guint8 *cli = NULL;
   g_autofree char *tiny = hd_ui_test_conformance_path ("tiny.safetensors");
+  g_autofree char *dom_a = hd_ui_test_conformance_path ("tiny-domain-a.safetensors");
+  g_autofree char *dom_b = hd_ui_test_conformance_path ("tiny-domain-b.safetensors");
   g_autofree char *arg_a = NULL;
   g_autofree char *arg_b = NULL;
   guint updates;
@@ -97,8 +99,8 @@ test_window_domain_slider (void)
   assert_screen_matches_engine (window);
 
   /* The same state through the command line gives the same pixels. */
-  arg_a = g_strdup_printf ("--domain=%s=1", hd_ui_test_conformance_path ("tiny-domain-a.safetensors"));
-  arg_b = g_strdup_printf ("--domain=%s=0.5", hd_ui_test_conformance_path ("tiny-domain-b.safetensors"));
+  arg_a = g_strdup_printf ("--domain=%s=1", dom_a);
+  arg_b = g_strdup_printf ("--domain=%s=0.5", dom_b);
   {
     const char *args[] = { "--model", tiny, "--seed", "0", arg_a, arg_b, NULL };
     cli = hd_ui_test_run_cli (args, &w, &h);
@@ -112,7 +114,7 @@ test_window_domain_slider (void)
       g_assert_cmpmem (after, (gsize) res * res * 3, cli, (gsize) w * h * 3);
     }
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 typedef struct
@@ -235,7 +237,7 @@ test_window_burst (void)
   g_assert_cmpfloat (g_array_index (frame->job->weights, float, 0), ==, (float) drag_value (99));
   assert_screen_matches_engine (window);
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 static void
@@ -267,7 +269,7 @@ test_window_latent_controls (void)
   frame = hd_window_get_full_frame (window);
   g_assert_cmpfloat (frame->job->mix, ==, 0.25f);
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 static gboolean
@@ -313,7 +315,7 @@ test_window_export (void)
 
   g_unlink (path);
   g_rmdir (dir);
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 /* A domain of another generator is refused with a message; what was
@@ -365,7 +367,7 @@ test_window_wrong_domain (void)
 
   g_unlink (path);
   g_rmdir (dir);
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 typedef struct
@@ -415,7 +417,7 @@ test_window_preview (void)
   assert_screen_matches_engine (window);
 
   g_settings_reset (settings, "preview-policy");
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 static AdwMessageDialog *
@@ -490,7 +492,7 @@ test_window_export_replace (void)
   g_settings_reset (settings, "export-folder");
   g_unlink (path);
   g_rmdir (dir);
-  gtk_window_destroy (GTK_WINDOW (window));
+  hd_ui_test_close_window (window);
 }
 
 int
