@@ -72,7 +72,6 @@ struct _HdWindow
   gint64                frame_times[N_FRAME_TIMES];
   guint                 n_frames;
   guint                 n_loading;
-  guint                 n_failures;
   char                 *last_error;
   gboolean              zoom_original;
 };
@@ -253,7 +252,6 @@ on_frame_ready (HdWindow       *self,
     return;
 
   self->frame_times[self->n_frames++ % N_FRAME_TIMES] = g_get_monotonic_time ();
-  self->n_failures = 0;
   g_clear_pointer (&self->last_error, g_free);
 
   g_clear_pointer (&self->frame, hd_render_frame_unref);
@@ -280,19 +278,12 @@ on_render_failed (HdWindow       *self,
 {
   gboolean repeated = g_strcmp0 (self->last_error, error->message) == 0;
 
+  /* Recovery is the worker's: after a lost device or a device out of
+   * memory it has already recreated the device and tried the frame again
+   * (a success is "device-recovered").  What arrives here is a fault that
+   * remains; say so once, not again for each frame that fails alike. */
   g_free (self->last_error);
   self->last_error = g_strdup (error->message);
-  self->n_failures++;
-
-  if (g_error_matches (error, HD_ERROR, HD_ERROR_DEVICE_LOST) && self->n_failures <= 2)
-    {
-      /* The worker starts afresh on the device; try the frame again. */
-      hd_window_toast (self, _("The graphics device stopped working; rendering restarted"));
-      g_clear_pointer (&self->last_job, hd_render_job_unref);
-      hd_window_submit (self);
-      return;
-    }
-
   if (repeated)
     return;
 

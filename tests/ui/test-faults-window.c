@@ -3,12 +3,15 @@
  * HYPERDOMAIN_FAULT=oom-at-load,device-lost-after=4 (hd-vk.h): loading the
  * generator runs out of device memory, and the device is lost a few frames
  * later.  Each time the window keeps its state, says what happened in a
- * toast, and shows the frame of the current state from a new device. */
+ * toast, and shows the frame of the current state from a new device.
+ * A fault the worker cannot get over is shown once, as an error. */
 #include "config.h"
 
+#include <adwaita.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hd-error.h"
 #include "hd-vk.h"
 
 #include "hd-ui-test-util.h"
@@ -157,6 +160,74 @@ test_window_device_faults (void)
   hd_ui_test_close_window (window);
 }
 
+static guint
+count_render_errors (void)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  guint n = 0;
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data) &&
+        g_strcmp0 (adw_message_dialog_get_heading (l->data), "Cannot Render") == 0)
+      n++;
+  g_list_free (toplevels);
+  return n;
+}
+
+static void
+close_message_dialogs (void)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data))
+      gtk_window_destroy (l->data);
+  g_list_free (toplevels);
+}
+
+static gboolean
+render_error_is_shown (gpointer data)
+{
+  return count_render_errors () > 0;
+}
+
+/* A fault the worker could not get over (its new device was lost too):
+ * the window says so once and leaves recovery to the worker, submitting
+ * nothing of its own. */
+static void
+test_window_persistent_fault (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdRenderWorker *worker = hd_window_get_worker (window);
+  g_autoptr(GError) lost = g_error_new_literal (HD_ERROR, HD_ERROR_DEVICE_LOST,
+                                                "Vulkan: VK_ERROR_DEVICE_LOST");
+  Shown restarted = { window, "rendering restarted" };
+  guint submitted;
+
+  hd_ui_test_wait_for_current (window, 60000);
+  submitted = hd_render_worker_get_n_submitted (worker);
+
+  /* What the worker emits when the frame failed on the new device too,
+   * for that frame and the next. */
+  g_signal_emit_by_name (worker, "render-failed", lost, (guint64) 1000);
+  hd_ui_test_wait_until (render_error_is_shown, NULL, 10000, "the Cannot Render dialog");
+  g_signal_emit_by_name (worker, "render-failed", lost, (guint64) 1001);
+  hd_ui_test_run_for (500);
+
+  g_assert_cmpuint (count_render_errors (), ==, 1);
+  g_assert_cmpuint (hd_render_worker_get_n_submitted (worker), ==, submitted);
+  g_assert_false (text_is_shown (&restarted));
+
+  /* The state is still there to render, from a device that works. */
+  hd_session_set_seed (hd_window_get_session (window),
+                       hd_session_get_seed (hd_window_get_session (window)) + 1);
+  hd_ui_test_wait_for_current (window, 60000);
+  g_assert_cmpuint (hd_render_worker_get_n_submitted (worker), >, submitted);
+
+  close_message_dialogs ();
+  hd_ui_test_close_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -164,6 +235,7 @@ main (int   argc,
   hd_ui_test_init (&argc, &argv);
 
   g_test_add_func ("/Hyperdomain/Window/device-faults", test_window_device_faults);
+  g_test_add_func ("/Hyperdomain/Window/persistent-fault", test_window_persistent_fault);
 
   return g_test_run ();
 }
