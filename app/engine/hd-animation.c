@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-animation.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -278,7 +281,7 @@ hd_animation_render (HdAnimation             *anim,
   if (total == 0)
     {
       g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                           "An animation needs at least two keyframes");
+                           _("An animation needs at least two keyframes"));
       return FALSE;
     }
 
@@ -305,7 +308,9 @@ hd_animation_render (HdAnimation             *anim,
       if (g_mkdir_with_parents (dir, 0777) != 0)
         {
           int saved = errno;
-          g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot create the folder “%s”: %s",
+          g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                       /* Translators: a folder, then the reason from the system. */
+                       _("Cannot create the folder “%s”: %s"),
                        dir, g_strerror (saved));
           return FALSE;
         }

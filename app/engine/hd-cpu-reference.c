@@ -3,10 +3,13 @@
  * possible: every section is one function, every sum a plain loop with a
  * double accumulator.  This is the oracle the Vulkan renderer is tested
  * against, so clarity wins over speed everywhere. */
+#include "config.h"
+
 #include "hd-cpu-reference.h"
 
 #include <math.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-latent.h"
@@ -93,7 +96,7 @@ hd_cpu_compute_ws (HdGenerator          *gen,
       memcpy (ws, params->w, sizeof (float) * w_dim * gen->num_ws);
       break;
     default:
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, "Unknown latent kind");
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("Unknown latent kind"));
       return FALSE;
     }
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "hd-domain.h"
 #include "hd-error.h"
 
@@ -102,29 +104,29 @@ add_layer (HdDomain        *domain,
   if (!is_layer_name (layer_name))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: tensor “%s” is not a synthesis conv layer "
-                   "(expected a name such as synthesis.b8.conv0)",
+                   _("%s: tensor “%s” is not a synthesis conv layer "
+                     "(expected a name such as synthesis.b8.conv0)"),
                    file, tensor->name);
       return FALSE;
     }
   if (tensor->n_dims != 1)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                   "%s: tensor “%s” has %u dimensions; a domain layer is a vector (1 dimension)",
+                   _("%s: tensor “%s” has %u dimensions; a domain layer is a vector (1 dimension)"),
                    file, tensor->name, tensor->n_dims);
       return FALSE;
     }
   if (tensor->n_elements > HD_MAX_CHANNELS)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                   "%s: tensor “%s” has %" G_GSIZE_FORMAT " values; at most %d are supported",
+                   _("%s: tensor “%s” has %zu values; at most %d are supported"),
                    file, tensor->name, tensor->n_elements, HD_MAX_CHANNELS);
       return FALSE;
     }
   if (!hd_tensor_is_finite (tensor))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: tensor “%s” contains NaN or infinite values",
+                   _("%s: tensor “%s” contains NaN or infinite values"),
                    file, tensor->name);
       return FALSE;
     }
@@ -151,14 +153,14 @@ load_single (HdSafetensors  *st,
   if (id != NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "%s: “#%s” selects a domain of a pack, but this file holds a single domain",
+                   _("%s: “#%s” selects a domain of a pack, but this file holds a single domain"),
                    file, id);
       return NULL;
     }
   if (name == NULL || *name == '\0')
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: the domain has no name (hyperdomain.name is missing from its metadata)",
+                   _("%s: the domain has no name (hyperdomain.name is missing from its metadata)"),
                    file);
       return NULL;
     }
@@ -222,8 +224,8 @@ load_pack (HdSafetensors  *st,
       if (slash == NULL || !is_pack_id (tensor->name, (gsize) (slash - tensor->name)))
         {
           g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                       "%s: tensor “%s” of a domain pack is not named <id>/<layer> "
-                       "with an id of a-z, 0-9, _ and -",
+                       _("%s: tensor “%s” of a domain pack is not named <id>/<layer> "
+                         "with an id of a-z, 0-9, _ and -"),
                        file, tensor->name);
           return NULL;
         }
@@ -240,7 +242,7 @@ load_pack (HdSafetensors  *st,
           if (name == NULL || *name == '\0')
             {
               g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                           "%s: domain “%s” of the pack has no name (%s is missing from its metadata)",
+                           _("%s: domain “%s” of the pack has no name (%s is missing from its metadata)"),
                            file, tensor_id, name_key);
               return NULL;
             }
@@ -258,7 +260,7 @@ load_pack (HdSafetensors  *st,
 
   if (ids->len == 0)
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT, "%s: the domain pack holds no domains", file);
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT, _("%s: the domain pack holds no domains"), file);
       return NULL;
     }
   g_ptr_array_sort (ids, compare_string_ptrs);
@@ -273,7 +275,7 @@ load_pack (HdSafetensors  *st,
           g_autofree char *available = join_ids (ids);
 
           g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       "%s: the pack has no domain “%s”; it has: %s", file, id, available);
+                       _("%s: the pack has no domain “%s”; it has: %s"), file, id, available);
           return NULL;
         }
       g_ptr_array_add (result, hd_domain_ref (domain));
@@ -306,20 +308,20 @@ hd_domain_load_from_safetensors (HdSafetensors  *st,
   if (kind == NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: not a Hyperdomain domain (hyperdomain.kind is missing from its metadata)",
+                   _("%s: not a Hyperdomain domain (hyperdomain.kind is missing from its metadata)"),
                    file);
       return NULL;
     }
   if (g_str_equal (kind, "generator"))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: this file is a generator, not a domain", file);
+                   _("%s: this file is a generator, not a domain"), file);
       return NULL;
     }
   if (!g_str_equal (kind, "domain") && !g_str_equal (kind, "domain-pack"))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.kind is “%s”; a domain file has kind “domain” or “domain-pack”",
+                   _("%s: hyperdomain.kind is “%s”; a domain file has kind “domain” or “domain-pack”"),
                    file, kind);
       return NULL;
     }
@@ -328,8 +330,13 @@ hd_domain_load_from_safetensors (HdSafetensors  *st,
   if (modulation == NULL || !g_str_equal (modulation, MODULATION))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "%s: hyperdomain.modulation %s%s%s is not supported (only “%s” is)",
-                   file, modulation ? "“" : "", modulation ? modulation : "(missing)",
+                   /* Translators: a file name, then the modulation found in its metadata,
+                      in quotes, or “(missing)”; the last %s is the one supported,
+                      input-after-demod. */
+                   _("%s: hyperdomain.modulation %s%s%s is not supported (only “%s” is)"),
+                   file, modulation ? "“" : "",
+                   /* Translators: stands for a metadata value that the file lacks. */
+                   modulation ? modulation : _("(missing)"),
                    modulation ? "”" : "", MODULATION);
       return NULL;
     }
@@ -363,7 +370,7 @@ hd_domain_load_all (const char  *spec,
       if (!is_pack_id (id, strlen (id)))
         {
           g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       "%s: “%s” is not a valid domain id (a-z, 0-9, _ and - only)",
+                       _("%s: “%s” is not a valid domain id (a-z, 0-9, _ and - only)"),
                        path, id);
           return NULL;
         }
@@ -384,7 +391,10 @@ generator_file (HdGenerator *gen)
 {
   if (gen->path != NULL)
     return gen->path;
-  return gen->name != NULL ? gen->name : "(generator)";
+  if (gen->name != NULL)
+    return gen->name;
+  /* Translators: stands for a generator that has neither a file name nor a name. */
+  return _("(generator)");
 }
 
 gboolean
@@ -416,15 +426,17 @@ hd_domain_check (HdDomain     *domain,
       if (conv == NULL)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       "%s: layer “%s” does not exist in the generator %s",
+                       /* Translators: a domain file, a layer name such as
+                          synthesis.b8.conv0, then the generator’s file. */
+                       _("%s: layer “%s” does not exist in the generator %s"),
                        domain->path, layer_name, generator_file (gen));
           return FALSE;
         }
       if (layer->length != conv->c_in)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       "%s: layer “%s” has %d values, but the generator %s needs %d "
-                       "(the input channels of that conv)",
+                       _("%s: layer “%s” has %d values, but the generator %s needs %d "
+                         "(the input channels of that conv)"),
                        domain->path, layer_name, layer->length, generator_file (gen), conv->c_in);
           return FALSE;
         }
@@ -432,8 +444,8 @@ hd_domain_check (HdDomain     *domain,
 
   if (warning != NULL && domain->generator != NULL && gen->name != NULL &&
       !g_str_equal (domain->generator, gen->name))
-    *warning = g_strdup_printf ("%s: the domain “%s” was made for the generator “%s”, "
-                                "but the generator “%s” is loaded; it may not look as intended",
+    *warning = g_strdup_printf (_("%s: the domain “%s” was made for the generator “%s”, "
+                                  "but the generator “%s” is loaded; it may not look as intended"),
                                 domain->path, domain->name, domain->generator, gen->name);
   return TRUE;
 }

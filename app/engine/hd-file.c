@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-file.h"
 
 #include <errno.h>
@@ -6,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 
@@ -25,7 +28,7 @@ hd_file_read_limited (const char  *path,
   if (fd < 0)
     {
       saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot open “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot open “%s”: %s"),
                    name, g_strerror (saved_errno));
       return NULL;
     }
@@ -33,7 +36,7 @@ hd_file_read_limited (const char  *path,
     {
       saved_errno = errno;
       close (fd);
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot read “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot read “%s”: %s"),
                    name, g_strerror (saved_errno));
       return NULL;
     }
@@ -41,15 +44,15 @@ hd_file_read_limited (const char  *path,
     {
       close (fd);
       g_set_error (error, HD_ERROR, HD_ERROR_IO,
-                   "Cannot read “%s”: it is not a regular file", name);
+                   _("Cannot read “%s”: it is not a regular file"), name);
       return NULL;
     }
   if ((guint64) st.st_size > max_size)
     {
       close (fd);
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: the file is too large (%" G_GUINT64_FORMAT " bytes)",
-                   name, (guint64) st.st_size);
+                   _("%s: the file is too large (%llu bytes)"),
+                   name, (unsigned long long) st.st_size);
       return NULL;
     }
 
@@ -65,7 +68,7 @@ hd_file_read_limited (const char  *path,
         {
           saved_errno = errno;
           close (fd);
-          g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot read “%s”: %s",
+          g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot read “%s”: %s"),
                        name, g_strerror (saved_errno));
           return NULL;
         }
@@ -95,7 +98,7 @@ hd_file_replace_contents (const char    *path,
   if (fd < 0)
     {
       saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot write “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
                    name, g_strerror (saved_errno));
       return FALSE;
     }
@@ -129,7 +132,7 @@ fail:
   if (fd >= 0)
     close (fd);
   g_unlink (tmp_path);
-  g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot write “%s”: %s",
+  g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
                name, g_strerror (saved_errno));
   return FALSE;
 }

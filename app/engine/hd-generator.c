@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-generator.h"
@@ -325,7 +326,7 @@ hd_generator_config_validate (const HdGeneratorConfig *config,
   if (config->c_dim != 0)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "conditional generators (c_dim %d) are not supported",
+                   _("conditional generators (c_dim %d) are not supported"),
                    config->c_dim);
       return FALSE;
     }
@@ -333,49 +334,49 @@ hd_generator_config_validate (const HdGeneratorConfig *config,
       config->img_resolution < 8 || config->img_resolution > HD_MAX_RESOLUTION)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "img_resolution %d is not supported; it must be a power of two from 8 to %d",
+                   _("img_resolution %d is not supported; it must be a power of two from 8 to %d"),
                    config->img_resolution, HD_MAX_RESOLUTION);
       return FALSE;
     }
   if (config->z_dim < 1 || config->z_dim > HD_MAX_CHANNELS)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "z_dim %d is out of range (1 to %d)",
+                   _("z_dim %d is out of range (1 to %d)"),
                    config->z_dim, HD_MAX_CHANNELS);
       return FALSE;
     }
   if (config->w_dim < 1 || config->w_dim > HD_MAX_CHANNELS)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "w_dim %d is out of range (1 to %d)",
+                   _("w_dim %d is out of range (1 to %d)"),
                    config->w_dim, HD_MAX_CHANNELS);
       return FALSE;
     }
   if (config->img_channels < 1 || config->img_channels > 4)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "img_channels %d is not supported (1 to 4)",
+                   _("img_channels %d is not supported (1 to 4)"),
                    config->img_channels);
       return FALSE;
     }
   if (config->mapping_layers < 1 || config->mapping_layers > 64)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "mapping.num_layers %d is out of range (1 to 64)",
+                   _("mapping.num_layers %d is out of range (1 to 64)"),
                    config->mapping_layers);
       return FALSE;
     }
   if (!isfinite (config->lr_multiplier) || config->lr_multiplier <= 0.0f)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "mapping.lr_multiplier %g must be a positive number",
+                   _("mapping.lr_multiplier %g must be a positive number"),
                    (double) config->lr_multiplier);
       return FALSE;
     }
   if (config->channel_max < 1 || config->channel_max > HD_MAX_CHANNELS)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "synthesis.channel_max %d is out of range (1 to %d)",
+                   _("synthesis.channel_max %d is out of range (1 to %d)"),
                    config->channel_max, HD_MAX_CHANNELS);
       return FALSE;
     }
@@ -383,7 +384,7 @@ hd_generator_config_validate (const HdGeneratorConfig *config,
   if (config->channel_base < config->img_resolution)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "synthesis.channel_base %d gives no channels at resolution %d",
+                   _("synthesis.channel_base %d gives no channels at resolution %d"),
                    config->channel_base, config->img_resolution);
       return FALSE;
     }
@@ -391,7 +392,7 @@ hd_generator_config_validate (const HdGeneratorConfig *config,
       (!isfinite (config->conv_clamp) || config->conv_clamp < 0.0f))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "synthesis.conv_clamp %g must be a non-negative number or null",
+                   _("synthesis.conv_clamp %g must be a non-negative number or null"),
                    (double) config->conv_clamp);
       return FALSE;
     }
@@ -581,7 +582,9 @@ config_get_int (const char  *file,
       if (required)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                       "%s: hyperdomain.config has no %s%s", file, section, key);
+                       /* Translators: a file name, then a key of the generator config,
+                          such as z_dim or mapping.num_layers. */
+                       _("%s: hyperdomain.config has no %s%s"), file, section, key);
           return FALSE;
         }
       *out = default_value;
@@ -590,15 +593,15 @@ config_get_int (const char  *file,
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config: %s%s is not an integer", file, section, key);
+                   _("%s: hyperdomain.config: %s%s is not an integer"), file, section, key);
       return FALSE;
     }
   value = json_node_get_int (node);
   if (value < -(1 << 20) || value > (1 << 20))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config: %s%s %" G_GINT64_FORMAT " is out of range",
-                   file, section, key, value);
+                   _("%s: hyperdomain.config: %s%s %lld is out of range"),
+                   file, section, key, (long long) value);
       return FALSE;
     }
   *out = (int) value;
@@ -629,7 +632,7 @@ config_get_number (const char  *file,
   else
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config: %s%s is not a number", file, section, key);
+                   _("%s: hyperdomain.config: %s%s is not a number"), file, section, key);
       return FALSE;
     }
   *present = TRUE;
@@ -651,7 +654,7 @@ config_get_section (const char  *file,
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config: %s is not an object", file, key);
+                   _("%s: hyperdomain.config: %s is not an object"), file, key);
       return FALSE;
     }
   *out = json_node_get_object (node);
@@ -674,20 +677,20 @@ parse_config (const char         *file,
   if (strlen (text) > CONFIG_MAX_BYTES || json_text_depth (text) > CONFIG_MAX_DEPTH)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config is too large or too deeply nested", file);
+                   _("%s: hyperdomain.config is too large or too deeply nested"), file);
       return FALSE;
     }
   if (!json_parser_load_from_data (parser, text, -1, &local_error))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config is not valid JSON: %s", file, local_error->message);
+                   _("%s: hyperdomain.config is not valid JSON: %s"), file, local_error->message);
       return FALSE;
     }
   if (json_parser_get_root (parser) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config is not a JSON object", file);
+                   _("%s: hyperdomain.config is not a JSON object"), file);
       return FALSE;
     }
   root = json_node_get_object (json_parser_get_root (parser));
@@ -721,7 +724,7 @@ parse_config (const char         *file,
       if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                       "%s: hyperdomain.config: synthesis.architecture is not a string", file);
+                       _("%s: hyperdomain.config: synthesis.architecture is not a string"), file);
           return FALSE;
         }
       architecture = json_node_get_string (node);
@@ -729,13 +732,15 @@ parse_config (const char         *file,
   if (!g_str_equal (architecture, "skip"))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "%s: architecture “%s” is not supported; only “skip” generators are",
+                   _("%s: architecture “%s” is not supported; only “skip” generators are"),
                    file, architecture);
       return FALSE;
     }
   if (!hd_generator_config_validate (config, &local_error))
     {
-      g_set_error (error, HD_ERROR, local_error->code, "%s: %s", file, local_error->message);
+      g_set_error (error, HD_ERROR, local_error->code,
+                   /* Translators: a file name, then what is wrong with that file. */
+                   _("%s: %s"), file, local_error->message);
       return FALSE;
     }
   return TRUE;
@@ -770,14 +775,14 @@ load_tensor (HdGenerator       *gen,
       g_autofree char *found = hd_shape_to_string (tensor->shape, tensor->n_dims);
 
       g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                   "%s: tensor “%s” has shape %s, but the config needs %s",
+                   _("%s: tensor “%s” has shape %s, but the config needs %s"),
                    file, spec->name, found, expected);
       return FALSE;
     }
   if (!hd_tensor_is_finite (tensor))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: tensor “%s” contains NaN or infinite values", file, spec->name);
+                   _("%s: tensor “%s” contains NaN or infinite values"), file, spec->name);
       return FALSE;
     }
 
@@ -793,8 +798,8 @@ load_tensor (HdGenerator       *gen,
           if (fabsf (got[i] - expected[i]) > 1e-6f)
             {
               g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                           "%s: tensor “%s” is not the standard [1, 3, 3, 1] resample "
-                           "filter; other filters are not supported",
+                           _("%s: tensor “%s” is not the standard [1, 3, 3, 1] resample "
+                             "filter; other filters are not supported"),
                            file, spec->name);
               return FALSE;
             }
@@ -859,21 +864,23 @@ hd_generator_new_from_safetensors (HdSafetensors  *st,
   if (kind == NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: not a Hyperdomain generator (hyperdomain.kind is missing from its metadata)",
+                   _("%s: not a Hyperdomain generator (hyperdomain.kind is missing from its metadata)"),
                    file);
       return NULL;
     }
   if (g_str_equal (kind, "domain") || g_str_equal (kind, "domain-pack"))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: this file is a %s, not a generator; load it as a domain",
-                   file, g_str_equal (kind, "domain") ? "domain" : "domain pack");
+                   g_str_equal (kind, "domain")
+                   ? _("%s: this file is a domain, not a generator; load it as a domain")
+                   : _("%s: this file is a domain pack, not a generator; load it as a domain"),
+                   file);
       return NULL;
     }
   if (!g_str_equal (kind, "generator"))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.kind is “%s”; a generator file has kind “generator”",
+                   _("%s: hyperdomain.kind is “%s”; a generator file has kind “generator”"),
                    file, kind);
       return NULL;
     }
@@ -882,7 +889,7 @@ hd_generator_new_from_safetensors (HdSafetensors  *st,
   if (config_text == NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: hyperdomain.config is missing from the metadata", file);
+                   _("%s: hyperdomain.config is missing from the metadata"), file);
       return NULL;
     }
   if (!parse_config (file, config_text, &config, error))
@@ -902,7 +909,7 @@ hd_generator_new_from_safetensors (HdSafetensors  *st,
           if (spec->kind == SPEC_FILTER)
             continue;
           g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                       "%s: tensor “%s” is missing (the config describes a generator that needs it)",
+                       _("%s: tensor “%s” is missing (the config describes a generator that needs it)"),
                        file, spec->name);
           return NULL;
         }
@@ -916,8 +923,8 @@ hd_generator_new_from_safetensors (HdSafetensors  *st,
       if (!g_hash_table_contains (known, tensor->name))
         {
           g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                       "%s: unexpected tensor “%s”; it is not part of a StyleGAN2 skip "
-                       "generator with this config",
+                       _("%s: unexpected tensor “%s”; it is not part of a StyleGAN2 skip "
+                         "generator with this config"),
                        file, tensor->name);
           return NULL;
         }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-latent.h"
 
 #include <errno.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-file.h"
@@ -266,7 +269,7 @@ npy_parse_shape (NpyLexer    *lx,
 {
   if (!npy_accept (lx, '('))
     {
-      hd_set_format_error (error, name, "the shape in the header is not a tuple");
+      hd_set_format_error (error, name, _("the shape in the header is not a tuple"));
       return FALSE;
     }
   header->n_dims = 0;
@@ -279,20 +282,20 @@ npy_parse_shape (NpyLexer    *lx,
       npy_skip_space (lx);
       if (lx->p < lx->end && *lx->p == '-')
         {
-          hd_set_format_error (error, name, "the shape has a negative dimension");
+          hd_set_format_error (error, name, _("the shape has a negative dimension"));
           return FALSE;
         }
       if (!npy_parse_dim (lx, &dim))
         {
           hd_set_format_error (error, name,
-                     "the shape in the header is not a tuple of "
-                     "non-negative integers");
+                     _("the shape in the header is not a tuple of "
+                       "non-negative integers"));
           return FALSE;
         }
       if (header->n_dims >= NPY_MAX_DIMS)
         {
           hd_set_format_error (error, name,
-                     "arrays with more than %u dimensions are not supported",
+                     _("arrays with more than %u dimensions are not supported"),
                      NPY_MAX_DIMS);
           return FALSE;
         }
@@ -302,14 +305,14 @@ npy_parse_shape (NpyLexer    *lx,
           /* Python needs a trailing comma for a 1-tuple: "(n)" is an int. */
           if (header->n_dims == 1)
             {
-              hd_set_format_error (error, name, "the shape in the header is not a tuple");
+              hd_set_format_error (error, name, _("the shape in the header is not a tuple"));
               return FALSE;
             }
           return TRUE;
         }
       if (!npy_accept (lx, ','))
         {
-          hd_set_format_error (error, name, "the shape in the header is not a tuple");
+          hd_set_format_error (error, name, _("the shape in the header is not a tuple"));
           return FALSE;
         }
       if (npy_accept (lx, ')'))
@@ -328,7 +331,7 @@ npy_parse_header (const char  *text,
 
   if (!npy_accept (&lx, '{'))
     {
-      hd_set_format_error (error, name, "the header is not a Python dictionary");
+      hd_set_format_error (error, name, _("the header is not a Python dictionary"));
       return FALSE;
     }
 
@@ -339,15 +342,15 @@ npy_parse_header (const char  *text,
       if (key == NULL)
         {
           hd_set_format_error (error, name,
-                     "the header is not a valid Python dictionary "
-                     "(expected a quoted key)");
+                     _("the header is not a valid Python dictionary "
+                       "(expected a quoted key)"));
           return FALSE;
         }
       if (!npy_accept (&lx, ':'))
         {
           hd_set_format_error (error, name,
-                     "the header is not a valid Python dictionary "
-                     "(expected ‘:’ after ‘%s’)", key);
+                     _("the header is not a valid Python dictionary "
+                       "(expected ‘:’ after ‘%s’)"), key);
           return FALSE;
         }
 
@@ -355,15 +358,15 @@ npy_parse_header (const char  *text,
         {
           if (header->descr != NULL)
             {
-              hd_set_format_error (error, name, "the header has ‘descr’ twice");
+              hd_set_format_error (error, name, _("the header has ‘descr’ twice"));
               return FALSE;
             }
           header->descr = npy_parse_string (&lx);
           if (header->descr == NULL)
             {
               hd_set_format_error (error, name,
-                         "the dtype is not a simple type; expected "
-                         "little-endian float32 or float64 ('<f4', '<f8')");
+                         _("the dtype is not a simple type; expected "
+                           "little-endian float32 or float64 ('<f4', '<f8')"));
               return FALSE;
             }
         }
@@ -371,7 +374,7 @@ npy_parse_header (const char  *text,
         {
           if (header->has_fortran_order)
             {
-              hd_set_format_error (error, name, "the header has ‘fortran_order’ twice");
+              hd_set_format_error (error, name, _("the header has ‘fortran_order’ twice"));
               return FALSE;
             }
           if (npy_accept_word (&lx, "False"))
@@ -381,7 +384,7 @@ npy_parse_header (const char  *text,
           else
             {
               hd_set_format_error (error, name,
-                         "‘fortran_order’ in the header is not True or False");
+                         _("‘fortran_order’ in the header is not True or False"));
               return FALSE;
             }
           header->has_fortran_order = TRUE;
@@ -390,7 +393,7 @@ npy_parse_header (const char  *text,
         {
           if (header->has_shape)
             {
-              hd_set_format_error (error, name, "the header has ‘shape’ twice");
+              hd_set_format_error (error, name, _("the header has ‘shape’ twice"));
               return FALSE;
             }
           if (!npy_parse_shape (&lx, header, name, error))
@@ -399,7 +402,7 @@ npy_parse_header (const char  *text,
         }
       else
         {
-          hd_set_format_error (error, name, "unexpected key ‘%s’ in the header", key);
+          hd_set_format_error (error, name, _("unexpected key ‘%s’ in the header"), key);
           return FALSE;
         }
 
@@ -408,8 +411,8 @@ npy_parse_header (const char  *text,
       if (!npy_accept (&lx, ','))
         {
           hd_set_format_error (error, name,
-                     "the header is not a valid Python dictionary "
-                     "(expected ‘,’ or ‘}’)");
+                     _("the header is not a valid Python dictionary "
+                       "(expected ‘,’ or ‘}’)"));
           return FALSE;
         }
     }
@@ -418,13 +421,15 @@ npy_parse_header (const char  *text,
   if (lx.p != lx.end)
     {
       hd_set_format_error (error, name,
-                 "the header has unexpected text after the dictionary");
+                 _("the header has unexpected text after the dictionary"));
       return FALSE;
     }
   if (header->descr == NULL || !header->has_fortran_order || !header->has_shape)
     {
       hd_set_format_error (error, name,
-                 "the header lacks %s",
+                 /* Translators: %s is a key of the .npy header: ‘descr’, ‘fortran_order’
+                    or ‘shape’. */
+                 _("the header lacks %s"),
                  header->descr == NULL ? "‘descr’" :
                  !header->has_fortran_order ? "‘fortran_order’" : "‘shape’");
       return FALSE;
@@ -460,8 +465,8 @@ hd_npy_read_bytes (GBytes      *bytes,
 
   if (size < NPY_MAGIC_LEN + 2 || memcmp (data, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
     {
-      hd_set_format_error (error, name, "not a NumPy .npy file (the magic string "
-                 "\\x93NUMPY is missing)");
+      hd_set_format_error (error, name, _("not a NumPy .npy file (the magic string "
+                   "\\x93NUMPY is missing)"));
       return NULL;
     }
 
@@ -472,13 +477,13 @@ hd_npy_read_bytes (GBytes      *bytes,
   else
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: .npy format version %u.%u is not supported; "
-                   "expected 1.0 or 2.0", name, data[6], data[7]);
+                   _("%s: .npy format version %u.%u is not supported; "
+                     "expected 1.0 or 2.0"), name, data[6], data[7]);
       return NULL;
     }
   if (size < prefix_len)
     {
-      hd_set_format_error (error, name, "the file ends inside the header");
+      hd_set_format_error (error, name, _("the file ends inside the header"));
       return NULL;
     }
   if (prefix_len == 10)
@@ -488,18 +493,18 @@ hd_npy_read_bytes (GBytes      *bytes,
                  (gsize) data[10] << 16 | (gsize) data[11] << 24;
   if (header_len > NPY_MAX_HEADER)
     {
-      hd_set_format_error (error, name, "the header is %" G_GSIZE_FORMAT " bytes, "
-                 "more than the limit of %d", header_len, NPY_MAX_HEADER);
+      hd_set_format_error (error, name, _("the header is %zu bytes, "
+                   "more than the limit of %d"), header_len, NPY_MAX_HEADER);
       return NULL;
     }
   if (header_len > size - prefix_len)
     {
-      hd_set_format_error (error, name, "the file ends inside the header");
+      hd_set_format_error (error, name, _("the file ends inside the header"));
       return NULL;
     }
   if (memchr (data + prefix_len, '\0', header_len) != NULL)
     {
-      hd_set_format_error (error, name, "the header contains a NUL byte");
+      hd_set_format_error (error, name, _("the header contains a NUL byte"));
       return NULL;
     }
 
@@ -517,8 +522,8 @@ hd_npy_read_bytes (GBytes      *bytes,
   else
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: dtype '%s' is not supported; expected little-endian "
-                   "float32 or float64 ('<f4', '<f8')", name, header.descr);
+                   _("%s: dtype '%s' is not supported; expected little-endian "
+                     "float32 or float64 ('<f4', '<f8')"), name, header.descr);
       g_free (header.descr);
       return NULL;
     }
@@ -527,8 +532,8 @@ hd_npy_read_bytes (GBytes      *bytes,
   if (header.fortran_order)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s: Fortran-order (column-major) arrays are not "
-                   "supported; save the array in C order", name);
+                   _("%s: Fortran-order (column-major) arrays are not "
+                     "supported; save the array in C order"), name);
       return NULL;
     }
 
@@ -549,8 +554,8 @@ hd_npy_read_bytes (GBytes      *bytes,
       n_elements = 0;
   if (n_elements > NPY_MAX_ELEMENTS)
     {
-      hd_set_format_error (error, name, "the array is too large (more than %" G_GUINT64_FORMAT
-                 " elements)", NPY_MAX_ELEMENTS);
+      hd_set_format_error (error, name, _("the array is too large (more than %llu elements)"),
+                 (unsigned long long) NPY_MAX_ELEMENTS);
       return NULL;
     }
 
@@ -558,11 +563,12 @@ hd_npy_read_bytes (GBytes      *bytes,
   if (data_len != n_elements * item_size)
     {
       hd_set_format_error (error, name,
-                 "the data is %" G_GSIZE_FORMAT " bytes but the shape and "
-                 "dtype need %" G_GUINT64_FORMAT " (%s)",
-                 data_len, (guint64) n_elements * item_size,
-                 data_len < n_elements * item_size ? "the file is truncated"
-                                                   : "extra bytes at the end");
+                 /* Translators: %s is “the file is truncated” or “extra bytes at the end”. */
+                 _("the data is %zu bytes but the shape and "
+                   "dtype need %llu (%s)"),
+                 data_len, (unsigned long long) (n_elements * item_size),
+                 data_len < n_elements * item_size ? _("the file is truncated")
+                                                   : _("extra bytes at the end"));
       return NULL;
     }
 
@@ -644,8 +650,8 @@ hd_npy_write_f32 (const char   *path,
   if (n_dims > NPY_MAX_DIMS)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "Cannot write “%s”: arrays with more than %u dimensions "
-                   "are not supported", name, NPY_MAX_DIMS);
+                   _("Cannot write “%s”: arrays with more than %u dimensions "
+                     "are not supported"), name, NPY_MAX_DIMS);
       return FALSE;
     }
   for (guint i = 0; i < n_dims; i++)
@@ -653,14 +659,14 @@ hd_npy_write_f32 (const char   *path,
       if (shape[i] < 0)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       "Cannot write “%s”: dimension %u of the shape is "
-                       "negative", name, i);
+                       _("Cannot write “%s”: dimension %u of the shape is "
+                         "negative"), name, i);
           return FALSE;
         }
       if (shape[i] != 0 && n_elements > NPY_MAX_ELEMENTS / (guint64) shape[i])
         {
           g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       "Cannot write “%s”: the array is too large", name);
+                       _("Cannot write “%s”: the array is too large"), name);
           return FALSE;
         }
       n_elements *= (guint64) shape[i];

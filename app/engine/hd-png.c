@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-png.h"
 
 #include <errno.h>
@@ -9,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <png.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 
@@ -74,8 +77,10 @@ png_io_error (png_structp      png,
 {
   PngIo *io = png_get_error_ptr (png);
 
-  g_strlcpy (io->message, message != NULL ? message : "unknown error",
-             sizeof io->message);
+  /* Translators: stands for an error that libpng did not describe. */
+  const char *unknown = _("unknown error");
+
+  g_strlcpy (io->message, message != NULL ? message : unknown, sizeof io->message);
   png_longjmp (png, 1);
 }
 
@@ -140,7 +145,7 @@ png_io_read (png_structp png,
       if (got == 0)
         {
           io->truncated = TRUE;
-          png_error (png, "the file ends too early");
+          png_error (png, _("the file ends too early"));
         }
       done += (size_t) got;
     }
@@ -208,22 +213,22 @@ hd_png_write (const char  *path,
   if (channels != 1 && channels != 3)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "Cannot write “%s”: a PNG needs an image with 3 channels "
-                   "(RGB) or 1 (grey), not %d", name, channels);
+                   _("Cannot write “%s”: a PNG needs an image with 3 channels "
+                     "(RGB) or 1 (grey), not %d"), name, channels);
       return FALSE;
     }
   if (height <= 0 || width <= 0 ||
       height > HD_PNG_MAX_DIMENSION || width > HD_PNG_MAX_DIMENSION)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "Cannot write “%s”: a %d×%d image cannot be saved as PNG",
+                   _("Cannot write “%s”: a %d×%d image cannot be saved as PNG"),
                    name, width, height);
       return FALSE;
     }
   if (metadata_json != NULL && !g_utf8_validate (metadata_json, -1, NULL))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "Cannot write “%s”: the metadata is not valid UTF-8", name);
+                   _("Cannot write “%s”: the metadata is not valid UTF-8"), name);
       return FALSE;
     }
 
@@ -233,7 +238,7 @@ hd_png_write (const char  *path,
   if (pixels == NULL || rows == NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY,
-                   "Cannot write “%s”: not enough memory for a %d×%d image",
+                   _("Cannot write “%s”: not enough memory for a %d×%d image"),
                    name, width, height);
       return FALSE;
     }
@@ -246,7 +251,7 @@ hd_png_write (const char  *path,
   if (io.fd < 0)
     {
       int saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot write “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
                    name, g_strerror (saved_errno));
       return FALSE;
     }
@@ -261,7 +266,7 @@ hd_png_write (const char  *path,
       close (io.fd);
       g_unlink (tmp_path);
       g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY,
-                   "Cannot write “%s”: not enough memory", name);
+                   _("Cannot write “%s”: not enough memory"), name);
       return FALSE;
     }
   png_set_write_fn (png, &io, png_io_write, png_io_flush);
@@ -293,7 +298,7 @@ hd_png_write (const char  *path,
   if (!encoded)
     {
       g_unlink (tmp_path);
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot write “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
                    name, io.saved_errno != 0 ? g_strerror (io.saved_errno)
                                              : io.message);
       return FALSE;
@@ -398,8 +403,10 @@ png_check_chunk_sizes (int          fd,
       if (length > HD_PNG_MAX_CHUNK)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                       "%s is damaged or hostile: a “%.4s” chunk claims %u bytes "
-                       "(at most %d are accepted)",
+                       /* Translators: %.4s is the four-letter type of a PNG chunk, such as
+                          IDAT. */
+                       _("%s is damaged or hostile: a “%.4s” chunk claims %u bytes "
+                         "(at most %d are accepted)"),
                        name, g_ascii_isalpha (header[4]) ? (const char *) header + 4 : "????",
                        length, HD_PNG_MAX_CHUNK);
           ok = FALSE;
@@ -436,7 +443,7 @@ hd_png_read_metadata (const char  *path,
   if (io.fd < 0)
     {
       int saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot open “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot open “%s”: %s"),
                    name, g_strerror (saved_errno));
       return NULL;
     }
@@ -451,7 +458,7 @@ hd_png_read_metadata (const char  *path,
         {
           int saved_errno = errno;
           close (io.fd);
-          g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot read “%s”: %s",
+          g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot read “%s”: %s"),
                        name, g_strerror (saved_errno));
           return NULL;
         }
@@ -463,7 +470,7 @@ hd_png_read_metadata (const char  *path,
     {
       close (io.fd);
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "%s is not a PNG image", name);
+                   _("%s is not a PNG image"), name);
       return NULL;
     }
 
@@ -484,7 +491,7 @@ hd_png_read_metadata (const char  *path,
       png_destroy_read_struct (&png, &info, &end_info);
       close (io.fd);
       g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY,
-                   "Cannot read “%s”: not enough memory", name);
+                   _("Cannot read “%s”: not enough memory"), name);
       return NULL;
     }
   png_set_read_fn (png, &io, png_io_read);
@@ -499,7 +506,7 @@ hd_png_read_metadata (const char  *path,
           png_destroy_read_struct (&png, &info, &end_info);
           close (io.fd);
           g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY,
-                       "Cannot read “%s”: not enough memory", name);
+                       _("Cannot read “%s”: not enough memory"), name);
           return NULL;
         }
       decoded = png_decode_finish (png, end_info, row, n_rows);
@@ -516,11 +523,13 @@ hd_png_read_metadata (const char  *path,
   if (!decoded)
     {
       if (io.saved_errno != 0)
-        g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot read “%s”: %s",
+        g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot read “%s”: %s"),
                      name, g_strerror (io.saved_errno));
       else
         g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                     "%s is a damaged PNG image: %s%s%s%s", name, io.message,
+                     /* Translators: a file name, the error from libpng, then libpng’s last
+                        warning, if any, as “ (”, the warning, “)”. */
+                     _("%s is a damaged PNG image: %s%s%s%s"), name, io.message,
                      io.warning[0] != '\0' ? " (" : "", io.warning,
                      io.warning[0] != '\0' ? ")" : "");
       return NULL;
@@ -529,11 +538,11 @@ hd_png_read_metadata (const char  *path,
     {
       if (found)
         g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                     "%s has damaged Hyperdomain metadata (the text is not "
-                     "valid UTF-8)", name);
+                     _("%s has damaged Hyperdomain metadata (the text is not "
+                       "valid UTF-8)"), name);
       else
         g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                     "%s has no Hyperdomain metadata", name);
+                     _("%s has no Hyperdomain metadata"), name);
       return NULL;
     }
   return g_steal_pointer (&metadata);

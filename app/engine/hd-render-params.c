@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-render-params.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-latent.h"
@@ -30,8 +33,8 @@ hd_render_params_output_res (const HdRenderParams *params,
     if (r == params->stop_res)
       return r;
   g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-               "A preview at %d×%d is not possible: the generator’s blocks "
-               "are 4×4 to %d×%d in powers of two",
+               _("A preview at %d×%d is not possible: the generator’s blocks "
+                 "are 4×4 to %d×%d in powers of two"),
                params->stop_res, params->stop_res, res, res);
   return -1;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-half.h"
@@ -183,7 +184,10 @@ parse_metadata (HdSafetensors  *st,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      hd_set_format_error (error, st->path, "“%s” is not a JSON object", METADATA_KEY);
+      hd_set_format_error (error, st->path,
+                           /* Translators: %s is __metadata__, the metadata entry of a
+                              safetensors header. */
+                           _("“%s” is not a JSON object"), METADATA_KEY);
       return FALSE;
     }
   object = json_node_get_object (node);
@@ -197,7 +201,7 @@ parse_metadata (HdSafetensors  *st,
           json_node_get_value_type (value) != G_TYPE_STRING)
         {
           hd_set_format_error (error, st->path,
-                            "metadata value of “%s” is not a string", key);
+                            _("metadata value of “%s” is not a string"), key);
           return FALSE;
         }
       if (!g_hash_table_contains (st->metadata, key))
@@ -228,13 +232,13 @@ parse_tensor (HdSafetensors  *st,
 
   if (strlen (name) == 0 || strlen (name) > MAX_NAME_BYTES)
     {
-      hd_set_format_error (error, st->path, "a tensor name is empty or longer than %d bytes",
+      hd_set_format_error (error, st->path, _("a tensor name is empty or longer than %d bytes"),
                         MAX_NAME_BYTES);
       return FALSE;
     }
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      hd_set_format_error (error, st->path, "entry of tensor “%s” is not a JSON object", name);
+      hd_set_format_error (error, st->path, _("entry of tensor “%s” is not a JSON object"), name);
       return FALSE;
     }
   object = json_node_get_object (node);
@@ -243,14 +247,14 @@ parse_tensor (HdSafetensors  *st,
   if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
       json_node_get_value_type (member) != G_TYPE_STRING)
     {
-      hd_set_format_error (error, st->path, "tensor “%s” has no dtype string", name);
+      hd_set_format_error (error, st->path, _("tensor “%s” has no dtype string"), name);
       return FALSE;
     }
   dtype_str = json_node_get_string (member);
   if (!dtype_from_name (dtype_str, &tensor->dtype))
     {
       hd_set_format_error (error, st->path,
-                        "tensor “%s” has dtype %s; only F32, F16 and BF16 are supported",
+                        _("tensor “%s” has dtype %s; only F32, F16 and BF16 are supported"),
                         name, dtype_str);
       return FALSE;
     }
@@ -258,14 +262,14 @@ parse_tensor (HdSafetensors  *st,
   member = json_object_get_member (object, "shape");
   if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
     {
-      hd_set_format_error (error, st->path, "tensor “%s” has no shape array", name);
+      hd_set_format_error (error, st->path, _("tensor “%s” has no shape array"), name);
       return FALSE;
     }
   array = json_node_get_array (member);
   if (json_array_get_length (array) > HD_TENSOR_MAX_DIMS)
     {
       hd_set_format_error (error, st->path,
-                        "tensor “%s” has %u dimensions; at most %d are supported",
+                        _("tensor “%s” has %u dimensions; at most %d are supported"),
                         name, json_array_get_length (array), HD_TENSOR_MAX_DIMS);
       return FALSE;
     }
@@ -277,7 +281,7 @@ parse_tensor (HdSafetensors  *st,
       if (!node_get_uint64 (json_array_get_element (array, i), &dim))
         {
           hd_set_format_error (error, st->path,
-                            "tensor “%s” has a shape entry that is not a non-negative integer",
+                            _("tensor “%s” has a shape entry that is not a non-negative integer"),
                             name);
           return FALSE;
         }
@@ -286,7 +290,7 @@ parse_tensor (HdSafetensors  *st,
           n_elements > G_MAXSIZE)
         {
           hd_set_format_error (error, st->path,
-                            "tensor “%s” has a shape whose size overflows", name);
+                            _("tensor “%s” has a shape whose size overflows"), name);
           return FALSE;
         }
     }
@@ -298,16 +302,16 @@ parse_tensor (HdSafetensors  *st,
       !node_get_uint64 (json_array_get_element (json_node_get_array (member), 1), &end))
     {
       hd_set_format_error (error, st->path,
-                        "tensor “%s” has no data_offsets pair of non-negative integers",
+                        _("tensor “%s” has no data_offsets pair of non-negative integers"),
                         name);
       return FALSE;
     }
   if (begin > end || end > st->data_size)
     {
       hd_set_format_error (error, st->path,
-                        "tensor “%s” has data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
-                        "] outside the data area of %" G_GSIZE_FORMAT " bytes",
-                        name, begin, end, st->data_size);
+                        _("tensor “%s” has data_offsets [%llu, %llu] "
+                          "outside the data area of %zu bytes"),
+                        name, (unsigned long long) begin, (unsigned long long) end, st->data_size);
       return FALSE;
     }
   if (!g_uint64_checked_mul (&n_bytes, n_elements, dtype_size (tensor->dtype)) ||
@@ -316,9 +320,10 @@ parse_tensor (HdSafetensors  *st,
       g_autofree char *shape = hd_shape_to_string (tensor->shape, tensor->n_dims);
 
       hd_set_format_error (error, st->path,
-                        "tensor “%s” has %" G_GUINT64_FORMAT " bytes of data, but dtype %s "
-                        "and shape %s need %" G_GUINT64_FORMAT " × %" G_GSIZE_FORMAT,
-                        name, end - begin, dtype_str, shape, n_elements,
+                        _("tensor “%s” has %llu bytes of data, but dtype %s "
+                          "and shape %s need %llu × %zu"),
+                        name, (unsigned long long) (end - begin), dtype_str, shape,
+                        (unsigned long long) n_elements,
                         dtype_size (tensor->dtype));
       return FALSE;
     }
@@ -377,16 +382,16 @@ check_coverage (HdSafetensors  *st,
 
       if (begin < pos)
         {
-          hd_set_format_error (error, st->path, "tensors “%s” and “%s” overlap",
+          hd_set_format_error (error, st->path, _("tensors “%s” and “%s” overlap"),
                             previous, t->name);
           return FALSE;
         }
       if (begin > pos)
         {
           hd_set_format_error (error, st->path,
-                            "bytes %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
-                            " of the data area belong to no tensor (a gap before “%s”)",
-                            pos, begin, t->name);
+                            _("bytes %llu to %llu"
+                              " of the data area belong to no tensor (a gap before “%s”)"),
+                            (unsigned long long) pos, (unsigned long long) begin, t->name);
           return FALSE;
         }
       pos = begin + t->n_bytes;
@@ -395,9 +400,9 @@ check_coverage (HdSafetensors  *st,
   if (pos != st->data_size)
     {
       hd_set_format_error (error, st->path,
-                        "the data area has %" G_GSIZE_FORMAT " bytes but the tensors cover "
-                        "only %" G_GUINT64_FORMAT " (trailing bytes)",
-                        st->data_size, pos);
+                        _("the data area has %zu bytes but the tensors cover "
+                          "only %llu (trailing bytes)"),
+                        st->data_size, (unsigned long long) pos);
       return FALSE;
     }
   return TRUE;
@@ -422,32 +427,32 @@ parse_header (HdSafetensors  *st,
 
   if (!g_utf8_validate_len (header, header_len, NULL))
     {
-      hd_set_format_error (error, st->path, "the JSON header is not valid UTF-8 text");
+      hd_set_format_error (error, st->path, _("the JSON header is not valid UTF-8 text"));
       return FALSE;
     }
   if (json_max_depth (header, header_len) > MAX_JSON_DEPTH)
     {
-      hd_set_format_error (error, st->path, "the JSON header is nested deeper than %d levels",
+      hd_set_format_error (error, st->path, _("the JSON header is nested deeper than %d levels"),
                         MAX_JSON_DEPTH);
       return FALSE;
     }
   if (!json_parser_load_from_data (parser, header, (gssize) header_len, &json_error))
     {
-      hd_set_format_error (error, st->path, "the JSON header does not parse: %s",
+      hd_set_format_error (error, st->path, _("the JSON header does not parse: %s"),
                         json_error->message);
       return FALSE;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      hd_set_format_error (error, st->path, "the JSON header is not an object");
+      hd_set_format_error (error, st->path, _("the JSON header is not an object"));
       return FALSE;
     }
   object = json_node_get_object (root);
   n_entries = json_object_get_size (object);
   if (n_entries - (json_object_has_member (object, METADATA_KEY) ? 1 : 0) > MAX_TENSORS)
     {
-      hd_set_format_error (error, st->path, "the file has %u tensors; at most %d are supported",
+      hd_set_format_error (error, st->path, _("the file has %u tensors; at most %d are supported"),
                         n_entries, MAX_TENSORS);
       return FALSE;
     }
@@ -511,13 +516,13 @@ hd_safetensors_new_from_bytes (GBytes      *bytes,
 
   if (size == 0)
     {
-      hd_set_format_error (error, st->path, "the file is empty");
+      hd_set_format_error (error, st->path, _("the file is empty"));
       return NULL;
     }
   if (size < 8)
     {
       hd_set_format_error (error, st->path,
-                        "the file is too short (%" G_GSIZE_FORMAT " bytes) for a safetensors header",
+                        _("the file is too short (%zu bytes) for a safetensors header"),
                         size);
       return NULL;
     }
@@ -526,16 +531,16 @@ hd_safetensors_new_from_bytes (GBytes      *bytes,
   if (header_len > size - 8)
     {
       hd_set_format_error (error, st->path,
-                        "the header length %" G_GUINT64_FORMAT " is larger than the file "
-                        "(%" G_GSIZE_FORMAT " bytes); the file is truncated or not a safetensors file",
-                        header_len, size);
+                        _("the header length %llu is larger than the file "
+                          "(%zu bytes); the file is truncated or not a safetensors file"),
+                        (unsigned long long) header_len, size);
       return NULL;
     }
   if (header_len > MAX_HEADER_BYTES)
     {
       hd_set_format_error (error, st->path,
-                        "the header length %" G_GUINT64_FORMAT " is above the limit of 100 MB",
-                        header_len);
+                        _("the header length %llu is above the limit of 100 MB"),
+                        (unsigned long long) header_len);
       return NULL;
     }
   st->data = contents + 8 + header_len;
@@ -559,18 +564,18 @@ hd_safetensors_open (const char  *path,
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "%s: no such file", path);
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("%s: no such file"), path);
       return NULL;
     }
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "%s: is a folder, not a file", path);
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("%s: is a folder, not a file"), path);
       return NULL;
     }
   mapped = g_mapped_file_new (path, FALSE, &local_error);
   if (mapped == NULL)
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "%s: cannot read the file: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("%s: cannot read the file: %s"),
                    path, local_error->message);
       return NULL;
     }
@@ -943,7 +948,7 @@ hd_safetensors_writer_write (HdSafetensorsWriter  *writer,
   if (!g_file_set_contents_full (path, data, (gssize) size,
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "%s: cannot write the file: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("%s: cannot write the file: %s"),
                    path, local_error->message);
       return FALSE;
     }
@@ -960,7 +965,9 @@ hd_safetensors_check_version (HdSafetensors  *st,
   if (version != NULL && g_str_equal (version, "1"))
     return TRUE;
   g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-               "%s: hyperdomain.version %s%s%s is not supported (only version 1 is)",
-               file, version ? "“" : "", version ? version : "(missing)", version ? "”" : "");
+               /* Translators: a file name, then the version found in its metadata, in
+                  quotes, or “(missing)”. */
+               _("%s: hyperdomain.version %s%s%s is not supported (only version 1 is)"),
+               file, version ? "“" : "", version ? version : _("(missing)"), version ? "”" : "");
   return FALSE;
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-sheet.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-png.h"
@@ -188,13 +191,13 @@ hd_sheet_add_sweep_columns (HdSheet       *sheet,
   if (index >= sheet->n_domains)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "There is no domain %u to sweep: the state has %u", index + 1, sheet->n_domains);
+                   _("There is no domain %u to sweep: the state has %u"), index + 1, sheet->n_domains);
       return FALSE;
     }
   if (steps < 2 || steps > 64 || !isfinite (from) || !isfinite (to))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "A weight sweep takes 2 to 64 steps between two finite weights");
+                   _("A weight sweep takes 2 to 64 steps between two finite weights"));
       return FALSE;
     }
 
@@ -416,13 +419,13 @@ hd_sheet_render (const HdSheet        *sheet,
   if (n_rows == 0 || n_cols == 0)
     {
       g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                           "A contact sheet needs at least one seed and one column");
+                           _("A contact sheet needs at least one seed and one column"));
       return FALSE;
     }
   if (total > HD_SHEET_MAX_CELLS)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "A contact sheet of %u × %u images is more than the %d it may hold",
+                   _("A contact sheet of %u × %u images is more than the %d it may hold"),
                    n_rows, n_cols, HD_SHEET_MAX_CELLS);
       return FALSE;
     }
@@ -430,14 +433,14 @@ hd_sheet_render (const HdSheet        *sheet,
   if ((gint64) layout.width * layout.height > (gint64) 30000 * 30000)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "A contact sheet of %d × %d pixels is too large: use fewer seeds or columns",
+                   _("A contact sheet of %d × %d pixels is too large: use fewer seeds or columns"),
                    layout.width, layout.height);
       return FALSE;
     }
   if (cells_dir != NULL && g_mkdir_with_parents (cells_dir, 0777) != 0)
     {
       int saved = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, "Cannot create the folder “%s”: %s",
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot create the folder “%s”: %s"),
                    cells_dir, g_strerror (saved));
       return FALSE;
     }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-state-files.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-png.h"
@@ -45,7 +48,7 @@ hd_state_read_any (const char  *path,
     {
       name = g_filename_display_name (path);
       g_set_error (error, local_error->domain, local_error->code,
-                   "The Hyperdomain metadata of “%s” is damaged: %s", name, local_error->message);
+                   _("The Hyperdomain metadata of “%s” is damaged: %s"), name, local_error->message);
     }
   return state;
 }
@@ -103,7 +106,7 @@ hd_state_load_domain (const char  *path,
     {
       g_autofree char *name = g_filename_display_name (path);
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "“%s” holds %u domains and the state names none of them", name, loaded->len);
+                   _("“%s” holds %u domains and the state names none of them"), name, loaded->len);
       return NULL;
     }
   return hd_domain_ref (g_ptr_array_index (loaded, 0));
@@ -111,7 +114,7 @@ hd_state_load_domain (const char  *path,
 
 static char *
 find_or_fail (const char  *recorded,
-              const char  *what,
+              gboolean     is_generator,
               const char  *origin,
               GError     **error)
 {
@@ -124,11 +127,14 @@ find_or_fail (const char  *recorded,
 
       if (dir != NULL)
         g_set_error (error, HD_ERROR, HD_ERROR_IO,
-                     "The %s “%s” of “%s” is missing: it is neither at “%s” nor in “%s”",
-                     what, base, origin, recorded != NULL ? recorded : "", dir);
+                     is_generator
+                     ? _("The generator “%s” of “%s” is missing: it is neither at “%s” nor in “%s”")
+                     : _("The domain “%s” of “%s” is missing: it is neither at “%s” nor in “%s”"),
+                     base, origin, recorded != NULL ? recorded : "", dir);
       else
         g_set_error (error, HD_ERROR, HD_ERROR_IO,
-                     "The %s “%s” is missing", what, recorded != NULL ? recorded : "");
+                     is_generator ? _("The generator “%s” is missing") : _("The domain “%s” is missing"),
+                     recorded != NULL ? recorded : "");
     }
   return found;
 }
@@ -146,7 +152,7 @@ hd_state_open_files (const HdState *state,
 
   g_return_val_if_fail (state != NULL, FALSE);
 
-  gen_path = find_or_fail (state->generator_path, "generator", origin, error);
+  gen_path = find_or_fail (state->generator_path, TRUE, origin, error);
   if (gen_path == NULL)
     return FALSE;
   gen = hd_generator_load (gen_path, error);
@@ -156,7 +162,7 @@ hd_state_open_files (const HdState *state,
   for (guint i = 0; i < state->domains->len; i++)
     {
       const HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
-      g_autofree char *path = find_or_fail (sd->path, "domain", origin, error);
+      g_autofree char *path = find_or_fail (sd->path, FALSE, origin, error);
       HdDomain *domain;
 
       if (path == NULL)
@@ -197,7 +203,7 @@ hd_state_to_params (const HdState  *state,
       if (state->latent == NULL || n != (gsize) gen->config.z_dim)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       "The z latent of the state has %" G_GSIZE_FORMAT " numbers; the generator “%s” takes %d",
+                       _("The z latent of the state has %zu numbers; the generator “%s” takes %d"),
                        n, gen->name, gen->config.z_dim);
           return FALSE;
         }
@@ -208,7 +214,7 @@ hd_state_to_params (const HdState  *state,
       if (state->latent == NULL || n != (gsize) gen->num_ws * gen->config.w_dim)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       "The w latent of the state has %" G_GSIZE_FORMAT " numbers; the generator “%s” takes %d × %d",
+                       _("The w latent of the state has %zu numbers; the generator “%s” takes %d × %d"),
                        n, gen->name, gen->num_ws, gen->config.w_dim);
           return FALSE;
         }
@@ -217,7 +223,7 @@ hd_state_to_params (const HdState  *state,
   if (state->cutoff > gen->num_ws)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   "The cutoff %d of the state is beyond the %d layers of the generator “%s”",
+                   _("The cutoff %d of the state is beyond the %d layers of the generator “%s”"),
                    state->cutoff, gen->num_ws, gen->name);
       return FALSE;
     }

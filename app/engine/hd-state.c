@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
 #include "hd-state.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
 #include "hd-file.h"
@@ -182,7 +185,8 @@ state_fail (GError    **error,
             const char *what)
 {
   g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-               "The Hyperdomain metadata is damaged: %s", what);
+               /* Translators: %s says what is wrong, such as “the generator is missing”. */
+               _("The Hyperdomain metadata is damaged: %s"), what);
   return FALSE;
 }
 
@@ -292,24 +296,24 @@ read_latent (HdState    *state,
     {
       state->latent_kind = HD_LATENT_SEED;
       if (!get_uint32 (latent, "seed", &state->seed))
-        return state_fail (error, "the seed is not a number from 0 to 4294967295");
+        return state_fail (error, _("the seed is not a number from 0 to 4294967295"));
       return TRUE;
     }
   if (g_strcmp0 (kind, "z") == 0)
     {
       guint n;
       if ((node = member (latent, "z", JSON_NODE_ARRAY)) == NULL)
-        return state_fail (error, "the z latent is missing");
+        return state_fail (error, _("the z latent is missing"));
       arr = json_node_get_array (node);
       n = json_array_get_length (arr);
       if (n == 0 || n > HD_STATE_MAX_LATENT)
-        return state_fail (error, "the z latent has a wrong length");
+        return state_fail (error, _("the z latent has a wrong length"));
       state->latent_kind = HD_LATENT_Z;
       state->latent_rows = 1;
       state->latent_cols = n;
       state->latent = g_new (float, n);
       if (!read_float_array (arr, state->latent, n))
-        return state_fail (error, "the z latent holds something other than numbers");
+        return state_fail (error, _("the z latent holds something other than numbers"));
       return TRUE;
     }
   if (g_strcmp0 (kind, "w") == 0)
@@ -317,17 +321,17 @@ read_latent (HdState    *state,
       guint rows, cols;
       JsonNode *first;
       if ((node = member (latent, "w", JSON_NODE_ARRAY)) == NULL)
-        return state_fail (error, "the w latent is missing");
+        return state_fail (error, _("the w latent is missing"));
       arr = json_node_get_array (node);
       rows = json_array_get_length (arr);
       if (rows == 0 || rows > 64)
-        return state_fail (error, "the w latent has a wrong number of rows");
+        return state_fail (error, _("the w latent has a wrong number of rows"));
       first = json_array_get_element (arr, 0);
       if (JSON_NODE_TYPE (first) != JSON_NODE_ARRAY)
-        return state_fail (error, "the w latent is not a list of rows");
+        return state_fail (error, _("the w latent is not a list of rows"));
       cols = json_array_get_length (json_node_get_array (first));
       if (cols == 0 || cols > 4096)
-        return state_fail (error, "the w latent has a wrong row length");
+        return state_fail (error, _("the w latent has a wrong row length"));
       state->latent_kind = HD_LATENT_W;
       state->latent_rows = rows;
       state->latent_cols = cols;
@@ -337,11 +341,11 @@ read_latent (HdState    *state,
           JsonNode *row = json_array_get_element (arr, r);
           if (JSON_NODE_TYPE (row) != JSON_NODE_ARRAY ||
               !read_float_array (json_node_get_array (row), state->latent + (gsize) r * cols, cols))
-            return state_fail (error, "a row of the w latent is not a list of numbers of the same length");
+            return state_fail (error, _("a row of the w latent is not a list of numbers of the same length"));
         }
       return TRUE;
     }
-  return state_fail (error, "the latent kind is not seed, z or w");
+  return state_fail (error, _("the latent kind is not seed, z or w"));
 }
 
 static gboolean
@@ -352,7 +356,7 @@ read_domains (HdState    *state,
   guint n = json_array_get_length (arr);
 
   if (n > 1024)
-    return state_fail (error, "too many domains");
+    return state_fail (error, _("too many domains"));
   for (guint i = 0; i < n; i++)
     {
       JsonNode *node = json_array_get_element (arr, i);
@@ -363,27 +367,27 @@ read_domains (HdState    *state,
       HdStateDomain d = { 0 };
 
       if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
-        return state_fail (error, "a domain entry is not an object");
+        return state_fail (error, _("a domain entry is not an object"));
       obj = json_node_get_object (node);
       path = get_string (obj, "path");
       name = get_string (obj, "name");
       if (path == NULL || name == NULL)
-        return state_fail (error, "a domain has no path or name");
+        return state_fail (error, _("a domain has no path or name"));
       if (!get_number (obj, "weight", &weight))
-        return state_fail (error, "a domain weight is not a number");
+        return state_fail (error, _("a domain weight is not a number"));
       id = json_object_get_member (obj, "id");
       if (id != NULL && !JSON_NODE_HOLDS_NULL (id) &&
           (JSON_NODE_TYPE (id) != JSON_NODE_VALUE || json_node_get_value_type (id) != G_TYPE_STRING))
-        return state_fail (error, "a domain id is not text");
+        return state_fail (error, _("a domain id is not text"));
       layers = member (obj, "layers", JSON_NODE_OBJECT);
       if (layers != NULL)
         {
           JsonObject *lo = json_node_get_object (layers);
           if (!get_number (lo, "min_res", &v) || v < 0 || v > 65536)
-            return state_fail (error, "a domain layer range is not valid");
+            return state_fail (error, _("a domain layer range is not valid"));
           d.min_res = (int) v;
           if (!get_number (lo, "max_res", &v) || v < 0 || v > 65536)
-            return state_fail (error, "a domain layer range is not valid");
+            return state_fail (error, _("a domain layer range is not valid"));
           d.max_res = (int) v;
         }
       d.path = g_strdup (path);
@@ -410,56 +414,56 @@ hd_state_from_json (const char  *json,
   if (!json_parser_load_from_data (parser, json, -1, &local_error))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "The Hyperdomain metadata is not valid JSON: %s", local_error->message);
+                   _("The Hyperdomain metadata is not valid JSON: %s"), local_error->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
-    return state_fail (error, "it is not a JSON object"), NULL;
+    return state_fail (error, _("it is not a JSON object")), NULL;
   obj = json_node_get_object (root);
 
   if (!get_number (obj, "version", &version) || version != HD_STATE_VERSION)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   "The Hyperdomain metadata has an unsupported version");
+                   _("The Hyperdomain metadata has an unsupported version"));
       return NULL;
     }
 
   if ((node = member (obj, "generator", JSON_NODE_OBJECT)) == NULL)
-    return state_fail (error, "the generator is missing"), NULL;
+    return state_fail (error, _("the generator is missing")), NULL;
   gen = json_node_get_object (node);
   if ((str = get_string (gen, "path")) == NULL)
-    return state_fail (error, "the generator path is missing"), NULL;
+    return state_fail (error, _("the generator path is missing")), NULL;
   state->generator_path = g_strdup (str);
   state->generator_name = g_strdup (get_string (gen, "name"));
 
   if ((node = member (obj, "latent", JSON_NODE_OBJECT)) == NULL)
-    return state_fail (error, "the latent is missing"), NULL;
+    return state_fail (error, _("the latent is missing")), NULL;
   if (!read_latent (state, json_node_get_object (node), error))
     return NULL;
 
   if (!get_number (obj, "psi", &num))
-    return state_fail (error, "psi is not a number"), NULL;
+    return state_fail (error, _("psi is not a number")), NULL;
   state->psi = (float) num;
 
   node = json_object_get_member (obj, "cutoff");
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     state->cutoff = -1;
   else if (!get_number (obj, "cutoff", &num) || num < 0 || num > 64 || num != floor (num))
-    return state_fail (error, "the cutoff is not a layer count"), NULL;
+    return state_fail (error, _("the cutoff is not a layer count")), NULL;
   else
     state->cutoff = (int) num;
 
   if ((node = member (obj, "noise", JSON_NODE_OBJECT)) == NULL)
-    return state_fail (error, "the noise settings are missing"), NULL;
+    return state_fail (error, _("the noise settings are missing")), NULL;
   noise = json_node_get_object (node);
   if (!hd_noise_mode_from_string (get_string (noise, "mode"), &state->noise_mode))
-    return state_fail (error, "the noise mode is not const, random or none"), NULL;
+    return state_fail (error, _("the noise mode is not const, random or none")), NULL;
   if (!get_uint32 (noise, "seed", &state->noise_seed))
-    return state_fail (error, "the noise seed is not valid"), NULL;
+    return state_fail (error, _("the noise seed is not valid")), NULL;
 
   if ((node = member (obj, "domains", JSON_NODE_ARRAY)) == NULL)
-    return state_fail (error, "the domain list is missing"), NULL;
+    return state_fail (error, _("the domain list is missing")), NULL;
   if (!read_domains (state, json_node_get_array (node), error))
     return NULL;
 
@@ -503,14 +507,14 @@ hd_state_load_file (const char  *path,
   if (memchr (text, '\0', size) != NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   "“%s” is not a Hyperdomain state file: it holds binary data", name);
+                   _("“%s” is not a Hyperdomain state file: it holds binary data"), name);
       return NULL;
     }
   state = hd_state_from_json (text, &local_error);
   if (state == NULL)
     {
       g_set_error (error, local_error->domain, local_error->code,
-                   "“%s” is not a valid Hyperdomain state file: %s", name, local_error->message);
+                   _("“%s” is not a valid Hyperdomain state file: %s"), name, local_error->message);
       return NULL;
     }
   return state;
