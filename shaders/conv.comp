@@ -69,6 +69,8 @@ layout (push_constant) uniform Params {
   float noise_strength;
   uint has_clamp;
   float clamp_val;
+  uint out_row0;        // act_out holds out_rows rows per channel from
+  uint out_rows;        // output row out_row0 (a band; without -DUP only)
 } pc;
 
 shared float in_s[PATCH_SIZE];
@@ -94,7 +96,7 @@ store_output (uint v, uint y, uint x, float acc)
   val = lrelu_gain (val + misc[pc.bias_off + o]);
   if (pc.has_clamp != 0)
     val = clamp (val, -pc.clamp_val, pc.clamp_val);
-  act_out[o * res * res + p] = val;
+  act_out[o * pc.out_rows * res + p - pc.out_row0 * res] = val;
 }
 
 void
@@ -106,7 +108,7 @@ main ()
   uint ly = tpix / THREADS_X;
   uint lx = (tpix % THREADS_X) * PX_PT;
   uint co_block = gl_WorkGroupID.z;
-  uint ty0 = gl_WorkGroupID.y * TILE_H;
+  uint ty0 = pc.out_row0 + gl_WorkGroupID.y * TILE_H;
   uint tx0 = gl_WorkGroupID.x * TILE_W;
   uint in_plane = pc.in_res * pc.in_res;
   vec4 acc[PX_PT];

@@ -81,6 +81,8 @@ layout (push_constant) uniform Params {
   float noise_strength;
   uint has_clamp;
   float clamp_val;
+  uint out_row0;        // act_out holds out_rows rows per channel from
+  uint out_rows;        // output row out_row0 (a band; without -DUP only)
 } pc;
 
 void
@@ -89,7 +91,7 @@ main ()
   uint lane = gl_SubgroupInvocationID;
   uint group = gl_WorkGroupID.z * NSG + gl_SubgroupID;
   int x0 = int (gl_WorkGroupID.x * TILE_Q);
-  int y0 = int (gl_WorkGroupID.y * TILE_P);
+  int y0 = int (pc.out_row0 + gl_WorkGroupID.y * TILE_P);
   int in_res = int (pc.in_res);
   uint plane = pc.in_res * pc.in_res;
   uint ci_blocks = (pc.c_in + 3) / 4;
@@ -169,7 +171,7 @@ main ()
 #endif
   float dc = dcoef[pc.dcoef_off + o];
   float bias = misc[pc.bias_off + o];
-  uint out_base = o * res * res;
+  uint out_base = o * pc.out_rows * res - pc.out_row0 * res;
 
   [[unroll]] for (int p = 0; p < TILE_P; p++)
     [[unroll]] for (int q = 0; q < TILE_Q; q++)

@@ -26,6 +26,8 @@ layout (push_constant) uniform Params {
   uint has_prev;     // 0 for the first block
   uint has_clamp;
   float clamp_val;
+  uint row0;         // this dispatch's first row (bands of the last block)
+  uint act_rows;     // rows of each channel in act, from row row0
 } pc;
 
 // upsample2d of the previous (res/2) image at (y, x): separable
@@ -63,15 +65,17 @@ void
 main ()
 {
   uint plane = pc.res * pc.res;
-  uint x = gl_GlobalInvocationID.x, y = gl_WorkGroupID.y;
+  uint x = gl_GlobalInvocationID.x, y = pc.row0 + gl_WorkGroupID.y;
   if (x >= pc.res)
     return;
   uint p = y * pc.res + x;
+  uint act_plane = pc.act_rows * pc.res;
+  uint act_p = gl_WorkGroupID.y * pc.res + x;
 
   vec4 acc = vec4 (0.0);
   for (uint i = 0; i < pc.c_in; i++)
     {
-      float xs = act[i * plane + p] * styles[pc.style_off + i];
+      float xs = act[i * act_plane + act_p] * styles[pc.style_off + i];
       for (uint c = 0; c < pc.channels; c++)
         acc[c] += misc[pc.weight_off + c * pc.c_in + i] * xs;
     }

@@ -127,10 +127,16 @@ bench_generator (HdVkContext *ctx,
                  GError     **error)
 {
   g_autoptr(HdRenderer) renderer = NULL;
+  g_autofree char *report = NULL;
+  g_auto(GStrv) lines = NULL;
   HdRenderStats stats;
   gint64 t0 = g_get_monotonic_time ();
   int preview = MAX (4, gen->config.img_resolution / 4);
+  guint64 before = hd_vk_context_get_allocated_bytes (ctx, NULL);
 
+  /* The peak counts every device allocation of the context (staging
+   * buffers of the upload included) from here on. */
+  hd_vk_context_reset_peak_allocated_bytes (ctx);
   renderer = hd_renderer_new (ctx, gen, error);
   if (renderer == NULL)
     return FALSE;
@@ -144,7 +150,16 @@ bench_generator (HdVkContext *ctx,
     if (!bench_mode (renderer, gen, m, preview, frames, error))
       return FALSE;
   hd_renderer_get_stats (renderer, &stats);
-  printf ("  device memory after rendering: %.1f MiB\n", stats.device_bytes / 1048576.0);
+  report = hd_renderer_get_memory_report (renderer);
+  printf ("  device memory after rendering: %.1f MiB held by the renderer, "
+          "%.1f MiB allocated on the device; peak %.1f MiB\n",
+          stats.device_bytes / 1048576.0,
+          (hd_vk_context_get_allocated_bytes (ctx, NULL) - before) / 1048576.0,
+          (hd_vk_context_get_peak_allocated_bytes (ctx) - before) / 1048576.0);
+  lines = g_strsplit (report, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0')
+      printf ("    %s\n", lines[i]);
   return TRUE;
 }
 

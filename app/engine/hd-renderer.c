@@ -11,8 +11,10 @@
  *   [mapping: map_norm, map_fc x L, map_truncate | map_truncate of a W]
  *   [styles, dcoef]                 (skipped when w is cached)
  *   scales: s_i (1 + d_i) of every conv input channel
- *   per block: conv (up), conv, torgb + skip
- *   copy of the block's image to the readback buffer
+ *   per block: conv (up), conv, torgb + skip (the last block's second
+ *   conv and its torgb in bands of rows; see plan_activations)
+ *   copy of the block's image to the readback buffer (none where the
+ *   host can read the image buffer itself)
  *
  * Two implementations of the convolutions, same results: conv.comp, a
  * tiled implicit GEMM through shared memory (GPUs), and conv_cpu.comp,
@@ -138,6 +140,7 @@ typedef struct {
 typedef struct {
   guint32 c_in, res, channels, style_off, weight_off, bias_off, has_prev, has_clamp;
   float   clamp_val;
+  guint32 row0, act_rows;    /* rows row0 .. of the image; act holds act_rows */
 } TorgbPush;
 
 typedef struct {
@@ -145,6 +148,10 @@ typedef struct {
   float   noise_strength;
   guint32 has_clamp;
   float   clamp_val;
+  /* The output buffer holds out_rows rows of each channel, from output row
+   * out_row0 (0 and the output resolution except in bands; see
+   * plan_activations).  tconv_cpu.comp declares neither. */
+  guint32 out_row0, out_rows;
 } ConvPush;
 
 _Static_assert (sizeof (MapNormPush) <= PUSH_BYTES, "push constants too large");
@@ -155,6 +162,42 @@ _Static_assert (sizeof (DcoefPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (ScalesPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (TorgbPush) <= PUSH_BYTES, "push constants too large");
 _Static_assert (sizeof (ConvPush) <= PUSH_BYTES, "push constants too large");
+
+/* What each device buffer holds, for hd_renderer_get_memory_report. */
+typedef enum {
+  MEM_CONV_WEIGHTS,
+  MEM_AFFINE,
+  MEM_DEMOD_TABLES,
+  MEM_MAPPING,
+  MEM_MISC,
+  MEM_NOISE,
+  MEM_ACTIVATIONS,
+  MEM_IMAGES,
+  MEM_READBACK,
+  MEM_FRAME,
+  N_MEMORY_KINDS
+} MemoryKind;
+
+static const char * const memory_kind_names[N_MEMORY_KINDS] = {
+  [MEM_CONV_WEIGHTS] = "conv weights (re-laid out)",
+  [MEM_AFFINE] = "affine layers (styles)",
+  [MEM_DEMOD_TABLES] = "demodulation tables",
+  [MEM_MAPPING] = "mapping network",
+  [MEM_MISC] = "biases, ToRGB weights, const input",
+  [MEM_NOISE] = "noise images",
+  [MEM_ACTIVATIONS] = "activations",
+  [MEM_IMAGES] = "RGB images (skip path)",
+  [MEM_READBACK] = "readback",
+  [MEM_FRAME] = "frame, latents, styles, dcoef, scales",
+};
+
+/* What the noise buffer holds: the generator's constant noise images or
+ * random ones of one seed; they take turns in one buffer. */
+typedef enum {
+  NOISE_CONTENT_UNKNOWN,   /* an upload failed half way */
+  NOISE_CONTENT_CONST,
+  NOISE_CONTENT_RANDOM,
+} NoiseContent;
 
 /* How a frame gets its w. */
 typedef enum {
@@ -239,7 +282,10 @@ struct _HdRenderer {
   HdVkBuffer            scale_buf;
   HdVkBuffer            act[2];
   HdVkBuffer            img[2];
-  HdVkBuffer            readback;
+  HdVkBuffer            readback;      /* unused when img is host-readable */
+  gboolean              direct_readback;  /* read the image from img itself */
+  gsize                 act_floats[2]; /* sizes of act[], see plan_activations */
+  int                   band_rows;     /* rows per band of the last conv, or 0 */
   VkBufferView          act_views[2], const_view, scale_view, noise_view;  /* CPU kernels */
   VkBufferView          act4_views[2], const4_view;  /* the same as vec4 texels */
 
@@ -262,10 +308,12 @@ struct _HdRenderer {
   float                 cache_psi;
   int                   cache_cutoff;
 
-  gboolean              noise_valid;
+  NoiseContent          noise_content; /* what noise_buf holds now */
   guint32               noise_seed;
 
   guint64               device_bytes;
+  guint64               kind_bytes[N_MEMORY_KINDS];
+  guint                 kind_count[N_MEMORY_KINDS];
   HdRenderStats         stats;
 };
 
@@ -378,6 +426,7 @@ check_buffer_range (HdRenderer  *r,
 static gboolean
 create_buffer (HdRenderer     *r,
                HdVkBuffer     *buf,
+               MemoryKind      kind,
                const char     *what,
                gsize           bytes,
                HdVkMemoryUse   use,
@@ -391,14 +440,20 @@ create_buffer (HdRenderer     *r,
       return FALSE;
     }
   r->device_bytes += buf->allocated;
+  r->kind_bytes[kind] += buf->allocated;
+  r->kind_count[kind]++;
   return TRUE;
 }
 
 static void
 destroy_buffer (HdRenderer *r,
-                HdVkBuffer *buf)
+                HdVkBuffer *buf,
+                MemoryKind  kind)
 {
   r->device_bytes -= MIN (r->device_bytes, buf->allocated);
+  r->kind_bytes[kind] -= MIN (r->kind_bytes[kind], buf->allocated);
+  if (buf->memory != VK_NULL_HANDLE && r->kind_count[kind] > 0)
+    r->kind_count[kind]--;
   hd_vk_buffer_clear (r->ctx, buf);
 }
 
@@ -427,8 +482,15 @@ submit_and_wait (HdRenderer       *r,
   return hd_vk_check (result, "Waiting for the device", error);
 }
 
+/* Staging buffers hold at most this much, so an upload adds little to
+ * the peak of device memory (4 MiB; 64 KiB with
+ * HYPERDOMAIN_FORCE_STAGING=1, so that tests see several pieces). */
+#define UPLOAD_CHUNK        (4u << 20)
+#define UPLOAD_CHUNK_FORCED (64u << 10)
+
 /* Copies BYTES of DATA to DST at OFFSET: directly when the memory is
- * mapped (unified memory), else through a staging buffer. */
+ * mapped (unified memory), else through a staging buffer, piece by
+ * piece. */
 static gboolean
 upload (HdRenderer  *r,
         HdVkBuffer  *dst,
@@ -438,7 +500,6 @@ upload (HdRenderer  *r,
         GError     **error)
 {
   HdVkBuffer staging;
-  VkCommandBuffer cb = VK_NULL_HANDLE;
   VkCommandBufferAllocateInfo alloc = {
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
     .commandPool = r->command_pool,
@@ -449,8 +510,8 @@ upload (HdRenderer  *r,
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
     .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
   };
-  VkBufferCopy region = { .srcOffset = 0, .dstOffset = offset, .size = bytes };
-  gboolean ok;
+  gsize chunk = MIN (bytes, r->force_staging ? UPLOAD_CHUNK_FORCED : UPLOAD_CHUNK);
+  gboolean ok = TRUE;
 
   if (bytes == 0)
     return TRUE;
@@ -460,22 +521,32 @@ upload (HdRenderer  *r,
       return TRUE;
     }
 
-  if (!hd_vk_buffer_init (r->ctx, &staging, bytes, HD_VK_MEMORY_UPLOAD, error))
+  if (!hd_vk_buffer_init (r->ctx, &staging, chunk, HD_VK_MEMORY_UPLOAD, error))
     return FALSE;
-  memcpy (staging.mapped, data, bytes);
-  ok = hd_vk_check (vkAllocateCommandBuffers (r->device, &alloc, &cb),
-                    "Allocating a command buffer", error);
-  if (ok)
-    ok = hd_vk_check (vkBeginCommandBuffer (cb, &begin), "Recording an upload", error);
-  if (ok)
+  for (gsize done = 0; ok && done < bytes; done += chunk)
     {
-      vkCmdCopyBuffer (cb, staging.buffer, dst->buffer, 1, &region);
-      ok = hd_vk_check (vkEndCommandBuffer (cb), "Recording an upload", error);
+      VkCommandBuffer cb = VK_NULL_HANDLE;
+      VkBufferCopy region = {
+        .srcOffset = 0,
+        .dstOffset = offset + done,
+        .size = MIN (chunk, bytes - done),
+      };
+
+      memcpy (staging.mapped, (const char *) data + done, region.size);
+      ok = hd_vk_check (vkAllocateCommandBuffers (r->device, &alloc, &cb),
+                        "Allocating a command buffer", error);
+      if (ok)
+        ok = hd_vk_check (vkBeginCommandBuffer (cb, &begin), "Recording an upload", error);
+      if (ok)
+        {
+          vkCmdCopyBuffer (cb, staging.buffer, dst->buffer, 1, &region);
+          ok = hd_vk_check (vkEndCommandBuffer (cb), "Recording an upload", error);
+        }
+      if (ok)
+        ok = submit_and_wait (r, cb, error);
+      if (cb != VK_NULL_HANDLE)
+        vkFreeCommandBuffers (r->device, r->command_pool, 1, &cb);
     }
-  if (ok)
-    ok = submit_and_wait (r, cb, error);
-  if (cb != VK_NULL_HANDLE)
-    vkFreeCommandBuffers (r->device, r->command_pool, 1, &cb);
   hd_vk_buffer_clear (r->ctx, &staging);
   return ok;
 }
@@ -483,12 +554,13 @@ upload (HdRenderer  *r,
 static gboolean
 create_and_upload (HdRenderer  *r,
                    HdVkBuffer  *buf,
+                   MemoryKind   kind,
                    const char  *what,
                    const float *data,
                    gsize        n_floats,
                    GError     **error)
 {
-  return create_buffer (r, buf, what, n_floats * sizeof (float), HD_VK_MEMORY_DEVICE, error) &&
+  return create_buffer (r, buf, kind, what, n_floats * sizeof (float), HD_VK_MEMORY_DEVICE, error) &&
          upload (r, buf, 0, data, n_floats * sizeof (float), error);
 }
 
@@ -693,7 +765,7 @@ upload_mapping (HdRenderer  *r,
     }
   r->w_avg_off = pack_append (&pack, gen->w_avg, gen->config.w_dim);
 
-  ok = create_and_upload (r, &r->mapping_buf, "The mapping network",
+  ok = create_and_upload (r, &r->mapping_buf, MEM_MAPPING, "The mapping network",
                           pack_at (&pack, 0), pack.data->len, error);
   g_array_unref (pack.data);
   return ok;
@@ -796,9 +868,9 @@ upload_styles (HdRenderer  *r,
   for (int b = 0; b < gen->n_rgbs; b++)
     r->rgbs[b].push.style_off = rgb_row[b];
 
-  ok = create_and_upload (r, &r->affine_buf, "The affine layers",
+  ok = create_and_upload (r, &r->affine_buf, MEM_AFFINE, "The affine layers",
                           pack_at (&affine, 0), affine.data->len, error) &&
-       create_and_upload (r, &r->wsq_buf, "The demodulation tables",
+       create_and_upload (r, &r->wsq_buf, MEM_DEMOD_TABLES, "The demodulation tables",
                           pack_at (&wsq, 0), MAX (wsq_len, 1), error);
   g_array_unref (affine.data);
   g_array_unref (wsq.data);
@@ -807,24 +879,52 @@ upload_styles (HdRenderer  *r,
   return ok;
 }
 
+/* Puts the generator's constant noise images into the noise buffer
+ * (where random noise of a seed may be). */
+static gboolean
+upload_const_noise (HdRenderer  *r,
+                    GError     **error)
+{
+  HdGenerator *gen = r->gen;
+  g_autofree float *noise = NULL;
+
+  if (r->noise_content == NOISE_CONTENT_CONST)
+    return TRUE;
+  noise = g_try_new (float, MAX (r->noise_total, 1));
+  if (noise == NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY, "Out of memory preparing the noise");
+      return FALSE;
+    }
+  for (int c = 0; c < gen->n_convs; c++)
+    memcpy (noise + r->convs[c].noise_base, gen->convs[c].noise_const,
+            sizeof (float) * gen->convs[c].block_res * gen->convs[c].block_res);
+  r->noise_content = NOISE_CONTENT_UNKNOWN;
+  if (!upload (r, &r->noise_buf, 0, noise, (gsize) r->noise_total * sizeof (float), error))
+    return FALSE;
+  r->noise_content = NOISE_CONTENT_CONST;
+  return TRUE;
+}
+
 /* Biases, ToRGB weights, the constant input and the constant noise. */
 static gboolean
 upload_misc (HdRenderer  *r,
              GError     **error)
 {
   HdGenerator *gen = r->gen;
-  Pack misc, noise;
+  Pack misc;
   gboolean ok;
 
   pack_init (&misc);
-  pack_init (&noise);
+  r->noise_total = 0;
   for (int c = 0; c < gen->n_convs; c++)
     {
       const HdConvLayer *conv = &gen->convs[c];
       gsize plane = (gsize) conv->block_res * conv->block_res;
 
       r->convs[c].push.bias_off = pack_append (&misc, conv->bias, conv->c_out);
-      r->convs[c].noise_base = pack_append (&noise, conv->noise_const, plane);
+      r->convs[c].noise_base = r->noise_total;
+      r->noise_total += plane;
       r->convs[c].push.noise_strength = conv->noise_strength;
     }
   for (int b = 0; b < gen->n_rgbs; b++)
@@ -834,19 +934,18 @@ upload_misc (HdRenderer  *r,
       r->rgbs[b].push.weight_off = pack_append (&misc, rgb->weight, (gsize) rgb->c_out * rgb->c_in);
       r->rgbs[b].push.bias_off = pack_append (&misc, rgb->bias, rgb->c_out);
     }
-  r->noise_total = noise.data->len;
   g_assert (r->noise_total == hd_noise_total_size (gen));
-  /* The second half receives random noise when a frame asks for it. */
-  pack_reserve (&noise, r->noise_total);
 
-  ok = create_and_upload (r, &r->misc_buf, "Biases and ToRGB weights",
+  /* One set of noise images: the constant ones, until a frame asks for
+   * random noise (upload_random_noise). */
+  ok = create_and_upload (r, &r->misc_buf, MEM_MISC, "Biases and ToRGB weights",
                           pack_at (&misc, 0), misc.data->len, error) &&
-       create_and_upload (r, &r->noise_buf, "The noise images",
-                          pack_at (&noise, 0), noise.data->len, error) &&
-       create_and_upload (r, &r->const_buf, "The constant input",
+       create_buffer (r, &r->noise_buf, MEM_NOISE, "The noise images",
+                      MAX (r->noise_total, 1) * sizeof (float), HD_VK_MEMORY_DEVICE, error) &&
+       upload_const_noise (r, error) &&
+       create_and_upload (r, &r->const_buf, MEM_MISC, "The constant input",
                           gen->const_input, (gsize) gen->convs[0].c_in * 16, error);
   g_array_unref (misc.data);
-  g_array_unref (noise.data);
   return ok;
 }
 
@@ -945,7 +1044,7 @@ upload_conv_weights (HdRenderer  *r,
     }
 
   what = g_strdup_printf ("The weights of %s", conv->name);
-  ok = create_and_upload (r, &gpu->weights, what, dst, n, error);
+  ok = create_and_upload (r, &gpu->weights, MEM_CONV_WEIGHTS, what, dst, n, error);
   g_free (dst);
   return ok;
 }
@@ -976,9 +1075,8 @@ check_cpu_kernel_limits (HdRenderer *r)
 {
   HdGenerator *gen = r->gen;
   gsize limit = hd_vk_context_get_limits (r->ctx)->maxTexelBufferElements;
-  /* The noise buffer: the constant noise images, then as many for random
-   * noise. */
-  gsize largest = MAX (max_activation_floats (gen), 2 * (gsize) hd_noise_total_size (gen));
+  /* The noise buffer: one noise image per conv. */
+  gsize largest = MAX (max_activation_floats (gen), (gsize) hd_noise_total_size (gen));
 
   if (r->conv_kernel != CONV_KERNEL_CPU)
     return;
@@ -1044,6 +1142,52 @@ check_sizes (HdRenderer  *r,
   return TRUE;
 }
 
+/* Rows of a band of the last conv are a multiple of this (the tile
+ * height of conv.comp and of conv_cpu.comp). */
+#define BAND_ALIGN 8
+_Static_assert (BAND_ALIGN % CONV_TILE_H == 0 && BAND_ALIGN % CPU_TILE_P == 0,
+                "bands must be whole tiles");
+
+/* The sizes of the two activation buffers.  Conv c writes act[c % 2] and
+ * conv c + 1 reads it, so each buffer is as large as the largest output
+ * it receives.  The exception is the last conv, which is usually the
+ * largest output of all (32 x 1024² floats, 128 MiB, at 1024x1024) but
+ * feeds only ToRGB: it runs in bands of rows, each band followed by the
+ * ToRGB of its rows, into a buffer sized by the other layers (the output
+ * of the previous block, which the up conv of the last block has read by
+ * then).  Results are the same: every output pixel is computed as
+ * before, only stored at another place. */
+static void
+plan_activations (HdRenderer *r)
+{
+  HdGenerator *gen = r->gen;
+  int last = gen->n_convs - 1;
+  const HdConvLayer *conv = &gen->convs[last];
+  gsize row = (gsize) conv->c_out * conv->block_res;
+  gsize full = row * conv->block_res;
+  gsize *need = r->act_floats;
+
+  need[0] = need[1] = 0;
+  for (int c = 0; c < last; c++)
+    need[c % 2] = MAX (need[c % 2], (gsize) gen->convs[c].c_out *
+                                    gen->convs[c].block_res * gen->convs[c].block_res);
+
+  r->band_rows = 0;
+  if (!conv->up && full > need[last % 2] && conv->block_res >= 2 * BAND_ALIGN)
+    {
+      int rows = (int) MIN (need[last % 2] / row, (gsize) conv->block_res) / BAND_ALIGN * BAND_ALIGN;
+
+      rows = MAX (rows, BAND_ALIGN);
+      if (rows < conv->block_res)
+        r->band_rows = rows;
+    }
+  need[last % 2] = MAX (need[last % 2], r->band_rows > 0 ? row * r->band_rows : full);
+  need[0] = MAX (need[0], 1);
+  need[1] = MAX (need[1], 1);
+  g_debug ("Activations: %.1f + %.1f MiB; the last conv in bands of %d rows (0: one piece)",
+           need[0] * 4 / 1048576.0, need[1] * 4 / 1048576.0, r->band_rows);
+}
+
 static gboolean
 create_runtime_buffers (HdRenderer  *r,
                         GError     **error)
@@ -1052,8 +1196,7 @@ create_runtime_buffers (HdRenderer  *r,
   const HdGeneratorConfig *config = &gen->config;
   gsize width = MAX (config->z_dim, config->w_dim);
   gsize ws = (gsize) gen->num_ws * config->w_dim;
-  gsize act = max_activation_floats (gen);
-  gsize img = (gsize) config->img_channels * config->img_resolution * config->img_resolution;
+  gsize img[2] = { 1, 1 };
   gsize frame;
 
   for (int l = 0; l < config->mapping_layers; l++)
@@ -1068,26 +1211,42 @@ create_runtime_buffers (HdRenderer  *r,
   r->latent_x[1] = width;
   r->latent_ws = 2 * width;
 
-  return create_buffer (r, &r->frame_buf, "The frame parameters", frame * sizeof (float),
+  /* ToRGB of block b writes img[b % 2]. */
+  for (int b = 0; b < gen->n_rgbs; b++)
+    img[b % 2] = MAX (img[b % 2], (gsize) gen->rgbs[b].c_out *
+                                  gen->rgbs[b].block_res * gen->rgbs[b].block_res);
+
+  if (!(create_buffer (r, &r->frame_buf, MEM_FRAME, "The frame parameters", frame * sizeof (float),
                         HD_VK_MEMORY_UPLOAD, error) &&
-         create_buffer (r, &r->latent_buf, "The latents", (2 * width + ws) * sizeof (float),
+         create_buffer (r, &r->latent_buf, MEM_FRAME, "The latents", (2 * width + ws) * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->styles_buf, "The styles", r->style_rows * sizeof (float),
+         create_buffer (r, &r->styles_buf, MEM_FRAME, "The styles", r->style_rows * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->dcoef_buf, "The demodulation coefficients",
+         create_buffer (r, &r->dcoef_buf, MEM_FRAME, "The demodulation coefficients",
                         r->dcoef_rows * sizeof (float), HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->scale_buf, "The input scales",
+         create_buffer (r, &r->scale_buf, MEM_FRAME, "The input scales",
                         MAX (gen->domain_dim, 1) * sizeof (float), HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->act[0], "The activations", act * sizeof (float),
+         create_buffer (r, &r->act[0], MEM_ACTIVATIONS, "The activations",
+                        r->act_floats[0] * sizeof (float), HD_VK_MEMORY_DEVICE, error) &&
+         create_buffer (r, &r->act[1], MEM_ACTIVATIONS, "The activations",
+                        r->act_floats[1] * sizeof (float), HD_VK_MEMORY_DEVICE, error) &&
+         create_buffer (r, &r->img[0], MEM_IMAGES, "The image", img[0] * sizeof (float),
                         HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->act[1], "The activations", act * sizeof (float),
-                        HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->img[0], "The image", img * sizeof (float),
-                        HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->img[1], "The image", img * sizeof (float),
-                        HD_VK_MEMORY_DEVICE, error) &&
-         create_buffer (r, &r->readback, "The readback buffer", img * sizeof (float),
-                        HD_VK_MEMORY_READBACK, error);
+         create_buffer (r, &r->img[1], MEM_IMAGES, "The image", img[1] * sizeof (float),
+                        HD_VK_MEMORY_DEVICE, error)))
+    return FALSE;
+
+  /* Where the images are in host-cached, coherent memory (unified memory,
+   * CPU devices), the host reads them there; otherwise through a copy to
+   * a readback buffer (HYPERDOMAIN_FORCE_STAGING=1 forces that too). */
+  r->direct_readback = !r->force_staging;
+  for (int i = 0; i < 2; i++)
+    if (r->img[i].mapped == NULL || !(r->img[i].memory_flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT))
+      r->direct_readback = FALSE;
+  if (r->direct_readback)
+    return TRUE;
+  return create_buffer (r, &r->readback, MEM_READBACK, "The readback buffer",
+                        MAX (img[0], img[1]) * sizeof (float), HD_VK_MEMORY_READBACK, error);
 }
 
 /* A view of a whole buffer as R32_SFLOAT (or R32G32B32A32_SFLOAT)
@@ -1243,6 +1402,8 @@ setup_dispatches (HdRenderer *r)
       gpu->push.in_res = conv->in_res;
       gpu->push.has_clamp = config->has_conv_clamp;
       gpu->push.clamp_val = config->has_conv_clamp ? config->conv_clamp : 0.0f;
+      gpu->push.out_row0 = 0;
+      gpu->push.out_rows = conv->block_res;
       gpu->pipe = conv->up ? PIPE_CONV_UP : PIPE_CONV;
       if (r->conv_kernel == CONV_KERNEL_CPU && conv->in_res <= CPU_SMALL_TILE)
         {
@@ -1283,6 +1444,8 @@ setup_dispatches (HdRenderer *r)
       gpu->push.has_prev = b > 0;
       gpu->push.has_clamp = config->has_conv_clamp;
       gpu->push.clamp_val = config->has_conv_clamp ? config->conv_clamp : 0.0f;
+      gpu->push.row0 = 0;
+      gpu->push.act_rows = rgb->block_res;
       gpu->groups[0] = (rgb->block_res + 63) / 64;
       gpu->groups[1] = rgb->block_res;
       gpu->groups[2] = 1;
@@ -1384,6 +1547,7 @@ hd_renderer_new (HdVkContext  *ctx,
   for (int c = 0; c < gen->n_convs; c++)
     if (!upload_conv_weights (r, c, error))
       goto fail;
+  plan_activations (r);
   if (!create_runtime_buffers (r, error) ||
       !create_descriptor_sets (r, error))
     goto fail;
@@ -1454,24 +1618,24 @@ hd_renderer_free (HdRenderer *r)
 
   if (r->convs != NULL)
     for (int c = 0; c < r->gen->n_convs; c++)
-      destroy_buffer (r, &r->convs[c].weights);
-  destroy_buffer (r, &r->mapping_buf);
-  destroy_buffer (r, &r->affine_buf);
-  destroy_buffer (r, &r->wsq_buf);
-  destroy_buffer (r, &r->misc_buf);
-  destroy_buffer (r, &r->const_buf);
-  destroy_buffer (r, &r->noise_buf);
-  destroy_buffer (r, &r->frame_buf);
-  destroy_buffer (r, &r->latent_buf);
-  destroy_buffer (r, &r->styles_buf);
-  destroy_buffer (r, &r->dcoef_buf);
-  destroy_buffer (r, &r->scale_buf);
+      destroy_buffer (r, &r->convs[c].weights, MEM_CONV_WEIGHTS);
+  destroy_buffer (r, &r->mapping_buf, MEM_MAPPING);
+  destroy_buffer (r, &r->affine_buf, MEM_AFFINE);
+  destroy_buffer (r, &r->wsq_buf, MEM_DEMOD_TABLES);
+  destroy_buffer (r, &r->misc_buf, MEM_MISC);
+  destroy_buffer (r, &r->const_buf, MEM_MISC);
+  destroy_buffer (r, &r->noise_buf, MEM_NOISE);
+  destroy_buffer (r, &r->frame_buf, MEM_FRAME);
+  destroy_buffer (r, &r->latent_buf, MEM_FRAME);
+  destroy_buffer (r, &r->styles_buf, MEM_FRAME);
+  destroy_buffer (r, &r->dcoef_buf, MEM_FRAME);
+  destroy_buffer (r, &r->scale_buf, MEM_FRAME);
   for (int i = 0; i < 2; i++)
     {
-      destroy_buffer (r, &r->act[i]);
-      destroy_buffer (r, &r->img[i]);
+      destroy_buffer (r, &r->act[i], MEM_ACTIVATIONS);
+      destroy_buffer (r, &r->img[i], MEM_IMAGES);
     }
-  destroy_buffer (r, &r->readback);
+  destroy_buffer (r, &r->readback, MEM_READBACK);
 
   g_free (r->convs);
   g_free (r->rgbs);
@@ -1629,22 +1793,57 @@ record_synthesis (HdRenderer      *r,
   for (int b = 0; b <= stop_block; b++)
     {
       RgbGpu *rgb = &r->rgbs[b];
+      int n_convs = b == 0 ? 1 : 2;
+      /* The last conv of the generator runs in bands (plan_activations). */
+      gboolean banded = r->band_rows > 0 && b == gen->n_blocks - 1;
 
-      for (int j = 0; j < (b == 0 ? 1 : 2); j++, conv++)
+      for (int j = 0; j < n_convs; j++, conv++)
         {
           ConvGpu *gpu = &r->convs[conv];
           ConvPush push = gpu->push;
+          const char *label = gen->convs[conv].name + strlen ("synthesis.");
 
           push.noise_on = noise_mode != HD_NOISE_NONE;
-          push.noise_off = gpu->noise_base + (noise_mode == HD_NOISE_RANDOM ? r->noise_total : 0);
+          push.noise_off = gpu->noise_base;
           if (gpu->texel_set != VK_NULL_HANDLE)
             vkCmdBindDescriptorSets (cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipeline_layout,
                                      1, 1, &gpu->texel_set, 0, NULL);
-          cmd_dispatch (r, cb, gpu->pipe, gpu->set,
-                        &push, sizeof push, gpu->groups[0], gpu->groups[1], gpu->groups[2],
-                        gen->convs[conv].name + strlen ("synthesis."));
-          cmd_compute_barrier (cb);
+          if (!banded || j < n_convs - 1)
+            {
+              cmd_dispatch (r, cb, gpu->pipe, gpu->set,
+                            &push, sizeof push, gpu->groups[0], gpu->groups[1], gpu->groups[2],
+                            label);
+              cmd_compute_barrier (cb);
+              continue;
+            }
+
+          /* Band by band: the conv's rows row0 .. row0 + rows - 1 into
+           * the start of its buffer, then the ToRGB of those rows. */
+          for (guint32 row0 = 0; row0 < push.out_rows; row0 += r->band_rows)
+            {
+              guint32 rows = MIN ((guint32) r->band_rows, push.out_rows - row0);
+              ConvPush band = push;
+              TorgbPush rgb_band = rgb->push;
+
+              g_assert (conv == gen->n_convs - 1);
+              band.out_row0 = row0;
+              band.out_rows = r->band_rows;
+              cmd_dispatch (r, cb, gpu->pipe, gpu->set, &band, sizeof band, gpu->groups[0],
+                            groups_for (rows, r->conv_kernel == CONV_KERNEL_CPU ? CPU_TILE_P :
+                                                                                  CONV_TILE_H),
+                            gpu->groups[2], label);
+              cmd_compute_barrier (cb);
+              rgb_band.row0 = row0;
+              rgb_band.act_rows = r->band_rows;
+              cmd_dispatch (r, cb, PIPE_TORGB, rgb->set, &rgb_band, sizeof rgb_band,
+                            rgb->groups[0], rows, rgb->groups[2],
+                            gen->rgbs[b].name + strlen ("synthesis."));
+              /* The next band overwrites what this ToRGB reads. */
+              cmd_compute_barrier (cb);
+            }
         }
+      if (banded)
+        continue;
       /* No barrier after ToRGB: the next conv does not touch the images,
        * and the next ToRGB comes after that conv's barrier. */
       cmd_dispatch (r, cb, PIPE_TORGB, rgb->set, &rgb->push, sizeof rgb->push,
@@ -1690,6 +1889,11 @@ get_commands (HdRenderer   *r,
     .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
     .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
   };
+  VkMemoryBarrier shader_to_host = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+  };
   const HdRgbLayer *last = &r->gen->rgbs[stop_block];
   VkBufferCopy region = {
     .size = (VkDeviceSize) last->c_out * last->block_res * last->block_res * sizeof (float),
@@ -1724,11 +1928,17 @@ get_commands (HdRenderer   *r,
   cmd_timestamp (r, cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 1);
   record_synthesis (r, cb, stop_block, noise_mode);
 
-  vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                        VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &to_transfer, 0, NULL, 0, NULL);
-  vkCmdCopyBuffer (cb, r->img[r->rgbs[stop_block].img].buffer, r->readback.buffer, 1, &region);
-  vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                        VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
+  if (r->direct_readback)
+    vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                          VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &shader_to_host, 0, NULL, 0, NULL);
+  else
+    {
+      vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                            VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &to_transfer, 0, NULL, 0, NULL);
+      vkCmdCopyBuffer (cb, r->img[r->rgbs[stop_block].img].buffer, r->readback.buffer, 1, &region);
+      vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                            VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
+    }
   cmd_timestamp (r, cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 2);
   r->recording_labels = NULL;
 
@@ -1821,7 +2031,7 @@ upload_random_noise (HdRenderer  *r,
 {
   g_autofree float *noise = NULL;
 
-  if (r->noise_valid && r->noise_seed == seed)
+  if (r->noise_content == NOISE_CONTENT_RANDOM && r->noise_seed == seed)
     return TRUE;
   noise = g_try_new (float, MAX (r->noise_total, 1));
   if (noise == NULL)
@@ -1830,11 +2040,10 @@ upload_random_noise (HdRenderer  *r,
       return FALSE;
     }
   hd_noise_generate (r->gen, seed, noise);
-  r->noise_valid = FALSE;
-  if (!upload (r, &r->noise_buf, (gsize) r->noise_total * sizeof (float), noise,
-               (gsize) r->noise_total * sizeof (float), error))
+  r->noise_content = NOISE_CONTENT_UNKNOWN;
+  if (!upload (r, &r->noise_buf, 0, noise, (gsize) r->noise_total * sizeof (float), error))
     return FALSE;
-  r->noise_valid = TRUE;
+  r->noise_content = NOISE_CONTENT_RANDOM;
   r->noise_seed = seed;
   return TRUE;
 }
@@ -1942,6 +2151,8 @@ hd_renderer_render (HdRenderer           *r,
   if (params->noise_mode == HD_NOISE_RANDOM &&
       !upload_random_noise (r, params->noise_seed, error))
     return FALSE;
+  if (params->noise_mode == HD_NOISE_CONST && !upload_const_noise (r, error))
+    return FALSE;
 
   cb = get_commands (r, mode, stop_block, params->noise_mode, error);
   if (cb == VK_NULL_HANDLE)
@@ -1957,7 +2168,7 @@ hd_renderer_render (HdRenderer           *r,
   if (mode != MAPPING_CACHED)
     remember_mapping (r, params);
 
-  memcpy (out, r->readback.mapped,
+  memcpy (out, r->direct_readback ? r->img[r->rgbs[stop_block].img].mapped : r->readback.mapped,
           sizeof (float) * gen->config.img_channels * out_res * out_res);
 
   read_timestamps (r, mode);
@@ -1977,4 +2188,21 @@ hd_renderer_get_stats (HdRenderer    *r,
   g_return_if_fail (stats != NULL);
 
   *stats = r->stats;
+}
+
+char *
+hd_renderer_get_memory_report (HdRenderer *r)
+{
+  GString *report;
+
+  g_return_val_if_fail (r != NULL, NULL);
+
+  report = g_string_new (NULL);
+  for (guint k = 0; k < N_MEMORY_KINDS; k++)
+    if (r->kind_count[k] > 0)
+      g_string_append_printf (report, "%-38s %9.1f MiB in %u buffer%s\n",
+                              memory_kind_names[k], r->kind_bytes[k] / 1048576.0,
+                              r->kind_count[k], r->kind_count[k] == 1 ? "" : "s");
+  g_string_append_printf (report, "%-38s %9.1f MiB\n", "total", r->device_bytes / 1048576.0);
+  return g_string_free (report, FALSE);
 }

@@ -39,6 +39,9 @@ gboolean    hd_renderer_render    (HdRenderer           *renderer,
                                    GError              **error);
 void        hd_renderer_get_stats (HdRenderer           *renderer,
                                    HdRenderStats        *stats);
+/* What the renderer's device memory holds, one line per kind of buffer
+ * (weights, activations, noise, ...) and a total; free with g_free. */
+char       *hd_renderer_get_memory_report (HdRenderer   *renderer);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdRenderer, hd_renderer_free)
 

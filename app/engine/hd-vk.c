@@ -44,6 +44,7 @@ struct _HdVkContext {
   int                              lost;  /* atomic: made lost by a fault */
   guint64                          allocated_bytes;   /* atomic: device memory held */
   guint64                          n_allocations;     /* atomic: allocations held */
+  guint64                          peak_bytes;        /* atomic: most allocated_bytes since the last reset */
 };
 
 const char *
@@ -208,6 +209,36 @@ hd_vk_context_get_allocated_bytes (HdVkContext *ctx,
   if (n_allocations != NULL)
     *n_allocations = __atomic_load_n (&ctx->n_allocations, __ATOMIC_RELAXED);
   return __atomic_load_n (&ctx->allocated_bytes, __ATOMIC_RELAXED);
+}
+
+guint64
+hd_vk_context_get_peak_allocated_bytes (HdVkContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, 0);
+
+  return __atomic_load_n (&ctx->peak_bytes, __ATOMIC_RELAXED);
+}
+
+void
+hd_vk_context_reset_peak_allocated_bytes (HdVkContext *ctx)
+{
+  g_return_if_fail (ctx != NULL);
+
+  __atomic_store_n (&ctx->peak_bytes, __atomic_load_n (&ctx->allocated_bytes, __ATOMIC_RELAXED),
+                    __ATOMIC_RELAXED);
+}
+
+/* Raises the peak to NOW if it is below. */
+static void
+raise_peak (HdVkContext *ctx,
+            guint64      now)
+{
+  guint64 peak = __atomic_load_n (&ctx->peak_bytes, __ATOMIC_RELAXED);
+
+  while (peak < now &&
+         !__atomic_compare_exchange_n (&ctx->peak_bytes, &peak, now, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
 }
 
 VkResult
@@ -1042,7 +1073,8 @@ hd_vk_buffer_init (HdVkContext   *ctx,
                        memory_use_name (use), t, type_flags,
                        ctx->memory_properties.memoryTypes[t].heapIndex);
             buf->allocated = req.size;
-            __atomic_add_fetch (&ctx->allocated_bytes, req.size, __ATOMIC_RELAXED);
+            buf->memory_flags = type_flags;
+            raise_peak (ctx, __atomic_add_fetch (&ctx->allocated_bytes, req.size, __ATOMIC_RELAXED));
             __atomic_add_fetch (&ctx->n_allocations, 1, __ATOMIC_RELAXED);
             if ((type_flags & host) == host)
               {

@@ -54,6 +54,7 @@ typedef struct {
   VkDeviceMemory memory;
   VkDeviceSize   size;       /* as requested */
   VkDeviceSize   allocated;  /* device memory it holds */
+  VkMemoryPropertyFlags memory_flags;  /* of the memory type it lives in */
   void          *mapped;     /* host address when host visible and coherent
                                 (always for UPLOAD and READBACK; DEVICE
                                 buffers too on unified-memory devices) */
@@ -95,6 +96,10 @@ gboolean          hd_vk_buffer_init        (HdVkContext  *ctx,
  * device memory would show. */
 guint64           hd_vk_context_get_allocated_bytes (HdVkContext *ctx,
                                                      guint64     *n_allocations);
+/* The most device memory CTX held at once (as counted above) since it was
+ * created or since the last reset, which sets it to what is held now. */
+guint64           hd_vk_context_get_peak_allocated_bytes   (HdVkContext *ctx);
+void              hd_vk_context_reset_peak_allocated_bytes (HdVkContext *ctx);
 /* Releases BUF (a zeroed or already cleared buffer is fine). */
 void              hd_vk_buffer_clear       (HdVkContext  *ctx,
                                             HdVkBuffer   *buf);
