@@ -10,7 +10,9 @@
 #
 # BUILD_DIR defaults to build, FRAMES to 5, SHAPE to 256 (tiny, 256 or
 # 1024-config-f).  PYTHON selects the interpreter that has torch
-# (default /usr/bin/python3).  The two runs are sequential so that they
+# (default /usr/bin/python3).  UP=fold makes PyTorch up-sample with a 1x1
+# conv and a fold instead of conv_transpose2d (the NVlabs way, default),
+# which its CPU build runs much faster.  The two runs are sequential so that they
 # do not compete for the CPU.
 set -eu
 
@@ -18,6 +20,7 @@ build=${1:-build}
 frames=${2:-5}
 shape=${3:-256}
 python=${PYTHON:-/usr/bin/python3}
+up=${UP:-transpose}
 here=$(cd "$(dirname "$0")" && pwd)
 threads=$(nproc)
 dir=$(mktemp -d)
@@ -28,7 +31,7 @@ trap 'rm -rf "$dir"' EXIT
 cat "$dir/bench.txt"
 gen="$dir/random-$shape.safetensors"
 
-"$python" "$here/torch_reference.py" "$gen" --bench "$frames" --threads "$threads" \
+"$python" "$here/torch_reference.py" "$gen" --bench "$frames" --threads "$threads" --up "$up" \
   >"$dir/torch.txt"
 cat "$dir/torch.txt"
 

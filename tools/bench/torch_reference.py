@@ -8,7 +8,7 @@ both against the conformance fixtures.
 
   torch_reference.py GEN.safetensors [--seed S] [--domain D.safetensors=W]...
                      [--psi F] [--cutoff N] [--noise const|none]
-                     [-o out.npy] [--bench N] [--threads T]
+                     [-o out.npy] [--bench N] [--threads T] [--up transpose|fold]
 """
 import argparse
 import json
@@ -50,7 +50,8 @@ def randn_numpy_legacy(seed, n):
 
 
 class Generator:
-    def __init__(self, path):
+    def __init__(self, path, up_fold=False):
+        self.up_fold = up_fold
         self.t, meta = read_safetensors(path)
         cfg = json.loads(meta["hyperdomain.config"])
         self.z_dim = cfg["z_dim"]
@@ -92,9 +93,17 @@ class Generator:
             wt = wt * (1.0 + d).reshape(1, 1, -1, 1, 1)
         wt = wt.reshape(-1, *weight.shape[1:])
         if up:
-            # Transposed conv, stride 2, no flip: conv_transpose2d takes the
-            # weight as [in, out, kh, kw] ...
-            y = F.conv_transpose2d(x, wt.transpose(0, 1), stride=2)
+            if self.up_fold:
+                # The same sums as below, as a 1x1 conv to the 9 taps of each
+                # output channel and a stride-2 fold (col2im).
+                n, cin, h, w_ = x.shape
+                taps = wt.reshape(-1, cin, 9).permute(0, 2, 1).reshape(-1, cin, 1, 1)
+                y = F.conv2d(x, taps).reshape(n, -1, h * w_)
+                y = F.fold(y, (2 * h + 1, 2 * w_ + 1), 3, stride=2)
+            else:
+                # Transposed conv, stride 2, no flip: conv_transpose2d takes
+                # the weight as [in, out, kh, kw] ...
+                y = F.conv_transpose2d(x, wt.transpose(0, 1), stride=2)
             # ... then the FIR, padded so that the result is 2H.
             c = y.shape[1]
             y = F.pad(y, [1, 1, 1, 1])
@@ -166,10 +175,14 @@ def main():
     ap.add_argument("-o", "--output")
     ap.add_argument("--bench", type=int, default=0, help="time N frames after one warm-up and print the median")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--up", default="transpose", choices=["transpose", "fold"],
+                    help="up-sampling conv: conv_transpose2d as NVlabs code does (default), or the "
+                         "same sums as a 1x1 conv and a fold, which avoids PyTorch's slow CPU "
+                         "conv_transpose2d")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    g = Generator(args.model)
+    g = Generator(args.model, up_fold=args.up == "fold")
     domain = load_domains(args.domain)
     z = torch.from_numpy(randn_numpy_legacy(args.seed, g.z_dim).astype(np.float32)).unsqueeze(0)
     with torch.no_grad():
@@ -184,7 +197,7 @@ def main():
                 g.synthesis(g.mapping(z, args.psi, args.cutoff), domain, args.noise)
                 times.append((time.perf_counter() - t0) * 1000.0)
             times.sort()
-            print(f"pytorch {torch.__version__} threads={args.threads} frames={args.bench} "
+            print(f"pytorch {torch.__version__} threads={args.threads} up={args.up} frames={args.bench} "
                   f"median_ms={times[len(times) // 2]:.2f} min_ms={times[0]:.2f}")
 
 
