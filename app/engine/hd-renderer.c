@@ -94,6 +94,9 @@ typedef enum {
   PIPE_CONV_SMALL,      /* conv_cpu with 4x4 tiles, for 4x4 inputs */
   PIPE_CONV_SMALL_UP,
   PIPE_TCONV,           /* CPU up conv: transposed conv, blur, epilogue */
+  PIPE_MAP_FC_CPU,      /* map_fc, styles and dcoef reading through texel */
+  PIPE_STYLES_CPU,      /* buffers (set 1, map_texel_set) */
+  PIPE_DCOEF_CPU,
   N_PIPES
 } PipelineId;
 
@@ -110,6 +113,9 @@ static const char * const pipeline_shaders[N_PIPES] = {
   [PIPE_CONV_SMALL] = "conv_cpu_small",
   [PIPE_CONV_SMALL_UP] = "conv_cpu_small_up",
   [PIPE_TCONV] = "tconv_cpu",
+  [PIPE_MAP_FC_CPU] = "map_fc_cpu",
+  [PIPE_STYLES_CPU] = "styles_cpu",
+  [PIPE_DCOEF_CPU] = "dcoef_cpu",
 };
 
 /* Push constant blocks, field for field as the shaders declare them. */
@@ -288,6 +294,10 @@ struct _HdRenderer {
   int                   band_rows;     /* rows per band of the last conv, or 0 */
   VkBufferView          act_views[2], const_view, scale_view, noise_view;  /* CPU kernels */
   VkBufferView          act4_views[2], const4_view;  /* the same as vec4 texels */
+  /* Set 1 of map_fc, styles and dcoef on the CPU kernels: the mapping,
+   * latent, affine, wsq and styles buffers as texels (see map_fc.comp). */
+  VkBufferView          map_views[N_TEXEL_BINDINGS];
+  VkDescriptorSet       map_texel_set;
 
   VkDescriptorSet       norm_set, fc_set, truncate_set, styles_set, dcoef_set, scales_set;
 
@@ -616,7 +626,8 @@ create_pipeline (HdRenderer  *r,
                  GError     **error)
 {
   gboolean small = p == PIPE_CONV_SMALL || p == PIPE_CONV_SMALL_UP;
-  gboolean cpu_only = small || p == PIPE_TCONV;
+  gboolean cpu_only = small || p == PIPE_TCONV || p == PIPE_MAP_FC_CPU ||
+                      p == PIPE_STYLES_CPU || p == PIPE_DCOEF_CPU;
   gboolean cpu_conv = r->conv_kernel == CONV_KERNEL_CPU &&
                       (p == PIPE_CONV || p == PIPE_CONV_UP || small || p == PIPE_TCONV);
   const char *name = !cpu_conv || small || p == PIPE_TCONV ? pipeline_shaders[p] :
@@ -1271,6 +1282,49 @@ create_texel_view (HdRenderer       *r,
                       "Creating a buffer view", error);
 }
 
+/* Set 1 of map_fc, styles and dcoef on the CPU kernels.  Left out (the
+ * storage-buffer shaders run instead) when a buffer is larger than a
+ * texel buffer may be on this device. */
+static gboolean
+create_map_texel_set (HdRenderer                        *r,
+                      const VkDescriptorSetAllocateInfo *alloc,
+                      GError                           **error)
+{
+  const HdVkBuffer *bufs[N_TEXEL_BINDINGS] = {
+    &r->mapping_buf, &r->latent_buf, &r->affine_buf, &r->wsq_buf, &r->styles_buf,
+  };
+  gsize limit = hd_vk_context_get_limits (r->ctx)->maxTexelBufferElements;
+  VkWriteDescriptorSet writes[N_TEXEL_BINDINGS];
+
+  for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
+    if (bufs[b]->size / sizeof (float) > limit)
+      {
+        g_debug ("Mapping and styles read through storage buffers: a buffer of %" G_GSIZE_FORMAT
+                 " floats exceeds the texel buffer limit of %" G_GSIZE_FORMAT,
+                 (gsize) (bufs[b]->size / sizeof (float)), limit);
+        return TRUE;
+      }
+  for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
+    {
+      if (!create_texel_view (r, bufs[b], FALSE, &r->map_views[b], error))
+        return FALSE;
+      writes[b] = (VkWriteDescriptorSet) {
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstBinding = b,
+        .descriptorCount = 1,
+        .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+        .pTexelBufferView = &r->map_views[b],
+      };
+    }
+  if (!hd_vk_check (vkAllocateDescriptorSets (r->device, alloc, &r->map_texel_set),
+                    "Allocating a descriptor set", error))
+    return FALSE;
+  for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
+    writes[b].dstSet = r->map_texel_set;
+  vkUpdateDescriptorSets (r->device, N_TEXEL_BINDINGS, writes, 0, NULL);
+  return TRUE;
+}
+
 /* Set 1 of every conv on the CPU kernels: its input, weights, scales and
  * the noise images. */
 static gboolean
@@ -1319,7 +1373,7 @@ create_texel_sets (HdRenderer  *r,
         };
       vkUpdateDescriptorSets (r->device, N_TEXEL_BINDINGS, writes, 0, NULL);
     }
-  return TRUE;
+  return create_map_texel_set (r, &alloc, error);
 }
 
 static gboolean
@@ -1335,12 +1389,12 @@ create_descriptor_sets (HdRenderer  *r,
     },
     {
       .type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
-      .descriptorCount = gen->n_convs * N_TEXEL_BINDINGS,
+      .descriptorCount = (gen->n_convs + 1) * N_TEXEL_BINDINGS,
     },
   };
   VkDescriptorPoolCreateInfo pool_info = {
     .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-    .maxSets = n_sets + gen->n_convs,
+    .maxSets = n_sets + gen->n_convs + 1,
     .poolSizeCount = 2,
     .pPoolSizes = sizes,
   };
@@ -1615,6 +1669,9 @@ hd_renderer_free (HdRenderer *r)
     vkDestroyBufferView (r->device, r->scale_view, NULL);
   if (r->noise_view != VK_NULL_HANDLE)
     vkDestroyBufferView (r->device, r->noise_view, NULL);
+  for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
+    if (r->map_views[b] != VK_NULL_HANDLE)
+      vkDestroyBufferView (r->device, r->map_views[b], NULL);
 
   if (r->convs != NULL)
     for (int c = 0; c < r->gen->n_convs; c++)
@@ -1726,6 +1783,11 @@ record_mapping (HdRenderer      *r,
     .meta_off = r->affine_meta_off,
   };
 
+  gboolean texel = r->map_texel_set != VK_NULL_HANDLE;
+
+  if (texel)
+    vkCmdBindDescriptorSets (cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipeline_layout,
+                             1, 1, &r->map_texel_set, 0, NULL);
   if (mode == MAPPING_Z)
     {
       MapNormPush norm = {
@@ -1747,7 +1809,7 @@ record_mapping (HdRenderer      *r,
             .in_off = r->latent_x[cur],
             .out_off = r->latent_x[1 - cur],
           };
-          cmd_dispatch (r, cb, PIPE_MAP_FC, r->fc_set, &fc, sizeof fc,
+          cmd_dispatch (r, cb, texel ? PIPE_MAP_FC_CPU : PIPE_MAP_FC, r->fc_set, &fc, sizeof fc,
                         groups_for (fc.out_features, 64), 1, 1, "mapping");
           cmd_compute_barrier (cb);
           cur = 1 - cur;
@@ -1765,10 +1827,10 @@ record_mapping (HdRenderer      *r,
   cmd_dispatch (r, cb, PIPE_MAP_TRUNCATE, r->truncate_set, &truncate, sizeof truncate,
                 groups_for ((gsize) gen->num_ws * config->w_dim, 64), 1, 1, "mapping");
   cmd_compute_barrier (cb);
-  cmd_dispatch (r, cb, PIPE_STYLES, r->styles_set, &styles, sizeof styles,
+  cmd_dispatch (r, cb, texel ? PIPE_STYLES_CPU : PIPE_STYLES, r->styles_set, &styles, sizeof styles,
                 groups_for (r->style_rows, 64), 1, 1, "all layers");
   cmd_compute_barrier (cb);
-  cmd_dispatch (r, cb, PIPE_DCOEF, r->dcoef_set, &dcoef, sizeof dcoef,
+  cmd_dispatch (r, cb, texel ? PIPE_DCOEF_CPU : PIPE_DCOEF, r->dcoef_set, &dcoef, sizeof dcoef,
                 groups_for (r->dcoef_rows, 64), 1, 1, "all convs");
   cmd_compute_barrier (cb);
 }
