@@ -1282,6 +1282,26 @@ create_texel_view (HdRenderer       *r,
                       "Creating a buffer view", error);
 }
 
+/* Points the N_TEXEL_BINDINGS bindings of SET at VIEWS. */
+static void
+update_texel_set (HdRenderer         *r,
+                  VkDescriptorSet     set,
+                  const VkBufferView *views)
+{
+  VkWriteDescriptorSet writes[N_TEXEL_BINDINGS];
+
+  for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
+    writes[b] = (VkWriteDescriptorSet) {
+      .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+      .dstSet = set,
+      .dstBinding = b,
+      .descriptorCount = 1,
+      .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+      .pTexelBufferView = &views[b],
+    };
+  vkUpdateDescriptorSets (r->device, N_TEXEL_BINDINGS, writes, 0, NULL);
+}
+
 /* Set 1 of map_fc, styles and dcoef on the CPU kernels.  Left out (the
  * storage-buffer shaders run instead) when a buffer is larger than a
  * texel buffer may be on this device. */
@@ -1294,7 +1314,6 @@ create_map_texel_set (HdRenderer                        *r,
     &r->mapping_buf, &r->latent_buf, &r->affine_buf, &r->wsq_buf, &r->styles_buf,
   };
   gsize limit = hd_vk_context_get_limits (r->ctx)->maxTexelBufferElements;
-  VkWriteDescriptorSet writes[N_TEXEL_BINDINGS];
 
   for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
     if (bufs[b]->size / sizeof (float) > limit)
@@ -1305,23 +1324,12 @@ create_map_texel_set (HdRenderer                        *r,
         return TRUE;
       }
   for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
-    {
-      if (!create_texel_view (r, bufs[b], FALSE, &r->map_views[b], error))
-        return FALSE;
-      writes[b] = (VkWriteDescriptorSet) {
-        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-        .dstBinding = b,
-        .descriptorCount = 1,
-        .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
-        .pTexelBufferView = &r->map_views[b],
-      };
-    }
+    if (!create_texel_view (r, bufs[b], FALSE, &r->map_views[b], error))
+      return FALSE;
   if (!hd_vk_check (vkAllocateDescriptorSets (r->device, alloc, &r->map_texel_set),
                     "Allocating a descriptor set", error))
     return FALSE;
-  for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
-    writes[b].dstSet = r->map_texel_set;
-  vkUpdateDescriptorSets (r->device, N_TEXEL_BINDINGS, writes, 0, NULL);
+  update_texel_set (r, r->map_texel_set, r->map_views);
   return TRUE;
 }
 
@@ -1351,7 +1359,6 @@ create_texel_sets (HdRenderer  *r,
     {
       ConvGpu *gpu = &r->convs[c];
       VkBufferView views[N_TEXEL_BINDINGS];
-      VkWriteDescriptorSet writes[N_TEXEL_BINDINGS];
 
       if (!create_texel_view (r, &gpu->weights, FALSE, &gpu->weight_view, error) ||
           !hd_vk_check (vkAllocateDescriptorSets (r->device, &alloc, &gpu->texel_set),
@@ -1362,16 +1369,7 @@ create_texel_sets (HdRenderer  *r,
       views[2] = r->scale_view;
       views[3] = r->noise_view;
       views[4] = c == 0 ? r->const4_view : r->act4_views[(c - 1) % 2];
-      for (guint b = 0; b < N_TEXEL_BINDINGS; b++)
-        writes[b] = (VkWriteDescriptorSet) {
-          .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-          .dstSet = gpu->texel_set,
-          .dstBinding = b,
-          .descriptorCount = 1,
-          .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
-          .pTexelBufferView = &views[b],
-        };
-      vkUpdateDescriptorSets (r->device, N_TEXEL_BINDINGS, writes, 0, NULL);
+      update_texel_set (r, gpu->texel_set, views);
     }
   return create_map_texel_set (r, &alloc, error);
 }
