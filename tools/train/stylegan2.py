@@ -16,11 +16,15 @@ import json
 import math
 import os
 import struct
+import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from torch_reference import transposed_conv_s2  # noqa: E402
 
 SQRT2 = math.sqrt(2.0)
 
@@ -35,18 +39,6 @@ def blur_up(y, kernel):
     c = y.shape[1]
     y = F.pad(y, [1, 1, 1, 1])
     return F.conv2d(y, kernel.reshape(1, 1, 4, 4).expand(c, 1, 4, 4), groups=c)
-
-
-def transposed_conv_s2(x, weight):
-    """F.conv_transpose2d(x, weight.transpose(0, 1), stride=2), the same sums
-    computed as a 1x1 conv to the 9 taps of every output channel and a fold
-    (col2im) with stride 2: PyTorch's CPU conv_transpose2d takes the slow
-    path, about 8x slower forward and backward than this for the layers here."""
-    n, cin, h, w = x.shape
-    cout = weight.shape[0]
-    taps = weight.reshape(cout, cin, 9).permute(0, 2, 1).reshape(cout * 9, cin, 1, 1)
-    y = F.conv2d(x, taps).reshape(n, cout * 9, h * w)
-    return F.fold(y, (2 * h + 1, 2 * w + 1), 3, stride=2)
 
 
 def upsample_img(img, kernel):
