@@ -45,6 +45,29 @@ def read_safetensors(path):
     return tensors, meta
 
 
+def fir_kernel():
+    """The 4x4 [1,3,3,1] FIR of the 2x upsampling, with gain 4."""
+    f = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    return (f[:, None] * f[None, :]) / 16.0
+
+
+def blur_up(y, kernel):
+    """The FIR after the transposed conv: pad 1 on each side, 4x4 depthwise,
+    so that the result is 2H."""
+    c = y.shape[1]
+    y = F.pad(y, [1, 1, 1, 1])
+    return F.conv2d(y, kernel.reshape(1, 1, 4, 4).expand(c, 1, 4, 4), groups=c)
+
+
+def upsample_img(img, kernel):
+    """upsample2d of the skip images: zero-stuff, pad (2,1), the 4x4 FIR."""
+    n, c, h, w = img.shape
+    y = img.new_zeros(n, c, h * 2, w * 2)
+    y[:, :, ::2, ::2] = img
+    y = F.pad(y, [2, 1, 2, 1])
+    return F.conv2d(y, kernel.reshape(1, 1, 4, 4).expand(c, 1, 4, 4), groups=c)
+
+
 def transposed_conv_s2(x, weight):
     """F.conv_transpose2d(x, weight.transpose(0, 1), stride=2) for a 3x3
     weight [out, in, 3, 3]: the same sums as a 1x1 conv to the 9 taps of each
@@ -76,8 +99,7 @@ class Generator:
         self.clamp = cfg.get("synthesis", {}).get("conv_clamp")
         self.log2 = int(math.log2(self.res))
         self.num_ws = 2 * self.log2 - 2
-        f = torch.tensor([1.0, 3.0, 3.0, 1.0])
-        self.fir = (f[:, None] * f[None, :]) / 16.0  # gain 4 for 2x up
+        self.fir = fir_kernel()
 
     def mapping(self, z, psi=1.0, cutoff=None):
         x = z * (z.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
@@ -112,11 +134,8 @@ class Generator:
                 # Transposed conv, stride 2, no flip: conv_transpose2d takes
                 # the weight as [in, out, kh, kw] ...
                 y = F.conv_transpose2d(x, wt.transpose(0, 1), stride=2)
-            # ... then the FIR, padded so that the result is 2H.
-            c = y.shape[1]
-            y = F.pad(y, [1, 1, 1, 1])
-            k = self.fir.reshape(1, 1, 4, 4).repeat(c, 1, 1, 1)
-            y = F.conv2d(y, k, groups=c)
+            # ... then the FIR.
+            y = blur_up(y, self.fir)
         else:
             y = F.conv2d(x, wt, padding=1)
         if noise_mode == "const":
@@ -135,16 +154,6 @@ class Generator:
             y = y.clamp(-self.clamp, self.clamp)
         return y
 
-    @staticmethod
-    def upsample(img):
-        c = img.shape[1]
-        f = torch.tensor([1.0, 3.0, 3.0, 1.0])
-        k = ((f[:, None] * f[None, :]) / 16.0).reshape(1, 1, 4, 4).repeat(c, 1, 1, 1)
-        y = torch.zeros(img.shape[0], c, img.shape[2] * 2, img.shape[3] * 2)
-        y[:, :, ::2, ::2] = img
-        y = F.pad(y, [2, 1, 2, 1])
-        return F.conv2d(y, k, groups=c)
-
     def synthesis(self, ws, domain, noise_mode):
         x = self.t["synthesis.b4.const"].unsqueeze(0)
         x = self.modconv("synthesis.b4.conv1", x, ws[:, 0], domain.get("synthesis.b4.conv1"), False, noise_mode)
@@ -154,7 +163,7 @@ class Generator:
             p = f"synthesis.b{r}"
             x = self.modconv(p + ".conv0", x, ws[:, 2 * k - 1], domain.get(p + ".conv0"), True, noise_mode)
             x = self.modconv(p + ".conv1", x, ws[:, 2 * k], domain.get(p + ".conv1"), False, noise_mode)
-            img = self.upsample(img) + self.torgb(p + ".torgb", x, ws[:, 2 * k + 1])
+            img = upsample_img(img, self.fir) + self.torgb(p + ".torgb", x, ws[:, 2 * k + 1])
         return img
 
 

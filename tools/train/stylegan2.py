@@ -24,30 +24,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from torch_reference import transposed_conv_s2  # noqa: E402
+from torch_reference import blur_up, fir_kernel, transposed_conv_s2, upsample_img  # noqa: E402
 
 SQRT2 = math.sqrt(2.0)
-
-
-def _fir_kernel():
-    f = torch.tensor([1.0, 3.0, 3.0, 1.0])
-    return (f[:, None] * f[None, :]) / 16.0
-
-
-def blur_up(y, kernel):
-    """The FIR after the transposed conv: pad 1 on each side, 4x4 depthwise."""
-    c = y.shape[1]
-    y = F.pad(y, [1, 1, 1, 1])
-    return F.conv2d(y, kernel.reshape(1, 1, 4, 4).expand(c, 1, 4, 4), groups=c)
-
-
-def upsample_img(img, kernel):
-    """§6 upsample2d: zero-stuff, pad (2,1), 4x4 FIR with gain 4."""
-    n, c, h, w = img.shape
-    y = img.new_zeros(n, c, h * 2, w * 2)
-    y[:, :, ::2, ::2] = img
-    y = F.pad(y, [2, 1, 2, 1])
-    return F.conv2d(y, kernel.reshape(1, 1, 4, 4).expand(c, 1, 4, 4), groups=c)
 
 
 def normalize_2nd_moment(z):
@@ -101,7 +80,7 @@ class ModConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(cout))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.register_buffer("noise_const", torch.randn(res, res))
-        self.register_buffer("fir", _fir_kernel(), persistent=False)
+        self.register_buffer("fir", fir_kernel(), persistent=False)
         self.up = up
         self.res = res
         self.conv_clamp = conv_clamp
@@ -167,7 +146,7 @@ class Synthesis(nn.Module):
         for k in range(2, self.log2 + 1):
             r = 2 ** k
             setattr(self, f"b{r}", Block(ch(r // 2) if r > 4 else 0, ch(r), w_dim, r, img_channels, conv_clamp))
-        self.register_buffer("fir", _fir_kernel(), persistent=False)
+        self.register_buffer("fir", fir_kernel(), persistent=False)
 
     def conv_names(self):
         """(layer name, C_in) of every synthesis conv, in forward order: the domain layers."""
