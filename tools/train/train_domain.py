@@ -31,6 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import stylegan2 as sg  # noqa: E402
 
+DEFAULT_LR_d = 0.01
+DEFAULT_LR_D = 0.002
+DEFAULT_GAMMA = 0.1
+
 
 def train_one(did, G, D_state, d_arch, reals, args, gen_hash, stop):
     dev = reals.device
@@ -42,7 +46,7 @@ def train_one(did, G, D_state, d_arch, reals, args, gen_hash, stop):
     c = args.r1_interval / (args.r1_interval + 1)
     optd = torch.optim.Adam(list(d.values()), lr=args.lr_d, betas=(0.0, 0.99))
     optD = torch.optim.Adam(D.parameters(), lr=args.lr_D * c, betas=(0.0, 0.99 ** c), eps=1e-8)
-    state = {"step": 0, "wall": 0.0, "gen": gen_hash}
+    state = {"step": 0, "wall": 0.0, "gen": gen_hash, "schedule": []}
     if os.path.exists(path):
         ck = torch.load(path, map_location=dev)
         with torch.no_grad():
@@ -55,6 +59,19 @@ def train_one(did, G, D_state, d_arch, reals, args, gen_hash, stop):
             state = ck["state"]
         print(f"[{did}] resumed at step {state['step']}" +
               ("" if ck["state"]["gen"] == gen_hash else " (generator changed: d kept, D restarted)"), flush=True)
+    # The learning rates and R1 weight of this run apply from here on, also on resuming; the
+    # schedule records them (from step, lr of d, lr of D, gamma) for the models README.
+    for g in optd.param_groups:
+        g["lr"] = args.lr_d
+    for g in optD.param_groups:
+        g["lr"] = args.lr_D * c
+    if "schedule" not in state:
+        # Checkpoints from before the schedule was recorded: run.sh trained them at the defaults.
+        state["schedule"] = [[0, DEFAULT_LR_d, DEFAULT_LR_D, DEFAULT_GAMMA]] if state["step"] else []
+    sched = state["schedule"]
+    setting = [args.lr_d, args.lr_D, args.gamma]
+    if state["step"] < args.steps and (not sched or sched[-1][1:] != setting):
+        sched.append([state["step"]] + setting)
 
     def save():
         sg.atomic_save({"d": {k: v.detach().cpu() for k, v in d.items()}, "D": D.state_dict(),
@@ -111,12 +128,14 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--pack", required=True)
-    ap.add_argument("--domains", default="smileys,animals,food,flags")
+    ap.add_argument("--domains", default="smileys,animals,food,flags", help="the domains of the pack")
+    ap.add_argument("--train", help="the domains to train in this run (default: all of --domains); "
+                    "the others go into the pack from their checkpoints")
     ap.add_argument("--steps", type=int, default=1500, help="total steps per domain")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr-d", type=float, default=0.01)
-    ap.add_argument("--lr-D", type=float, default=0.002)
-    ap.add_argument("--gamma", type=float, default=0.1)
+    ap.add_argument("--lr-d", type=float, default=DEFAULT_LR_d, help="Adam learning rate of d")
+    ap.add_argument("--lr-D", type=float, default=DEFAULT_LR_D, help="Adam learning rate of D")
+    ap.add_argument("--gamma", type=float, default=DEFAULT_GAMMA, help="R1 weight of D")
     ap.add_argument("--r1-interval", type=int, default=16)
     ap.add_argument("--aug", default="color,translation,cutout")
     ap.add_argument("--ckpt-min", type=float, default=5.0)
@@ -146,7 +165,10 @@ def main():
     signal.signal(signal.SIGINT, lambda *a: stop.update(flag=True))
 
     out = {}
-    for did in [s for s in args.domains.split(",") if s]:
+    ids = [s for s in args.domains.split(",") if s]
+    for did in [s for s in (args.train or args.domains).split(",") if s]:
+        if did not in ids:
+            sys.exit(f"--train: {did} is not one of --domains")
         name, targets, desc = common.DOMAINS[did]
         mask = np.isin(labels, [groups.index(t) for t in targets])
         reals = images[torch.from_numpy(mask)].to(dev)
@@ -156,12 +178,13 @@ def main():
         if stop["flag"]:
             break
     # Domains not trained in this run but checkpointed earlier for this generator stay in the pack.
-    for did in [s for s in args.domains.split(",") if s and s not in out]:
+    for did in [s for s in ids if s not in out]:
         path = os.path.join(args.dir, f"{did}.pt")
         if os.path.exists(path):
             c = torch.load(path, map_location="cpu")
             name, _, desc = common.DOMAINS[did]
             out[did] = (name, f"{desc} ({c['state']['step']} steps)", c["d"])
+    out = {did: out[did] for did in ids if did in out}  # the pack lists them in --domains order
     common.write_domain_pack(args.pack, out, meta.get("hyperdomain.name", ""))
     print(f"wrote {args.pack}: {', '.join(out)}", flush=True)
 

@@ -27,6 +27,16 @@ def hours(seconds):
     return f"{h} h {m:02d} min" if h else f"{m} min"
 
 
+def schedule(state):
+    """The learning rates of d and D and the R1 weight over a domain's steps, when they changed."""
+    sched = state.get("schedule", [])
+    if len(sched) < 2:
+        return ""
+    ends = [s[0] for s in sched[1:]] + [state["step"]]
+    return " (" + "; ".join(f"steps {s[0]}–{e}: lr {s[1]:g} for d and {s[2]:g} for D, γ {s[3]:g}"
+                            for s, e in zip(sched, ends)) + ")"
+
+
 def metric_table(metrics):
     lines = ["| domain | target group | share in target | base share | ratio | bar (>= 3x, >= 50 %) |",
              "| --- | --- | --- | --- | --- | --- |"]
@@ -71,7 +81,7 @@ def main():
         path = os.path.join(args.train_dir, "domains", f"{did}.pt")
         if os.path.exists(path):
             st = torch.load(path, map_location="cpu")["state"]
-            steps.append(f"{did} {st['step']}")
+            steps.append(f"{did} {st['step']}{schedule(st)}")
             walls.append(st["wall"])
     met = [r["domain"] for r in metrics["rows"] if r["meets_bar"]]
     missed = [r["domain"] for r in metrics["rows"] if not r["meets_bar"]]
