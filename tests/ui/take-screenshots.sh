@@ -8,8 +8,16 @@ cd "$(dirname "$0")/../.."
 build=${1:-_build}
 scene=$build/tests/ui/screenshot-scene
 out=data/screenshots
-conf=tests/conformance
-files=("$conf/tiny.safetensors" "$conf/tiny-domain-a.safetensors" "$conf/tiny-domain-b.safetensors")
+# The bundled demo model (domains 0-3: animals, flags, food, smileys); without it, the
+# conformance generator and its two domains.
+if [ -f data/models/emoji64.safetensors ]; then
+  files=(data/models/emoji64.safetensors data/models/emoji64-domains.safetensors)
+  light=(--seed 12 --weight 0=0 --weight 3=1) dark=(--seed 3 --weight 0=0 --weight 1=1)
+else
+  conf=tests/conformance
+  files=("$conf/tiny.safetensors" "$conf/tiny-domain-a.safetensors" "$conf/tiny-domain-b.safetensors")
+  light=(--seed 7 --weight 0=0.8 --weight 1=0.5) dark=(--seed 7 --weight 0=-0.5 --weight 1=1.2)
+fi
 mkdir -p "$out"
 
 export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/app/ui
@@ -38,9 +46,9 @@ shot () {
   echo "$out/$name.png"
 }
 
-shot light 1200 760 --seed 7 --weight 0=0.8 --weight 1=0.5
-shot dark 1200 760 --dark --stats --seed 7 --weight 0=-0.5 --weight 1=1.2
-shot narrow 400 760 --seed 7 --weight 0=0.8 --weight 1=0.5
+shot light 1200 760 "${light[@]}"
+shot dark 1200 760 --dark --stats "${dark[@]}"
+shot narrow 400 760 "${light[@]}"
 
 # The window in Russian, with the translations of this build (po/).
 # The scene reads weights in the locale's number format, as ru_RU writes them.
@@ -49,4 +57,4 @@ if locale -a 2>/dev/null | grep -qi '^ru_RU\.utf-\?8$'; then
   ru_locale=ru_RU.UTF-8 point=,
 fi
 LANGUAGE=ru LANG=$ru_locale LC_ALL=$ru_locale HYPERDOMAIN_LOCALEDIR=$build/po \
-  shot ru 1200 760 --seed 7 --weight "0=0${point}8" --weight "1=0${point}5"
+  shot ru 1200 760 "${light[@]//./$point}"
