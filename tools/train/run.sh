@@ -63,14 +63,15 @@ fi
 run $T/export.py --ckpt "$TRAIN_DIR/base.pt" -o "$GEN" --check 4
 [ -f "$TRAIN_DIR/classifier.pt" ] || run $T/classify.py train --data "$TRAIN_DIR/emoji64.npz" \
     --out "$TRAIN_DIR/classifier.pt" --threads "$THREADS"
-run $T/train_domain.py --gen "$GEN" --base-ckpt "$TRAIN_DIR/base.pt" --data "$TRAIN_DIR/emoji64.npz" \
-    --dir "$TRAIN_DIR/domains" --steps "$DOMAIN_STEPS" --domains "$DOMAINS" --pack "$PACK" --threads "$THREADS"
+train_domains() {
+    run $T/train_domain.py --gen "$GEN" --base-ckpt "$TRAIN_DIR/base.pt" --data "$TRAIN_DIR/emoji64.npz" \
+        --dir "$TRAIN_DIR/domains" --domains "$DOMAINS" --pack "$PACK" --threads "$THREADS" "$@"
+}
+train_domains --steps "$DOMAIN_STEPS"
 # The smileys (faces, hearts, ghosts, cats...: the most varied subset) stall just under the bar at
 # gamma 0.1, where D wins easily (its loss near 0.2); a smoother D (gamma 1) carries them further.
 if [ -n "$PHASE2" ]; then
-    run $T/train_domain.py --gen "$GEN" --base-ckpt "$TRAIN_DIR/base.pt" --data "$TRAIN_DIR/emoji64.npz" \
-        --dir "$TRAIN_DIR/domains" --steps $((DOMAIN_STEPS + PHASE2_STEPS)) --gamma "$PHASE2_GAMMA" \
-        --domains "$DOMAINS" --train "$PHASE2" --pack "$PACK" --threads "$THREADS"
+    train_domains --steps $((DOMAIN_STEPS + PHASE2_STEPS)) --gamma "$PHASE2_GAMMA" --train "$PHASE2"
 fi
 run $T/classify.py eval --clf "$TRAIN_DIR/classifier.pt" --gen "$GEN" --pack "$PACK" --n 512 \
     --json "$MODELS/metrics.json" --threads "$THREADS" | tee "$TRAIN_DIR/metrics.md"

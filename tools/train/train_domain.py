@@ -166,9 +166,11 @@ def main():
 
     out = {}
     ids = [s for s in args.domains.split(",") if s]
-    for did in [s for s in (args.train or args.domains).split(",") if s]:
+    train = [s for s in (args.train or args.domains).split(",") if s]
+    for did in train:
         if did not in ids:
             sys.exit(f"--train: {did} is not one of --domains")
+    for did in train:
         name, targets, desc = common.DOMAINS[did]
         mask = np.isin(labels, [groups.index(t) for t in targets])
         reals = images[torch.from_numpy(mask)].to(dev)
