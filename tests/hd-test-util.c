@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "hd-test-util.h"
 
@@ -74,6 +78,23 @@ hd_test_rmdir_recursive (const char *path)
     }
   g_dir_close (dir);
   g_rmdir (path);
+}
+
+char *
+hd_test_make_fifo (const char *dir,
+                   const char *name)
+{
+  char *path = g_build_filename (dir, name, NULL);
+
+  if (mkfifo (path, 0600) != 0)
+    g_error ("mkfifo %s: %s", path, g_strerror (errno));
+  return path;
+}
+
+void
+hd_test_hang_guard (guint seconds)
+{
+  alarm (seconds);
 }
 
 HdGeneratorConfig
@@ -280,6 +301,39 @@ hd_test_run_cli (HdTestCliResult *r,
     g_ptr_array_add (args, (char *) a);
   va_end (ap);
   hd_test_run_cli_argv (r, NULL, args);
+}
+
+void
+hd_test_run_cli_timeout (HdTestCliResult *r,
+                         guint            seconds,
+                         const char      *first,
+                         ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  const char *exe = g_getenv ("HD_RENDER");
+  int wait_status = 0;
+  va_list ap;
+
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, g_find_program_in_path ("timeout"));
+  g_assert_nonnull (argv->pdata[0]);
+  g_ptr_array_add (argv, g_strdup ("--kill-after=5"));
+  g_ptr_array_add (argv, g_strdup_printf ("%u", seconds));
+  g_ptr_array_add (argv, g_strdup (exe));
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, g_strdup (a));
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  memset (r, 0, sizeof *r);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &r->out, &r->err, &wait_status, &error);
+  g_assert_no_error (error);
+  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  if (r->status != 0)
+    g_test_message ("stderr: %s", r->err);
 }
 
 int

@@ -19,6 +19,14 @@ void      hd_test_compare          (const float *got,
 char     *hd_test_make_tmpdir      (void);
 void      hd_test_rmdir_recursive  (const char *path);
 
+/* A new FIFO NAME in DIR that nothing writes to: a reader that opens it
+ * in blocking mode hangs. Tests that read it call hd_test_hang_guard ()
+ * first, so that such a regression fails instead of hanging. */
+char     *hd_test_make_fifo        (const char *dir,
+                                    const char *name);
+/* Kills this test with SIGALRM after SECONDS; 0 disarms it. */
+void      hd_test_hang_guard       (guint       seconds);
+
 /* A config for a random generator: resolution RES, with channel counts
  * from BASE/MAX, z_dim and w_dim as given, 2 mapping layers. */
 HdGeneratorConfig hd_test_config   (int      res,
@@ -64,6 +72,13 @@ void      hd_test_run_cli_argv     (HdTestCliResult *r,
                                     GPtrArray       *args);
 /* The same with the NULL-terminated arguments. */
 void      hd_test_run_cli          (HdTestCliResult *r,
+                                    const char      *first,
+                                    ...) G_GNUC_NULL_TERMINATED;
+
+/* hd_test_run_cli () under timeout(1): killed after SECONDS, when its
+ * status is 124 (or 137 if it ignored SIGTERM). */
+void      hd_test_run_cli_timeout  (HdTestCliResult *r,
+                                    guint            seconds,
                                     const char      *first,
                                     ...) G_GNUC_NULL_TERMINATED;
 

@@ -419,6 +419,49 @@ test_errors (void)
   hd_test_rmdir_recursive (dir);
 }
 
+/* A FIFO without a writer, a folder or a device given as the model or a
+ * domain: status 1 and a message at once, not a wait for ever. Each run is
+ * under timeout(1), so that a regression fails (status 124) and does not
+ * hang the test. */
+static void
+test_special_files (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *model = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *fifo = hd_test_make_fifo (dir, "x.safetensors");
+  g_autofree char *out = g_build_filename (dir, "o.png", NULL);
+  const struct {
+    const char *option;
+    const char *path;
+    const char *problem;
+  } cases[] = {
+    { "--model", fifo, "it is a named pipe (FIFO), not a regular file" },
+    { "--domain", fifo, "it is a named pipe (FIFO), not a regular file" },
+    { "--model", dir, "it is a folder, not a regular file" },
+    { "--domain", dir, "it is a folder, not a regular file" },
+    { "--model", "/dev/null", "it is a device, not a regular file" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(HdTestCliResult) r;
+      gint64 start = g_get_monotonic_time ();
+
+      if (g_str_equal (cases[i].option, "--model"))
+        hd_test_run_cli_timeout (&r, 20, "--model", cases[i].path, "-o", out, NULL);
+      else
+        hd_test_run_cli_timeout (&r, 20, "--model", model, "--domain", cases[i].path,
+                                 "-o", out, NULL);
+      g_test_message ("%s %s: status %d, %.2f s: %s", cases[i].option, cases[i].path, r.status,
+                      (g_get_monotonic_time () - start) / 1e6, r.err);
+      g_assert_cmpint (r.status, ==, 1);
+      assert_clean_failure (&r, cases[i].path);
+      g_assert_nonnull (strstr (r.err, cases[i].problem));
+    }
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  hd_test_rmdir_recursive (dir);
+}
+
 static void
 test_no_device (void)
 {
@@ -476,6 +519,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Cli/domain-pack", test_domain_pack);
   g_test_add_func ("/Hyperdomain/Cli/default-model", test_default_model);
   g_test_add_func ("/Hyperdomain/Cli/errors", test_errors);
+  g_test_add_func ("/Hyperdomain/Cli/special-files", test_special_files);
   g_test_add_func ("/Hyperdomain/Cli/no-device", test_no_device);
   g_test_add_func ("/Hyperdomain/Cli/help-version-devices", test_help_version_devices);
   return g_test_run ();

@@ -543,6 +543,8 @@ test_check (void)
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, abs_built));
   g_assert_nonnull (strstr (error->message, gen->path));
+  g_assert_true (g_str_has_prefix (error->message, "“"));
+  g_assert_nonnull (strstr (error->message, "” was made for another generator (“other-gen”, not “tiny”): "));
   g_assert_nonnull (strstr (error->message, "layer “synthesis.b16.conv1” has 10 values"));
   g_assert_nonnull (strstr (error->message, "needs 32"));
   g_clear_error (&error);
@@ -554,6 +556,7 @@ test_check (void)
   g_assert_error (error, HD_ERROR, HD_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, abs_built));
   g_assert_nonnull (strstr (error->message, gen->path));
+  g_assert_nonnull (strstr (error->message, "was made for another generator (“other-gen”, not “tiny”)"));
   g_assert_nonnull (strstr (error->message, "layer “synthesis.b64.conv0” does not exist"));
   g_clear_error (&error);
 
@@ -584,8 +587,10 @@ test_check_random (void)
 
   g_assert_false (hd_domain_check (a, gen, NULL, &error));
   g_assert_error (error, HD_ERROR, HD_ERROR_SHAPE);
+  g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "tiny-domain-a.safetensors"));
   g_assert_nonnull (strstr (error->message, "random-32"));
+  g_assert_nonnull (strstr (error->message, "was made for another generator"));
 }
 
 static void

@@ -449,7 +449,21 @@ test_npy_errors (void)
 
     npy = hd_npy_read (dir, &error);
     g_assert_null (npy);
-    assert_error_names (error, dir, "not a regular file");
+    assert_error_names (error, dir, "it is a folder, not a regular file");
+    g_assert_true (g_error_matches (error, HD_ERROR, HD_ERROR_IO));
+    g_clear_error (&error);
+  }
+
+  /* A FIFO without a writer: refused at once, not waited on. */
+  {
+    g_autofree char *fifo = hd_test_make_fifo (dir, "fifo.npy");
+    HdNpy *npy;
+
+    hd_test_hang_guard (10);
+    npy = hd_npy_read (fifo, &error);
+    hd_test_hang_guard (0);
+    g_assert_null (npy);
+    assert_error_names (error, fifo, "it is a named pipe (FIFO), not a regular file");
     g_assert_true (g_error_matches (error, HD_ERROR, HD_ERROR_IO));
     g_clear_error (&error);
   }

@@ -413,6 +413,16 @@ test_read_errors (void)
   }
 
   assert_read_fails (dir, HD_ERROR_IO, "Cannot read");
+  assert_read_fails (dir, HD_ERROR_IO, "it is a folder, not a regular file");
+
+  /* A FIFO without a writer: refused at once, not waited on. */
+  {
+    g_autofree char *fifo = hd_test_make_fifo (dir, "fifo.png");
+
+    hd_test_hang_guard (10);
+    assert_read_fails (fifo, HD_ERROR_IO, "it is a named pipe (FIFO), not a regular file");
+    hd_test_hang_guard (0);
+  }
 
   hd_test_rmdir_recursive (dir);
 }

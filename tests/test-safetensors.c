@@ -429,6 +429,34 @@ test_open_folder (void)
   g_assert_null (st);
   g_assert_error (error, HD_ERROR, HD_ERROR_IO);
   g_assert_nonnull (strstr (error->message, dir));
+  g_assert_nonnull (strstr (error->message, "it is a folder, not a regular file"));
+  hd_test_rmdir_recursive (dir);
+}
+
+/* A FIFO without a writer is refused at once, not waited on for ever;
+ * so is a device. */
+static void
+test_open_special (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *fifo = hd_test_make_fifo (dir, "x.safetensors");
+  g_autoptr(GError) error = NULL;
+  HdSafetensors *st;
+
+  hd_test_hang_guard (10);
+  st = hd_safetensors_open (fifo, &error);
+  hd_test_hang_guard (0);
+  g_assert_null (st);
+  g_assert_error (error, HD_ERROR, HD_ERROR_IO);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, fifo));
+  g_assert_nonnull (strstr (error->message, "named pipe (FIFO), not a regular file"));
+  g_clear_error (&error);
+
+  st = hd_safetensors_open ("/dev/null", &error);
+  g_assert_null (st);
+  g_assert_error (error, HD_ERROR, HD_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "“/dev/null”: it is a device, not a regular file"));
   hd_test_rmdir_recursive (dir);
 }
 
@@ -738,6 +766,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Safetensors/too-many-tensors", test_too_many_tensors);
   g_test_add_func ("/Hyperdomain/Safetensors/open-missing", test_open_missing);
   g_test_add_func ("/Hyperdomain/Safetensors/open-folder", test_open_folder);
+  g_test_add_func ("/Hyperdomain/Safetensors/open-special", test_open_special);
   g_test_add_func ("/Hyperdomain/Safetensors/open-empty-file", test_open_empty_file);
   g_test_add_func ("/Hyperdomain/Safetensors/round-trip-f32", test_round_trip_f32);
   g_test_add_func ("/Hyperdomain/Safetensors/round-trip-f16", test_round_trip_f16);

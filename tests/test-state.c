@@ -11,6 +11,7 @@
 
 #include "hd-error.h"
 #include "hd-state.h"
+#include "hd-state-files.h"
 #include "hd-test-util.h"
 
 /* A state whose JSON is large (a W+ latent), so that a save takes long
@@ -106,7 +107,40 @@ test_bad_files (void)
   loaded = hd_state_load_file (dir, &error);
   g_assert_null (loaded);
   g_assert_error (error, HD_ERROR, HD_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "it is a folder, not a regular file"));
   g_clear_error (&error);
+  loaded = hd_state_read_any (dir, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, HD_ERROR, HD_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "it is a folder, not a regular file"));
+  g_clear_error (&error);
+
+  /* A FIFO without a writer, as a preset, a session or an exported PNG:
+   * refused at once, not waited on. */
+  {
+    g_autofree char *fifo = hd_test_make_fifo (dir, "fifo.json");
+    g_autofree char *fifo_png = hd_test_make_fifo (dir, "fifo.png");
+
+    hd_test_hang_guard (10);
+    loaded = hd_state_load_file (fifo, &error);
+    g_assert_null (loaded);
+    g_assert_error (error, HD_ERROR, HD_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, fifo));
+    g_assert_nonnull (strstr (error->message, "it is a named pipe (FIFO), not a regular file"));
+    g_clear_error (&error);
+    for (guint i = 0; i < 2; i++)
+      {
+        const char *special = i == 0 ? fifo : fifo_png;
+
+        loaded = hd_state_read_any (special, &error);
+        g_assert_null (loaded);
+        g_assert_error (error, HD_ERROR, HD_ERROR_IO);
+        g_assert_nonnull (strstr (error->message, special));
+        g_assert_nonnull (strstr (error->message, "it is a named pipe (FIFO), not a regular file"));
+        g_clear_error (&error);
+      }
+    hd_test_hang_guard (0);
+  }
 
   /* An unwritable folder: a clear message, nothing left behind. */
   g_assert_cmpint (g_mkdir (ro, 0555), ==, 0);

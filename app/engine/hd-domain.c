@@ -397,6 +397,59 @@ generator_file (HdGenerator *gen)
   return _("(generator)");
 }
 
+/* A layer of DOMAIN that GEN lacks, or whose length is not GEN's: the
+ * domain was made for another generator. The message says so first,
+ * naming both generators when the domain records the name of its own,
+ * then which layer shows it. CONV is GEN's layer, or NULL. */
+static void
+set_other_generator_error (GError            **error,
+                           HdDomain           *domain,
+                           HdGenerator        *gen,
+                           const char         *layer_name,
+                           int                 length,
+                           const HdConvLayer  *conv)
+{
+  gboolean names_known = domain->generator != NULL && gen->name != NULL &&
+                         !g_str_equal (domain->generator, gen->name);
+
+  if (conv == NULL && names_known)
+    g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                 /* Translators: the domain’s file, the name of the generator it
+                    was made for, the name of the loaded generator, a layer name
+                    such as synthesis.b8.conv0, then the loaded generator’s file. */
+                 _("“%s” was made for another generator (“%s”, not “%s”): "
+                   "layer “%s” does not exist in “%s”"),
+                 domain->path, domain->generator, gen->name, layer_name,
+                 generator_file (gen));
+  else if (conv == NULL)
+    g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                 /* Translators: the domain’s file, the generator’s file, then a
+                    layer name such as synthesis.b8.conv0. */
+                 _("“%s” was made for another generator than “%s”: "
+                   "layer “%s” does not exist in that generator"),
+                 domain->path, generator_file (gen), layer_name);
+  else if (names_known)
+    g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                 /* Translators: the domain’s file, the name of the generator it
+                    was made for, the name of the loaded generator, a layer name
+                    such as synthesis.b8.conv0, its number of values, the loaded
+                    generator’s file, then the number of values it needs (the
+                    input channels of that layer). */
+                 _("“%s” was made for another generator (“%s”, not “%s”): "
+                   "layer “%s” has %d values where “%s” needs %d"),
+                 domain->path, domain->generator, gen->name, layer_name, length,
+                 generator_file (gen), conv->c_in);
+  else
+    g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                 /* Translators: the domain’s file, the generator’s file, a layer
+                    name such as synthesis.b8.conv0, its number of values, then
+                    the number of values the generator needs (the input channels
+                    of that layer). */
+                 _("“%s” was made for another generator than “%s”: "
+                   "layer “%s” has %d values where that generator needs %d"),
+                 domain->path, generator_file (gen), layer_name, length, conv->c_in);
+}
+
 gboolean
 hd_domain_check (HdDomain     *domain,
                  HdGenerator  *gen,
@@ -423,21 +476,9 @@ hd_domain_check (HdDomain     *domain,
       const HdDomainLayer *layer = g_hash_table_lookup (domain->layers, layer_name);
       const HdConvLayer *conv = hd_generator_find_conv (gen, layer_name);
 
-      if (conv == NULL)
+      if (conv == NULL || layer->length != conv->c_in)
         {
-          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       /* Translators: a domain file, a layer name such as
-                          synthesis.b8.conv0, then the generator’s file. */
-                       _("%s: layer “%s” does not exist in the generator %s"),
-                       domain->path, layer_name, generator_file (gen));
-          return FALSE;
-        }
-      if (layer->length != conv->c_in)
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       _("%s: layer “%s” has %d values, but the generator %s needs %d "
-                         "(the input channels of that conv)"),
-                       domain->path, layer_name, layer->length, generator_file (gen), conv->c_in);
+          set_other_generator_error (error, domain, gen, layer_name, layer->length, conv);
           return FALSE;
         }
     }

@@ -12,6 +12,77 @@
 
 #include "hd-error.h"
 
+/* Why a file that is not a regular one cannot be read, naming it. */
+static void
+set_not_regular_error (GError     **error,
+                       const char  *name,
+                       mode_t       mode)
+{
+  if (S_ISDIR (mode))
+    g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                 _("Cannot read “%s”: it is a folder, not a regular file"), name);
+  else if (S_ISFIFO (mode))
+    g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                 _("Cannot read “%s”: it is a named pipe (FIFO), not a regular file"), name);
+  else if (S_ISCHR (mode) || S_ISBLK (mode))
+    g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                 _("Cannot read “%s”: it is a device, not a regular file"), name);
+  else if (S_ISSOCK (mode))
+    g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                 _("Cannot read “%s”: it is a socket, not a regular file"), name);
+  else
+    g_set_error (error, HD_ERROR, HD_ERROR_IO,
+                 _("Cannot read “%s”: it is not a regular file"), name);
+}
+
+/* Opens PATH with O_NONBLOCK, so that a FIFO without a writer or a device
+ * cannot block the open, then refuses anything but a regular file and
+ * returns the descriptor in blocking mode. */
+int
+hd_file_open_regular (const char  *path,
+                      const char  *name,
+                      goffset     *size,
+                      GError     **error)
+{
+  struct stat st;
+  int fd, flags, saved_errno;
+
+  g_return_val_if_fail (path != NULL, -1);
+  g_return_val_if_fail (name != NULL, -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  fd = g_open (path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      saved_errno = errno;
+      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot open “%s”: %s"),
+                   name, g_strerror (saved_errno));
+      return -1;
+    }
+  if (fstat (fd, &st) != 0)
+    goto read_error;
+  if (!S_ISREG (st.st_mode))
+    {
+      close (fd);
+      set_not_regular_error (error, name, st.st_mode);
+      return -1;
+    }
+  flags = fcntl (fd, F_GETFL);
+  if (flags < 0 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+    goto read_error;
+
+  if (size != NULL)
+    *size = (goffset) st.st_size;
+  return fd;
+
+read_error:
+  saved_errno = errno;
+  close (fd);
+  g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot read “%s”: %s"),
+               name, g_strerror (saved_errno));
+  return -1;
+}
+
 /* Reads a whole regular file, refusing anything larger than MAX_SIZE. */
 GBytes *
 hd_file_read_limited (const char  *path,
@@ -20,43 +91,23 @@ hd_file_read_limited (const char  *path,
                       GError     **error)
 {
   g_autofree guint8 *buffer = NULL;
-  struct stat st;
+  goffset file_size;
   gsize size, done = 0;
   int fd, saved_errno;
 
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  fd = hd_file_open_regular (path, name, &file_size, error);
   if (fd < 0)
-    {
-      saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot open “%s”: %s"),
-                   name, g_strerror (saved_errno));
-      return NULL;
-    }
-  if (fstat (fd, &st) != 0)
-    {
-      saved_errno = errno;
-      close (fd);
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot read “%s”: %s"),
-                   name, g_strerror (saved_errno));
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, HD_ERROR, HD_ERROR_IO,
-                   _("Cannot read “%s”: it is not a regular file"), name);
-      return NULL;
-    }
-  if ((guint64) st.st_size > max_size)
+    return NULL;
+  if ((guint64) file_size > max_size)
     {
       close (fd);
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
                    _("%s: the file is too large (%llu bytes)"),
-                   name, (unsigned long long) st.st_size);
+                   name, (unsigned long long) file_size);
       return NULL;
     }
 
-  size = (gsize) st.st_size;
+  size = (gsize) file_size;
   buffer = g_malloc (MAX (size, 1));
   while (done < size)
     {

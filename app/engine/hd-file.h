@@ -5,6 +5,17 @@
 
 G_BEGIN_DECLS
 
+/* Opens PATH for reading without ever blocking: a FIFO without a writer,
+ * a device, a socket or a folder is refused with an HD_ERROR_IO error that
+ * names NAME (the display name used in messages) and says what PATH is.
+ * Returns a descriptor of a regular file, close-on-exec and in blocking
+ * mode, and its size in SIZE (may be NULL); or -1 with ERROR set.
+ * Every reader of a user's file opens it with this. */
+int       hd_file_open_regular     (const char    *path,
+                                    const char    *name,
+                                    goffset       *size,
+                                    GError       **error);
+
 /* Reads a whole regular file, refusing anything larger than MAX_SIZE.
  * NAME is the display name used in messages. */
 GBytes   *hd_file_read_limited     (const char    *path,

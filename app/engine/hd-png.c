@@ -14,6 +14,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
+#include "hd-file.h"
 
 #define HD_PNG_KEYWORD "hyperdomain"
 
@@ -439,14 +440,9 @@ hd_png_read_metadata (const char  *path,
 
   name = g_filename_display_name (path);
 
-  io.fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  io.fd = hd_file_open_regular (path, name, NULL, error);
   if (io.fd < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot open “%s”: %s"),
-                   name, g_strerror (saved_errno));
-      return NULL;
-    }
+    return NULL;
 
   while (got < sizeof signature)
     {

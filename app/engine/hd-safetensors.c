@@ -4,11 +4,13 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 #include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
+#include "hd-file.h"
 #include "hd-half.h"
 #include "hd-safetensors.h"
 
@@ -558,21 +560,20 @@ hd_safetensors_open (const char  *path,
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *name = NULL;
+  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("%s: no such file"), path);
-      return NULL;
-    }
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("%s: is a folder, not a file"), path);
-      return NULL;
-    }
-  mapped = g_mapped_file_new (path, FALSE, &local_error);
+  /* Not g_mapped_file_new (): its open () would block for ever on a FIFO
+   * without a writer. */
+  name = g_filename_display_name (path);
+  fd = hd_file_open_regular (path, name, NULL, error);
+  if (fd < 0)
+    return NULL;
+  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
+  close (fd); /* the mapping does not need it */
   if (mapped == NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_IO, _("%s: cannot read the file: %s"),

@@ -3,27 +3,46 @@
 
 #include "hd-state-files.h"
 
-#include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gi18n-lib.h>
 
 #include "hd-error.h"
+#include "hd-file.h"
 #include "hd-png.h"
 
 static const guint8 png_signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 
+/* Whether PATH starts with the PNG signature. FALSE with ERROR set when it
+ * cannot be opened or is not a regular file: the readers would say the
+ * same. A file too short to tell is not a PNG image. */
 static gboolean
-looks_like_png (const char *path)
+looks_like_png (const char  *path,
+                gboolean    *is_png,
+                GError     **error)
 {
+  g_autofree char *name = g_filename_display_name (path);
   guint8 head[8] = { 0 };
-  FILE *f = fopen (path, "rb");
-  gsize n;
+  gsize got = 0;
+  int fd;
 
-  if (f == NULL)
-    return g_str_has_suffix (path, ".png") || g_str_has_suffix (path, ".PNG");
-  n = fread (head, 1, sizeof head, f);
-  fclose (f);
-  return n == sizeof head && memcmp (head, png_signature, sizeof head) == 0;
+  fd = hd_file_open_regular (path, name, NULL, error);
+  if (fd < 0)
+    return FALSE;
+  while (got < sizeof head)
+    {
+      ssize_t n = read (fd, head + got, sizeof head - got);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break; /* the reader reports a read error */
+      got += (gsize) n;
+    }
+  close (fd);
+  *is_png = got == sizeof head && memcmp (head, png_signature, sizeof head) == 0;
+  return TRUE;
 }
 
 HdState *
@@ -34,10 +53,13 @@ hd_state_read_any (const char  *path,
   g_autofree char *name = NULL;
   g_autoptr(GError) local_error = NULL;
   HdState *state;
+  gboolean is_png;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  if (!looks_like_png (path))
+  if (!looks_like_png (path, &is_png, error))
+    return NULL;
+  if (!is_png)
     return hd_state_load_file (path, error);
 
   json = hd_png_read_metadata (path, error);
