@@ -17,7 +17,7 @@ PACKAGES=(
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libgtk-4-dev libadwaita-1-dev
   python3-numpy
-  xvfb xauth desktop-file-utils appstream gettext man-db
+  xvfb xauth xdotool desktop-file-utils appstream gettext man-db
   clang libclang-rt-14-dev llvm valgrind
 )
 

@@ -80,6 +80,59 @@ test_blend_pad_formula (void)
   g_assert_cmpfloat_with_epsilon (w[2], u3 / s, 1e-12);
 }
 
+/* Weights the pad can show are found again, to rounding: the centre,
+ * the corners and points all over the disc, for one to eight domains;
+ * weights it cannot show are reported as off the pad. */
+static void
+test_blend_pad_locate (void)
+{
+  double w[HD_BLEND_PAD_MAX_DOMAINS], back[HD_BLEND_PAD_MAX_DOMAINS];
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  double x, y;
+
+  for (guint n = 1; n <= 8; n++)
+    {
+      hd_blend_pad_weights (n, 0, 0, w);
+      g_assert_cmpfloat (hd_blend_pad_locate (n, w, &x, &y), <, 1e-9);
+      g_assert_cmpfloat (hypot (x, y), <, 1e-6);
+
+      for (guint i = 0; i < n; i++)
+        {
+          double cx, cy;
+
+          hd_blend_pad_corner (i, n, &cx, &cy);
+          hd_blend_pad_weights (n, cx, cy, w);
+          g_assert_cmpfloat (hd_blend_pad_locate (n, w, &x, &y), <, 1e-9);
+          g_assert_cmpfloat (hypot (x - cx, y - cy), <, 1e-4);
+        }
+
+      for (int k = 0; k < 40; k++)
+        {
+          double px = g_rand_double_range (rand, -1, 1), py = g_rand_double_range (rand, -1, 1);
+
+          hd_blend_pad_clamp (&px, &py);
+          hd_blend_pad_weights (n, px, py, w);
+          g_assert_cmpfloat (hd_blend_pad_locate (n, w, &x, &y), <, 1e-6);
+          /* One domain: every point of a circle around it has the same
+           * weight; two: the mirror image across their line has the same
+           * weights.  From three on, a point is its weights' only one. */
+          hd_blend_pad_weights (n, x, y, back);
+          for (guint i = 0; i < n; i++)
+            g_assert_cmpfloat_with_epsilon (back[i], w[i], 1e-6);
+          if (n >= 3)
+            g_assert_cmpfloat (hypot (x - px, y - py), <, 1e-3);
+        }
+    }
+
+  /* The pad's weights sum to at most 1: 1.00 and 0.95 are off it, and so
+   * is a negative weight. */
+  w[0] = 1.0, w[1] = 0.95, w[2] = 0.0, w[3] = 0.0;
+  g_assert_cmpfloat (hd_blend_pad_locate (4, w, &x, &y), >, 0.1);
+  g_assert_cmpfloat (hypot (x, y), <=, 1.0 + 1e-12);
+  w[0] = -0.5, w[1] = 0.0;
+  g_assert_cmpfloat (hd_blend_pad_locate (2, w, &x, &y), >=, 0.5 - 1e-9);
+}
+
 static void
 test_blend_pad_properties (void)
 {
@@ -401,6 +454,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/points", test_blend_pad_points);
   g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/formula", test_blend_pad_formula);
   g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/properties", test_blend_pad_properties);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/locate", test_blend_pad_locate);
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/columns", test_sheet_columns);
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/layout", test_sheet_layout);
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/text", test_sheet_text);

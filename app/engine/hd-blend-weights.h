@@ -38,4 +38,15 @@ void  hd_blend_pad_weights  (guint   n,
                              double  y,
                              double *weights);
 
+/* The point of the disc whose weights come closest to WEIGHTS (the N
+ * domains' weights, least squares), in (*X, *Y).  Returns the largest
+ * difference between WEIGHTS and the weights of that point: 0 (to
+ * rounding) when the pad can show WEIGHTS, more when they are off its
+ * surface (the pad's weights are at least 0 and sum to at most 1, and
+ * for three or more domains only some such mixes lie on it). */
+double hd_blend_pad_locate  (guint         n,
+                             const double *weights,
+                             double       *x,
+                             double       *y);
+
 G_END_DECLS

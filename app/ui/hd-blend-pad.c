@@ -14,6 +14,13 @@
 #define PUCK_RADIUS 9.0
 #define KEY_STEP 0.05
 #define KEY_STEP_FINE 0.01
+/* A press this close to the puck grabs it, in pixels. */
+#define GRAB_RADIUS (PUCK_RADIUS + 6.0)
+/* How far the pointer moves before a press becomes a drag, in pixels. */
+#define DRAG_THRESHOLD 3.0
+/* The items clamp and the sliders round to 3 digits: weights this close
+ * are the same. */
+#define SAME_WEIGHT 5e-4
 
 struct _HdBlendPad
 {
@@ -22,10 +29,21 @@ struct _HdBlendPad
   HdSession  *session;
   GtkGesture *drag;
   double      x, y;          /* the puck, in the unit disc */
-  double      drag_x, drag_y; /* where the drag started, in pixels */
-  gboolean    in_sync;
+  double      drag_x, drag_y; /* where the press was, in pixels */
+  double      grab_x, grab_y; /* the puck at the press */
+  gboolean    grabbed;        /* the press was on the puck */
+  gboolean    dragging;       /* the pointer has moved since the press */
+  gboolean    in_sync;        /* the puck stands for the weights */
   gboolean    setting;
 };
+
+enum {
+  PROP_0,
+  PROP_IN_SYNC,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (HdBlendPad, hd_blend_pad, GTK_TYPE_WIDGET)
 
@@ -72,31 +90,75 @@ hd_blend_pad_update_accessible (HdBlendPad *self)
       g_string_append_printf (text, _("%s %.2f"), hd_domain_item_get_name (item),
                               hd_domain_item_get_weight (item));
     }
+  if (!self->in_sync)
+    {
+      g_string_append (text, "; ");
+      g_string_append (text, _("these weights are off the pad"));
+    }
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text->str,
                                   -1);
 }
 
-/* Whether the session's weights are those of the puck. */
+static void
+set_in_sync (HdBlendPad *self,
+             gboolean    in_sync)
+{
+  if (self->in_sync == in_sync)
+    return;
+  self->in_sync = in_sync;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IN_SYNC]);
+}
+
+/* Whether the session's weights are those of the puck at (X, Y). */
 static gboolean
-weights_match (HdBlendPad *self)
+weights_match (HdBlendPad   *self,
+               const double *weights,
+               double        x,
+               double        y)
 {
   double w[HD_BLEND_PAD_MAX_DOMAINS];
-  GListModel *domains = hd_session_get_domains (self->session);
   guint n = n_domains (self);
 
-  if (n != g_list_model_get_n_items (domains))
-    return FALSE;
-  hd_blend_pad_weights (n, self->x, self->y, w);
+  hd_blend_pad_weights (n, x, y, w);
+  for (guint i = 0; i < n; i++)
+    if (fabs (weights[i] - w[i]) > SAME_WEIGHT)
+      return FALSE;
+  return TRUE;
+}
+
+/* Puts the puck where the session's weights are, or, when no point of
+ * the pad gives them, as near as it comes and out of sync. */
+static void
+sync_to_weights (HdBlendPad *self)
+{
+  double weights[HD_BLEND_PAD_MAX_DOMAINS];
+  GListModel *domains = hd_session_get_domains (self->session);
+  guint n = n_domains (self);
+  double x, y;
+
+  if (n == 0 || n != g_list_model_get_n_items (domains))
+    {
+      set_in_sync (self, FALSE);
+      return;
+    }
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(HdDomainItem) item = g_list_model_get_item (domains, i);
 
-      /* The items clamp and the sliders round to 3 digits. */
-      if (fabs (hd_domain_item_get_weight (item) - w[i]) > 5e-4)
-        return FALSE;
+      weights[i] = hd_domain_item_get_weight (item);
     }
-  return TRUE;
+  /* Where the puck is already right it stays (with one or two domains
+   * several points give the same weights). */
+  if (weights_match (self, weights, self->x, self->y))
+    {
+      set_in_sync (self, TRUE);
+      return;
+    }
+  hd_blend_pad_locate (n, weights, &x, &y);
+  self->x = x;
+  self->y = y;
+  set_in_sync (self, weights_match (self, weights, x, y));
 }
 
 static void
@@ -108,7 +170,7 @@ on_session_changed (HdBlendPad *self)
       return;
     }
   if (!self->setting)
-    self->in_sync = weights_match (self);
+    sync_to_weights (self);
   hd_blend_pad_update_accessible (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -140,7 +202,7 @@ hd_blend_pad_set_position (HdBlendPad *self,
       self->setting = TRUE;
       hd_session_set_weights (self->session, w, n);
       self->setting = FALSE;
-      self->in_sync = TRUE;
+      set_in_sync (self, TRUE);
     }
   hd_blend_pad_update_accessible (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -155,6 +217,20 @@ hd_blend_pad_get_position (HdBlendPad *self,
 
   *x = self->x;
   *y = self->y;
+}
+
+void
+hd_blend_pad_get_puck_point (HdBlendPad *self,
+                             double     *px,
+                             double     *py)
+{
+  double cx, cy, radius;
+
+  g_return_if_fail (HD_IS_BLEND_PAD (self));
+
+  geometry (self, &cx, &cy, &radius);
+  *px = cx + self->x * radius;
+  *py = cy + self->y * radius;
 }
 
 gboolean
@@ -176,7 +252,10 @@ move_to_pixel (HdBlendPad *self,
   hd_blend_pad_set_position (self, (px - cx) / radius, (py - cy) / radius);
 }
 
-/* Pointer and touch */
+/* Pointer and touch.  A press changes nothing: a drag that starts on
+ * the puck moves it by as much as the pointer moves, one that starts
+ * elsewhere brings it under the pointer, and a click away from the puck
+ * puts it there. */
 
 static void
 on_drag_begin (GtkGestureDrag *gesture,
@@ -184,17 +263,21 @@ on_drag_begin (GtkGestureDrag *gesture,
                double          y,
                HdBlendPad     *self)
 {
+  double cx, cy, radius;
+
   if (n_domains (self) == 0)
     {
       gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
       return;
     }
   gtk_widget_grab_focus (GTK_WIDGET (self));
+  geometry (self, &cx, &cy, &radius);
   self->drag_x = x;
   self->drag_y = y;
-  /* The whole drag is one step of undo and renders as a drag. */
-  hd_session_set_interactive (self->session, TRUE);
-  move_to_pixel (self, x, y);
+  self->grab_x = self->x;
+  self->grab_y = self->y;
+  self->grabbed = hypot (x - (cx + self->x * radius), y - (cy + self->y * radius)) <= GRAB_RADIUS;
+  self->dragging = FALSE;
 }
 
 static void
@@ -203,7 +286,31 @@ on_drag_update (GtkGestureDrag *gesture,
                 double          dy,
                 HdBlendPad     *self)
 {
-  move_to_pixel (self, self->drag_x + dx, self->drag_y + dy);
+  double cx, cy, radius;
+
+  if (self->session == NULL)
+    return;
+  if (!self->dragging)
+    {
+      if (hypot (dx, dy) < DRAG_THRESHOLD)
+        return;
+      /* The whole drag is one step of undo and renders as a drag. */
+      self->dragging = TRUE;
+      hd_session_set_interactive (self->session, TRUE);
+    }
+  geometry (self, &cx, &cy, &radius);
+  if (self->grabbed)
+    hd_blend_pad_set_position (self, self->grab_x + dx / radius, self->grab_y + dy / radius);
+  else
+    move_to_pixel (self, self->drag_x + dx, self->drag_y + dy);
+}
+
+static void
+end_drag (HdBlendPad *self)
+{
+  if (self->dragging && self->session != NULL)
+    hd_session_set_interactive (self->session, FALSE);
+  self->dragging = FALSE;
 }
 
 static void
@@ -212,8 +319,10 @@ on_drag_end (GtkGestureDrag *gesture,
              double          dy,
              HdBlendPad     *self)
 {
-  if (self->session != NULL)
-    hd_session_set_interactive (self->session, FALSE);
+  if (!self->dragging && !self->grabbed && self->session != NULL &&
+      hypot (dx, dy) < DRAG_THRESHOLD)
+    move_to_pixel (self, self->drag_x, self->drag_y);
+  end_drag (self);
 }
 
 static void
@@ -221,8 +330,7 @@ on_drag_cancel (GtkGesture       *gesture,
                 GdkEventSequence *sequence,
                 HdBlendPad       *self)
 {
-  if (self->session != NULL)
-    hd_session_set_interactive (self->session, FALSE);
+  end_drag (self);
 }
 
 /* Keyboard */
@@ -424,9 +532,16 @@ hd_blend_pad_snapshot (GtkWidget   *widget,
           cairo_set_source_rgba (cr, 1, 1, 1, 0.9);
         }
       else
-        set_color (cr, &accent, 0.8);
+        {
+          /* Off the pad: a dashed ring where the pad comes nearest. */
+          static const double dash[] = { 3.0, 3.0 };
+
+          cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0);
+          set_color (cr, &accent, 0.9);
+        }
       cairo_set_line_width (cr, 2.5);
       cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
 
       if (gtk_widget_has_visible_focus (widget))
         {
@@ -461,6 +576,25 @@ hd_blend_pad_get_request_mode (GtkWidget *widget)
 }
 
 static void
+hd_blend_pad_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  HdBlendPad *self = HD_BLEND_PAD (object);
+
+  switch (prop_id)
+    {
+    case PROP_IN_SYNC:
+      g_value_set_boolean (value, self->in_sync);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 hd_blend_pad_dispose (GObject *object)
 {
   HdBlendPad *self = (HdBlendPad *)object;
@@ -487,9 +621,17 @@ hd_blend_pad_class_init (HdBlendPadClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = hd_blend_pad_dispose;
+  object_class->get_property = hd_blend_pad_get_property;
   widget_class->snapshot = hd_blend_pad_snapshot;
   widget_class->measure = hd_blend_pad_measure;
   widget_class->get_request_mode = hd_blend_pad_get_request_mode;
+
+  /* Whether the puck stands for the weights: FALSE when no point of the
+   * pad gives them (the puck is then where it comes nearest). */
+  properties[PROP_IN_SYNC] =
+    g_param_spec_boolean ("in-sync", NULL, NULL, FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_install_action (widget_class, "pad.move", "(dd)", hd_blend_pad_move_action);
   gtk_widget_class_install_action (widget_class, "pad.center", NULL, hd_blend_pad_center_action);

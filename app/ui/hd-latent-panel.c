@@ -26,6 +26,10 @@ struct _HdLatentPanel
   GtkAdjustment *mix_adjustment;
   AdwActionRow  *latent_row;
   GtkButton     *clear_latent_button;
+  GtkWidget     *seed_spin;
+  GtkWidget     *cutoff_spin;
+  GtkWidget     *noise_seed_spin;
+  GtkWidget     *mix_seed_spin;
 
   HdSession     *session;
   GBindingGroup *bindings;
@@ -201,6 +205,10 @@ hd_latent_panel_class_init (HdLatentPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdLatentPanel, mix_adjustment);
   gtk_widget_class_bind_template_child (widget_class, HdLatentPanel, latent_row);
   gtk_widget_class_bind_template_child (widget_class, HdLatentPanel, clear_latent_button);
+  gtk_widget_class_bind_template_child (widget_class, HdLatentPanel, seed_spin);
+  gtk_widget_class_bind_template_child (widget_class, HdLatentPanel, cutoff_spin);
+  gtk_widget_class_bind_template_child (widget_class, HdLatentPanel, noise_seed_spin);
+  gtk_widget_class_bind_template_child (widget_class, HdLatentPanel, mix_seed_spin);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
@@ -211,6 +219,10 @@ hd_latent_panel_init (HdLatentPanel *self)
   GBindingGroup *b;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  hd_widget_pass_wheel (self->seed_spin);
+  hd_widget_pass_wheel (self->cutoff_spin);
+  hd_widget_pass_wheel (self->noise_seed_spin);
+  hd_widget_pass_wheel (self->mix_seed_spin);
 
   self->bindings = b = g_binding_group_new ();
   /* Order matters: the spin button's range must be set before its value. */

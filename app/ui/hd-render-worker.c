@@ -26,6 +26,8 @@ G_DEFINE_BOXED_TYPE (HdRenderFrame, hd_render_frame, hd_render_frame_ref, hd_ren
 
 /* The smallest preview worth showing. */
 #define MIN_PREVIEW_RES 16
+/* Frame times kept for the estimate of a full frame's time. */
+#define N_FRAME_ESTIMATES 5
 
 /* What the UI thread and the render thread share; the render thread keeps
  * a reference, so the worker object itself may go away first. */
@@ -222,15 +224,54 @@ typedef struct
   HdVkContext *ctx;
   HdRenderer  *renderer;
   char        *device;
-  double       full_ms;     /* time of the last full frame, 0 = unknown */
+  /* Recent frames' times, each scaled to a full frame (ms), newest at
+   * N_ESTIMATES % N_FRAME_ESTIMATES. */
+  double       estimates[N_FRAME_ESTIMATES];
+  guint        n_estimates;
 } ThreadState;
+
+static void
+thread_state_forget_times (ThreadState *ts)
+{
+  ts->n_estimates = 0;
+}
 
 static void
 thread_state_drop_device (ThreadState *ts)
 {
   g_clear_pointer (&ts->renderer, hd_renderer_free);
   g_clear_pointer (&ts->ctx, hd_vk_context_unref);
-  ts->full_ms = 0.0;
+  thread_state_forget_times (ts);
+}
+
+/* The expected time of a full frame: the median of the recent frames'
+ * times, so one slow frame (the machine busy for a moment) does not turn
+ * a fast model into previews, nor one fast frame a slow model into full
+ * frames; 0 while nothing is known. */
+static double
+thread_state_full_ms (ThreadState *ts)
+{
+  double sorted[N_FRAME_ESTIMATES];
+  guint n = MIN (ts->n_estimates, N_FRAME_ESTIMATES);
+
+  if (n == 0)
+    return 0.0;
+  memcpy (sorted, ts->estimates, n * sizeof (double));
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && sorted[j - 1] > sorted[j]; j--)
+      {
+        double t = sorted[j];
+        sorted[j] = sorted[j - 1];
+        sorted[j - 1] = t;
+      }
+  return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+static void
+thread_state_add_time (ThreadState *ts,
+                       double       full_ms)
+{
+  ts->estimates[ts->n_estimates++ % N_FRAME_ESTIMATES] = full_ms;
 }
 
 static gboolean
@@ -256,7 +297,7 @@ thread_state_prepare (ThreadState  *ts,
   if (ts->renderer != NULL && hd_renderer_get_generator (ts->renderer) != job->gen)
     {
       g_clear_pointer (&ts->renderer, hd_renderer_free);
-      ts->full_ms = 0.0;
+      thread_state_forget_times (ts);
     }
   if (ts->renderer == NULL)
     {
@@ -268,9 +309,27 @@ thread_state_prepare (ThreadState  *ts,
   return TRUE;
 }
 
+/* The convolutions' multiply-accumulates up to the block of resolution
+ * STOP_RES (0: all of them). */
+static double
+conv_macs (HdGenerator *gen,
+           int          stop_res)
+{
+  double macs = 0.0;
+
+  for (int i = 0; i < gen->n_convs; i++)
+    {
+      const HdConvLayer *conv = &gen->convs[i];
+
+      if (stop_res == 0 || conv->block_res <= stop_res)
+        macs += (double) conv->c_in * conv->c_out * 9.0 * conv->in_res * conv->in_res;
+    }
+  return macs;
+}
+
 /* Block resolution at which to stop for a drag preview, or 0 for the full
  * image.  The cost of each block is estimated from its convolutions'
- * multiply-accumulates, scaled by the measured time of a full frame. */
+ * multiply-accumulates, scaled by the expected time of a full frame. */
 static int
 choose_stop_res (HdGenerator     *gen,
                  HdPreviewPolicy  policy,
@@ -279,7 +338,7 @@ choose_stop_res (HdGenerator     *gen,
 {
   int r_max = gen->config.img_resolution;
   int min_res = MIN (MIN_PREVIEW_RES, r_max / 2);
-  double total = 0.0;
+  double total;
   int best = 0;
 
   if (policy == HD_PREVIEW_NEVER)
@@ -287,27 +346,13 @@ choose_stop_res (HdGenerator     *gen,
   if (policy == HD_PREVIEW_AUTO && (full_ms <= 0.0 || full_ms <= budget_ms))
     return 0;
 
-  for (int i = 0; i < gen->n_convs; i++)
-    {
-      const HdConvLayer *conv = &gen->convs[i];
-      total += (double) conv->c_in * conv->c_out * 9.0 * conv->in_res * conv->in_res;
-    }
+  total = conv_macs (gen, 0);
   if (total <= 0.0)
     return 0;
 
   for (int res = min_res; res < r_max; res *= 2)
-    {
-      double macs = 0.0;
-
-      for (int i = 0; i < gen->n_convs; i++)
-        {
-          const HdConvLayer *conv = &gen->convs[i];
-          if (conv->block_res <= res)
-            macs += (double) conv->c_in * conv->c_out * 9.0 * conv->in_res * conv->in_res;
-        }
-      if (best == 0 || full_ms <= 0.0 || full_ms * macs / total <= budget_ms)
-        best = res;
-    }
+    if (best == 0 || full_ms <= 0.0 || full_ms * conv_macs (gen, res) / total <= budget_ms)
+      best = res;
 
   return best;
 }
@@ -380,8 +425,13 @@ render_job (ThreadState  *ts,
   frame->gpu_ms = stats.gpu_ms;
   frame->finished_us = g_get_monotonic_time ();
 
-  if (!frame->preview)
-    ts->full_ms = frame->render_ms;
+  /* A preview's time, scaled up by the work it left out, estimates a
+   * full frame too (a little high: some work does not scale), so a drag
+   * that went to previews comes back to full frames once they are fast. */
+  if (frame->preview)
+    thread_state_add_time (ts, frame->render_ms * conv_macs (gen, 0) / MAX (conv_macs (gen, stop_res), 1.0));
+  else
+    thread_state_add_time (ts, frame->render_ms);
 
   return g_steal_pointer (&frame);
 }
@@ -407,7 +457,7 @@ prepare_and_render (ThreadState      *ts,
 
   if (!thread_state_prepare (ts, shared, job, error))
     return NULL;
-  stop_res = job->interactive ? choose_stop_res (job->gen, policy, budget_ms, ts->full_ms) : 0;
+  stop_res = job->interactive ? choose_stop_res (job->gen, policy, budget_ms, thread_state_full_ms (ts)) : 0;
   return render_job (ts, job, stop_res, error);
 }
 

@@ -100,6 +100,25 @@ on_event (GtkEventControllerLegacy *controller,
 }
 
 void
+hd_widget_pass_wheel (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = NULL;
+
+  g_return_if_fail (GTK_IS_WIDGET (widget));
+
+  /* The widget's own wheel handler (GtkRange's, GtkSpinButton's) stops
+   * listening, so the event goes on to the scrolled window around it. */
+  controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_SCROLL (controller))
+        gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_NONE);
+    }
+}
+
+void
 hd_slider_setup (GtkRange  *range,
                  HdSession *session,
                  double     reset_value)
@@ -119,4 +138,5 @@ hd_slider_setup (GtkRange  *range,
   g_signal_connect_data (controller, "event", G_CALLBACK (on_event),
                          sd, slider_data_free, 0);
   gtk_widget_add_controller (GTK_WIDGET (range), controller);
+  hd_widget_pass_wheel (GTK_WIDGET (range));
 }

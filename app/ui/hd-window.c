@@ -27,6 +27,9 @@
 
 /* Frames counted for the frames-per-second figure. */
 #define N_FRAME_TIMES 64
+/* A drag whose pointer has not moved for this long is resting: the
+ * preview on screen gives way to the full image. */
+#define REST_MS 120
 
 typedef enum {
   OUTPUT_NONE,
@@ -63,6 +66,8 @@ struct _HdWindow
   GCancellable         *cancellable;
 
   HdRenderJob          *last_job;      /* the last one submitted */
+  gint64                last_change_us; /* of the state, during a drag */
+  guint                 rest_id;
   HdRenderFrame        *frame;         /* on screen */
   HdRenderFrame        *full_frame;    /* the last full-resolution one */
 
@@ -165,13 +170,9 @@ hd_window_update_page (HdWindow *self)
 /* Rendering */
 
 static void
-hd_window_submit (HdWindow *self)
+hd_window_submit_job (HdWindow    *self,
+                      HdRenderJob *job)
 {
-  g_autoptr(HdRenderJob) job = hd_session_create_job (self->session);
-
-  if (job == NULL)
-    return;
-
   /* Bindings echo values back; an unchanged image needs no render. */
   if (self->last_job != NULL &&
       hd_render_job_same_image (job, self->last_job) &&
@@ -184,10 +185,57 @@ hd_window_submit (HdWindow *self)
 }
 
 static void
+hd_window_submit (HdWindow *self)
+{
+  g_autoptr(HdRenderJob) job = hd_session_create_job (self->session);
+
+  if (job != NULL)
+    hd_window_submit_job (self, job);
+}
+
+static void
 on_session_changed (HdWindow  *self,
                     HdSession *session)
 {
+  if (hd_session_get_interactive (session))
+    self->last_change_us = g_get_monotonic_time ();
   hd_window_submit (self);
+}
+
+static void hd_window_arm_rest (HdWindow *self);
+
+/* The pointer rests during a drag: render the full image of the state on
+ * screen as a preview. */
+static gboolean
+on_rest (gpointer data)
+{
+  HdWindow *self = data;
+  g_autoptr(HdRenderJob) job = NULL;
+
+  self->rest_id = 0;
+  if (!hd_session_get_interactive (self->session) || self->frame == NULL || !self->frame->preview)
+    return G_SOURCE_REMOVE;
+  job = hd_session_create_job (self->session);
+  /* A newer state is on its way; its preview arms this again. */
+  if (job == NULL || !hd_render_job_same_image (job, self->frame->job))
+    return G_SOURCE_REMOVE;
+  if (g_get_monotonic_time () - self->last_change_us < REST_MS * 1000)
+    {
+      hd_window_arm_rest (self);
+      return G_SOURCE_REMOVE;
+    }
+  job->interactive = FALSE;
+  hd_window_submit_job (self, job);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+hd_window_arm_rest (HdWindow *self)
+{
+  gint64 waited_ms = (g_get_monotonic_time () - self->last_change_us) / 1000;
+
+  if (self->rest_id == 0)
+    self->rest_id = g_timeout_add (CLAMP (REST_MS - waited_ms, 1, REST_MS), on_rest, self);
 }
 
 static void
@@ -265,6 +313,8 @@ on_frame_ready (HdWindow       *self,
   hd_image_view_set_texture (self->image_view, hd_render_frame_get_texture (frame),
                              frame->full_res, frame->full_res);
   hd_window_update_stats (self, frame);
+  if (frame->preview)
+    hd_window_arm_rest (self);
 
   if (self->pending_output != OUTPUT_NONE && hd_window_frame_is_current (self, self->full_frame))
     hd_window_perform_output (self);
@@ -653,6 +703,15 @@ on_session_changed_autosave (HdWindow  *self,
     return;
   g_clear_handle_id (&self->session_save_id, g_source_remove);
   self->session_save_id = g_timeout_add_seconds (1, hd_window_save_session_now, self);
+}
+
+/* The end of a drag saves what the drag changed. */
+static void
+on_session_interactive_autosave (HdWindow   *self,
+                                 GParamSpec *pspec,
+                                 HdSession  *session)
+{
+  on_session_changed_autosave (self, session);
 }
 
 static gboolean
@@ -1325,6 +1384,18 @@ on_session_notify (HdWindow   *self,
     }
 }
 
+/* The blend pad's description says when the weights are off the pad. */
+static void
+on_blend_pad_in_sync (HdWindow   *self,
+                      GParamSpec *pspec,
+                      HdBlendPad *pad)
+{
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (self->blend_pad_group),
+                                         hd_blend_pad_is_in_sync (pad)
+                                         ? _("Drag the puck toward the domains, or to the centre for the original")
+                                         : _("The weights are off the pad: the dashed ring is the nearest point; drag or click to replace them"));
+}
+
 /* GObject */
 
 static void
@@ -1333,6 +1404,7 @@ hd_window_dispose (GObject *object)
   HdWindow *self = (HdWindow *)object;
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->rest_id, g_source_remove);
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
   if (self->worker != NULL)
@@ -1519,7 +1591,7 @@ hd_window_init (HdWindow *self)
   g_signal_connect_object (self->session, "notify::n-domains", G_CALLBACK (on_session_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::has-latent-file", G_CALLBACK (on_session_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "changed", G_CALLBACK (on_session_changed_autosave), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "notify::interactive", G_CALLBACK (on_session_changed_autosave), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::interactive", G_CALLBACK (on_session_interactive_autosave), self, G_CONNECT_SWAPPED);
   g_signal_connect (self, "close-request", G_CALLBACK (on_close_request), NULL);
   g_signal_connect_object (self->history, "notify::can-undo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->history, "notify::can-redo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
@@ -1529,7 +1601,9 @@ hd_window_init (HdWindow *self)
 
   g_object_bind_property (self->session, "title", self->window_title, "subtitle", G_BINDING_SYNC_CREATE);
   hd_latent_panel_set_session (self->latent_panel, self->session);
+  g_signal_connect_object (self->blend_pad, "notify::in-sync", G_CALLBACK (on_blend_pad_in_sync), self, G_CONNECT_SWAPPED);
   hd_blend_pad_set_session (self->blend_pad, self->session);
+  on_blend_pad_in_sync (self, NULL, self->blend_pad);
   gtk_list_box_bind_model (self->domain_list, hd_session_get_domains (self->session),
                            create_domain_row, self, NULL);
 

@@ -4,6 +4,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "hd-png.h"
@@ -11,6 +12,10 @@
 #include "hd-vk.h"
 
 #include "hd-ui-test-util.h"
+
+#ifdef GDK_WINDOWING_X11
+#include <gdk/x11/gdkx.h>
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <link.h>
@@ -371,4 +376,84 @@ hd_ui_test_run_cli (const char * const *args,
   *width = gdk_texture_get_width (texture);
   *height = gdk_texture_get_height (texture);
   return hd_ui_test_texture_rgb (texture);
+}
+
+static void
+run_xdotool (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *std_err = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, g_strdup ("xdotool"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &std_err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("xdotool failed: %s", std_err);
+  /* Let GDK read what the server sent. */
+  gdk_display_flush (gdk_display_get_default ());
+}
+
+gboolean
+hd_ui_test_pointer_available (void)
+{
+  g_autofree char *xdotool = g_find_program_in_path ("xdotool");
+
+#ifdef GDK_WINDOWING_X11
+  return xdotool != NULL && GDK_IS_X11_DISPLAY (gdk_display_get_default ());
+#else
+  return FALSE;
+#endif
+}
+
+void
+hd_ui_test_pointer_move (GtkWidget *widget,
+                         double     x,
+                         double     y)
+{
+#ifdef GDK_WINDOWING_X11
+  GtkNative *native = gtk_widget_get_native (widget);
+  graphene_point_t in = GRAPHENE_POINT_INIT ((float) x, (float) y), out;
+  g_autofree char *xid = NULL, *sx = NULL, *sy = NULL;
+  double tx = 0, ty = 0;
+
+  g_assert_nonnull (native);
+  g_assert_true (gtk_widget_compute_point (widget, GTK_WIDGET (native), &in, &out));
+  gtk_native_get_surface_transform (native, &tx, &ty);
+  xid = g_strdup_printf ("%lu", (unsigned long) gdk_x11_surface_get_xid (gtk_native_get_surface (native)));
+  sx = g_strdup_printf ("%d", (int) lround (out.x + tx));
+  sy = g_strdup_printf ("%d", (int) lround (out.y + ty));
+  run_xdotool ((const char *[]) { "mousemove", "--sync", "--window", xid, sx, sy, NULL });
+#else
+  g_assert_not_reached ();
+#endif
+}
+
+void
+hd_ui_test_pointer_button (gboolean pressed)
+{
+  run_xdotool ((const char *[]) { pressed ? "mousedown" : "mouseup", "1", NULL });
+}
+
+void
+hd_ui_test_pointer_scroll (int clicks)
+{
+  g_autofree char *repeat = g_strdup_printf ("%d", ABS (clicks));
+
+  if (clicks != 0)
+    run_xdotool ((const char *[]) { "click", "--repeat", repeat, "--delay", "30",
+                                    clicks > 0 ? "5" : "4", NULL });
+}
+
+void
+hd_ui_test_key (const char *keys)
+{
+  run_xdotool ((const char *[]) { "key", "--clearmodifiers", keys, NULL });
+  hd_ui_test_run_for (30);
 }

@@ -57,4 +57,19 @@ guint8        *hd_ui_test_run_cli          (const char  * const *args,
                                             int          *width,
                                             int          *height);
 
+/* Real pointer input through the X server (XTEST, driven by xdotool), as
+ * a person's mouse would give it: FALSE when xdotool or X11 is missing. */
+gboolean       hd_ui_test_pointer_available (void);
+/* Moves the pointer to (X, Y) in WIDGET's coordinates. */
+void           hd_ui_test_pointer_move     (GtkWidget    *widget,
+                                            double        x,
+                                            double        y);
+/* Presses (TRUE) or releases the first button. */
+void           hd_ui_test_pointer_button   (gboolean      pressed);
+/* Types KEYS (xdotool's names: "ctrl+z", "Escape") to the window that
+ * has the keyboard focus. */
+void           hd_ui_test_key              (const char   *keys);
+/* Turns the wheel CLICKS steps down (negative: up) where the pointer is. */
+void           hd_ui_test_pointer_scroll   (int           clicks);
+
 G_END_DECLS
