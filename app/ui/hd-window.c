@@ -369,6 +369,7 @@ hd_window_apply_load_result (HdWindow     *self,
                              HdLoadResult *result)
 {
   g_autoptr(GString) problems = g_string_new (NULL);
+  guint n_problems = 0;
   guint n_domains_before = g_list_model_get_n_items (hd_session_get_domains (self->session));
 
   if (result->generator != NULL)
@@ -396,7 +397,7 @@ hd_window_apply_load_result (HdWindow     *self,
       g_autofree char *warnings = NULL;
 
       if (!hd_session_add_domains (self->session, result->domains, &warnings, &error))
-        g_string_append_printf (problems, "%s\n", error->message);
+        g_string_append_printf (problems, "%s\n", error->message), n_problems++;
       if (warnings != NULL)
         hd_window_toast (self, warnings);
     }
@@ -406,19 +407,24 @@ hd_window_apply_load_result (HdWindow     *self,
       g_autoptr(GError) error = NULL;
 
       if (!hd_session_set_latent_file (self->session, result->latent, result->latent_path, &error))
-        g_string_append_printf (problems, "%s\n", error->message);
+        g_string_append_printf (problems, "%s\n", error->message), n_problems++;
     }
 
   for (guint i = 0; i < result->errors->len; i++)
     {
       const GError *error = g_ptr_array_index (result->errors, i);
       g_string_append_printf (problems, "%s\n", error->message);
+      n_problems++;
     }
 
   if (problems->len > 0)
     {
+      g_autofree char *heading = NULL;
+
       g_string_truncate (problems, problems->len - 1);
-      hd_window_show_error (self, _("Could Not Open Everything"), problems->str);
+      heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Could Not Open a File",
+                                              "Could Not Open %u Files", n_problems), n_problems);
+      hd_window_show_error (self, heading, problems->str);
     }
   else if (result->generator == NULL && result->domains->len > 0)
     {
@@ -581,15 +587,43 @@ on_chooser_response (GtkNativeDialog *dialog,
   g_object_unref (dialog);
 }
 
+/* A filter of a file chooser: its name and its patterns (';'-separated). */
+typedef struct
+{
+  const char *name;
+  const char *patterns;
+} ChooserFilter;
+
+/* Every file the window reads, by what the file type does there. */
+#define FILTER_MODELS  { N_("Generators, Domains and Domain Packs (.safetensors)"), "*.safetensors" }
+#define FILTER_IMAGES  { N_("Images Exported by Hyperdomain (.png)"), "*.png" }
+#define FILTER_STATES  { N_("Presets and Saved States (.json)"), "*.json" }
+#define FILTER_LATENTS { N_("Latents (.npy)"), "*.npy" }
+
 static void
-hd_window_choose_files (HdWindow   *self,
-                        const char *title,
-                        const char *filter_name,
-                        const char *pattern,
-                        gboolean    multiple)
+add_chooser_filter (GtkFileChooser *chooser,
+                    const char     *name,
+                    const char     *patterns)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  g_auto(GStrv) list = g_strsplit (patterns, ";", -1);
+
+  gtk_file_filter_set_name (filter, name);
+  for (guint i = 0; list[i] != NULL; i++)
+    gtk_file_filter_add_pattern (filter, list[i]);
+  gtk_file_chooser_add_filter (chooser, filter);
+}
+
+/* Asks for files to open, offering FILTERS (the first is chosen), then
+ * "All Files"; with several filters, "All Supported Files" comes first. */
+static void
+hd_window_choose_files (HdWindow            *self,
+                        const char          *title,
+                        const ChooserFilter *filters,
+                        guint                n_filters,
+                        gboolean             multiple)
 {
   GtkFileChooserNative *chooser;
-  GtkFileFilter *filter;
 
   chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
                                          GTK_FILE_CHOOSER_ACTION_OPEN,
@@ -597,29 +631,32 @@ hd_window_choose_files (HdWindow   *self,
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), multiple);
 
-  filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, filter_name);
-  gtk_file_filter_add_pattern (filter, pattern);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
+  if (n_filters > 1)
+    {
+      g_autoptr(GString) all = g_string_new (NULL);
 
-  filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("All Files"));
-  gtk_file_filter_add_pattern (filter, "*");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
+      for (guint i = 0; i < n_filters; i++)
+        g_string_append_printf (all, "%s%s", i > 0 ? ";" : "", filters[i].patterns);
+      add_chooser_filter (GTK_FILE_CHOOSER (chooser), _("All Supported Files"), all->str);
+    }
+  for (guint i = 0; i < n_filters; i++)
+    add_chooser_filter (GTK_FILE_CHOOSER (chooser), _(filters[i].name), filters[i].patterns);
+  add_chooser_filter (GTK_FILE_CHOOSER (chooser), _("All Files"), "*");
 
   g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+/* One Open for everything the window reads: the file type decides what
+ * happens (hd_window_open_files). */
 static void
 hd_window_open_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *param)
 {
-  hd_window_choose_files (HD_WINDOW (widget), _("Open Generator"),
-                          _("Generators (.safetensors)"), "*.safetensors", FALSE);
+  static const ChooserFilter filters[] = { FILTER_MODELS, FILTER_IMAGES, FILTER_STATES, FILTER_LATENTS };
+
+  hd_window_choose_files (HD_WINDOW (widget), _("Open"), filters, G_N_ELEMENTS (filters), TRUE);
 }
 
 static void
@@ -649,8 +686,9 @@ hd_window_reopen_action (GtkWidget  *widget,
                          const char *action_name,
                          GVariant   *param)
 {
-  hd_window_choose_files (HD_WINDOW (widget), _("Reopen Image"),
-                          _("Images Exported by Hyperdomain (.png)"), "*.png", FALSE);
+  static const ChooserFilter filters[] = { FILTER_IMAGES };
+
+  hd_window_choose_files (HD_WINDOW (widget), _("Reopen Image"), filters, G_N_ELEMENTS (filters), FALSE);
 }
 
 /* Sessions and presets */
@@ -816,8 +854,9 @@ hd_window_load_preset_action (GtkWidget  *widget,
                               const char *action_name,
                               GVariant   *param)
 {
-  hd_window_choose_files (HD_WINDOW (widget), _("Load Preset"),
-                          _("Presets (.json)"), "*.json", FALSE);
+  static const ChooserFilter filters[] = { FILTER_STATES };
+
+  hd_window_choose_files (HD_WINDOW (widget), _("Load Preset"), filters, G_N_ELEMENTS (filters), FALSE);
 }
 
 static void
@@ -825,8 +864,9 @@ hd_window_add_domain_action (GtkWidget  *widget,
                              const char *action_name,
                              GVariant   *param)
 {
-  hd_window_choose_files (HD_WINDOW (widget), _("Add Domains"),
-                          _("Domains and Domain Packs (.safetensors)"), "*.safetensors", TRUE);
+  static const ChooserFilter filters[] = { { N_("Domains and Domain Packs (.safetensors)"), "*.safetensors" } };
+
+  hd_window_choose_files (HD_WINDOW (widget), _("Add Domains"), filters, G_N_ELEMENTS (filters), TRUE);
 }
 
 static void
@@ -834,8 +874,9 @@ hd_window_load_latent_action (GtkWidget  *widget,
                               const char *action_name,
                               GVariant   *param)
 {
-  hd_window_choose_files (HD_WINDOW (widget), _("Load Latent"),
-                          _("Latents (.npy)"), "*.npy", FALSE);
+  static const ChooserFilter filters[] = { FILTER_LATENTS };
+
+  hd_window_choose_files (HD_WINDOW (widget), _("Load Latent"), filters, G_N_ELEMENTS (filters), FALSE);
 }
 
 static void

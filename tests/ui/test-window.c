@@ -362,6 +362,10 @@ test_window_wrong_domain (void)
 
         g_test_message ("error shown: %s", body);
         g_assert_nonnull (strstr (body, "other.safetensors"));
+        /* One file: the heading counts it, the body says first that the
+         * domain was made for another generator. */
+        g_assert_cmpstr (adw_message_dialog_get_heading (l->data), ==, "Could Not Open a File");
+        g_assert_nonnull (strstr (body, "was made for another generator"));
         found_dialog = TRUE;
         gtk_window_destroy (l->data);
       }
