@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <signal.h>
 
 #include "hd-application.h"
 #include "hd-demo.h"
@@ -17,6 +19,8 @@ struct _HdApplication
 
   HdStallMonitor *stall_monitor;
   guint           stall_report_id;
+  guint           sigterm_id;
+  guint           sigint_id;
 };
 
 G_DEFINE_FINAL_TYPE (HdApplication, hd_application, ADW_TYPE_APPLICATION)
@@ -150,6 +154,43 @@ hd_application_quit (GSimpleAction *action,
   g_list_free (windows);
 }
 
+static void
+hd_application_unwatch_signals (HdApplication *self)
+{
+  g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_handle_id (&self->sigint_id, g_source_remove);
+}
+
+/* SIGTERM and SIGINT quit as Ctrl+Q does: the windows close, saving the
+ * session, and the program exits normally.  The watches then end, so a
+ * second signal kills it. */
+static void
+hd_application_quit_on_signal (HdApplication *self)
+{
+  hd_application_unwatch_signals (self);
+  g_action_group_activate_action (G_ACTION_GROUP (self), "quit", NULL);
+}
+
+static gboolean
+hd_application_on_sigterm (gpointer user_data)
+{
+  HdApplication *self = user_data;
+
+  self->sigterm_id = 0;
+  hd_application_quit_on_signal (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+hd_application_on_sigint (gpointer user_data)
+{
+  HdApplication *self = user_data;
+
+  self->sigint_id = 0;
+  hd_application_quit_on_signal (self);
+  return G_SOURCE_REMOVE;
+}
+
 static const GActionEntry app_actions[] = {
   { "about", hd_application_about },
   { "preferences", hd_application_preferences },
@@ -183,6 +224,7 @@ hd_application_shutdown (GApplication *app)
   HdApplication *self = HD_APPLICATION (app);
 
   g_clear_handle_id (&self->stall_report_id, g_source_remove);
+  hd_application_unwatch_signals (self);
   g_clear_pointer (&self->stall_monitor, hd_stall_monitor_free);
 
   G_APPLICATION_CLASS (hd_application_parent_class)->shutdown (app);
@@ -201,7 +243,8 @@ hd_application_startup (GApplication *app)
     { "win.export-as", { "<Shift><Control>e", NULL } },
     { "win.load-latent", { "<Control>l", NULL } },
     { "win.fullscreen", { "F11", NULL } },
-    { "win.zoom-original", { "<Control>0", NULL } },
+    { "win.zoom-fit", { "<Control>0", NULL } },
+    { "win.zoom-actual", { "<Control>1", NULL } },
     { "win.toggle-sidebar", { "F9", NULL } },
     { "win.show-stats", { "<Control>i", NULL } },
     { "window.close", { "<Control>w", NULL } },
@@ -212,6 +255,9 @@ hd_application_startup (GApplication *app)
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
+
+  self->sigterm_id = g_unix_signal_add (SIGTERM, hd_application_on_sigterm, self);
+  self->sigint_id = g_unix_signal_add (SIGINT, hd_application_on_sigint, self);
 
   if (g_strcmp0 (g_getenv ("HYPERDOMAIN_DEBUG_STALLS"), "1") == 0)
     {

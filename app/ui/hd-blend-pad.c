@@ -35,6 +35,7 @@ struct _HdBlendPad
   gboolean    dragging;       /* the pointer has moved since the press */
   gboolean    in_sync;        /* the puck stands for the weights */
   gboolean    setting;
+  guint       sync_id;        /* the weights changed: find them on the pad */
 };
 
 enum {
@@ -161,18 +162,51 @@ sync_to_weights (HdBlendPad *self)
   set_in_sync (self, weights_match (self, weights, x, y));
 }
 
+static gboolean
+on_sync (gpointer data)
+{
+  HdBlendPad *self = data;
+
+  self->sync_id = 0;
+  if (self->session != NULL)
+    {
+      sync_to_weights (self);
+      hd_blend_pad_update_accessible (self);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  return G_SOURCE_REMOVE;
+}
+
+/* Finds a change of the weights made elsewhere now, if one is waiting. */
+static void
+flush_sync (HdBlendPad *self)
+{
+  if (self->sync_id != 0)
+    {
+      g_clear_handle_id (&self->sync_id, g_source_remove);
+      on_sync (self);
+    }
+}
+
 static void
 on_session_changed (HdBlendPad *self)
 {
   if (self->session == NULL)
     {
+      g_clear_handle_id (&self->sync_id, g_source_remove);
       gtk_widget_queue_draw (GTK_WIDGET (self));
       return;
     }
-  if (!self->setting)
-    sync_to_weights (self);
-  hd_blend_pad_update_accessible (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (self->setting)
+    {
+      hd_blend_pad_update_accessible (self);
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      return;
+    }
+  /* Once for a burst of changes (a slider dragged, a state restored),
+   * before the next redraw. */
+  if (self->sync_id == 0)
+    self->sync_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, on_sync, self, NULL);
 }
 
 static void
@@ -192,6 +226,7 @@ hd_blend_pad_set_position (HdBlendPad *self,
 
   g_return_if_fail (HD_IS_BLEND_PAD (self));
 
+  g_clear_handle_id (&self->sync_id, g_source_remove);
   hd_blend_pad_clamp (&x, &y);
   self->x = x;
   self->y = y;
@@ -215,6 +250,7 @@ hd_blend_pad_get_position (HdBlendPad *self,
 {
   g_return_if_fail (HD_IS_BLEND_PAD (self));
 
+  flush_sync (self);
   *x = self->x;
   *y = self->y;
 }
@@ -228,6 +264,7 @@ hd_blend_pad_get_puck_point (HdBlendPad *self,
 
   g_return_if_fail (HD_IS_BLEND_PAD (self));
 
+  flush_sync (self);
   geometry (self, &cx, &cy, &radius);
   *px = cx + self->x * radius;
   *py = cy + self->y * radius;
@@ -238,6 +275,7 @@ hd_blend_pad_is_in_sync (HdBlendPad *self)
 {
   g_return_val_if_fail (HD_IS_BLEND_PAD (self), FALSE);
 
+  flush_sync (self);
   return self->in_sync;
 }
 
@@ -271,6 +309,7 @@ on_drag_begin (GtkGestureDrag *gesture,
       return;
     }
   gtk_widget_grab_focus (GTK_WIDGET (self));
+  flush_sync (self);
   geometry (self, &cx, &cy, &radius);
   self->drag_x = x;
   self->drag_y = y;
@@ -345,6 +384,7 @@ hd_blend_pad_move_action (GtkWidget  *widget,
 
   if (n_domains (self) == 0)
     return;
+  flush_sync (self);
   g_variant_get (param, "(dd)", &dx, &dy);
   hd_blend_pad_set_position (self, self->x + dx, self->y + dy);
 }
@@ -600,6 +640,7 @@ hd_blend_pad_dispose (GObject *object)
   HdBlendPad *self = (HdBlendPad *)object;
 
   hd_blend_pad_set_session (self, NULL);
+  g_clear_handle_id (&self->sync_id, g_source_remove);
 
   G_OBJECT_CLASS (hd_blend_pad_parent_class)->dispose (object);
 }

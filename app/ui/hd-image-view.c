@@ -18,6 +18,7 @@ struct _HdImageView
   GtkWidget   parent_instance;
 
   GtkLabel   *stats_label;
+  GtkLabel   *badge_label;
 
   GdkTexture *texture;
   int         width;
@@ -28,6 +29,7 @@ struct _HdImageView
   char       *stats;
 
   gboolean    zoom_original;
+  gboolean    smooth;
   gboolean    show_stats;
   double      pan_x;
   double      pan_y;
@@ -41,6 +43,7 @@ G_DEFINE_FINAL_TYPE (HdImageView, hd_image_view, GTK_TYPE_WIDGET)
 enum {
   PROP_0,
   PROP_ZOOM_ORIGINAL,
+  PROP_SMOOTH,
   PROP_SHOW_STATS,
   N_PROPS
 };
@@ -154,8 +157,9 @@ hd_image_view_snapshot (GtkWidget   *widget,
       dw = (int) round (rect.size.width * sf);
       dh = (int) round (rect.size.height * sf);
 
-      /* Enlarged: nearest filtering.  Shrunk: the renderer's filter. */
-      if (dw > tw && dw <= MAX_UPSCALED_SIZE && dh <= MAX_UPSCALED_SIZE)
+      /* Enlarged, pixel-exact: nearest filtering.  Smooth, or shrunk: the
+       * renderer's (linear) filter. */
+      if (!self->smooth && dw > tw && dw <= MAX_UPSCALED_SIZE && dh <= MAX_UPSCALED_SIZE)
         {
           if (self->upscaled == NULL ||
               gdk_texture_get_width (self->upscaled) != dw ||
@@ -173,6 +177,7 @@ hd_image_view_snapshot (GtkWidget   *widget,
     }
 
   gtk_widget_snapshot_child (widget, GTK_WIDGET (self->stats_label), snapshot);
+  gtk_widget_snapshot_child (widget, GTK_WIDGET (self->badge_label), snapshot);
 }
 
 static void
@@ -206,6 +211,11 @@ hd_image_view_size_allocate (GtkWidget *widget,
   gtk_widget_get_preferred_size (GTK_WIDGET (self->stats_label), NULL, &nat);
   gtk_widget_allocate (GTK_WIDGET (self->stats_label),
                        MIN (nat.width, width), MIN (nat.height, height), -1, NULL);
+  /* The badge: centred at the top. */
+  gtk_widget_get_preferred_size (GTK_WIDGET (self->badge_label), NULL, &nat);
+  nat.width = MIN (nat.width, width);
+  gtk_widget_allocate (GTK_WIDGET (self->badge_label), nat.width, MIN (nat.height, height), -1,
+                       gsk_transform_translate (NULL, &GRAPHENE_POINT_INIT ((width - nat.width) / 2.0f, 0)));
 }
 
 static void
@@ -232,6 +242,23 @@ on_drag_update (HdImageView    *self,
   self->pan_x = self->drag_start_x + dx;
   self->pan_y = self->drag_start_y + dy;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The arrow keys pan an image shown at its original size. */
+static void
+hd_image_view_pan_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *param)
+{
+  HdImageView *self = HD_IMAGE_VIEW (widget);
+  double dx, dy;
+
+  if (!self->zoom_original)
+    return;
+  g_variant_get (param, "(dd)", &dx, &dy);
+  self->pan_x += dx;
+  self->pan_y += dy;
+  gtk_widget_queue_draw (widget);
 }
 
 static void
@@ -261,6 +288,10 @@ hd_image_view_get_property (GObject    *object,
       g_value_set_boolean (value, self->zoom_original);
       break;
 
+    case PROP_SMOOTH:
+      g_value_set_boolean (value, self->smooth);
+      break;
+
     case PROP_SHOW_STATS:
       g_value_set_boolean (value, self->show_stats);
       break;
@@ -282,6 +313,10 @@ hd_image_view_set_property (GObject      *object,
     {
     case PROP_ZOOM_ORIGINAL:
       hd_image_view_set_zoom_original (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_SMOOTH:
+      hd_image_view_set_smooth (self, g_value_get_boolean (value));
       break;
 
     case PROP_SHOW_STATS:
@@ -310,6 +345,11 @@ hd_image_view_class_init (HdImageViewClass *klass)
   properties[PROP_ZOOM_ORIGINAL] =
     g_param_spec_boolean ("zoom-original", NULL, NULL, FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  /* Enlarged images with linear filtering instead of pixel-exact
+   * (nearest) squares. */
+  properties[PROP_SMOOTH] =
+    g_param_spec_boolean ("smooth", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
   properties[PROP_SHOW_STATS] =
     g_param_spec_boolean ("show-stats", NULL, NULL, FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -318,6 +358,13 @@ hd_image_view_class_init (HdImageViewClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hyperdomain/Hyperdomain/hd-image-view.ui");
   gtk_widget_class_bind_template_child (widget_class, HdImageView, stats_label);
+  gtk_widget_class_bind_template_child (widget_class, HdImageView, badge_label);
+  gtk_widget_class_install_action (widget_class, "view.pan", "(dd)", hd_image_view_pan_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "view.pan", "(dd)", 48.0, 0.0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "view.pan", "(dd)", -48.0, 0.0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "view.pan", "(dd)", 0.0, 48.0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "view.pan", "(dd)", 0.0, -48.0);
+
   gtk_widget_class_set_css_name (widget_class, "imageview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
@@ -397,6 +444,41 @@ hd_image_view_get_zoom_original (HdImageView *self)
   g_return_val_if_fail (HD_IS_IMAGE_VIEW (self), FALSE);
 
   return self->zoom_original;
+}
+
+void
+hd_image_view_set_smooth (HdImageView *self,
+                          gboolean     smooth)
+{
+  g_return_if_fail (HD_IS_IMAGE_VIEW (self));
+
+  smooth = !!smooth;
+  if (smooth == self->smooth)
+    return;
+
+  self->smooth = smooth;
+  g_clear_object (&self->upscaled);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SMOOTH]);
+}
+
+gboolean
+hd_image_view_get_smooth (HdImageView *self)
+{
+  g_return_val_if_fail (HD_IS_IMAGE_VIEW (self), FALSE);
+
+  return self->smooth;
+}
+
+void
+hd_image_view_set_badge (HdImageView *self,
+                         const char  *text)
+{
+  g_return_if_fail (HD_IS_IMAGE_VIEW (self));
+
+  if (text != NULL)
+    gtk_label_set_label (self->badge_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->badge_label), text != NULL);
 }
 
 static void

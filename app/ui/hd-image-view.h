@@ -6,8 +6,9 @@
 G_BEGIN_DECLS
 
 /* Shows the rendered image: scaled to fit, or one image pixel per screen
- * pixel (panned by dragging), crisp (nearest) when enlarged, with an
- * optional statistics overlay. */
+ * pixel (panned by dragging or, with the focus, the arrow keys), crisp
+ * (nearest) or smooth when enlarged, with an optional statistics overlay
+ * and a badge. */
 
 #define HD_TYPE_IMAGE_VIEW (hd_image_view_get_type ())
 
@@ -24,6 +25,13 @@ GdkTexture *hd_image_view_get_texture      (HdImageView *self);
 void        hd_image_view_set_zoom_original (HdImageView *self,
                                              gboolean     zoom_original);
 gboolean    hd_image_view_get_zoom_original (HdImageView *self);
+/* Enlarged images drawn smooth (linear) instead of pixel-exact. */
+void        hd_image_view_set_smooth       (HdImageView *self,
+                                            gboolean     smooth);
+gboolean    hd_image_view_get_smooth       (HdImageView *self);
+/* A label over the top of the image (NULL: none). */
+void        hd_image_view_set_badge        (HdImageView *self,
+                                            const char  *text);
 void        hd_image_view_set_show_stats   (HdImageView *self,
                                             gboolean     show_stats);
 void        hd_image_view_set_stats        (HdImageView *self,

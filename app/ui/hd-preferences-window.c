@@ -17,6 +17,7 @@ struct _HdPreferencesWindow
   GtkStringList        *device_list;
   AdwComboRow          *preview_row;
   GtkSwitch            *stats_switch;
+  GtkSwitch            *restore_session_switch;
 
   GSettings            *settings;
   GCancellable         *cancellable;
@@ -162,6 +163,7 @@ hd_preferences_window_class_init (HdPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdPreferencesWindow, device_list);
   gtk_widget_class_bind_template_child (widget_class, HdPreferencesWindow, preview_row);
   gtk_widget_class_bind_template_child (widget_class, HdPreferencesWindow, stats_switch);
+  gtk_widget_class_bind_template_child (widget_class, HdPreferencesWindow, restore_session_switch);
 }
 
 static void
@@ -186,6 +188,7 @@ hd_preferences_window_init (HdPreferencesWindow *self)
                                 G_SETTINGS_BIND_DEFAULT,
                                 preview_get_mapping, preview_set_mapping, NULL, NULL);
   g_settings_bind (self->settings, "show-stats", self->stats_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "restore-session", self->restore_session_switch, "active", G_SETTINGS_BIND_DEFAULT);
 
   /* Listing devices starts Vulkan, which can take a moment. */
   task = g_task_new (NULL, self->cancellable, on_devices_listed, self);

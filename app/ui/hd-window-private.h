@@ -23,6 +23,10 @@ GtkWidget      *hd_window_get_animation_dialog (HdWindow *self);
 GtkWidget      *hd_window_get_domain_row    (HdWindow *self,
                                              guint     position);
 HdImageView    *hd_window_get_image_view    (HdWindow *self);
+/* TRUE while the original generator is shown (the compare key or button
+ * is held). */
+gboolean        hd_window_get_comparing     (HdWindow *self);
+GtkWidget      *hd_window_get_compare_button (HdWindow *self);
 HdLatentPanel  *hd_window_get_latent_panel  (HdWindow *self);
 /* The weight slider of the domain at POSITION, or NULL. */
 GtkRange       *hd_window_get_domain_scale  (HdWindow *self,

@@ -55,6 +55,7 @@ struct _HdWindow
   GtkWidget            *animation_dialog;  /* kept: it holds the keyframes */
   GtkSpinner           *spinner;
   GtkSpinner           *loading_spinner;
+  GtkWidget            *compare_button;
 
   GSettings            *settings;
   HdSession            *session;
@@ -79,6 +80,7 @@ struct _HdWindow
   guint                 n_loading;
   char                 *last_error;
   gboolean              zoom_original;
+  gboolean              comparing;     /* the original generator is shown */
 };
 
 G_DEFINE_FINAL_TYPE (HdWindow, hd_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -139,6 +141,9 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-previous", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-random", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-original", has_gen);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-fit", has_gen);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-actual", has_gen);
+  gtk_widget_set_sensitive (self->compare_button, has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reset-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.normalize-weights", n_domains > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-preset", has_gen);
@@ -184,10 +189,24 @@ hd_window_submit_job (HdWindow    *self,
   hd_render_worker_submit (self->worker, job);
 }
 
+/* The job of what the window shows: the session's state, or while
+ * comparing the original generator (every domain at weight 0) at the
+ * same latent. */
+static HdRenderJob *
+hd_window_create_job (HdWindow *self)
+{
+  HdRenderJob *job = hd_session_create_job (self->session);
+
+  if (job != NULL && self->comparing)
+    for (guint i = 0; i < job->weights->len; i++)
+      g_array_index (job->weights, float, i) = 0.0f;
+  return job;
+}
+
 static void
 hd_window_submit (HdWindow *self)
 {
-  g_autoptr(HdRenderJob) job = hd_session_create_job (self->session);
+  g_autoptr(HdRenderJob) job = hd_window_create_job (self);
 
   if (job != NULL)
     hd_window_submit_job (self, job);
@@ -215,7 +234,7 @@ on_rest (gpointer data)
   self->rest_id = 0;
   if (!hd_session_get_interactive (self->session) || self->frame == NULL || !self->frame->preview)
     return G_SOURCE_REMOVE;
-  job = hd_session_create_job (self->session);
+  job = hd_window_create_job (self);
   /* A newer state is on its way; its preview arms this again. */
   if (job == NULL || !hd_render_job_same_image (job, self->frame->job))
     return G_SOURCE_REMOVE;
@@ -993,6 +1012,9 @@ hd_window_seed_keys_allowed (HdWindow *self,
         return FALSE;
       if (vertical && GTK_IS_LIST_BOX (focus))
         return FALSE;
+      /* The arrows pan an image shown at its original size. */
+      if (HD_IS_IMAGE_VIEW (focus) && self->zoom_original)
+        return FALSE;
     }
 
   return TRUE;
@@ -1437,6 +1459,142 @@ on_blend_pad_in_sync (HdWindow   *self,
                                          : _("The weights are off the pad: the dashed ring is the nearest point; drag or click to replace them"));
 }
 
+/* Comparing with the original generator: while a key or the compare
+ * button is held, the same latent without the domains. */
+
+static void
+hd_window_set_comparing (HdWindow *self,
+                         gboolean  comparing)
+{
+  g_autoptr(HdRenderJob) job = NULL;
+
+  comparing = !!comparing && hd_session_get_generator (self->session) != NULL;
+  if (comparing == self->comparing)
+    return;
+  self->comparing = comparing;
+  hd_image_view_set_badge (self->image_view, comparing ? _("Original generator") : NULL);
+
+  /* Back from comparing: the image of the state may still be at hand. */
+  job = hd_session_create_job (self->session);
+  if (!comparing && self->full_frame != NULL && job != NULL &&
+      hd_render_job_same_image (job, self->full_frame->job))
+    {
+      g_clear_pointer (&self->frame, hd_render_frame_unref);
+      self->frame = hd_render_frame_ref (self->full_frame);
+      hd_image_view_set_texture (self->image_view, hd_render_frame_get_texture (self->frame),
+                                 self->frame->full_res, self->frame->full_res);
+      g_clear_pointer (&self->last_job, hd_render_job_unref);
+      self->last_job = hd_render_job_ref (self->full_frame->job);
+      return;
+    }
+  hd_window_submit (self);
+}
+
+gboolean
+hd_window_get_comparing (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), FALSE);
+
+  return self->comparing;
+}
+
+GtkWidget *
+hd_window_get_compare_button (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+
+  return self->compare_button;
+}
+
+/* The compare key: O, held, unless a text field has the focus. */
+static gboolean
+is_compare_key (HdWindow        *self,
+                guint            keyval,
+                GdkModifierType  state)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  return (keyval == GDK_KEY_o || keyval == GDK_KEY_O) &&
+         (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SUPER_MASK)) == 0 &&
+         !(focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT (focus)));
+}
+
+static gboolean
+on_compare_key_pressed (HdWindow              *self,
+                        guint                  keyval,
+                        guint                  keycode,
+                        GdkModifierType        state,
+                        GtkEventControllerKey *controller)
+{
+  if (!is_compare_key (self, keyval, state) || hd_session_get_generator (self->session) == NULL)
+    return GDK_EVENT_PROPAGATE;
+  hd_window_set_comparing (self, TRUE);
+  return GDK_EVENT_STOP;
+}
+
+static void
+on_compare_key_released (HdWindow              *self,
+                         guint                  keyval,
+                         guint                  keycode,
+                         GdkModifierType        state,
+                         GtkEventControllerKey *controller)
+{
+  if (keyval == GDK_KEY_o || keyval == GDK_KEY_O)
+    hd_window_set_comparing (self, FALSE);
+}
+
+/* The compare button shows the original while the pointer holds it. */
+static gboolean
+on_compare_button_event (GtkEventControllerLegacy *controller,
+                         GdkEvent                 *event,
+                         HdWindow                 *self)
+{
+  switch ((int) gdk_event_get_event_type (event))
+    {
+    case GDK_BUTTON_PRESS:
+      if (gdk_button_event_get_button (event) == GDK_BUTTON_PRIMARY)
+        hd_window_set_comparing (self, TRUE);
+      break;
+    case GDK_TOUCH_BEGIN:
+      hd_window_set_comparing (self, TRUE);
+      break;
+    case GDK_BUTTON_RELEASE:
+    case GDK_TOUCH_END:
+    case GDK_TOUCH_CANCEL:
+    case GDK_GRAB_BROKEN:
+      hd_window_set_comparing (self, FALSE);
+      break;
+    default:
+      break;
+    }
+  return GDK_EVENT_PROPAGATE;
+}
+
+static void
+hd_window_setup_compare (HdWindow *self)
+{
+  GtkEventController *controller;
+
+  controller = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (controller, "key-pressed", G_CALLBACK (on_compare_key_pressed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (controller, "key-released", G_CALLBACK (on_compare_key_released), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = gtk_event_controller_legacy_new ();
+  gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (controller, "event", G_CALLBACK (on_compare_button_event), self, 0);
+  gtk_widget_add_controller (self->compare_button, controller);
+}
+
+static void
+hd_window_zoom_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  g_object_set (widget, "zoom-original", g_str_equal (action_name, "win.zoom-actual"), NULL);
+}
+
 /* GObject */
 
 static void
@@ -1568,6 +1726,7 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdWindow, blend_pad);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, spinner);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, compare_button);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, hd_window_open_action);
   gtk_widget_class_install_action (widget_class, "win.add-domain", NULL, hd_window_add_domain_action);
@@ -1591,6 +1750,12 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, hd_window_history_action);
   gtk_widget_class_install_property_action (widget_class, "win.zoom-original", "zoom-original");
+  gtk_widget_class_install_action (widget_class, "win.zoom-fit", NULL, hd_window_zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-actual", NULL, hd_window_zoom_action);
+  /* Also the application's accelerators, which label the menu items; these
+   * serve a window of its own too. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK, "win.zoom-fit", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.zoom-actual", NULL);
   gtk_widget_class_install_property_action (widget_class, "win.fullscreen", "fullscreened");
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
@@ -1606,6 +1771,7 @@ hd_window_init (HdWindow *self)
 {
   GtkDropTarget *drop;
   g_autoptr(GAction) stats_action = NULL;
+  g_autoptr(GAction) smooth_action = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -1621,10 +1787,13 @@ hd_window_init (HdWindow *self)
   g_settings_bind (self->settings, "device", self->worker, "device", G_SETTINGS_BIND_GET);
   g_settings_bind (self->settings, "preview-policy", self->worker, "preview-policy", G_SETTINGS_BIND_GET);
   g_settings_bind (self->settings, "show-stats", self->image_view, "show-stats", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "smooth-scaling", self->image_view, "smooth", G_SETTINGS_BIND_GET);
   hd_render_worker_set_preview_budget (self->worker, g_settings_get_uint (self->settings, "preview-budget-ms"));
 
   stats_action = g_settings_create_action (self->settings, "show-stats");
   g_action_map_add_action (G_ACTION_MAP (self), stats_action);
+  smooth_action = g_settings_create_action (self->settings, "smooth-scaling");
+  g_action_map_add_action (G_ACTION_MAP (self), smooth_action);
 
   g_signal_connect_object (self->session, "changed", G_CALLBACK (on_session_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::interactive", G_CALLBACK (on_session_interactive), self, G_CONNECT_SWAPPED);
@@ -1653,6 +1822,7 @@ hd_window_init (HdWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   hd_window_add_seed_keys (self);
+  hd_window_setup_compare (self);
   hd_window_update_actions (self);
   hd_window_update_page (self);
 }

@@ -7,6 +7,7 @@
 #include <locale.h>
 
 #include "hd-application.h"
+#include "hd-settings-schema.h"
 
 int
 main (int   argc,
@@ -20,6 +21,10 @@ main (int   argc,
   bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+
+  /* Before anything makes a GSettings: g_settings_new () aborts when the
+   * schema is missing, as it is when the program runs uninstalled. */
+  hd_settings_schema_ensure ();
 
   app = hd_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);

@@ -457,3 +457,11 @@ hd_ui_test_key (const char *keys)
   run_xdotool ((const char *[]) { "key", "--clearmodifiers", keys, NULL });
   hd_ui_test_run_for (30);
 }
+
+void
+hd_ui_test_key_hold (const char *key,
+                     gboolean    down)
+{
+  run_xdotool ((const char *[]) { down ? "keydown" : "keyup", key, NULL });
+  hd_ui_test_run_for (30);
+}

@@ -69,6 +69,9 @@ void           hd_ui_test_pointer_button   (gboolean      pressed);
 /* Types KEYS (xdotool's names: "ctrl+z", "Escape") to the window that
  * has the keyboard focus. */
 void           hd_ui_test_key              (const char   *keys);
+/* Presses (TRUE) or releases KEY (an xdotool key name). */
+void           hd_ui_test_key_hold         (const char   *key,
+                                            gboolean      down);
 /* Turns the wheel CLICKS steps down (negative: up) where the pointer is. */
 void           hd_ui_test_pointer_scroll   (int           clicks);
 

@@ -369,6 +369,7 @@ drag_control (HdWindow *window,
 static void
 test_drags_real_frames (void)
 {
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autofree char *session_file = NULL;
   HdWindow *window;
 
@@ -377,6 +378,11 @@ test_drags_real_frames (void)
       g_test_skip ("xdotool or an X11 display is missing");
       return;
     }
+  /* The tiny model renders in a few milliseconds; a budget of 200 ms
+   * keeps a machine busy with other tests from making them count as slow
+   * (the expected time is the median of recent frames, so single slow
+   * frames do not count anyway). */
+  g_settings_set_uint (settings, "preview-budget-ms", 200);
   window = open_window_saving_session (&session_file);
   drag_control (window, CONTROL_PSI, TRUE);
   drag_control (window, CONTROL_MIX, TRUE);
@@ -384,6 +390,7 @@ test_drags_real_frames (void)
   drag_control (window, CONTROL_PAD, TRUE);
   hd_ui_test_close_window (window);
   remove_session_file (session_file);
+  g_settings_reset (settings, "preview-budget-ms");
 }
 
 /* When frames are slow (here: previews always), the moving control shows
@@ -674,6 +681,114 @@ test_dialog_click_undo (void)
   remove_session_file (session_file);
 }
 
+
+static gboolean
+comparing_frame_shown (gpointer data)
+{
+  HdWindow *window = data;
+  HdRenderFrame *frame = hd_window_get_frame (window);
+
+  if (frame == NULL || frame->preview || !hd_window_get_comparing (window))
+    return FALSE;
+  for (guint i = 0; i < frame->job->weights->len; i++)
+    if (g_array_index (frame->job->weights, float, i) != 0.0f)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+state_frame_shown (gpointer data)
+{
+  HdWindow *window = data;
+
+  return !hd_window_get_comparing (window) && rest_frame_shown (window);
+}
+
+/* Holding O, or the compare button, shows the original generator at the
+ * same latent (the render of the state with every weight at 0); letting
+ * go shows the state again. */
+static void
+assert_compare (HdWindow  *window,
+                gboolean   with_key)
+{
+  GtkWidget *button = NULL;
+  HdRenderFrame *frame;
+  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
+
+  g_assert_cmpfloat (g_array_index (job->weights, float, 0), !=, 0.0f);
+  if (with_key)
+    {
+      GtkWidget *image = GTK_WIDGET (hd_window_get_image_view (window));
+
+      hd_ui_test_pointer_move (image, 20, 20);
+      hd_ui_test_key_hold ("o", TRUE);
+    }
+  else
+    {
+      button = hd_window_get_compare_button (window);
+      hd_ui_test_pointer_move (button, gtk_widget_get_width (button) / 2.0,
+                               gtk_widget_get_height (button) / 2.0);
+      hd_ui_test_pointer_button (TRUE);
+    }
+  hd_ui_test_wait_until (comparing_frame_shown, window, 30000, "the original generator's image");
+  frame = hd_window_get_frame (window);
+  g_assert_cmpuint (frame->job->seed, ==, job->seed);
+  g_assert_cmpfloat (frame->job->psi, ==, job->psi);
+  assert_frame_is_render_of_its_state (frame);
+
+  if (with_key)
+    hd_ui_test_key_hold ("o", FALSE);
+  else
+    hd_ui_test_pointer_button (FALSE);
+  hd_ui_test_wait_until (state_frame_shown, window, 30000, "the image of the state again");
+  assert_frame_is_render_of_its_state (hd_window_get_frame (window));
+}
+
+/* The view: zoom to fit and 1:1 from the keys, smooth or pixel-exact
+ * scaling (remembered), press-and-hold to compare with the original. */
+static void
+test_view_options (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  HdWindow *window, *second;
+  HdImageView *view;
+  GtkWidget *image;
+
+  if (!hd_ui_test_pointer_available ())
+    {
+      g_test_skip ("xdotool or an X11 display is missing");
+      return;
+    }
+  window = hd_ui_test_open_window (tiny_files);
+  view = hd_window_get_image_view (window);
+  image = GTK_WIDGET (view);
+
+  hd_ui_test_pointer_move (image, 20, 20);
+  hd_ui_test_key ("ctrl+1");
+  g_assert_true (hd_image_view_get_zoom_original (view));
+  hd_ui_test_key ("ctrl+0");
+  g_assert_false (hd_image_view_get_zoom_original (view));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.zoom-actual", NULL));
+  g_assert_true (hd_image_view_get_zoom_original (view));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.zoom-fit", NULL));
+  g_assert_false (hd_image_view_get_zoom_original (view));
+
+  g_assert_false (hd_image_view_get_smooth (view));
+  g_action_group_activate_action (G_ACTION_GROUP (window), "smooth-scaling", NULL);
+  g_assert_true (hd_image_view_get_smooth (view));
+  g_assert_true (g_settings_get_boolean (settings, "smooth-scaling"));
+  second = hd_ui_test_open_window (NULL);
+  g_assert_true (hd_image_view_get_smooth (hd_window_get_image_view (second)));
+  hd_ui_test_close_window (second);
+  g_action_group_activate_action (G_ACTION_GROUP (window), "smooth-scaling", NULL);
+  g_assert_false (hd_image_view_get_smooth (view));
+
+  assert_compare (window, TRUE);
+  assert_compare (window, FALSE);
+
+  hd_ui_test_close_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -685,6 +800,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Drags/blend-pad-follows-weights", test_blend_pad_follows_weights);
   g_test_add_func ("/Hyperdomain/Drags/wheel-scrolls", test_wheel_scrolls);
   g_test_add_func ("/Hyperdomain/Drags/dialog-click-undo", test_dialog_click_undo);
+  g_test_add_func ("/Hyperdomain/Drags/view-options", test_view_options);
 
   return g_test_run ();
 }
