@@ -27,6 +27,8 @@ HdImageView    *hd_window_get_image_view    (HdWindow *self);
  * is held). */
 gboolean        hd_window_get_comparing     (HdWindow *self);
 GtkWidget      *hd_window_get_compare_button (HdWindow *self);
+/* TRUE when the window is narrow and the controls are below the image. */
+gboolean        hd_window_is_narrow         (HdWindow *self);
 HdLatentPanel  *hd_window_get_latent_panel  (HdWindow *self);
 /* The weight slider of the domain at POSITION, or NULL. */
 GtkRange       *hd_window_get_domain_scale  (HdWindow *self,

@@ -25,6 +25,13 @@
 #include "hd-sheet-dialog.h"
 #include "hd-window-private.h"
 
+/* Narrower than this, the controls go below the image (a bottom sheet)
+ * instead of beside it, so that the image stays in view while they are
+ * used. */
+#define NARROW_WIDTH 720
+/* The share of a narrow window's height the controls take. */
+#define SHEET_SHARE 0.45
+
 /* Frames counted for the frames-per-second figure. */
 #define N_FRAME_TIMES 64
 /* A drag whose pointer has not moved for this long is resting: the
@@ -47,6 +54,7 @@ struct _HdWindow
   AdwWindowTitle       *window_title;
   GtkStack             *main_stack;
   AdwFlap              *flap;
+  GtkWidget            *sidebar;
   HdImageView          *image_view;
   HdLatentPanel        *latent_panel;
   GtkListBox           *domain_list;
@@ -1447,6 +1455,48 @@ on_session_notify (HdWindow   *self,
     }
 }
 
+/* Side by side when there is room; else the image above and the controls
+ * below it, both in view (AdwFlap would lay the folded controls over the
+ * image). */
+static void
+hd_window_update_layout (HdWindow *self)
+{
+  int width = 0, height = 0;
+  gboolean narrow;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  narrow = width > 0 && width < NARROW_WIDTH;
+  if (narrow == (gtk_orientable_get_orientation (GTK_ORIENTABLE (self->flap)) == GTK_ORIENTATION_VERTICAL))
+    {
+      if (narrow)
+        gtk_widget_set_size_request (self->sidebar, -1, MAX (160, (int) (height * SHEET_SHARE)));
+      return;
+    }
+
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->flap),
+                                  narrow ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+  adw_flap_set_fold_policy (self->flap, narrow ? ADW_FLAP_FOLD_POLICY_NEVER : ADW_FLAP_FOLD_POLICY_AUTO);
+  gtk_widget_set_size_request (self->sidebar, narrow ? -1 : 360,
+                               narrow ? MAX (160, (int) (height * SHEET_SHARE)) : -1);
+  gtk_scrolled_window_set_propagate_natural_width (GTK_SCROLLED_WINDOW (self->sidebar), !narrow);
+  adw_flap_set_reveal_flap (self->flap, TRUE);
+}
+
+static void
+on_default_size (HdWindow   *self,
+                 GParamSpec *pspec)
+{
+  hd_window_update_layout (self);
+}
+
+gboolean
+hd_window_is_narrow (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), FALSE);
+
+  return gtk_orientable_get_orientation (GTK_ORIENTABLE (self->flap)) == GTK_ORIENTATION_VERTICAL;
+}
+
 /* The blend pad's description says when the weights are off the pad. */
 static void
 on_blend_pad_in_sync (HdWindow   *self,
@@ -1719,6 +1769,7 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, image_view);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, latent_panel);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, domain_list);
@@ -1803,6 +1854,8 @@ hd_window_init (HdWindow *self)
   g_signal_connect_object (self->session, "changed", G_CALLBACK (on_session_changed_autosave), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::interactive", G_CALLBACK (on_session_interactive_autosave), self, G_CONNECT_SWAPPED);
   g_signal_connect (self, "close-request", G_CALLBACK (on_close_request), NULL);
+  g_signal_connect (self, "notify::default-width", G_CALLBACK (on_default_size), NULL);
+  g_signal_connect (self, "notify::default-height", G_CALLBACK (on_default_size), NULL);
   g_signal_connect_object (self->history, "notify::can-undo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->history, "notify::can-redo", G_CALLBACK (on_history_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->worker, "frame-ready", G_CALLBACK (on_frame_ready), self, G_CONNECT_SWAPPED);
@@ -1823,6 +1876,7 @@ hd_window_init (HdWindow *self)
 
   hd_window_add_seed_keys (self);
   hd_window_setup_compare (self);
+  hd_window_update_layout (self);
   hd_window_update_actions (self);
   hd_window_update_page (self);
 }

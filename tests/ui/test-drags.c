@@ -789,6 +789,44 @@ test_view_options (void)
   hd_ui_test_close_window (window);
 }
 
+
+/* A narrow window puts the controls below the image: both stay in view,
+ * side by side again when it is wide. */
+static void
+test_narrow_window (void)
+{
+  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  GtkWidget *image = GTK_WIDGET (hd_window_get_image_view (window));
+  GtkWidget *psi = GTK_WIDGET (hd_latent_panel_get_psi_scale (hd_window_get_latent_panel (window)));
+  graphene_rect_t image_box, psi_box;
+
+  g_assert_false (hd_window_is_narrow (window));
+  gtk_window_set_default_size (GTK_WINDOW (window), 400, 760);
+  hd_ui_test_run_for (500);
+  g_assert_true (hd_window_is_narrow (window));
+  g_assert_true (gtk_widget_compute_bounds (image, GTK_WIDGET (window), &image_box));
+  g_assert_true (gtk_widget_compute_bounds (psi, GTK_WIDGET (window), &psi_box));
+  g_test_message ("narrow: image %.0fx%.0f at %.0f,%.0f; ψ slider at %.0f,%.0f",
+                  image_box.size.width, image_box.size.height, image_box.origin.x, image_box.origin.y,
+                  psi_box.origin.x, psi_box.origin.y);
+  /* The image keeps most of the width and half the height; the controls
+   * are below it, not over it. */
+  g_assert_cmpfloat (image_box.size.width, >=, 300);
+  g_assert_cmpfloat (image_box.size.height, >=, 250);
+  g_assert_true (gtk_widget_get_mapped (psi));
+  g_assert_cmpfloat (psi_box.origin.y, >=, image_box.origin.y + image_box.size.height);
+  g_assert_cmpfloat (psi_box.origin.y, <, 760);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  hd_ui_test_run_for (500);
+  g_assert_false (hd_window_is_narrow (window));
+  g_assert_true (gtk_widget_compute_bounds (image, GTK_WIDGET (window), &image_box));
+  g_assert_true (gtk_widget_compute_bounds (psi, GTK_WIDGET (window), &psi_box));
+  g_assert_cmpfloat (psi_box.origin.x, >=, image_box.origin.x + image_box.size.width);
+
+  hd_ui_test_close_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -801,6 +839,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Drags/wheel-scrolls", test_wheel_scrolls);
   g_test_add_func ("/Hyperdomain/Drags/dialog-click-undo", test_dialog_click_undo);
   g_test_add_func ("/Hyperdomain/Drags/view-options", test_view_options);
+  g_test_add_func ("/Hyperdomain/Drags/narrow-window", test_narrow_window);
 
   return g_test_run ();
 }
