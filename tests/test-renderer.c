@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "hd-cpu-reference.h"
@@ -327,6 +328,173 @@ test_mapping_cache (void)
   hd_renderer_free (renderer);
 }
 
+/* Cancels the frame at the CANCEL_AT-th check (0: before any piece). */
+typedef struct {
+  guint calls;
+  guint cancel_at;
+} CancelAt;
+
+static gboolean
+cancel_at (gpointer data)
+{
+  CancelAt *c = data;
+
+  return c->calls++ == c->cancel_at;
+}
+
+/* Renders PARAMS, cancelled at check K: the cancelled error, OUT
+ * untouched, K pieces done. */
+static void
+render_cancelled (HdRenderer           *renderer,
+                  const HdRenderParams *params,
+                  guint                 k)
+{
+  g_autoptr(GError) error = NULL;
+  HdGenerator *gen = hd_renderer_get_generator (renderer);
+  int res = hd_render_params_output_res (params, gen, NULL);
+  gsize n = (gsize) gen->config.img_channels * res * res;
+  g_autofree float *img = g_new (float, n);
+  CancelAt cancel = { 0, k };
+  HdRenderStats stats;
+
+  for (gsize i = 0; i < n; i++)
+    img[i] = -1234.5f;
+  g_assert_false (hd_renderer_render_cancellable (renderer, params, cancel_at, &cancel, img,
+                                                  &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (cancel.calls, ==, k + 1);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (img[i], ==, -1234.5f);
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_cmpuint (stats.pieces_done, ==, k);
+  g_assert_cmpfloat (stats.done_fraction, <, 1.0);
+  if (k > 0)
+    g_assert_cmpfloat (stats.done_fraction, >, 0.0);
+}
+
+/* A frame uncancelled (split or not) against the uninterrupted render of
+ * a fresh renderer, bit for bit. */
+static void
+assert_same_render (HdRenderer           *renderer,
+                    const HdRenderParams *params,
+                    const float          *expected,
+                    gsize                 n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree float *img = g_new (float, n);
+  CancelAt never = { 0, G_MAXUINT };
+
+  g_assert_true (hd_renderer_render_cancellable (renderer, params, cancel_at, &never, img,
+                                                 &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (img, n * sizeof (float), expected, n * sizeof (float));
+}
+
+/* A frame stopped between any two of its pieces leaves the renderer as
+ * good as new: the next frame, of the same or other parameters, gives
+ * exactly the pixels of an uninterrupted render. */
+static void
+test_cancel (void)
+{
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_tiny, 21);
+  HdRenderer *renderer = renderer_new (gen);
+  HdRenderer *fresh = renderer_new (gen);
+  g_autofree float *domain_a = random_vector (41, gen->domain_dim, 0.7);
+  g_autofree float *domain_b = random_vector (42, gen->domain_dim, 0.7);
+  g_autofree float *ref_a = NULL, *ref_b = NULL, *ref_c = NULL, *ref_d = NULL;
+  g_autofree float *ref_preview = NULL;
+  HdRenderParams a, b, c, d, preview;
+  HdRenderStats stats;
+  guint n_pieces;
+  gsize n, n_preview;
+
+  /* a: seed 5 domain a; b: the same w, domain b; c: a new seed and
+   * random noise; d: another seed (its mapping is what a cancelled frame
+   * may leave cached); preview: b stopped at 16x16. */
+  hd_render_params_init (&a);
+  a.seed = 5;
+  a.domain = domain_a;
+  b = a;
+  b.domain = domain_b;
+  c = a;
+  c.seed = 6;
+  c.noise_mode = HD_NOISE_RANDOM;
+  c.noise_seed = 9;
+  d = a;
+  d.seed = 7;
+  preview = b;
+  preview.stop_res = 16;
+
+  ref_a = render_gpu (fresh, &a, &n);
+  ref_b = render_gpu (fresh, &b, NULL);
+  ref_c = render_gpu (fresh, &c, NULL);
+  ref_d = render_gpu (fresh, &d, NULL);
+  ref_preview = render_gpu (fresh, &preview, &n_preview);
+  hd_renderer_free (fresh);
+
+  /* Cut before every convolution: tiny has 7, the last in 2 bands. */
+  hd_renderer_set_min_piece_macs (renderer, 0.0);
+  assert_same_render (renderer, &a, ref_a, n);
+  hd_renderer_get_stats (renderer, &stats);
+  n_pieces = stats.n_pieces;
+  g_test_message ("tiny: %u pieces", n_pieces);
+  g_assert_cmpuint (n_pieces, >=, 4);
+  g_assert_cmpuint (stats.pieces_done, ==, n_pieces);
+  g_assert_cmpfloat (stats.done_fraction, ==, 1.0);
+  /* Without a check, and unsplit, the same pixels. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree float *img = g_new (float, n);
+
+    g_assert_true (hd_renderer_render_cancellable (renderer, &b, NULL, NULL, img, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (img, n * sizeof (float), ref_b, n * sizeof (float));
+    g_free (render_gpu (renderer, &a, NULL));
+    hd_renderer_get_stats (renderer, &stats);
+    g_assert_cmpuint (stats.n_pieces, ==, 1);
+  }
+
+  for (guint k = 0; k < n_pieces; k++)
+    {
+      /* Cached w, new domain: cancelled, then the same and others. */
+      render_cancelled (renderer, &b, k);
+      assert_same_render (renderer, &b, ref_b, n);
+      render_cancelled (renderer, &a, k);
+      assert_same_render (renderer, &b, ref_b, n);
+
+      /* A new seed and noise cancelled: the mapping may have run, or not. */
+      render_cancelled (renderer, &c, k);
+      assert_same_render (renderer, &a, ref_a, n);
+      render_cancelled (renderer, &c, k);
+      assert_same_render (renderer, &c, ref_c, n);
+
+      /* Once the first piece ran, its w is kept and used. */
+      render_cancelled (renderer, &d, k);
+      assert_same_render (renderer, &d, ref_d, n);
+      hd_renderer_get_stats (renderer, &stats);
+      g_assert_true (stats.mapping_cached == (k > 0));
+
+      /* A preview cancelled and then rendered, and a full frame after it. */
+      if (k < 3)
+        {
+          render_cancelled (renderer, &preview, k);
+          assert_same_render (renderer, &preview, ref_preview, n_preview);
+          render_cancelled (renderer, &preview, k);
+          assert_same_render (renderer, &a, ref_a, n);
+        }
+    }
+
+  /* Back to the default: tiny is one piece, and still cancellable
+   * before it. */
+  hd_renderer_set_min_piece_macs (renderer, 4e8);
+  render_cancelled (renderer, &b, 0);
+  assert_same_render (renderer, &b, ref_b, n);
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_cmpuint (stats.n_pieces, ==, 1);
+
+  hd_renderer_free (renderer);
+}
+
 static void
 test_f16_weights (void)
 {
@@ -563,6 +731,7 @@ main (int   argc,
   add_kernel_tests ("res256", test_res256);
   add_kernel_tests ("latent-kinds", test_latent_kinds);
   add_kernel_tests ("mapping-cache", test_mapping_cache);
+  add_kernel_tests ("cancel", test_cancel);
   add_kernel_tests ("f16-weights", test_f16_weights);
   add_kernel_tests ("staging-upload", test_staging_upload);
   g_test_add_func ("/Hyperdomain/Vulkan/render/too-large", test_too_large);

@@ -3,11 +3,13 @@
  * it asserts nothing (the machines it runs on are shared and noisy). */
 #include "config.h"
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "hd-error.h"
 #include "hd-generator.h"
@@ -56,6 +58,28 @@ typedef enum {
 
 static const char * const mode_names[] = { "new seed", "domain weight", "drag preview" };
 
+/* --cancellable: frames go through hd_renderer_render_cancellable, split
+ * into pieces as the application's render thread renders them, with a
+ * check that never cancels. */
+static gboolean use_cancellable;
+
+static gboolean
+never_cancel (gpointer data)
+{
+  return FALSE;
+}
+
+static gboolean
+render (HdRenderer           *renderer,
+        const HdRenderParams *params,
+        float                *out,
+        GError              **error)
+{
+  if (use_cancellable)
+    return hd_renderer_render_cancellable (renderer, params, never_cancel, NULL, out, error);
+  return hd_renderer_render (renderer, params, out, error);
+}
+
 static gboolean
 bench_mode (HdRenderer  *renderer,
             HdGenerator *gen,
@@ -95,7 +119,7 @@ bench_mode (HdRenderer  *renderer,
       else
         for (int i = 0; i < gen->domain_dim; i++)
           domain[i] = direction[i] * (float) (f + 3) / (float) frames;
-      if (!hd_renderer_render (renderer, &params, out, error))
+      if (!render (renderer, &params, out, error))
         return FALSE;
       if (f < 0)
         continue;
@@ -110,12 +134,302 @@ bench_mode (HdRenderer  *renderer,
   med_wall = median (wall);
   med_gpu = median (gpu);
   printf ("  %-14s %4dx%-4d  median %9.2f ms/frame  (%6.1f fps)  GPU %9.2f ms  "
-          "[mapping %7.2f, synthesis %9.2f]",
+          "[mapping %7.2f, synthesis %9.2f]  %u submission%s",
           mode_names[mode], res, res, med_wall, 1000.0 / med_wall, med_gpu,
-          median (map), median (syn));
+          median (map), median (syn), stats.n_pieces, stats.n_pieces == 1 ? "" : "s");
   if (mode != MODE_PREVIEW)
     printf ("  %7.1f GFLOP/s", 2.0 * macs / (med_wall * 1e6));
   printf ("\n");
+  return TRUE;
+}
+
+/* --latency: the time from a slider change to its first pixels while an
+ * older frame is under way.  A render thread works as the application's
+ * (app/ui/hd-render-worker.c, which this program cannot link: it needs
+ * GTK): one pending job, a newer one replaces it, and with cancellation
+ * on, the frame being rendered is abandoned at its next piece boundary
+ * when a job is pending (the worker's check); with it off, the frame runs
+ * to its end in one submission, as before cancellation existed. */
+typedef struct {
+  GMutex       mutex;
+  GCond        cond;
+  HdRenderer  *renderer;
+  gboolean     cancel_on;
+  float       *pending;      /* the domain vector of the pending job */
+  guint        pending_id;
+  gboolean     quit;
+  gboolean     busy;         /* a job is being rendered */
+  guint        done_id;      /* the last job whose pixels are ready */
+  gint64       done_us;
+  guint        started_id;   /* the last job taken up */
+  gint64       started_us;
+  guint        n_abandoned;
+  double       abandoned_fraction;  /* of the last abandoned frame */
+  GError      *error;
+} LatencyWorker;
+
+/* User + system time of this process, every thread (lavapipe's too). */
+static double
+process_cpu_ms (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000.0 +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000.0;
+}
+
+static gboolean
+latency_newer_pending (gpointer data)
+{
+  LatencyWorker *w = data;
+  gboolean newer;
+
+  g_mutex_lock (&w->mutex);
+  newer = w->pending != NULL || w->quit;
+  g_mutex_unlock (&w->mutex);
+  return newer;
+}
+
+static gpointer
+latency_thread (gpointer data)
+{
+  LatencyWorker *w = data;
+  HdGenerator *gen = hd_renderer_get_generator (w->renderer);
+  g_autofree float *out = g_new (float, (gsize) gen->config.img_channels *
+                                        gen->config.img_resolution * gen->config.img_resolution);
+
+  g_mutex_lock (&w->mutex);
+  for (;;)
+    {
+      g_autofree float *domain = NULL;
+      g_autoptr(GError) error = NULL;
+      HdRenderParams params;
+      gboolean cancel_on, ok;
+      guint id;
+
+      while (w->pending == NULL && !w->quit)
+        g_cond_wait (&w->cond, &w->mutex);
+      if (w->quit)
+        break;
+      domain = g_steal_pointer (&w->pending);
+      id = w->pending_id;
+      cancel_on = w->cancel_on;
+      w->busy = TRUE;
+      w->started_id = id;
+      w->started_us = g_get_monotonic_time ();
+      g_mutex_unlock (&w->mutex);
+
+      hd_render_params_init (&params);
+      params.domain = domain;
+      if (cancel_on)
+        ok = hd_renderer_render_cancellable (w->renderer, &params, latency_newer_pending, w,
+                                             out, &error);
+      else
+        ok = hd_renderer_render (w->renderer, &params, out, &error);
+
+      g_mutex_lock (&w->mutex);
+      w->busy = FALSE;
+      if (ok)
+        {
+          w->done_id = id;
+          w->done_us = g_get_monotonic_time ();
+        }
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          HdRenderStats stats;
+
+          hd_renderer_get_stats (w->renderer, &stats);
+          w->n_abandoned++;
+          w->abandoned_fraction = stats.done_fraction;
+        }
+      else if (w->error == NULL)
+        w->error = g_steal_pointer (&error);
+      g_cond_broadcast (&w->cond);
+    }
+  g_mutex_unlock (&w->mutex);
+  return NULL;
+}
+
+static void
+latency_submit (LatencyWorker *w,
+                const float   *domain,
+                int            n,
+                guint          id)
+{
+  g_mutex_lock (&w->mutex);
+  g_free (w->pending);
+  w->pending = g_memdup2 (domain, sizeof (float) * n);
+  w->pending_id = id;
+  g_cond_broadcast (&w->cond);
+  g_mutex_unlock (&w->mutex);
+}
+
+/* Waits until job ID's pixels are ready and nothing else is queued or
+ * running; the time they were ready, or -1 after an error. */
+static gint64
+latency_wait (LatencyWorker *w,
+              guint          id,
+              gint64        *started)
+{
+  gint64 done;
+
+  g_mutex_lock (&w->mutex);
+  while (w->error == NULL && (w->done_id != id || w->busy || w->pending != NULL))
+    g_cond_wait (&w->cond, &w->mutex);
+  done = w->error == NULL ? w->done_us : -1;
+  *started = w->started_us;
+  g_mutex_unlock (&w->mutex);
+  return done;
+}
+
+static gboolean
+bench_latency (HdVkContext *ctx,
+               HdGenerator *gen,
+               const char  *name,
+               int          rounds,
+               double       at,
+               GError     **error)
+{
+  g_autoptr(HdRenderer) renderer = NULL;
+  g_autoptr(GArray) lat_off = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) lat_on = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) wait_off = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) wait_on = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) frame = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) frame_whole = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) frame_split = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) cpu_whole = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) cpu_split = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree float *domain = g_new0 (float, gen->domain_dim);
+  g_autofree float *out = NULL;
+  LatencyWorker w = { 0 };
+  GThread *thread;
+  HdRenderParams params;
+  HdRenderStats stats;
+  double frame_ms, whole_ms, split_ms;
+  guint id = 0, split_pieces = 0;
+  gboolean ok = TRUE;
+
+  renderer = hd_renderer_new (ctx, gen, error);
+  if (renderer == NULL)
+    return FALSE;
+  out = g_new (float, (gsize) gen->config.img_channels * gen->config.img_resolution *
+                      gen->config.img_resolution);
+
+  /* Warm-up (one frame each way), then the time of a frame that changes
+   * only a domain weight, in one submission and in pieces, alternating
+   * (frame by frame, so that the load of a shared machine falls on both
+   * alike): what splitting costs a frame that is not cancelled. */
+  hd_render_params_init (&params);
+  params.domain = domain;
+  for (int f = 0; f < 2 + 2 * MAX (rounds, 3); f++)
+    {
+      gboolean split = f % 2 == 1;
+
+      double cpu_ms = process_cpu_ms ();
+
+      for (int i = 0; i < gen->domain_dim; i++)
+        domain[i] = 0.05f * sinf ((float) i) * (float) (f + 1);
+      if (!(split ? hd_renderer_render_cancellable (renderer, &params, never_cancel, NULL,
+                                                    out, error)
+                  : hd_renderer_render (renderer, &params, out, error)))
+        return FALSE;
+      cpu_ms = process_cpu_ms () - cpu_ms;
+      hd_renderer_get_stats (renderer, &stats);
+      if (split)
+        split_pieces = stats.n_pieces;
+      if (f >= 2)
+        {
+          g_array_append_val (frame, stats.total_ms);
+          g_array_append_val (split ? frame_split : frame_whole, stats.total_ms);
+          g_array_append_val (split ? cpu_split : cpu_whole, cpu_ms);
+        }
+    }
+  frame_ms = median (frame);
+  whole_ms = median (frame_whole);  /* sorts: [0] is the minimum */
+  split_ms = median (frame_split);
+  printf ("%s: %dx%d, domain-weight frame, medians of %u alternating: one submission %.1f ms, "
+          "%u pieces %.1f ms (minima %.1f / %.1f)\n",
+          name, gen->config.img_resolution, gen->config.img_resolution, frame_whole->len,
+          whole_ms, split_pieces, split_ms,
+          g_array_index (frame_whole, double, 0), g_array_index (frame_split, double, 0));
+  printf ("  process CPU time per frame (all threads), medians: one submission %.1f ms, "
+          "%u pieces %.1f ms\n", median (cpu_whole), split_pieces, median (cpu_split));
+  printf ("  B submitted %.0f%% into A's expected time (%.1f ms)\n", at * 100.0, at * frame_ms);
+
+  g_mutex_init (&w.mutex);
+  g_cond_init (&w.cond);
+  w.renderer = renderer;
+  thread = g_thread_new ("bench-render", latency_thread, &w);
+
+  for (int round = 0; round < rounds && ok; round++)
+    for (int k = 0; k < 2 && ok; k++)
+      {
+        /* Interleaved, and the order alternates between rounds. */
+        gboolean cancel_on = (round + k) % 2 == 1;
+        guint abandoned_before;
+        gint64 t_b, t_start, t_done;
+        double ms, wait_ms;
+
+        g_mutex_lock (&w.mutex);
+        w.cancel_on = cancel_on;
+        abandoned_before = w.n_abandoned;
+        g_mutex_unlock (&w.mutex);
+
+        /* State A, then state B, a different domain weight, while A is
+         * under way.  Each round's A and B differ from the last frame, so
+         * neither is the same image twice. */
+        for (int i = 0; i < gen->domain_dim; i++)
+          domain[i] = 0.04f * sinf ((float) i) * (float) (round * 4 + k * 2 + 1);
+        latency_submit (&w, domain, gen->domain_dim, ++id);
+        g_usleep ((gulong) (at * frame_ms * 1000.0));
+        for (int i = 0; i < gen->domain_dim; i++)
+          domain[i] = 0.04f * sinf ((float) i) * (float) (round * 4 + k * 2 + 2);
+        t_b = g_get_monotonic_time ();
+        latency_submit (&w, domain, gen->domain_dim, ++id);
+        t_done = latency_wait (&w, id, &t_start);
+        if (t_done < 0)
+          {
+            ok = FALSE;
+            break;
+          }
+        ms = (t_done - t_b) / 1000.0;
+        wait_ms = (t_start - t_b) / 1000.0;
+        g_array_append_val (cancel_on ? lat_on : lat_off, ms);
+        g_array_append_val (cancel_on ? wait_on : wait_off, wait_ms);
+        g_mutex_lock (&w.mutex);
+        printf ("  round %d, cancellation %-3s  slider change -> new pixels %9.1f ms  "
+                "(waiting for A %8.1f, B's frame %8.1f; A %s)\n",
+                round + 1, cancel_on ? "on" : "off", ms, wait_ms, ms - wait_ms,
+                w.n_abandoned > abandoned_before ? "abandoned" : "finished");
+        if (w.n_abandoned > abandoned_before)
+          printf ("    A was abandoned after %.0f%% of its convolution work\n",
+                  w.abandoned_fraction * 100.0);
+        g_mutex_unlock (&w.mutex);
+        fflush (stdout);
+      }
+
+  g_mutex_lock (&w.mutex);
+  w.quit = TRUE;
+  g_cond_broadcast (&w.cond);
+  g_mutex_unlock (&w.mutex);
+  g_thread_join (thread);
+  if (w.error != NULL)
+    {
+      g_propagate_error (error, w.error);
+      ok = FALSE;
+    }
+  g_free (w.pending);
+  g_mutex_clear (&w.mutex);
+  g_cond_clear (&w.cond);
+  if (!ok)
+    return FALSE;
+
+  printf ("  median of %d rounds: cancellation off %.1f ms (waiting for A %.1f), "
+          "on %.1f ms (waiting for A %.1f)  (frame %.1f ms)\n",
+          rounds, median (lat_off), median (wait_off), median (lat_on), median (wait_on),
+          frame_ms);
   return TRUE;
 }
 
@@ -175,12 +489,19 @@ main (int    argc,
   g_autofree char *only = NULL;
   g_autofree char *save_dir = NULL;
   int frames = 10;
+  int rounds = 3;
+  double latency_at = 0.2;
+  gboolean latency = FALSE;
   GOptionEntry entries[] = {
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Vulkan device: auto, cpu or an index", "DEVICE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames timed per case after two warm-up frames (default 10)", "N" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &only, "Only the random shapes whose name contains TEXT (tiny, demo, 256, 1024-config-f; \"none\" for none)", "TEXT" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Also time this generator file; may repeat", "GEN.safetensors" },
     { "save-generators", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, "Write the random generators to DIR (for tools/bench/compare.sh)", "DIR" },
+    { "cancellable", 0, 0, G_OPTION_ARG_NONE, &use_cancellable, "Render through hd_renderer_render_cancellable, in pieces, as the application does", NULL },
+    { "latency", 0, 0, G_OPTION_ARG_NONE, &latency, "Instead of frame times: slider change to new pixels while an older frame is under way, with cancellation off and on", NULL },
+    { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "--latency: interleaved rounds (default 3)", "N" },
+    { "latency-at", 0, 0, G_OPTION_ARG_DOUBLE, &latency_at, "--latency: submit the change this far into the older frame's expected time (default 0.2)", "FRACTION" },
     { NULL }
   };
 
@@ -193,6 +514,8 @@ main (int    argc,
       return 2;
     }
   frames = CLAMP (frames, 1, 100000);
+  rounds = CLAMP (rounds, 1, 1000);
+  latency_at = CLAMP (latency_at, 0.0, 10.0);
 
   ctx = hd_vk_context_new (device, &error);
   if (ctx == NULL)
@@ -228,7 +551,8 @@ main (int    argc,
               return 1;
             }
         }
-      if (!bench_generator (ctx, gen, sh->name, frames, &error))
+      if (!(latency ? bench_latency (ctx, gen, sh->name, rounds, latency_at, &error)
+                    : bench_generator (ctx, gen, sh->name, frames, &error)))
         {
           g_printerr ("hyperdomain-bench: %s: %s\n", sh->name, error->message);
           return 1;
@@ -238,7 +562,9 @@ main (int    argc,
   for (guint i = 0; models != NULL && models[i] != NULL; i++)
     {
       g_autoptr(HdGenerator) gen = hd_generator_load (models[i], &error);
-      if (gen == NULL || !bench_generator (ctx, gen, models[i], frames, &error))
+      if (gen == NULL ||
+          !(latency ? bench_latency (ctx, gen, models[i], rounds, latency_at, &error)
+                    : bench_generator (ctx, gen, models[i], frames, &error)))
         {
           g_printerr ("hyperdomain-bench: %s\n", error->message);
           return 1;

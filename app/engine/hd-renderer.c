@@ -5,7 +5,9 @@
  * once.  A frame then writes only a small host-visible "frame" buffer (psi,
  * cutoff, z or w, the blended domain vector) and, when the noise seed
  * changes, the random noise images.  The dispatch sequence of a frame is
- * recorded once per (mapping mode, preview size, noise mode) and replayed.
+ * recorded once per (mapping mode, preview size, noise mode, whole or in
+ * pieces) and replayed.  In pieces (hd_renderer_render_cancellable), a
+ * frame can be stopped between two of them; see PIECES_PER_FRAME.
  *
  * One frame:
  *   [mapping: map_norm, map_fc x L, map_truncate | map_truncate of a W]
@@ -42,6 +44,8 @@
 
 #include <math.h>
 #include <string.h>
+
+#include <gio/gio.h>
 
 #include "hd-error.h"
 #include "hd-latent.h"
@@ -215,6 +219,34 @@ typedef enum {
 
 #define N_NOISE_MODES 3
 
+/* A frame is recorded whole (one submission) or in pieces, with a point
+ * between pieces where hd_renderer_render_cancellable may stop it. */
+typedef enum {
+  SPLIT_NONE,
+  SPLIT_PIECES,
+  N_SPLIT_MODES
+} SplitMode;
+
+/* Pieces of a split frame: a cut falls before a convolution when the
+ * piece would otherwise exceed 1/PIECES_PER_FRAME of the frame's
+ * convolution work, but no piece is cut smaller than MIN_PIECE_MACS (on
+ * lavapipe some 30 ms of work; hd_renderer_set_min_piece_macs), so small
+ * models stay one piece and a GPU pays for a few submissions at most.
+ * A convolution is never cut (the bands of the last one are separate),
+ * so the largest (a 3x3 conv of 9.7 GMAC, 13% of a 1024 config-f frame)
+ * are pieces of their own: 256 has 11 pieces, 1024 config-f 12, the demo
+ * model one.  Each piece is submitted and waited for before the next:
+ * on lavapipe the gap costs nothing measurable (docs/performance.md). */
+#define PIECES_PER_FRAME 16
+#define MIN_PIECE_MACS   0.4e9
+
+/* The recorded submissions of one frame variant. */
+typedef struct {
+  guint            n_pieces;
+  VkCommandBuffer *pieces;
+  double          *done;   /* share of the convolution work after each */
+} FrameCommands;
+
 typedef struct {
   HdVkBuffer      weights;     /* see upload_conv_weights */
   VkDescriptorSet set;
@@ -255,7 +287,8 @@ struct _HdRenderer {
   const char           *pipeline_names[N_PIPES];  /* the shader each runs */
   VkDescriptorPool      descriptor_pool;
   VkCommandPool         command_pool;
-  VkCommandBuffer      *commands;          /* lazily recorded variants */
+  FrameCommands        *commands;          /* lazily recorded variants */
+  double                min_piece_macs;    /* see MIN_PIECE_MACS */
   guint                 n_commands;
   VkFence               fence;
   VkQueryPool           query_pool;        /* or VK_NULL_HANDLE */
@@ -1546,8 +1579,8 @@ create_sync_and_commands (HdRenderer  *r,
         return FALSE;
     }
 
-  r->n_commands = N_MAPPING_MODES * r->gen->n_blocks * N_NOISE_MODES;
-  r->commands = g_new0 (VkCommandBuffer, r->n_commands);
+  r->n_commands = N_SPLIT_MODES * N_MAPPING_MODES * r->gen->n_blocks * N_NOISE_MODES;
+  r->commands = g_new0 (FrameCommands, r->n_commands);
   r->profile_labels = g_new0 (GPtrArray *, r->n_commands);
 
   if (r->query_pool != VK_NULL_HANDLE && g_strcmp0 (g_getenv ("HYPERDOMAIN_PROFILE"), "1") == 0)
@@ -1584,6 +1617,7 @@ hd_renderer_new (HdVkContext  *ctx,
   r->cache_latent = g_new0 (float, MAX ((gsize) gen->config.z_dim,
                                         (gsize) gen->num_ws * gen->config.w_dim));
 
+  r->min_piece_macs = MIN_PIECE_MACS;
   r->force_staging = g_strcmp0 (g_getenv ("HYPERDOMAIN_FORCE_STAGING"), "1") == 0;
   if (!choose_conv_kernel (r, error))
     goto fail;
@@ -1612,6 +1646,17 @@ fail:
   return NULL;
 }
 
+static void
+frame_commands_clear (HdRenderer    *r,
+                      FrameCommands *fc)
+{
+  if (fc->n_pieces > 0)
+    vkFreeCommandBuffers (r->device, r->command_pool, fc->n_pieces, fc->pieces);
+  g_clear_pointer (&fc->pieces, g_free);
+  g_clear_pointer (&fc->done, g_free);
+  fc->n_pieces = 0;
+}
+
 void
 hd_renderer_free (HdRenderer *r)
 {
@@ -1623,8 +1668,7 @@ hd_renderer_free (HdRenderer *r)
 
   if (r->commands != NULL)
     for (guint i = 0; i < r->n_commands; i++)
-      if (r->commands[i] != VK_NULL_HANDLE)
-        vkFreeCommandBuffers (r->device, r->command_pool, 1, &r->commands[i]);
+      frame_commands_clear (r, &r->commands[i]);
   g_free (r->commands);
   if (r->command_pool != VK_NULL_HANDLE)
     vkDestroyCommandPool (r->device, r->command_pool, NULL);
@@ -1712,6 +1756,90 @@ hd_renderer_get_generator (HdRenderer *renderer)
 
 /* ------------------------------------------------------------------------ */
 /* Recording                                                                */
+
+/* Records one frame variant into one command buffer or, when split, into
+ * pieces; see PIECES_PER_FRAME. */
+typedef struct {
+  HdRenderer      *r;
+  VkCommandBuffer  cb;          /* the piece being recorded */
+  GArray          *pieces;      /* VkCommandBuffer, ended */
+  GArray          *done;        /* double: work done after each piece */
+  gboolean         split;
+  double           total;       /* convolution work of the frame */
+  double           recorded;    /* ... recorded so far */
+  double           piece;       /* ... in the current piece */
+  double           target;      /* of a piece */
+  GError          *error;       /* the first failure */
+} Recorder;
+
+/* A new command buffer in the recording state, or VK_NULL_HANDLE with
+ * REC->error set. */
+static VkCommandBuffer
+recorder_new_piece (Recorder *rec)
+{
+  HdRenderer *r = rec->r;
+  VkCommandBufferAllocateInfo alloc = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+    .commandPool = r->command_pool,
+    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+    .commandBufferCount = 1,
+  };
+  VkCommandBufferBeginInfo begin = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+  };
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+
+  if (!hd_vk_check (vkAllocateCommandBuffers (r->device, &alloc, &cb),
+                    "Allocating a command buffer", rec->error == NULL ? &rec->error : NULL))
+    return VK_NULL_HANDLE;
+  if (!hd_vk_check (vkBeginCommandBuffer (cb, &begin), "Recording commands",
+                    rec->error == NULL ? &rec->error : NULL))
+    {
+      vkFreeCommandBuffers (r->device, r->command_pool, 1, &cb);
+      return VK_NULL_HANDLE;
+    }
+  return cb;
+}
+
+/* Ends the current piece; it joins the others (to be freed with them
+ * even when ending it failed). */
+static void
+recorder_end_piece (Recorder *rec)
+{
+  double done = rec->total > 0.0 ? MIN (rec->recorded / rec->total, 1.0) : 1.0;
+
+  g_array_append_val (rec->pieces, rec->cb);
+  g_array_append_val (rec->done, done);
+  hd_vk_check (vkEndCommandBuffer (rec->cb), "Recording commands",
+               rec->error == NULL ? &rec->error : NULL);
+  rec->cb = VK_NULL_HANDLE;
+}
+
+/* Accounts for a unit of work (a convolution, or a band of one, with the
+ * ToRGB that follows it) about to be recorded; in a split frame, starts
+ * a new piece first when this one would grow beyond the target.  The
+ * barrier recorded after the previous unit orders it before this one
+ * across the submissions too (barriers act in submission order). */
+static void
+recorder_unit (Recorder *rec,
+               double    macs)
+{
+  if (rec->split && rec->error == NULL && rec->piece > 0.0 && rec->piece + macs > rec->target)
+    {
+      /* On a failure the current piece stays the one recorded into, and
+       * the whole frame is thrown away at the end. */
+      VkCommandBuffer next = recorder_new_piece (rec);
+
+      if (next != VK_NULL_HANDLE)
+        {
+          recorder_end_piece (rec);
+          rec->cb = next;
+          rec->piece = 0.0;
+        }
+    }
+  rec->piece += macs;
+  rec->recorded += macs;
+}
 
 static void
 cmd_compute_barrier (VkCommandBuffer cb)
@@ -1833,13 +1961,33 @@ record_mapping (HdRenderer      *r,
   cmd_compute_barrier (cb);
 }
 
+/* The multiply-adds of a convolution, as hd_generator_synthesis_macs
+ * counts them: the measure of work that pieces are cut by. */
+static double
+conv_macs (const HdConvLayer *conv)
+{
+  return (double) conv->c_out * conv->c_in * 9.0 * conv->in_res * conv->in_res;
+}
+
+static double
+synthesis_macs (HdGenerator *gen,
+                int          stop_block)
+{
+  double macs = 0.0;
+
+  for (int c = 0; c < gen->n_convs && gen->convs[c].block_res <= (4 << stop_block); c++)
+    macs += conv_macs (&gen->convs[c]);
+  return macs;
+}
+
 static void
 record_synthesis (HdRenderer      *r,
-                  VkCommandBuffer  cb,
+                  Recorder        *rec,
                   int              stop_block,
                   HdNoiseMode      noise_mode)
 {
   HdGenerator *gen = r->gen;
+  VkCommandBuffer cb = rec->cb;
   ScalesPush scales = {
     .n = gen->domain_dim,
     .domain_off = r->frame_d,
@@ -1865,11 +2013,13 @@ record_synthesis (HdRenderer      *r,
 
           push.noise_on = noise_mode != HD_NOISE_NONE;
           push.noise_off = gpu->noise_base;
-          if (gpu->texel_set != VK_NULL_HANDLE)
-            vkCmdBindDescriptorSets (cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipeline_layout,
-                                     1, 1, &gpu->texel_set, 0, NULL);
           if (!banded || j < n_convs - 1)
             {
+              recorder_unit (rec, conv_macs (&gen->convs[conv]));
+              cb = rec->cb;
+              if (gpu->texel_set != VK_NULL_HANDLE)
+                vkCmdBindDescriptorSets (cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipeline_layout,
+                                         1, 1, &gpu->texel_set, 0, NULL);
               cmd_dispatch (r, cb, gpu->pipe, gpu->set,
                             &push, sizeof push, gpu->groups[0], gpu->groups[1], gpu->groups[2],
                             label);
@@ -1886,6 +2036,11 @@ record_synthesis (HdRenderer      *r,
               TorgbPush rgb_band = rgb->push;
 
               g_assert (conv == gen->n_convs - 1);
+              recorder_unit (rec, conv_macs (&gen->convs[conv]) * rows / push.out_rows);
+              cb = rec->cb;
+              if (gpu->texel_set != VK_NULL_HANDLE)
+                vkCmdBindDescriptorSets (cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipeline_layout,
+                                         1, 1, &gpu->texel_set, 0, NULL);
               band.out_row0 = row0;
               band.out_rows = r->band_rows;
               cmd_dispatch (r, cb, gpu->pipe, gpu->set, &band, sizeof band, gpu->groups[0],
@@ -1922,23 +2077,16 @@ cmd_timestamp (HdRenderer          *r,
     vkCmdWriteTimestamp (cb, stage, r->query_pool, query);
 }
 
-static VkCommandBuffer
+static FrameCommands *
 get_commands (HdRenderer   *r,
+              SplitMode     split,
               MappingMode   mode,
               int           stop_block,
               HdNoiseMode   noise_mode,
               GError      **error)
 {
-  guint index = ((guint) mode * r->gen->n_blocks + stop_block) * N_NOISE_MODES + noise_mode;
-  VkCommandBufferAllocateInfo alloc = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-    .commandPool = r->command_pool,
-    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-    .commandBufferCount = 1,
-  };
-  VkCommandBufferBeginInfo begin = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-  };
+  guint index = (((guint) split * N_MAPPING_MODES + mode) * r->gen->n_blocks + stop_block) *
+                N_NOISE_MODES + noise_mode;
   VkMemoryBarrier to_transfer = {
     .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
     .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
@@ -1958,27 +2106,34 @@ get_commands (HdRenderer   *r,
   VkBufferCopy region = {
     .size = (VkDeviceSize) last->c_out * last->block_res * last->block_res * sizeof (float),
   };
-  VkCommandBuffer cb = VK_NULL_HANDLE;
+  FrameCommands *fc;
+  Recorder rec = { .r = r, .split = split == SPLIT_PIECES };
+  VkCommandBuffer cb;
 
   g_assert (index < r->n_commands);
   r->frame_variant = index;
-  if (r->commands[index] != VK_NULL_HANDLE)
-    return r->commands[index];
+  fc = &r->commands[index];
+  if (fc->n_pieces > 0)
+    return fc;
 
-  if (!hd_vk_check (vkAllocateCommandBuffers (r->device, &alloc, &cb),
-                    "Allocating a command buffer", error))
-    return VK_NULL_HANDLE;
-  if (!hd_vk_check (vkBeginCommandBuffer (cb, &begin), "Recording commands", error))
+  rec.total = synthesis_macs (r->gen, stop_block);
+  rec.target = MAX (rec.total / PIECES_PER_FRAME, r->min_piece_macs);
+  rec.cb = recorder_new_piece (&rec);
+  if (rec.cb == VK_NULL_HANDLE)
     {
-      vkFreeCommandBuffers (r->device, r->command_pool, 1, &cb);
-      return VK_NULL_HANDLE;
+      g_propagate_error (error, rec.error);
+      return NULL;
     }
+  rec.pieces = g_array_new (FALSE, FALSE, sizeof (VkCommandBuffer));
+  rec.done = g_array_new (FALSE, FALSE, sizeof (double));
+  cb = rec.cb;
 
   if (r->query_pool != VK_NULL_HANDLE)
     vkCmdResetQueryPool (cb, r->query_pool, 0, N_TIMESTAMPS);
   cmd_timestamp (r, cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0);
   if (r->profile_pool != VK_NULL_HANDLE)
     {
+      g_clear_pointer (&r->profile_labels[index], g_ptr_array_unref);
       r->recording_labels = r->profile_labels[index] = g_ptr_array_new_with_free_func (g_free);
       vkCmdResetQueryPool (cb, r->profile_pool, 0, MAX_PROFILED);
       vkCmdWriteTimestamp (cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, r->profile_pool, 0);
@@ -1986,7 +2141,8 @@ get_commands (HdRenderer   *r,
   if (mode != MAPPING_CACHED)
     record_mapping (r, cb, mode);
   cmd_timestamp (r, cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 1);
-  record_synthesis (r, cb, stop_block, noise_mode);
+  record_synthesis (r, &rec, stop_block, noise_mode);
+  cb = rec.cb;
 
   if (r->direct_readback)
     vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
@@ -2001,15 +2157,19 @@ get_commands (HdRenderer   *r,
     }
   cmd_timestamp (r, cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 2);
   r->recording_labels = NULL;
+  recorder_end_piece (&rec);
 
-  if (!hd_vk_check (vkEndCommandBuffer (cb), "Recording commands", error))
+  fc->n_pieces = rec.pieces->len;
+  fc->pieces = (VkCommandBuffer *) g_array_free (rec.pieces, FALSE);
+  fc->done = (double *) g_array_free (rec.done, FALSE);
+  if (rec.error != NULL)
     {
-      vkFreeCommandBuffers (r->device, r->command_pool, 1, &cb);
+      frame_commands_clear (r, fc);
       g_clear_pointer (&r->profile_labels[index], g_ptr_array_unref);
-      return VK_NULL_HANDLE;
+      g_propagate_error (error, rec.error);
+      return NULL;
     }
-  r->commands[index] = cb;
-  return cb;
+  return fc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2159,16 +2319,19 @@ read_timestamps (HdRenderer *r,
   r->stats.synthesis_ms = ((ts[2] - ts[1]) & r->timestamp_mask) * to_ms;
 }
 
-gboolean
-hd_renderer_render (HdRenderer           *r,
-                    const HdRenderParams *params,
-                    float                *out,
-                    GError              **error)
+static gboolean
+render_frame (HdRenderer           *r,
+              const HdRenderParams *params,
+              SplitMode             split,
+              HdRenderCancelFunc    cancel,
+              gpointer              cancel_data,
+              float                *out,
+              GError              **error)
 {
   HdGenerator *gen;
   gint64 start = g_get_monotonic_time ();
   MappingMode mode;
-  VkCommandBuffer cb;
+  FrameCommands *fc;
   int out_res, stop_block;
 
   g_return_val_if_fail (r != NULL, FALSE);
@@ -2214,19 +2377,40 @@ hd_renderer_render (HdRenderer           *r,
   if (params->noise_mode == HD_NOISE_CONST && !upload_const_noise (r, error))
     return FALSE;
 
-  cb = get_commands (r, mode, stop_block, params->noise_mode, error);
-  if (cb == VK_NULL_HANDLE)
+  fc = get_commands (r, split, mode, stop_block, params->noise_mode, error);
+  if (fc == NULL)
     return FALSE;
 
+  r->stats = (HdRenderStats) {
+    .device_bytes = r->device_bytes,
+    .n_pieces = fc->n_pieces,
+  };
   write_frame (r, params, mode);
-  /* Until this frame finishes, the styles on the device are undefined. */
-  if (mode != MAPPING_CACHED)
-    r->cache_valid = FALSE;
-  if (!submit_and_wait (r, cb, error) ||
-      !hd_vk_check (hd_vk_context_count_frame (r->ctx), "Rendering a frame", error))
+  for (guint p = 0; p < fc->n_pieces; p++)
+    {
+      if (cancel != NULL && cancel (cancel_data))
+        {
+          /* Whatever the pieces that ran wrote, the next frame writes
+           * again before it reads it, except the styles and dcoef, which
+           * the mapping cache accounts for. */
+          r->stats.total_ms = (g_get_monotonic_time () - start) / 1000.0;
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                       "The frame was cancelled after %u of its %u parts", p, fc->n_pieces);
+          return FALSE;
+        }
+      /* Until the first piece finishes, the styles on the device are
+       * undefined; that piece computes them all. */
+      if (p == 0 && mode != MAPPING_CACHED)
+        r->cache_valid = FALSE;
+      if (!submit_and_wait (r, fc->pieces[p], error))
+        return FALSE;
+      if (p == 0 && mode != MAPPING_CACHED)
+        remember_mapping (r, params);
+      r->stats.pieces_done = p + 1;
+      r->stats.done_fraction = fc->done[p];
+    }
+  if (!hd_vk_check (hd_vk_context_count_frame (r->ctx), "Rendering a frame", error))
     return FALSE;
-  if (mode != MAPPING_CACHED)
-    remember_mapping (r, params);
 
   memcpy (out, r->direct_readback ? r->img[r->rgbs[stop_block].img].mapped : r->readback.mapped,
           sizeof (float) * gen->config.img_channels * out_res * out_res);
@@ -2238,6 +2422,46 @@ hd_renderer_render (HdRenderer           *r,
   r->stats.device_bytes = r->device_bytes;
   r->stats.total_ms = (g_get_monotonic_time () - start) / 1000.0;
   return TRUE;
+}
+
+gboolean
+hd_renderer_render (HdRenderer           *r,
+                    const HdRenderParams *params,
+                    float                *out,
+                    GError              **error)
+{
+  return render_frame (r, params, SPLIT_NONE, NULL, NULL, out, error);
+}
+
+gboolean
+hd_renderer_render_cancellable (HdRenderer           *r,
+                                const HdRenderParams *params,
+                                HdRenderCancelFunc    cancel,
+                                gpointer              cancel_data,
+                                float                *out,
+                                GError              **error)
+{
+  return render_frame (r, params, SPLIT_PIECES, cancel, cancel_data, out, error);
+}
+
+void
+hd_renderer_set_min_piece_macs (HdRenderer *r,
+                                double      macs)
+{
+  g_return_if_fail (r != NULL);
+
+  macs = MAX (macs, 0.0);
+  if (macs == r->min_piece_macs)
+    return;
+  r->min_piece_macs = macs;
+  /* The split variants are cut anew when next used. */
+  for (guint i = 0; i < r->n_commands / N_SPLIT_MODES; i++)
+    {
+      guint index = SPLIT_PIECES * (r->n_commands / N_SPLIT_MODES) + i;
+
+      frame_commands_clear (r, &r->commands[index]);
+      g_clear_pointer (&r->profile_labels[index], g_ptr_array_unref);
+    }
 }
 
 void

@@ -23,7 +23,15 @@ typedef struct {
   double   synthesis_ms;    /* GPU time of the synthesis network */
   gboolean mapping_cached;  /* the last frame reused the cached w */
   guint64  device_bytes;    /* device memory held by this renderer */
+  guint    n_pieces;        /* submissions the last frame was split into */
+  guint    pieces_done;     /* ... of which finished (fewer when cancelled) */
+  double   done_fraction;   /* share of the frame's convolution work those
+                               did (1 for a whole frame); with total_ms, an
+                               estimate of a cancelled frame's full time */
 } HdRenderStats;
+
+/* Asked between the submissions of a frame: TRUE stops the frame there. */
+typedef gboolean (*HdRenderCancelFunc) (gpointer user_data);
 
 HdRenderer *hd_renderer_new       (HdVkContext          *ctx,
                                    HdGenerator          *gen,
@@ -32,11 +40,29 @@ void        hd_renderer_free      (HdRenderer           *renderer);
 HdGenerator *hd_renderer_get_generator (HdRenderer      *renderer);
 
 /* Renders into OUT (img_channels x res x res floats, res from
- * hd_render_params_output_res). */
+ * hd_render_params_output_res), in one submission. */
 gboolean    hd_renderer_render    (HdRenderer           *renderer,
                                    const HdRenderParams *params,
                                    float                *out,
                                    GError              **error);
+/* The same, split into a few submissions of about equal work (one per
+ * large convolution, small blocks together), with CANCEL (may be NULL)
+ * called before each.  When it returns TRUE, the frame stops there and
+ * this returns FALSE with G_IO_ERROR_CANCELLED, OUT untouched; the
+ * renderer stays usable, and later frames give exactly the pixels they
+ * would have given without the cancelled one.  Same pixels as
+ * hd_renderer_render. */
+gboolean    hd_renderer_render_cancellable (HdRenderer           *renderer,
+                                            const HdRenderParams *params,
+                                            HdRenderCancelFunc    cancel,
+                                            gpointer              cancel_data,
+                                            float                *out,
+                                            GError              **error);
+/* The smallest piece hd_renderer_render_cancellable cuts a frame into,
+ * in convolution multiply-adds (default 4e8, some 30 ms on lavapipe);
+ * 0 cuts before every convolution (tests). */
+void        hd_renderer_set_min_piece_macs (HdRenderer  *renderer,
+                                            double       macs);
 void        hd_renderer_get_stats (HdRenderer           *renderer,
                                    HdRenderStats        *stats);
 /* What the renderer's device memory holds, one line per kind of buffer

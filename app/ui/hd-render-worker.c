@@ -61,6 +61,7 @@ struct _HdRenderWorker
   guint            n_rendered;
   guint            n_failed;
   guint            n_recovered;
+  guint            n_abandoned;
 };
 
 G_DEFINE_FINAL_TYPE (HdRenderWorker, hd_render_worker, G_TYPE_OBJECT)
@@ -150,6 +151,7 @@ typedef struct
   GError        *recovered;   /* the fault a new device got over, with FRAME */
   char          *device_name;
   guint64        serial;
+  gboolean       abandoned;   /* a newer job took over the frame */
 } Message;
 
 static void
@@ -196,6 +198,12 @@ message_deliver (gpointer data)
     {
       self->n_failed++;
       g_signal_emit (self, signals[RENDER_FAILED], 0, msg->error, msg->serial);
+    }
+  else if (msg->abandoned)
+    {
+      /* Nothing to show: the newer job's frame follows. */
+      self->n_abandoned++;
+      self->n_dropped++;
     }
 
   return G_SOURCE_REMOVE;
@@ -357,10 +365,48 @@ choose_stop_res (HdGenerator     *gen,
   return best;
 }
 
+/* Asked by the renderer between the pieces of a frame. */
+typedef struct
+{
+  Shared   *shared;
+  /* The frame is one of a drag that does not starve a drag of frames:
+   * a preview, or a full frame expected within the budget. */
+  gboolean  drag_frame;
+} CancelCheck;
+
+/* TRUE when the frame being rendered should give way: the worker is
+ * quitting, or a newer job is pending, except that a drag's preview (or
+ * a full frame expected within the budget) finishes when the newer job
+ * is part of the drag too.  Those frames are short, and abandoning them
+ * would show nothing for as long as the pointer keeps moving faster than
+ * they render (the smallest preview of a 1024 generator on lavapipe
+ * takes longer than the 16 ms between pointer events). */
+static gboolean
+newer_job_pending (gpointer data)
+{
+  CancelCheck *check = data;
+  Shared *shared = check->shared;
+  gboolean stop;
+
+  g_mutex_lock (&shared->mutex);
+  stop = shared->quit ||
+         (shared->pending != NULL &&
+          !(check->drag_frame && shared->pending->interactive));
+  g_mutex_unlock (&shared->mutex);
+  return stop;
+}
+
+static gboolean
+error_is_cancelled (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
 static HdRenderFrame *
 render_job (ThreadState  *ts,
             HdRenderJob  *job,
             int           stop_res,
+            CancelCheck  *check,
             GError      **error)
 {
   HdGenerator *gen = job->gen;
@@ -393,10 +439,22 @@ render_job (ThreadState  *ts,
   n_pixels = (gsize) res * res;
   raw = g_new (float, n_pixels * channels);
   start = g_get_monotonic_time ();
-  if (!hd_renderer_render (ts->renderer, &prepared.params, raw, error))
+  if (!hd_renderer_render_cancellable (ts->renderer, &prepared.params,
+                                       newer_job_pending, check, raw, error))
     {
       hd_prepared_job_clear (&prepared);
       g_free (raw);
+      /* What an abandoned frame did still tells how long a whole one
+       * takes (the pieces it finished, scaled up by the work they were):
+       * without it, a slow model abandoned at every change would never
+       * learn that it needs previews. */
+      if (error != NULL && error_is_cancelled (*error))
+        {
+          hd_renderer_get_stats (ts->renderer, &stats);
+          if (stats.done_fraction > 0.0)
+            thread_state_add_time (ts, stats.total_ms / stats.done_fraction *
+                                       conv_macs (gen, 0) / MAX (conv_macs (gen, stop_res), 1.0));
+        }
       return NULL;
     }
   hd_prepared_job_clear (&prepared);
@@ -453,12 +511,16 @@ prepare_and_render (ThreadState      *ts,
                     double            budget_ms,
                     GError          **error)
 {
+  CancelCheck check = { shared, FALSE };
+  double full_ms;
   int stop_res;
 
   if (!thread_state_prepare (ts, shared, job, error))
     return NULL;
-  stop_res = job->interactive ? choose_stop_res (job->gen, policy, budget_ms, thread_state_full_ms (ts)) : 0;
-  return render_job (ts, job, stop_res, error);
+  full_ms = thread_state_full_ms (ts);
+  stop_res = job->interactive ? choose_stop_res (job->gen, policy, budget_ms, full_ms) : 0;
+  check.drag_frame = job->interactive && (stop_res != 0 || (full_ms > 0.0 && full_ms <= budget_ms));
+  return render_job (ts, job, stop_res, &check, error);
 }
 
 static gpointer
@@ -505,7 +567,8 @@ render_thread (gpointer data)
       g_mutex_unlock (&shared->mutex);
 
       frame = prepare_and_render (&ts, shared, job, policy, budget_ms, &error);
-      if (frame == NULL && error_is_device_fault (error))
+      /* A cancelled frame is no fault: the device is fine. */
+      if (frame == NULL && !error_is_cancelled (error) && error_is_device_fault (error))
         {
           /* Everything on the device is gone or unusable: recreate the
            * device and the renderer from the job, which holds the whole
@@ -521,6 +584,17 @@ render_thread (gpointer data)
           Message *msg = g_new0 (Message, 1);
 
           msg->frame = frame;
+          msg->recovered = g_steal_pointer (&fault);
+          post (shared, msg);
+        }
+      else if (error_is_cancelled (error))
+        {
+          /* Abandoned for a newer job (or the worker is going away): no
+           * frame, no error; only the counters learn of it (and of a
+           * device recovered on the way). */
+          Message *msg = g_new0 (Message, 1);
+
+          msg->abandoned = TRUE;
           msg->recovered = g_steal_pointer (&fault);
           post (shared, msg);
         }
@@ -836,6 +910,14 @@ hd_render_worker_get_n_recovered (HdRenderWorker *self)
   g_return_val_if_fail (HD_IS_RENDER_WORKER (self), 0);
 
   return self->n_recovered;
+}
+
+guint
+hd_render_worker_get_n_abandoned (HdRenderWorker *self)
+{
+  g_return_val_if_fail (HD_IS_RENDER_WORKER (self), 0);
+
+  return self->n_abandoned;
 }
 
 guint

@@ -9,8 +9,12 @@ G_BEGIN_DECLS
 
 /* The render thread.  It owns the Vulkan context and the renderer and
  * never touches GTK.  The UI submits jobs and never waits: a job that is
- * still pending when a newer one arrives is dropped.  Finished frames come
- * back on the main context as the "frame-ready" signal.  When the device
+ * still pending when a newer one arrives is dropped, and the frame being
+ * rendered is abandoned between two pieces of its work (see
+ * hd_renderer_render_cancellable) so that the newer one starts at once;
+ * only a drag's previews, and its full frames when they fit the preview
+ * budget, finish when the newer job is of the same drag.  Finished frames
+ * come back on the main context as the "frame-ready" signal.  When the device
  * is lost or runs out of memory, the thread recreates it and renders the
  * job again ("device-recovered"). */
 
@@ -78,7 +82,10 @@ void             hd_render_worker_submit             (HdRenderWorker  *self,
 /* Counters, for tests and statistics. */
 guint            hd_render_worker_get_n_submitted    (HdRenderWorker  *self);
 guint            hd_render_worker_get_n_rendered     (HdRenderWorker  *self);
+/* Jobs that never gave a frame: replaced while pending, or abandoned. */
 guint            hd_render_worker_get_n_dropped      (HdRenderWorker  *self);
+/* Frames abandoned while rendering, for a newer job (part of n_dropped). */
+guint            hd_render_worker_get_n_abandoned    (HdRenderWorker  *self);
 /* Device faults the worker got over by recreating the device. */
 guint            hd_render_worker_get_n_recovered    (HdRenderWorker  *self);
 /* TRUE while a job is pending or being rendered. */

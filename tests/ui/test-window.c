@@ -427,6 +427,110 @@ test_window_preview (void)
   hd_ui_test_close_window (window);
 }
 
+static void
+on_worker_frame (HdRenderWorker *worker,
+                 HdRenderFrame  *frame,
+                 GPtrArray      *frames)
+{
+  g_ptr_array_add (frames, hd_render_frame_ref (frame));
+}
+
+static void
+on_worker_failed (HdRenderWorker *worker,
+                  const GError   *error,
+                  guint64         serial)
+{
+  g_error ("render failed: %s", error->message);
+}
+
+typedef struct
+{
+  HdRenderWorker *worker;
+  GPtrArray      *frames;
+  guint           n;
+} WorkerWait;
+
+static gboolean
+worker_has_frames (gpointer data)
+{
+  WorkerWait *wait = data;
+
+  return wait->frames->len >= wait->n && !hd_render_worker_is_busy (wait->worker);
+}
+
+/* A change while a frame is under way: the render thread abandons that
+ * frame at its next piece and renders the newer job at once.  The
+ * abandoned frame is never shown, no error comes of it, and the newer
+ * frame has the pixels of an uninterrupted render.  The generator is a
+ * random one large enough (128x128, 2.8 GMAC) to be split into pieces;
+ * the conformance generator is one piece. */
+static void
+test_window_abandon (void)
+{
+  HdGeneratorConfig config = {
+    .z_dim = 64, .w_dim = 64, .img_resolution = 128, .img_channels = 3,
+    .mapping_layers = 2, .lr_multiplier = 0.01f,
+    .channel_base = 8192, .channel_max = 256,
+  };
+  g_autoptr(HdGenerator) gen = hd_generator_new_random (&config, 3);
+  g_autoptr(HdRenderWorker) worker = hd_render_worker_new ();
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_render_frame_unref);
+  g_autoptr(HdRenderJob) warm = hd_render_job_new (gen);
+  g_autoptr(HdRenderJob) warm2 = hd_render_job_new (gen);
+  g_autoptr(HdRenderJob) old = hd_render_job_new (gen);
+  g_autoptr(HdRenderJob) newer = hd_render_job_new (gen);
+  g_autofree guint8 *expected = NULL;
+  WorkerWait wait = { worker, frames, 1 };
+  HdRenderFrame *frame;
+  guint dropped, abandoned;
+  double frame_ms;
+  int res;
+
+  g_signal_connect (worker, "frame-ready", G_CALLBACK (on_worker_frame), frames);
+  g_signal_connect (worker, "render-failed", G_CALLBACK (on_worker_failed), NULL);
+
+  /* Two first frames: the device, the renderer, the shaders compiled;
+   * then the time of a frame. */
+  warm->seed = 1;
+  hd_render_worker_submit (worker, warm);
+  hd_ui_test_wait_until (worker_has_frames, &wait, 60000, "the first frame");
+  warm2->seed = 4;
+  hd_render_worker_submit (worker, warm2);
+  wait.n = 2;
+  hd_ui_test_wait_until (worker_has_frames, &wait, 60000, "the second frame");
+  frame_ms = ((HdRenderFrame *) g_ptr_array_index (frames, 1))->render_ms;
+  g_test_message ("a frame takes %.1f ms", frame_ms);
+
+  /* The old job, and the newer one a quarter into its time. */
+  dropped = hd_render_worker_get_n_dropped (worker);
+  abandoned = hd_render_worker_get_n_abandoned (worker);
+  old->seed = 2;
+  newer->seed = 3;
+  hd_render_worker_submit (worker, old);
+  g_usleep ((gulong) (frame_ms * 250.0));
+  hd_render_worker_submit (worker, newer);
+  wait.n = 3;
+  hd_ui_test_wait_until (worker_has_frames, &wait, 60000, "the newer frame");
+  hd_ui_test_run_for (100);
+
+  /* Only the newer frame came, the old one was abandoned (not shown, not
+   * an error: on_worker_failed would have failed the test). */
+  g_assert_cmpuint (frames->len, ==, 3);
+  frame = g_ptr_array_index (frames, 2);
+  g_assert_true (frame->job == newer);
+  g_assert_cmpuint (hd_render_worker_get_n_dropped (worker) - dropped, ==, 1);
+  g_assert_cmpuint (hd_render_worker_get_n_abandoned (worker) - abandoned, ==, 1);
+  g_test_message ("slider change to new pixels: %.1f ms",
+                  (frame->finished_us - newer->submitted_us) / 1000.0);
+
+  expected = hd_ui_test_render_oracle (newer, &res);
+  g_assert_cmpint (frame->width, ==, res);
+  g_assert_cmpmem (g_bytes_get_data (frame->rgb, NULL), g_bytes_get_size (frame->rgb),
+                   expected, (gsize) res * res * 3);
+
+  g_signal_handlers_disconnect_by_data (worker, frames);
+}
+
 static AdwMessageDialog *
 find_message_dialog (void)
 {
@@ -513,6 +617,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Window/burst", test_window_burst);
   g_test_add_func ("/Hyperdomain/Window/latent-controls", test_window_latent_controls);
   g_test_add_func ("/Hyperdomain/Window/preview", test_window_preview);
+  g_test_add_func ("/Hyperdomain/Window/abandon", test_window_abandon);
   g_test_add_func ("/Hyperdomain/Window/export", test_window_export);
   g_test_add_func ("/Hyperdomain/Window/export-replace", test_window_export_replace);
   g_test_add_func ("/Hyperdomain/Window/wrong-domain", test_window_wrong_domain);
