@@ -181,6 +181,102 @@ test_seed_ranges (void)
   hd_test_rmdir_recursive (dir);
 }
 
+/* The RGB pixels of PATH, WIDTH x WIDTH. */
+static guint8 *
+read_rgb (const char *path,
+          guint       width)
+{
+  png_image image = { .version = PNG_IMAGE_VERSION };
+  guint8 *pixels;
+
+  g_assert_true (png_image_begin_read_from_file (&image, path));
+  image.format = PNG_FORMAT_RGB;
+  g_assert_cmpuint (image.width, ==, width);
+  g_assert_cmpuint (image.height, ==, width);
+  pixels = g_malloc (PNG_IMAGE_SIZE (image));
+  g_assert_true (png_image_finish_read (&image, NULL, pixels, 0, NULL));
+  return pixels;
+}
+
+/* --scale: the 1x pixels repeated (nearest), the same state, the scale in
+ * its own chunk; --from-png of the enlarged file renders the 1x image;
+ * wrong values are refused. */
+static void
+test_scale (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *model = hd_test_conformance_path ("tiny.safetensors");
+  g_autofree char *one = g_build_filename (dir, "one.png", NULL);
+  g_autofree char *three = g_build_filename (dir, "three.png", NULL);
+  g_autofree char *smooth = g_build_filename (dir, "smooth.png", NULL);
+  g_autofree char *again = g_build_filename (dir, "again.png", NULL);
+  g_autofree char *npy = g_build_filename (dir, "x.npy", NULL);
+  g_autofree guint8 *small = NULL;
+  g_autofree guint8 *big = NULL;
+  g_autofree guint8 *soft = NULL;
+  g_autofree guint8 *reopened = NULL;
+  g_autofree char *json_one = NULL;
+  g_autofree char *json_three = NULL;
+  g_autofree char *info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(HdTestCliResult) r1;
+  g_auto(HdTestCliResult) r2;
+  g_auto(HdTestCliResult) r3;
+  g_auto(HdTestCliResult) r4;
+
+  hd_test_run_cli (&r1, "--model", model, "--seed", "7", "-o", one, NULL);
+  g_assert_cmpint (r1.status, ==, 0);
+  hd_test_run_cli (&r2, "--model", model, "--seed", "7", "--scale", "3", "-o", three, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+  hd_test_run_cli (&r3, "--model", model, "--seed", "7", "--scale", "2", "--filter", "lanczos3",
+                   "-o", smooth, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+
+  small = read_rgb (one, 32);
+  big = read_rgb (three, 96);
+  for (int y = 0; y < 96; y++)
+    for (int x = 0; x < 96; x++)
+      g_assert_cmpmem (big + ((gsize) y * 96 + x) * 3, 3, small + ((gsize) (y / 3) * 32 + x / 3) * 3, 3);
+  soft = read_rgb (smooth, 64);
+  {
+    g_autofree guint8 *expected = g_malloc (64 * 64 * 3);
+
+    g_assert_true (hd_upscale_u8 (small, 3, 32, 32, 2, HD_UPSCALE_LANCZOS3, expected));
+    g_assert_cmpmem (soft, 64 * 64 * 3, expected, 64 * 64 * 3);
+  }
+
+  json_one = hd_png_read_metadata (one, &error);
+  g_assert_no_error (error);
+  json_three = hd_png_read_metadata (three, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_one, ==, json_three);
+  info = hd_png_read_text (three, HD_PNG_EXPORT_KEYWORD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info, ==, "{\"scale\":3,\"filter\":\"nearest\"}");
+
+  hd_test_run_cli (&r4, "--from-png", three, "-o", again, NULL);
+  g_assert_cmpint (r4.status, ==, 0);
+  reopened = read_rgb (again, 32);
+  g_assert_cmpmem (reopened, 32 * 32 * 3, small, 32 * 32 * 3);
+
+  {
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--scale", "9", "-o", one, NULL);
+    assert_clean_failure (&r, "--scale");
+  }
+  {
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--scale", "2", "--filter", "bicubic", "-o", one, NULL);
+    assert_clean_failure (&r, "bicubic");
+  }
+  {
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--scale", "2", "-o", npy, NULL);
+    assert_clean_failure (&r, ".npy");
+  }
+  hd_test_rmdir_recursive (dir);
+}
+
 /* A pack of domains A and B behaves like the two files: #ID picks one, and
  * the whole pack adds each with the same weight. */
 /* Writes the conformance domains a and b as one pack at PATH. */
@@ -516,6 +612,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Cli/conformance", test_conformance);
   g_test_add_func ("/Hyperdomain/Cli/png-output", test_png_output);
   g_test_add_func ("/Hyperdomain/Cli/seed-ranges", test_seed_ranges);
+  g_test_add_func ("/Hyperdomain/Cli/scale", test_scale);
   g_test_add_func ("/Hyperdomain/Cli/domain-pack", test_domain_pack);
   g_test_add_func ("/Hyperdomain/Cli/default-model", test_default_model);
   g_test_add_func ("/Hyperdomain/Cli/errors", test_errors);

@@ -221,6 +221,162 @@ test_write_read (void)
   hd_test_rmdir_recursive (dir);
 }
 
+/* Nearest enlarges every pixel to a SCALE x SCALE square of it. */
+static void
+test_upscale_nearest (void)
+{
+  const guint8 src[2 * 3 * 3] = {
+    1, 2, 3,     4, 5, 6,     7, 8, 9,
+    10, 11, 12,  13, 14, 15,  16, 17, 18,
+  };
+
+  for (int scale = 1; scale <= HD_UPSCALE_MAX_SCALE; scale++)
+    {
+      int w = 3 * scale, h = 2 * scale;
+      g_autofree guint8 *dst = g_malloc ((gsize) w * h * 3);
+
+      g_assert_true (hd_upscale_u8 (src, 3, 2, 3, scale, HD_UPSCALE_NEAREST, dst));
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          g_assert_cmpmem (dst + ((gsize) y * w + x) * 3, 3,
+                           src + ((gsize) (y / scale) * 3 + x / scale) * 3, 3);
+    }
+}
+
+/* Lanczos-3: a flat image stays flat, the mean of an image is kept, an odd
+ * scale keeps the source pixel at the centre of its square, a step edge
+ * rises monotonically up to the ringing, and 1x copies. */
+static void
+test_upscale_lanczos (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  guint8 flat[4 * 5 * 3], noise[9 * 9];
+  g_autofree guint8 *dst = g_malloc (9 * 8 * 9 * 8 * 3);
+  HdUpscaleFilter filter;
+
+  memset (flat, 173, sizeof flat);
+  for (int scale = 2; scale <= HD_UPSCALE_MAX_SCALE; scale *= 2)
+    {
+      g_assert_true (hd_upscale_u8 (flat, 3, 4, 5, scale, HD_UPSCALE_LANCZOS3, dst));
+      for (gsize i = 0; i < (gsize) 4 * 5 * 3 * scale * scale; i++)
+        g_assert_cmpuint (dst[i], ==, 173);
+    }
+
+  for (gsize i = 0; i < sizeof noise; i++)
+    noise[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  g_assert_true (hd_upscale_u8 (noise, 1, 9, 9, 3, HD_UPSCALE_LANCZOS3, dst));
+  for (int y = 0; y < 9; y++)
+    for (int x = 0; x < 9; x++)
+      g_assert_cmpuint (dst[(gsize) (3 * y + 1) * 27 + 3 * x + 1], ==, noise[y * 9 + x]);
+
+  g_assert_true (hd_upscale_u8 (noise, 1, 9, 9, 1, HD_UPSCALE_LANCZOS3, dst));
+  g_assert_cmpmem (dst, sizeof noise, noise, sizeof noise);
+
+  /* A black-to-white step, 4x: black far left, white far right, and
+   * rising across the edge. */
+  {
+    guint8 step[8];
+
+    for (int x = 0; x < 8; x++)
+      step[x] = x < 4 ? 0 : 255;
+    g_assert_true (hd_upscale_u8 (step, 1, 1, 8, 4, HD_UPSCALE_LANCZOS3, dst));
+    g_assert_cmpuint (dst[0], ==, 0);
+    g_assert_cmpuint (dst[31], ==, 255);
+    for (int x = 13; x < 17; x++)
+      g_assert_cmpuint (dst[x], <, dst[x + 1]);
+    /* Symmetric about the edge. */
+    g_assert_cmpuint (dst[15] + dst[16], ==, 255);
+    g_assert_cmpuint (dst[14] + dst[17], ==, 255);
+  }
+
+  g_assert_true (hd_upscale_filter_from_string ("lanczos", &filter));
+  g_assert_cmpint (filter, ==, HD_UPSCALE_LANCZOS3);
+  g_assert_true (hd_upscale_filter_from_string ("nearest", &filter));
+  g_assert_cmpint (filter, ==, HD_UPSCALE_NEAREST);
+  g_assert_false (hd_upscale_filter_from_string ("bilinear", &filter));
+  g_assert_cmpstr (hd_upscale_filter_to_string (HD_UPSCALE_LANCZOS3), ==, "lanczos3");
+  g_assert_cmpstr (hd_upscale_filter_to_string (HD_UPSCALE_NEAREST), ==, "nearest");
+}
+
+/* A scaled export: the 1x pixels repeated (nearest), the same state, and
+ * the scale and filter in their own text chunk; 1x writes the same file
+ * as hd_png_write. */
+static void
+test_write_scaled (void)
+{
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *one = g_build_filename (dir, "one.png", NULL);
+  g_autofree char *one_scaled = g_build_filename (dir, "one-scaled.png", NULL);
+  g_autofree char *four = g_build_filename (dir, "four.png", NULL);
+  g_autofree char *smooth = g_build_filename (dir, "smooth.png", NULL);
+  g_autofree float *img = make_image (3, 6, 5, 3);
+  g_autofree guint8 *small = NULL;
+  g_autofree guint8 *big = NULL;
+  g_autofree guint8 *soft = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *info = NULL;
+  g_autofree char *contents_a = NULL;
+  g_autofree char *contents_b = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *metadata = "{\"seed\": 5}";
+  gsize len_a, len_b;
+
+  g_assert_true (hd_png_write (one, img, 3, 6, 5, metadata, &error));
+  g_assert_true (hd_png_write_scaled (one_scaled, img, 3, 6, 5, 1, HD_UPSCALE_LANCZOS3,
+                                      metadata, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (one, &contents_a, &len_a, NULL));
+  g_assert_true (g_file_get_contents (one_scaled, &contents_b, &len_b, NULL));
+  g_assert_cmpmem (contents_a, len_a, contents_b, len_b);
+  info = hd_png_read_text (one, HD_PNG_EXPORT_KEYWORD, &error);
+  g_assert_null (info);
+  g_assert_error (error, HD_ERROR, HD_ERROR_FORMAT);
+  g_clear_error (&error);
+
+  g_assert_true (hd_png_write_scaled (four, img, 3, 6, 5, 4, HD_UPSCALE_NEAREST,
+                                      metadata, &error));
+  g_assert_no_error (error);
+  small = read_pixels (one, 3, 6, 5);
+  big = read_pixels (four, 3, 24, 20);
+  for (int y = 0; y < 24; y++)
+    for (int x = 0; x < 20; x++)
+      g_assert_cmpmem (big + ((gsize) y * 20 + x) * 3, 3,
+                       small + ((gsize) (y / 4) * 5 + x / 4) * 3, 3);
+  json = hd_png_read_metadata (four, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json, ==, metadata);
+  info = hd_png_read_text (four, HD_PNG_EXPORT_KEYWORD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info, ==, "{\"scale\":4,\"filter\":\"nearest\"}");
+  g_clear_pointer (&info, g_free);
+
+  g_assert_true (hd_png_write_scaled (smooth, img, 3, 6, 5, 2, HD_UPSCALE_LANCZOS3,
+                                      metadata, &error));
+  g_assert_no_error (error);
+  soft = read_pixels (smooth, 3, 12, 10);
+  {
+    g_autofree guint8 *expected = g_malloc (12 * 10 * 3);
+
+    g_assert_true (hd_upscale_u8 (small, 3, 6, 5, 2, HD_UPSCALE_LANCZOS3, expected));
+    g_assert_cmpmem (soft, 12 * 10 * 3, expected, 12 * 10 * 3);
+  }
+  info = hd_png_read_text (smooth, HD_PNG_EXPORT_KEYWORD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info, ==, "{\"scale\":2,\"filter\":\"lanczos3\"}");
+
+  /* Out of range, nothing written. */
+  g_assert_false (hd_png_write_scaled (smooth, img, 3, 6, 5, 9, HD_UPSCALE_NEAREST,
+                                       metadata, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (hd_png_write_scaled (smooth, img, 3, 6, 5, 0, HD_UPSCALE_NEAREST,
+                                       metadata, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+  g_assert_cmpuint (count_entries (dir), ==, 4);
+
+  hd_test_rmdir_recursive (dir);
+}
+
 /* A PNG with TEXT (key KEY) after the image data, written with libpng. */
 static void
 write_png_text_after_idat (const char *path,
@@ -533,6 +689,9 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Png/pixel-no-fma", test_pixel_no_fma);
   g_test_add_func ("/Hyperdomain/Png/pixel-layout", test_pixel_layout);
   g_test_add_func ("/Hyperdomain/Png/write-read", test_write_read);
+  g_test_add_func ("/Hyperdomain/Png/upscale-nearest", test_upscale_nearest);
+  g_test_add_func ("/Hyperdomain/Png/upscale-lanczos", test_upscale_lanczos);
+  g_test_add_func ("/Hyperdomain/Png/write-scaled", test_write_scaled);
   g_test_add_func ("/Hyperdomain/Png/read-metadata-variants",
                    test_read_metadata_variants);
   g_test_add_func ("/Hyperdomain/Png/read-errors", test_read_errors);

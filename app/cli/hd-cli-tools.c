@@ -75,7 +75,7 @@ hd_cli_run_from_state (const HdCliTools  *args,
     return 1;
 
   return render_outputs (args->device, gen, &params, state, args->seeds, args->output,
-                         args->has_conversion, error);
+                         args->has_conversion, args->scale, args->filter, error);
 }
 
 /* I:FROM:TO:STEPS */

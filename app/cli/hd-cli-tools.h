@@ -5,6 +5,7 @@
 
 #include "hd-generator.h"
 #include "hd-state.h"
+#include "hd-upscale.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,8 @@ typedef struct {
   int         frames;          /* per segment */
   gboolean    ease;
   gboolean    loop;
+  int         scale;           /* --scale: PNGs enlarged this many times */
+  HdUpscaleFilter filter;      /* --filter */
 } HdCliTools;
 
 int       hd_cli_run_from_state  (const HdCliTools *args,
@@ -54,11 +57,14 @@ gboolean  write_output           (const char    *path,
                                   const float   *img,
                                   int            res,
                                   const HdState *state,
+                                  int            scale,
+                                  HdUpscaleFilter filter,
                                   GError       **error);
 
 /* Renders PARAMS once, or once per seed of SEEDS (each replacing the
  * latent), on DEVICE, and writes every image with STATE (kept in step) to
- * OUTPUT, a pattern when HAS_CONVERSION.  Returns the exit status. */
+ * OUTPUT, a pattern when HAS_CONVERSION, PNGs enlarged SCALE times by
+ * FILTER.  Returns the exit status. */
 int       render_outputs         (const char     *device,
                                   HdGenerator    *gen,
                                   HdRenderParams *params,
@@ -66,6 +72,8 @@ int       render_outputs         (const char     *device,
                                   GArray         *seeds,
                                   const char     *output,
                                   gboolean        has_conversion,
+                                  int             scale,
+                                  HdUpscaleFilter filter,
                                   GError        **error);
 
 G_END_DECLS

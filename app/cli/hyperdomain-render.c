@@ -51,6 +51,9 @@ typedef struct {
   int      frames;
   gboolean ease;
   gboolean loop;
+  int      scale;
+  char    *filter_name;
+  HdUpscaleFilter filter;  /* from filter_name */
 } Options;
 
 typedef struct {
@@ -75,6 +78,7 @@ options_clear (Options *o)
   g_free (o->sheet_sweep);
   g_free (o->sheet_cells);
   g_strfreev (o->animate);
+  g_free (o->filter_name);
 }
 
 static gboolean
@@ -342,6 +346,8 @@ write_output (const char    *path,
               const float   *img,
               int            res,
               const HdState *state,
+              int            scale,
+              HdUpscaleFilter filter,
               GError       **error)
 {
   int channels = gen->config.img_channels;
@@ -362,7 +368,7 @@ write_output (const char    *path,
   else
     {
       g_autofree char *json = hd_state_to_json (state);
-      return hd_png_write (path, img, channels, res, res, json, error);
+      return hd_png_write_scaled (path, img, channels, res, res, scale, filter, json, error);
     }
 }
 
@@ -391,6 +397,8 @@ render_outputs (const char     *device,
                 GArray         *seeds,
                 const char     *output,
                 gboolean        has_conversion,
+                int             scale,
+                HdUpscaleFilter filter,
                 GError        **error)
 {
   g_autoptr(HdVkContext) ctx = NULL;
@@ -422,7 +430,7 @@ render_outputs (const char     *device,
       if (!hd_renderer_render (renderer, params, img, error))
         return 1;
       path = has_conversion ? output_pattern_expand (output, seed) : g_strdup (output);
-      if (!write_output (path, gen, img, res, state, error))
+      if (!write_output (path, gen, img, res, state, scale, filter, error))
         return 1;
     }
   return 0;
@@ -444,6 +452,40 @@ tools_args_init (Options     *o,
   args->frames = o->frames;
   args->ease = o->ease;
   args->loop = o->loop;
+  args->scale = o->scale;
+  args->filter = o->filter;
+}
+
+/* --scale and --filter: PNG images only, not sheets or animations. */
+static gboolean
+check_scale (Options  *o,
+             GError  **error)
+{
+  if (o->scale < 1 || o->scale > HD_UPSCALE_MAX_SCALE)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("--scale must be a whole number from 1 to %d"), HD_UPSCALE_MAX_SCALE);
+      return FALSE;
+    }
+  if (o->filter_name != NULL && !hd_upscale_filter_from_string (o->filter_name, &o->filter))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("--filter “%s” is not one of nearest, lanczos3"), o->filter_name);
+      return FALSE;
+    }
+  if (o->scale > 1 && (o->contact_sheet || o->animate != NULL))
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("--scale does not go with --contact-sheet or --animate"));
+      return FALSE;
+    }
+  if (o->scale > 1 && o->output != NULL && ends_with_ci (o->output, ".npy"))
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("--scale enlarges PNG images; a .npy output holds the raw image at the generator’s size"));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* --from-png (hd-cli-tools.c). */
@@ -522,6 +564,8 @@ run (Options  *o,
 
   hd_render_params_init (&params);
 
+  if (!check_scale (o, error))
+    return 2;
   if (o->animate != NULL)
     {
       HdCliTools args = { 0 };
@@ -680,14 +724,15 @@ run (Options  *o,
       return hd_cli_run_sheet (&args, state, gen, loaded, error);
     }
 
-  return render_outputs (o->device, gen, &params, state, seeds, o->output, has_conversion, error);
+  return render_outputs (o->device, gen, &params, state, seeds, o->output, has_conversion,
+                         o->scale, o->filter, error);
 }
 
 int
 main (int    argc,
       char **argv)
 {
-  Options o = { .psi = 1.0, .cutoff = -1, .frames = 24 };
+  Options o = { .psi = 1.0, .cutoff = -1, .frames = 24, .scale = 1, .filter = HD_UPSCALE_NEAREST };
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
   int status;
@@ -714,6 +759,8 @@ main (int    argc,
     { "frames", 0, 0, G_OPTION_ARG_INT, &o.frames, N_("Frames from one keyframe to the next; default 24"), N_("N") },
     { "ease", 0, 0, G_OPTION_ARG_NONE, &o.ease, N_("Ease in and out of every keyframe (smoothstep) instead of moving at a constant speed"), NULL },
     { "loop", 0, 0, G_OPTION_ARG_NONE, &o.loop, N_("Go from the last keyframe back to the first, for an animation that loops"), NULL },
+    { "scale", 0, 0, G_OPTION_ARG_INT, &o.scale, N_("Write PNG images N times the generator’s size (1 to 8; default 1); the state in them still renders at the generator’s size"), N_("N") },
+    { "filter", 0, 0, G_OPTION_ARG_STRING, &o.filter_name, N_("How --scale enlarges: nearest (default: every pixel repeated, pixel-exact) or lanczos3 (smooth)"), N_("NAME") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version and exit"), NULL },
     { NULL }
   };

@@ -161,7 +161,8 @@ png_encode (png_structp   png,
             int           channels,
             int           height,
             int           width,
-            const char   *metadata_json)
+            const char   *metadata_json,
+            const char   *export_info)
 {
   if (setjmp (png_jmpbuf (png)))
     return FALSE;
@@ -181,6 +182,18 @@ png_encode (png_structp   png,
       text.text_length = strlen (metadata_json);
       png_set_text (png, info, &text, 1); /* copies the strings */
     }
+  if (export_info != NULL)
+    {
+      char key[] = HD_PNG_EXPORT_KEYWORD;
+      png_text text = { 0 };
+
+      /* ASCII: a plain tEXt chunk. */
+      text.compression = PNG_TEXT_COMPRESSION_NONE;
+      text.key = key;
+      text.text = (png_charp) export_info;
+      text.text_length = strlen (export_info);
+      png_set_text (png, info, &text, 1);
+    }
   png_write_info (png, info);
   png_write_image (png, rows);
   png_write_end (png, info);
@@ -196,10 +209,26 @@ hd_png_write (const char  *path,
               const char  *metadata_json,
               GError     **error)
 {
+  return hd_png_write_scaled (path, img, channels, height, width, 1, HD_UPSCALE_NEAREST,
+                              metadata_json, error);
+}
+
+gboolean
+hd_png_write_scaled (const char      *path,
+                     const float     *img,
+                     int              channels,
+                     int              height,
+                     int              width,
+                     int              scale,
+                     HdUpscaleFilter  filter,
+                     const char      *metadata_json,
+                     GError         **error)
+{
   g_autofree char *name = NULL;
   g_autofree char *tmp_path = NULL;
   g_autofree guint8 *pixels = NULL;
   g_autofree png_bytep *rows = NULL;
+  g_autofree char *export_info = NULL;
   png_structp png = NULL;
   png_infop info = NULL;
   PngIo io = { .fd = -1 };
@@ -211,6 +240,14 @@ hd_png_write (const char  *path,
 
   name = g_filename_display_name (path);
 
+  if (scale < 1 || scale > HD_UPSCALE_MAX_SCALE)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("Cannot write “%s”: the scale must be from 1 to %d, not %d"),
+                   name, HD_UPSCALE_MAX_SCALE, scale);
+      return FALSE;
+    }
+
   if (channels != 1 && channels != 3)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
@@ -219,11 +256,12 @@ hd_png_write (const char  *path,
       return FALSE;
     }
   if (height <= 0 || width <= 0 ||
-      height > HD_PNG_MAX_DIMENSION || width > HD_PNG_MAX_DIMENSION)
+      height > HD_PNG_MAX_DIMENSION / scale || width > HD_PNG_MAX_DIMENSION / scale)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
                    _("Cannot write “%s”: a %d×%d image cannot be saved as PNG"),
-                   name, width, height);
+                   name, width * (gint64) scale > G_MAXINT ? width : width * scale,
+                   height * (gint64) scale > G_MAXINT ? height : height * scale);
       return FALSE;
     }
   if (metadata_json != NULL && !g_utf8_validate (metadata_json, -1, NULL))
@@ -235,15 +273,36 @@ hd_png_write (const char  *path,
 
   row_bytes = (gsize) width * (gsize) channels;
   pixels = g_try_malloc_n ((gsize) height, row_bytes);
-  rows = g_try_new (png_bytep, height);
+  rows = g_try_new (png_bytep, height * scale);
   if (pixels == NULL || rows == NULL)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY,
                    _("Cannot write “%s”: not enough memory for a %d×%d image"),
-                   name, width, height);
+                   name, width * scale, height * scale);
       return FALSE;
     }
   hd_image_to_u8 (img, channels, height, width, pixels);
+  if (scale > 1)
+    {
+      /* The bytes of the image at 1x, enlarged: nearest gives exactly
+       * the 1x file's pixels, repeated. */
+      g_autofree guint8 *small = g_steal_pointer (&pixels);
+
+      pixels = g_try_malloc_n ((gsize) height * scale, row_bytes * scale);
+      if (pixels == NULL ||
+          !hd_upscale_u8 (small, channels, height, width, scale, filter, pixels))
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY,
+                       _("Cannot write “%s”: not enough memory for a %d×%d image"),
+                       name, width * scale, height * scale);
+          return FALSE;
+        }
+      height *= scale;
+      width *= scale;
+      row_bytes *= scale;
+      export_info = g_strdup_printf ("{\"scale\":%d,\"filter\":\"%s\"}", scale,
+                                     hd_upscale_filter_to_string (filter));
+    }
   for (int y = 0; y < height; y++)
     rows[y] = pixels + (gsize) y * row_bytes;
 
@@ -273,7 +332,7 @@ hd_png_write (const char  *path,
   png_set_write_fn (png, &io, png_io_write, png_io_flush);
 
   encoded = png_encode (png, info, rows, channels, height, width,
-                        metadata_json);
+                        metadata_json, export_info);
   png_destroy_write_struct (&png, &info);
 
   if (encoded)
@@ -346,11 +405,12 @@ png_decode_finish (png_structp png,
   return TRUE;
 }
 
-/* The "hyperdomain" text of INFO as UTF-8, or NULL.  Sets *FOUND when there
+/* The text with KEYWORD of INFO as UTF-8, or NULL.  Sets *FOUND when there
  * is such a chunk, even when it cannot be converted. */
 static char *
 find_metadata (png_structp  png,
                png_infop    info,
+               const char  *keyword,
                gboolean    *found)
 {
   png_textp texts = NULL;
@@ -360,7 +420,7 @@ find_metadata (png_structp  png,
     {
       const png_text *text = &texts[i];
 
-      if (text->key == NULL || strcmp (text->key, HD_PNG_KEYWORD) != 0 ||
+      if (text->key == NULL || strcmp (text->key, keyword) != 0 ||
           text->text == NULL)
         continue;
       *found = TRUE;
@@ -421,9 +481,14 @@ png_check_chunk_sizes (int          fd,
   return ok;
 }
 
-char *
-hd_png_read_metadata (const char  *path,
-                      GError     **error)
+/* The text with KEYWORD of the PNG PATH, or NULL: with ERROR set when the
+ * file cannot be read or is damaged, else with *FOUND telling whether
+ * there is such a chunk (whose text is then not valid). */
+static char *
+png_read_text (const char  *path,
+               const char  *keyword,
+               gboolean    *found_out,
+               GError     **error)
 {
   g_autofree char *name = NULL;
   g_autofree char *metadata = NULL;
@@ -509,9 +574,9 @@ hd_png_read_metadata (const char  *path,
     }
   if (decoded)
     {
-      metadata = find_metadata (png, info, &found);
+      metadata = find_metadata (png, info, keyword, &found);
       if (metadata == NULL && !found)
-        metadata = find_metadata (png, end_info, &found);
+        metadata = find_metadata (png, end_info, keyword, &found);
     }
   png_destroy_read_struct (&png, &info, &end_info);
   close (io.fd);
@@ -530,6 +595,28 @@ hd_png_read_metadata (const char  *path,
                      io.warning[0] != '\0' ? ")" : "");
       return NULL;
     }
+  *found_out = found;
+  return g_steal_pointer (&metadata);
+}
+
+char *
+hd_png_read_metadata (const char  *path,
+                      GError     **error)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *metadata = NULL;
+  GError *local_error = NULL;
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  metadata = png_read_text (path, HD_PNG_KEYWORD, &found, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+  name = g_filename_display_name (path);
   if (metadata == NULL)
     {
       if (found)
@@ -542,4 +629,34 @@ hd_png_read_metadata (const char  *path,
       return NULL;
     }
   return g_steal_pointer (&metadata);
+}
+
+char *
+hd_png_read_text (const char  *path,
+                  const char  *keyword,
+                  GError     **error)
+{
+  g_autofree char *name = NULL;
+  char *text;
+  GError *local_error = NULL;
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (keyword != NULL, NULL);
+
+  text = png_read_text (path, keyword, &found, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+  if (text == NULL)
+    {
+      name = g_filename_display_name (path);
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   found ? _("%s has a damaged “%s” text (it is not valid UTF-8)")
+                         : _("%s has no “%s” text"),
+                   name, keyword);
+    }
+  return text;
 }

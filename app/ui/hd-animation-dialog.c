@@ -138,7 +138,7 @@ hd_animation_dialog_show_status (HdAnimationDialog *self,
                                  const char        *text,
                                  gboolean           is_error)
 {
-  hd_export_show_status (self->status_label, text, is_error);
+  hd_export_show_status (self->status_label, GTK_WIDGET (self->page), text, is_error);
 }
 
 static void
@@ -256,6 +256,7 @@ hd_animation_dialog_export_action (GtkWidget  *widget,
   gtk_progress_bar_set_text (self->progress_bar, _("Starting…"));
   gtk_widget_set_visible (GTK_WIDGET (self->status_label), FALSE);
   hd_animation_dialog_update (self);
+  hd_export_scroll_to_end (GTK_WIDGET (self->page));
 
   task = g_task_new (NULL, self->cancellable, on_anim_done, g_object_ref (self));
   g_task_set_task_data (task, t, (GDestroyNotify) anim_task_free);
@@ -336,12 +337,17 @@ hd_animation_dialog_rebuild_list (HdAnimationDialog *self)
       GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
       g_autofree char *title = g_strdup_printf (_("Keyframe %u"), i + 1);
       g_autofree char *subtitle = describe_key (key->state, key->domains);
+      /* TRANSLATORS: accessible name of a button, read by a screen reader */
+      g_autofree char *remove_name = g_strdup_printf (_("Remove keyframe %u"), i + 1);
 
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
       gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
       gtk_widget_add_css_class (remove, "flat");
       gtk_widget_set_tooltip_text (remove, _("Remove Keyframe"));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (remove),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, remove_name,
+                                      -1);
       g_object_set_data (G_OBJECT (remove), "key-index", GUINT_TO_POINTER (i));
       g_signal_connect (remove, "clicked", G_CALLBACK (on_remove_key), self);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
@@ -500,20 +506,13 @@ hd_animation_dialog_new (GtkWindow *parent,
 {
   HdAnimationDialog *self;
   g_autofree char *folder = NULL;
-  const char *pictures;
 
   g_return_val_if_fail (HD_IS_SESSION (session), NULL);
 
   self = g_object_new (HD_TYPE_ANIMATION_DIALOG, "transient-for", parent, NULL);
   g_weak_ref_set (&self->session, session);
 
-  folder = g_settings_get_string (self->settings, "export-folder");
-  if (folder == NULL || *folder == '\0')
-    {
-      g_free (folder);
-      pictures = g_get_user_special_dir (G_USER_DIRECTORY_PICTURES);
-      folder = g_build_filename (pictures != NULL ? pictures : g_get_home_dir (), "Hyperdomain", NULL);
-    }
+  folder = hd_export_default_folder (self->settings);
   hd_animation_dialog_set_folder (self, folder);
   return GTK_WIDGET (self);
 }

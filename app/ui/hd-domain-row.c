@@ -15,6 +15,7 @@ struct _HdDomainRow
   GtkLabel        *name_label;
   GtkToggleButton *mute_button;
   GtkToggleButton *solo_button;
+  GtkButton       *remove_button;
   GtkScale        *weight_scale;
   GtkMenuButton   *range_button;
   GtkPopover      *range_popover;
@@ -242,6 +243,7 @@ hd_domain_row_class_init (HdDomainRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, name_label);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, mute_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, solo_button);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, remove_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, weight_scale);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, range_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, range_popover);
@@ -260,6 +262,32 @@ hd_domain_row_init (HdDomainRow *self)
 {
   g_weak_ref_init (&self->session, NULL);
   gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+/* Sets WIDGET's accessible name to LABEL, and frees LABEL. */
+static void
+set_accessible_label (gpointer  widget,
+                      char     *label)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+  g_free (label);
+}
+
+/* Names for a screen reader that say which domain a control is for: in a
+ * list of domains, "Mute" alone does not say which. */
+static void
+hd_domain_row_name_controls (HdDomainRow *self,
+                             const char  *name)
+{
+  /* TRANSLATORS: accessible names of a domain's controls, read by a
+   * screen reader; %s is the domain's name */
+  set_accessible_label (self->weight_scale, g_strdup_printf (_("Weight of %s"), name));
+  set_accessible_label (self->range_button, g_strdup_printf (_("Layers of %s"), name));
+  set_accessible_label (self->mute_button, g_strdup_printf (_("Mute %s"), name));
+  set_accessible_label (self->solo_button, g_strdup_printf (_("Solo %s"), name));
+  set_accessible_label (self->remove_button, g_strdup_printf (_("Remove %s"), name));
 }
 
 GtkWidget *
@@ -282,6 +310,7 @@ hd_domain_row_new (HdDomainItem *item,
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->description);
   else
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->path);
+  hd_domain_row_name_controls (self, hd_domain_item_get_name (item));
 
   g_object_bind_property (item, "weight",
                           gtk_range_get_adjustment (GTK_RANGE (self->weight_scale)), "value",

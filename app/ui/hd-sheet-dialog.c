@@ -120,6 +120,7 @@ hd_sheet_dialog_set_running (HdSheetDialog *self,
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
       gtk_progress_bar_set_text (self->progress_bar, _("Starting…"));
       gtk_widget_set_visible (GTK_WIDGET (self->status_label), FALSE);
+      hd_export_scroll_to_end (GTK_WIDGET (self->page));
     }
 }
 
@@ -128,7 +129,7 @@ hd_sheet_dialog_show_status (HdSheetDialog *self,
                              const char    *text,
                              gboolean       is_error)
 {
-  hd_export_show_status (self->status_label, text, is_error);
+  hd_export_show_status (self->status_label, GTK_WIDGET (self->page), text, is_error);
 }
 
 static void
@@ -411,18 +412,6 @@ hd_sheet_dialog_init (HdSheetDialog *self)
   hd_sheet_dialog_set_running (self, FALSE);
 }
 
-static char *
-default_folder (GSettings *settings)
-{
-  g_autofree char *folder = g_settings_get_string (settings, "export-folder");
-  const char *pictures;
-
-  if (folder != NULL && *folder != '\0')
-    return g_steal_pointer (&folder);
-  pictures = g_get_user_special_dir (G_USER_DIRECTORY_PICTURES);
-  return g_build_filename (pictures != NULL ? pictures : g_get_home_dir (), "Hyperdomain", NULL);
-}
-
 GtkWidget *
 hd_sheet_dialog_new (GtkWindow *parent,
                      HdSession *session)
@@ -448,7 +437,7 @@ hd_sheet_dialog_new (GtkWindow *parent,
   gtk_widget_set_sensitive (GTK_WIDGET (self->mode_row), g_list_model_get_n_items (domains) > 0);
   gtk_spin_button_set_value (self->first_seed_spin, hd_session_get_seed (session));
 
-  folder = default_folder (self->settings);
+  folder = hd_export_default_folder (self->settings);
   hd_sheet_dialog_set_folder (self, folder);
   return GTK_WIDGET (self);
 }

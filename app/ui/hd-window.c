@@ -14,6 +14,7 @@
 #include "hd-animation-dialog.h"
 #include "hd-blend-pad.h"
 #include "hd-domain-row.h"
+#include "hd-export-progress.h"
 #include "hd-ui-resources.h"
 #include "hd-file-loader.h"
 #include "hd-history.h"
@@ -21,6 +22,7 @@
 #include "hd-image-view.h"
 #include "hd-latent-panel.h"
 #include "hd-render-worker.h"
+#include "hd-seeds-dialog.h"
 #include "hd-session.h"
 #include "hd-sheet-dialog.h"
 #include "hd-window-private.h"
@@ -63,6 +65,8 @@ struct _HdWindow
   GtkWidget            *animation_dialog;  /* kept: it holds the keyframes */
   GtkSpinner           *spinner;
   GtkSpinner           *loading_spinner;
+  AdwSplitButton       *export_button;
+  int                   export_menu_res; /* the sizes its menu shows */
   GtkWidget            *compare_button;
 
   GSettings            *settings;
@@ -103,6 +107,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void hd_window_perform_output (HdWindow *self);
+static void hd_window_update_export_menu (HdWindow *self);
 
 /* Messages and dialogs */
 
@@ -144,6 +149,8 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.clear-latent", has_latent);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-as", has_gen);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-range", has_gen);
+  hd_window_update_export_menu (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-next", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-previous", has_gen);
@@ -1015,8 +1022,9 @@ hd_window_seed_keys_allowed (HdWindow *self,
 
   for (focus = gtk_root_get_focus (GTK_ROOT (self)); focus != NULL; focus = gtk_widget_get_parent (focus))
     {
+      /* The blend pad's arrows move its puck. */
       if (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT (focus) || GTK_IS_RANGE (focus) ||
-          GTK_IS_POPOVER (focus) || GTK_IS_DROP_DOWN (focus))
+          GTK_IS_POPOVER (focus) || GTK_IS_DROP_DOWN (focus) || HD_IS_BLEND_PAD (focus))
         return FALSE;
       if (vertical && GTK_IS_LIST_BOX (focus))
         return FALSE;
@@ -1090,11 +1098,13 @@ hd_window_add_seed_keys (HdWindow *self)
 
 typedef struct
 {
-  char   *path;
-  GBytes *raw;
-  int     channels;
-  int     res;
-  char   *json;
+  char            *path;
+  GBytes          *raw;
+  int              channels;
+  int              res;
+  int              scale;
+  HdUpscaleFilter  filter;
+  char            *json;
 } ExportData;
 
 static void
@@ -1115,8 +1125,8 @@ export_thread (GTask        *task,
   ExportData *data = task_data;
   GError *error = NULL;
 
-  if (hd_png_write (data->path, g_bytes_get_data (data->raw, NULL), data->channels,
-                    data->res, data->res, data->json, &error))
+  if (hd_png_write_scaled (data->path, g_bytes_get_data (data->raw, NULL), data->channels,
+                           data->res, data->res, data->scale, data->filter, data->json, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -1141,7 +1151,11 @@ on_export_done (GObject      *source,
     g_autofree char *name = g_path_get_basename (data->path);
     g_autofree char *dir = g_path_get_dirname (data->path);
     g_autofree char *uri = g_filename_to_uri (dir, NULL, NULL);
-    g_autofree char *title = g_strdup_printf (_("Exported “%s”"), name);
+    int size = data->res * data->scale;
+    g_autofree char *title = data->scale > 1
+      /* Translators: a file name, then the size of the enlarged image. */
+      ? g_strdup_printf (_("Exported “%s” at %d × %d"), name, size, size)
+      : g_strdup_printf (_("Exported “%s”"), name);
     AdwToast *toast = adw_toast_new (title);
 
     if (uri != NULL)
@@ -1161,12 +1175,17 @@ hd_window_write_png (HdWindow      *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(HdState) state = hd_render_job_to_state (frame->job);
+  g_autofree char *filter = g_settings_get_string (self->settings, "export-filter");
   ExportData *data = g_new0 (ExportData, 1);
 
   data->path = g_strdup (path);
   data->raw = g_bytes_ref (frame->raw);
   data->channels = frame->channels;
   data->res = frame->width;
+  /* The export scale and filter: the split menu of the export button. */
+  data->scale = g_settings_get_int (self->settings, "export-scale");
+  if (!hd_upscale_filter_from_string (filter, &data->filter))
+    data->filter = HD_UPSCALE_NEAREST;
   data->json = state != NULL ? hd_state_to_json (state) : NULL;
 
   task = g_task_new (NULL, NULL, on_export_done, g_object_ref (self));
@@ -1423,6 +1442,63 @@ hd_window_export_as_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+/* The menu of the export button: the export scale, with the size it
+ * gives for the open generator, and the filter. */
+static void
+hd_window_update_export_menu (HdWindow *self)
+{
+  HdGenerator *gen = hd_session_get_generator (self->session);
+  int res = gen != NULL ? gen->config.img_resolution : 0;
+  g_autoptr(GMenu) menu = NULL;
+  g_autoptr(GMenu) scales = NULL;
+  g_autoptr(GMenu) filters = NULL;
+  g_autoptr(GMenu) more = NULL;
+  const HdUpscaleFilter filter_list[] = { HD_UPSCALE_NEAREST, HD_UPSCALE_LANCZOS3 };
+
+  if (res == self->export_menu_res && adw_split_button_get_menu_model (self->export_button) != NULL)
+    return;
+  self->export_menu_res = res;
+
+  scales = g_menu_new ();
+  for (guint i = 0; i < HD_EXPORT_N_SCALES; i++)
+    {
+      int scale = hd_export_scale_at (i);
+      g_autofree char *label = hd_export_scale_label (scale, res);
+      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
+
+      g_menu_item_set_action_and_target_value (item, "win.export-scale", g_variant_new_int32 (scale));
+      g_menu_append_item (scales, item);
+    }
+  filters = g_menu_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (filter_list); i++)
+    {
+      g_autoptr(GMenuItem) item = g_menu_item_new (hd_export_filter_label (filter_list[i]), NULL);
+
+      g_menu_item_set_action_and_target_value (item, "win.export-filter",
+                                               g_variant_new_string (hd_upscale_filter_to_string (filter_list[i])));
+      g_menu_append_item (filters, item);
+    }
+  more = g_menu_new ();
+  g_menu_append (more, _("_Export As…"), "win.export-as");
+  g_menu_append (more, _("Export See_d Range…"), "win.seed-range");
+
+  menu = g_menu_new ();
+  g_menu_append_section (menu, _("Export Scale"), G_MENU_MODEL (scales));
+  g_menu_append_section (menu, _("Scale Filter"), G_MENU_MODEL (filters));
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (more));
+  adw_split_button_set_menu_model (self->export_button, G_MENU_MODEL (menu));
+}
+
+static void
+hd_window_seed_range_action (GtkWidget  *widget,
+                             const char *action_name,
+                             GVariant   *param)
+{
+  HdWindow *self = HD_WINDOW (widget);
+
+  gtk_window_present (GTK_WINDOW (hd_seeds_dialog_new (GTK_WINDOW (self), self->session)));
+}
+
 static void
 hd_window_open_folder_action (GtkWidget  *widget,
                               const char *action_name,
@@ -1658,6 +1734,13 @@ hd_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->session, self);
   if (self->worker != NULL)
     g_signal_handlers_disconnect_by_data (self->worker, self);
+  /* The settings actions outlive the window's action group, which does
+   * not disconnect from them when it goes: a setting changed later (in
+   * another window) would reach the group freed. */
+  g_action_map_remove_action (G_ACTION_MAP (self), "show-stats");
+  g_action_map_remove_action (G_ACTION_MAP (self), "smooth-scaling");
+  g_action_map_remove_action (G_ACTION_MAP (self), "export-scale");
+  g_action_map_remove_action (G_ACTION_MAP (self), "export-filter");
 
   gtk_widget_dispose_template (GTK_WIDGET (self), HD_TYPE_WINDOW);
 
@@ -1777,6 +1860,7 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdWindow, blend_pad);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, spinner);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, export_button);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, compare_button);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, hd_window_open_action);
@@ -1785,6 +1869,7 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.clear-latent", NULL, hd_window_clear_latent_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, hd_window_export_action);
   gtk_widget_class_install_action (widget_class, "win.export-as", NULL, hd_window_export_as_action);
+  gtk_widget_class_install_action (widget_class, "win.seed-range", NULL, hd_window_seed_range_action);
   gtk_widget_class_install_action (widget_class, "win.copy", NULL, hd_window_copy_action);
   gtk_widget_class_install_action (widget_class, "win.open-folder", "s", hd_window_open_folder_action);
   gtk_widget_class_install_action (widget_class, "win.seed-next", NULL, hd_window_seed_action);
@@ -1817,14 +1902,34 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
 }
 
+/* A split button is a group (libadwaita 1.2): a screen reader reads its
+ * button and its arrow, which have no names of their own, only tooltips. */
+static void
+name_split_button (AdwSplitButton *split,
+                   const char     *button_name,
+                   const char     *arrow_name)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (split));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_MENU_BUTTON (child) || GTK_IS_BUTTON (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      GTK_IS_MENU_BUTTON (child) ? arrow_name : button_name,
+                                      -1);
+}
+
 static void
 hd_window_init (HdWindow *self)
 {
   GtkDropTarget *drop;
   g_autoptr(GAction) stats_action = NULL;
+  g_autoptr(GAction) export_scale_action = NULL;
+  g_autoptr(GAction) export_filter_action = NULL;
   g_autoptr(GAction) smooth_action = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  name_split_button (self->export_button, _("Export image"), _("Export options"));
 
   self->cancellable = g_cancellable_new ();
   self->settings = g_settings_new (APPLICATION_ID);
@@ -1843,6 +1948,10 @@ hd_window_init (HdWindow *self)
 
   stats_action = g_settings_create_action (self->settings, "show-stats");
   g_action_map_add_action (G_ACTION_MAP (self), stats_action);
+  export_scale_action = g_settings_create_action (self->settings, "export-scale");
+  g_action_map_add_action (G_ACTION_MAP (self), export_scale_action);
+  export_filter_action = g_settings_create_action (self->settings, "export-filter");
+  g_action_map_add_action (G_ACTION_MAP (self), export_filter_action);
   smooth_action = g_settings_create_action (self->settings, "smooth-scaling");
   g_action_map_add_action (G_ACTION_MAP (self), smooth_action);
 

@@ -412,6 +412,15 @@ hd_ui_test_pointer_available (void)
 #endif
 }
 
+gboolean
+hd_ui_test_need_pointer (void)
+{
+  if (hd_ui_test_pointer_available ())
+    return TRUE;
+  g_test_skip ("xdotool or an X11 display is missing");
+  return FALSE;
+}
+
 void
 hd_ui_test_pointer_move (GtkWidget *widget,
                          double     x,

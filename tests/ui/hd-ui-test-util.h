@@ -60,6 +60,8 @@ guint8        *hd_ui_test_run_cli          (const char  * const *args,
 /* Real pointer input through the X server (XTEST, driven by xdotool), as
  * a person's mouse would give it: FALSE when xdotool or X11 is missing. */
 gboolean       hd_ui_test_pointer_available (void);
+/* hd_ui_test_pointer_available (), marking the test skipped when not. */
+gboolean       hd_ui_test_need_pointer     (void);
 /* Moves the pointer to (X, Y) in WIDGET's coordinates. */
 void           hd_ui_test_pointer_move     (GtkWidget    *widget,
                                             double        x,

@@ -373,11 +373,8 @@ test_drags_real_frames (void)
   g_autofree char *session_file = NULL;
   HdWindow *window;
 
-  if (!hd_ui_test_pointer_available ())
-    {
-      g_test_skip ("xdotool or an X11 display is missing");
-      return;
-    }
+  if (!hd_ui_test_need_pointer ())
+    return;
   /* The tiny model renders in a few milliseconds; a budget of 200 ms
    * keeps a machine busy with other tests from making them count as slow
    * (the expected time is the median of recent frames, so single slow
@@ -403,11 +400,8 @@ test_drags_previews_then_rest (void)
   g_autofree char *session_file = NULL;
   HdWindow *window;
 
-  if (!hd_ui_test_pointer_available ())
-    {
-      g_test_skip ("xdotool or an X11 display is missing");
-      return;
-    }
+  if (!hd_ui_test_need_pointer ())
+    return;
   window = open_window_saving_session (&session_file);
   g_settings_set_string (settings, "preview-policy", "always");
   drag_control (window, CONTROL_PSI, FALSE);
@@ -479,11 +473,8 @@ test_blend_pad_follows_weights (void)
   double before[2], after[2], x, y, cx, cy;
   guint n_undo;
 
-  if (!hd_ui_test_pointer_available ())
-    {
-      g_test_skip ("xdotool or an X11 display is missing");
-      return;
-    }
+  if (!hd_ui_test_need_pointer ())
+    return;
   window = open_window_saving_session (&session_file);
   session = hd_window_get_session (window);
   pad = hd_window_get_blend_pad (window);
@@ -572,11 +563,8 @@ test_wheel_scrolls (void)
   double psi_before, mix_before, scroll_before;
   guint32 seed_before;
 
-  if (!hd_ui_test_pointer_available ())
-    {
-      g_test_skip ("xdotool or an X11 display is missing");
-      return;
-    }
+  if (!hd_ui_test_need_pointer ())
+    return;
   window = hd_ui_test_open_window (tiny_files);
   session = hd_window_get_session (window);
   psi = hd_latent_panel_get_psi_scale (hd_window_get_latent_panel (window));
@@ -631,11 +619,8 @@ test_dialog_click_undo (void)
   HdWindow *window;
   HdLatentPanel *panel;
 
-  if (!hd_ui_test_pointer_available ())
-    {
-      g_test_skip ("xdotool or an X11 display is missing");
-      return;
-    }
+  if (!hd_ui_test_need_pointer ())
+    return;
   window = open_window_saving_session (&session_file);
   panel = hd_window_get_latent_panel (window);
 
@@ -754,11 +739,8 @@ test_view_options (void)
   HdImageView *view;
   GtkWidget *image;
 
-  if (!hd_ui_test_pointer_available ())
-    {
-      g_test_skip ("xdotool or an X11 display is missing");
-      return;
-    }
+  if (!hd_ui_test_need_pointer ())
+    return;
   window = hd_ui_test_open_window (tiny_files);
   view = hd_window_get_image_view (window);
   image = GTK_WIDGET (view);
