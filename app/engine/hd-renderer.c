@@ -534,6 +534,37 @@ submit_and_wait (HdRenderer       *r,
 /* Copies BYTES of DATA to DST at OFFSET: directly when the memory is
  * mapped (unified memory), else through a staging buffer, piece by
  * piece. */
+/* A new command buffer of the renderer's pool in the recording state, or
+ * VK_NULL_HANDLE with ERROR set (WHAT says what it was for). */
+static VkCommandBuffer
+begin_command_buffer (HdRenderer                *r,
+                      VkCommandBufferUsageFlags  flags,
+                      const char                *what,
+                      GError                   **error)
+{
+  VkCommandBufferAllocateInfo alloc = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+    .commandPool = r->command_pool,
+    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+    .commandBufferCount = 1,
+  };
+  VkCommandBufferBeginInfo begin = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+    .flags = flags,
+  };
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+
+  if (!hd_vk_check (vkAllocateCommandBuffers (r->device, &alloc, &cb),
+                    "Allocating a command buffer", error))
+    return VK_NULL_HANDLE;
+  if (!hd_vk_check (vkBeginCommandBuffer (cb, &begin), what, error))
+    {
+      vkFreeCommandBuffers (r->device, r->command_pool, 1, &cb);
+      return VK_NULL_HANDLE;
+    }
+  return cb;
+}
+
 static gboolean
 upload (HdRenderer  *r,
         HdVkBuffer  *dst,
@@ -543,16 +574,6 @@ upload (HdRenderer  *r,
         GError     **error)
 {
   HdVkBuffer staging;
-  VkCommandBufferAllocateInfo alloc = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-    .commandPool = r->command_pool,
-    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-    .commandBufferCount = 1,
-  };
-  VkCommandBufferBeginInfo begin = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-  };
   gsize chunk = MIN (bytes, r->force_staging ? UPLOAD_CHUNK_FORCED : UPLOAD_CHUNK);
   gboolean ok = TRUE;
 
@@ -568,7 +589,7 @@ upload (HdRenderer  *r,
     return FALSE;
   for (gsize done = 0; ok && done < bytes; done += chunk)
     {
-      VkCommandBuffer cb = VK_NULL_HANDLE;
+      VkCommandBuffer cb;
       VkBufferCopy region = {
         .srcOffset = 0,
         .dstOffset = offset + done,
@@ -576,10 +597,8 @@ upload (HdRenderer  *r,
       };
 
       memcpy (staging.mapped, (const char *) data + done, region.size);
-      ok = hd_vk_check (vkAllocateCommandBuffers (r->device, &alloc, &cb),
-                        "Allocating a command buffer", error);
-      if (ok)
-        ok = hd_vk_check (vkBeginCommandBuffer (cb, &begin), "Recording an upload", error);
+      cb = begin_command_buffer (r, VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT, "Recording an upload", error);
+      ok = cb != VK_NULL_HANDLE;
       if (ok)
         {
           vkCmdCopyBuffer (cb, staging.buffer, dst->buffer, 1, &region);
@@ -1777,28 +1796,8 @@ typedef struct {
 static VkCommandBuffer
 recorder_new_piece (Recorder *rec)
 {
-  HdRenderer *r = rec->r;
-  VkCommandBufferAllocateInfo alloc = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-    .commandPool = r->command_pool,
-    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-    .commandBufferCount = 1,
-  };
-  VkCommandBufferBeginInfo begin = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-  };
-  VkCommandBuffer cb = VK_NULL_HANDLE;
-
-  if (!hd_vk_check (vkAllocateCommandBuffers (r->device, &alloc, &cb),
-                    "Allocating a command buffer", rec->error == NULL ? &rec->error : NULL))
-    return VK_NULL_HANDLE;
-  if (!hd_vk_check (vkBeginCommandBuffer (cb, &begin), "Recording commands",
-                    rec->error == NULL ? &rec->error : NULL))
-    {
-      vkFreeCommandBuffers (r->device, r->command_pool, 1, &cb);
-      return VK_NULL_HANDLE;
-    }
-  return cb;
+  return begin_command_buffer (rec->r, 0, "Recording commands",
+                               rec->error == NULL ? &rec->error : NULL);
 }
 
 /* Ends the current piece; it joins the others (to be freed with them
