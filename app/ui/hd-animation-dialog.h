@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <adwaita.h>
-
-#include "hd-session.h"
+#include "hd-export-dialog.h"
 
 G_BEGIN_DECLS
 
@@ -14,21 +12,21 @@ G_BEGIN_DECLS
 
 #define HD_TYPE_ANIMATION_DIALOG (hd_animation_dialog_get_type ())
 
-G_DECLARE_FINAL_TYPE (HdAnimationDialog, hd_animation_dialog, HD, ANIMATION_DIALOG, AdwWindow)
+G_DECLARE_FINAL_TYPE (HdAnimationDialog, hd_animation_dialog, HD, ANIMATION_DIALOG, HdExportDialog)
 
 GtkWidget     *hd_animation_dialog_new          (GtkWindow         *parent,
                                                  HdSession         *session);
-void           hd_animation_dialog_set_folder   (HdAnimationDialog *self,
-                                                 const char        *folder);
 guint          hd_animation_dialog_get_n_keys   (HdAnimationDialog *self);
 /* The state of keyframe I. */
 const HdState *hd_animation_dialog_get_key      (HdAnimationDialog *self,
                                                  guint              i);
-gboolean       hd_animation_dialog_is_running   (HdAnimationDialog *self);
 /* The folder of the frames of the last export, or NULL. */
 const char    *hd_animation_dialog_get_frames_dir (HdAnimationDialog *self);
-/* For tests: the template's widget NAME. */
-GtkWidget     *hd_animation_dialog_get_part     (HdAnimationDialog *self,
-                                                 const char        *name);
+
+/* The folder, whether an export runs, and for tests the template's widget
+ * NAME: those of HdExportDialog. */
+#define hd_animation_dialog_set_folder(self, folder) hd_export_dialog_set_folder (HD_EXPORT_DIALOG (self), (folder))
+#define hd_animation_dialog_is_running(self)         hd_export_dialog_is_running (HD_EXPORT_DIALOG (self))
+#define hd_animation_dialog_get_part(self, name)     hd_export_dialog_get_part (HD_EXPORT_DIALOG (self), (name))
 
 G_END_DECLS

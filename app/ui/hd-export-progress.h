@@ -7,8 +7,8 @@
 
 G_BEGIN_DECLS
 
-/* What the export dialogs (contact sheet, animation) share: the progress of
- * an export that runs in a thread, shown on a progress bar of the main
+/* What the export dialogs (HdExportDialog) build on: the progress of an
+ * export that runs in a thread, shown on a progress bar of the main
  * thread; the status line under it; and the removal of what an export that
  * did not finish had written. */
 

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <adwaita.h>
-
-#include "hd-session.h"
+#include "hd-export-dialog.h"
 
 G_BEGIN_DECLS
 
@@ -16,21 +14,21 @@ G_BEGIN_DECLS
 
 #define HD_TYPE_SEEDS_DIALOG (hd_seeds_dialog_get_type ())
 
-G_DECLARE_FINAL_TYPE (HdSeedsDialog, hd_seeds_dialog, HD, SEEDS_DIALOG, AdwWindow)
+G_DECLARE_FINAL_TYPE (HdSeedsDialog, hd_seeds_dialog, HD, SEEDS_DIALOG, HdExportDialog)
 
 GtkWidget  *hd_seeds_dialog_new         (GtkWindow     *parent,
                                          HdSession     *session);
-void        hd_seeds_dialog_set_folder  (HdSeedsDialog *self,
-                                         const char    *folder);
-gboolean    hd_seeds_dialog_is_running  (HdSeedsDialog *self);
 /* The folder of the last export, or NULL when it saved nothing. */
 const char *hd_seeds_dialog_get_dir     (HdSeedsDialog *self);
 /* How many images the last export wrote. */
 guint       hd_seeds_dialog_get_n_saved (HdSeedsDialog *self);
 /* The file name of SEED's image in the folder (a new string). */
 char       *hd_seeds_dialog_file_name   (guint32        seed);
-/* For tests: the template's widget NAME. */
-GtkWidget  *hd_seeds_dialog_get_part    (HdSeedsDialog *self,
-                                         const char    *name);
+
+/* The folder, whether an export runs, and for tests the template's widget
+ * NAME: those of HdExportDialog. */
+#define hd_seeds_dialog_set_folder(self, folder) hd_export_dialog_set_folder (HD_EXPORT_DIALOG (self), (folder))
+#define hd_seeds_dialog_is_running(self)         hd_export_dialog_is_running (HD_EXPORT_DIALOG (self))
+#define hd_seeds_dialog_get_part(self, name)     hd_export_dialog_get_part (HD_EXPORT_DIALOG (self), (name))
 
 G_END_DECLS

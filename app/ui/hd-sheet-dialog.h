@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <adwaita.h>
-
-#include "hd-session.h"
+#include "hd-export-dialog.h"
 
 G_BEGIN_DECLS
 
@@ -15,18 +13,18 @@ G_BEGIN_DECLS
 
 #define HD_TYPE_SHEET_DIALOG (hd_sheet_dialog_get_type ())
 
-G_DECLARE_FINAL_TYPE (HdSheetDialog, hd_sheet_dialog, HD, SHEET_DIALOG, AdwWindow)
+G_DECLARE_FINAL_TYPE (HdSheetDialog, hd_sheet_dialog, HD, SHEET_DIALOG, HdExportDialog)
 
 GtkWidget  *hd_sheet_dialog_new             (GtkWindow     *parent,
                                              HdSession     *session);
-void        hd_sheet_dialog_set_folder      (HdSheetDialog *self,
-                                             const char    *folder);
-gboolean    hd_sheet_dialog_is_running      (HdSheetDialog *self);
 /* The sheet of the last export, or NULL. */
 const char *hd_sheet_dialog_get_sheet_path  (HdSheetDialog *self);
 const char *hd_sheet_dialog_get_cells_dir   (HdSheetDialog *self);
-/* For tests: the template's widget NAME. */
-GtkWidget  *hd_sheet_dialog_get_part        (HdSheetDialog *self,
-                                             const char    *name);
+
+/* The folder, whether an export runs, and for tests the template's widget
+ * NAME: those of HdExportDialog. */
+#define hd_sheet_dialog_set_folder(self, folder) hd_export_dialog_set_folder (HD_EXPORT_DIALOG (self), (folder))
+#define hd_sheet_dialog_is_running(self)         hd_export_dialog_is_running (HD_EXPORT_DIALOG (self))
+#define hd_sheet_dialog_get_part(self, name)     hd_export_dialog_get_part (HD_EXPORT_DIALOG (self), (name))
 
 G_END_DECLS
