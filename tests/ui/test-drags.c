@@ -375,11 +375,11 @@ test_drags_real_frames (void)
 
   if (!hd_ui_test_need_pointer ())
     return;
-  /* The tiny model renders in a few milliseconds; a budget of 200 ms
-   * keeps a machine busy with other tests from making them count as slow
-   * (the expected time is the median of recent frames, so single slow
-   * frames do not count anyway). */
-  g_settings_set_uint (settings, "preview-budget-ms", 200);
+  /* What is tested: frames within the budget are never replaced by
+   * previews.  The tiny model renders in a few milliseconds, but under
+   * ASan with the validation layers on a loaded machine in about 200 ms,
+   * so the budget is the largest the setting allows. */
+  g_settings_set_uint (settings, "preview-budget-ms", 1000);
   window = open_window_saving_session (&session_file);
   drag_control (window, CONTROL_PSI, TRUE);
   drag_control (window, CONTROL_MIX, TRUE);

@@ -233,7 +233,11 @@ test_export_scale (void)
   /* Lanczos, 2x. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export-scale", "i", 2));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export-filter", "s", "lanczos3"));
-  g_assert_cmpstr (g_settings_get_string (settings, "export-filter"), ==, "lanczos3");
+  {
+    g_autofree char *filter = g_settings_get_string (settings, "export-filter");
+
+    g_assert_cmpstr (filter, ==, "lanczos3");
+  }
   smooth = export_to (window, dir, "smooth.png");
   ps = png_pixels (smooth, &w, &h);
   g_assert_cmpint (w, ==, 2 * RES);
