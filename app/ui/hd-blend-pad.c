@@ -21,6 +21,8 @@
 /* The items clamp and the sliders round to 3 digits: weights this close
  * are the same. */
 #define SAME_WEIGHT 5e-4
+/* How often the puck follows weights changed elsewhere, in ms. */
+#define SYNC_INTERVAL_MS 16
 
 struct _HdBlendPad
 {
@@ -203,10 +205,11 @@ on_session_changed (HdBlendPad *self)
       gtk_widget_queue_draw (GTK_WIDGET (self));
       return;
     }
-  /* Once for a burst of changes (a slider dragged, a state restored),
-   * before the next redraw. */
+  /* Once for a burst of changes (a slider dragged, a state restored):
+   * at most once a display frame, so that a drag elsewhere does not spend
+   * the interface's time on the pad.  The getters find it at once. */
   if (self->sync_id == 0)
-    self->sync_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, on_sync, self, NULL);
+    self->sync_id = g_timeout_add_full (G_PRIORITY_HIGH_IDLE + 10, SYNC_INTERVAL_MS, on_sync, self, NULL);
 }
 
 static void
