@@ -396,8 +396,13 @@ run_xdotool (const char * const *args)
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
     g_error ("xdotool failed: %s", std_err);
-  /* Let GDK read what the server sent. */
-  gdk_display_flush (gdk_display_get_default ());
+  /* xdotool has gone, so the server has handled its requests; a round
+   * trip brings every event they made for this client into GDK's queue,
+   * and the loop below handles them. */
+  gdk_display_sync (gdk_display_get_default ());
+  /* Bounded: an animation keeps the loop busy for ever. */
+  for (guint i = 0; i < 200 && g_main_context_pending (NULL); i++)
+    g_main_context_iteration (NULL, FALSE);
 }
 
 gboolean
@@ -473,4 +478,56 @@ hd_ui_test_key_hold (const char *key,
 {
   run_xdotool ((const char *[]) { down ? "keydown" : "keyup", key, NULL });
   hd_ui_test_run_for (30);
+}
+
+GtkWindow *
+hd_ui_test_find_window (GType type)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  GtkWindow *found = NULL;
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type) && gtk_widget_get_visible (l->data))
+      found = l->data;
+  g_list_free (toplevels);
+  return found;
+}
+
+char *
+hd_ui_test_private_state_home (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *state_home = g_dir_make_tmp ("hyperdomain-state-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
+  return state_home;
+}
+
+void
+hd_ui_test_remove_state_home (const char *state_home)
+{
+  g_autofree char *dir = g_build_filename (state_home, "hyperdomain", NULL);
+  g_autofree char *session = g_build_filename (dir, "session.json", NULL);
+
+  g_unlink (session);
+  g_rmdir (dir);
+  g_rmdir (state_home);
+}
+
+GtkWidget *
+hd_ui_test_find_css_name (GtkWidget  *root,
+                          const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_css_name (root), name) == 0 && gtk_widget_get_mapped (root))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = hd_ui_test_find_css_name (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }

@@ -57,6 +57,19 @@ guint8        *hd_ui_test_run_cli          (const char  * const *args,
                                             int          *width,
                                             int          *height);
 
+/* Points $XDG_STATE_HOME (where the session is kept) at a new temporary
+ * folder, so a test never touches the user's; returns that folder, for
+ * hd_ui_test_remove_state_home () once the tests have run. */
+char          *hd_ui_test_private_state_home (void);
+void           hd_ui_test_remove_state_home  (const char  *state_home);
+
+/* The first mapped widget of CSS name NAME: ROOT or one inside it. */
+GtkWidget     *hd_ui_test_find_css_name    (GtkWidget    *root,
+                                            const char   *name);
+
+/* The last visible toplevel window of TYPE, or NULL. */
+GtkWindow     *hd_ui_test_find_window      (GType         type);
+
 /* Real pointer input through the X server (XTEST, driven by xdotool), as
  * a person's mouse would give it: FALSE when xdotool or X11 is missing. */
 gboolean       hd_ui_test_pointer_available (void);

@@ -373,14 +373,7 @@ test_preferences_names (void)
 static HdSheetDialog *
 find_sheet_dialog (void)
 {
-  GList *toplevels = gtk_window_list_toplevels ();
-  HdSheetDialog *found = NULL;
-
-  for (GList *l = toplevels; l != NULL; l = l->next)
-    if (HD_IS_SHEET_DIALOG (l->data) && gtk_widget_get_visible (l->data))
-      found = l->data;
-  g_list_free (toplevels);
-  return found;
+  return (HdSheetDialog *) hd_ui_test_find_window (HD_TYPE_SHEET_DIALOG);
 }
 
 static void
@@ -527,12 +520,10 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *state_home = g_dir_make_tmp ("hyperdomain-state-XXXXXX", NULL);
+  /* The session file goes to a folder of this test, never the user's. */
+  g_autofree char *state_home = hd_ui_test_private_state_home ();
   int status;
 
-  /* The session file goes to a folder of this test, never the user's. */
-  g_assert_nonnull (state_home);
-  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
   /* GTK keeps the accessible properties and relations only with an
    * accessibility backend; with GTK_A11Y=none there is none, and "test"
    * is GTK's own, which needs no accessibility bus. */
@@ -548,13 +539,6 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Accessibility/keyboard", test_keyboard);
 
   status = g_test_run ();
-  {
-    g_autofree char *dir = g_build_filename (state_home, "hyperdomain", NULL);
-    g_autofree char *session = g_build_filename (dir, "session.json", NULL);
-
-    g_unlink (session);
-    g_rmdir (dir);
-    g_rmdir (state_home);
-  }
+  hd_ui_test_remove_state_home (state_home);
   return status;
 }

@@ -228,14 +228,7 @@ file_exists (gpointer data)
 static AdwMessageDialog *
 find_message_dialog (void)
 {
-  GList *toplevels = gtk_window_list_toplevels ();
-  AdwMessageDialog *found = NULL;
-
-  for (GList *l = toplevels; l != NULL; l = l->next)
-    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data))
-      found = l->data;
-  g_list_free (toplevels);
-  return found;
+  return (AdwMessageDialog *) hd_ui_test_find_window (ADW_TYPE_MESSAGE_DIALOG);
 }
 
 static gboolean
@@ -625,14 +618,7 @@ test_blend_pad (void)
 static HdSheetDialog *
 find_sheet_dialog (void)
 {
-  GList *toplevels = gtk_window_list_toplevels ();
-  HdSheetDialog *found = NULL;
-
-  for (GList *l = toplevels; l != NULL; l = l->next)
-    if (HD_IS_SHEET_DIALOG (l->data) && gtk_widget_get_visible (l->data))
-      found = l->data;
-  g_list_free (toplevels);
-  return found;
+  return (HdSheetDialog *) hd_ui_test_find_window (HD_TYPE_SHEET_DIALOG);
 }
 
 static gboolean
@@ -929,12 +915,10 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *state_home = g_dir_make_tmp ("hyperdomain-state-XXXXXX", NULL);
+  /* The session file goes to a folder of this test, never the user's. */
+  g_autofree char *state_home = hd_ui_test_private_state_home ();
   int status;
 
-  /* The session file goes to a folder of this test, never the user's. */
-  g_assert_nonnull (state_home);
-  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
   hd_ui_test_init (&argc, &argv);
 
   g_test_add_func ("/Hyperdomain/Artist/undo-redo", test_undo_redo);
@@ -948,10 +932,6 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Artist/animation", test_animation);
 
   status = g_test_run ();
-  {
-    g_autofree char *dir = g_build_filename (state_home, "hyperdomain", NULL);
-    g_rmdir (dir);
-    g_rmdir (state_home);
-  }
+  hd_ui_test_remove_state_home (state_home);
   return status;
 }

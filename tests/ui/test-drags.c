@@ -242,24 +242,6 @@ assert_frames_are_states (FrameLog  *log,
                   log->shown->len, states->len, n_previews);
 }
 
-/* The first widget of CSS name NAME inside WIDGET. */
-static GtkWidget *
-find_css_child (GtkWidget  *widget,
-                const char *name)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (g_str_equal (gtk_widget_get_css_name (child), name))
-        return child;
-      if ((found = find_css_child (child, name)) != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* Points along a horizontal slider: the middle of its knob, then on to
  * where the value TO is, in N - 1 steps. */
 static void
@@ -270,8 +252,8 @@ slider_points (GtkRange *range,
 {
   GtkAdjustment *adj = gtk_range_get_adjustment (range);
   double lower = gtk_adjustment_get_lower (adj), upper = gtk_adjustment_get_upper (adj);
-  GtkWidget *trough = find_css_child (GTK_WIDGET (range), "trough");
-  GtkWidget *knob = find_css_child (GTK_WIDGET (range), "slider");
+  GtkWidget *trough = hd_ui_test_find_css_name (GTK_WIDGET (range), "trough");
+  GtkWidget *knob = hd_ui_test_find_css_name (GTK_WIDGET (range), "slider");
   graphene_rect_t tb, kb;
   double x0, x1;
 
@@ -729,6 +711,18 @@ assert_compare (HdWindow  *window,
   assert_frame_is_render_of_its_state (hd_window_get_frame (window));
 }
 
+static gboolean
+zoomed_original (gpointer data)
+{
+  return hd_image_view_get_zoom_original (data);
+}
+
+static gboolean
+zoomed_to_fit (gpointer data)
+{
+  return !hd_image_view_get_zoom_original (data);
+}
+
 /* The view: zoom to fit and 1:1 from the keys, smooth or pixel-exact
  * scaling (remembered), press-and-hold to compare with the original. */
 static void
@@ -747,9 +741,9 @@ test_view_options (void)
 
   hd_ui_test_pointer_move (image, 20, 20);
   hd_ui_test_key ("ctrl+1");
-  g_assert_true (hd_image_view_get_zoom_original (view));
+  hd_ui_test_wait_until (zoomed_original, view, 10000, "Ctrl+1 to show the original size");
   hd_ui_test_key ("ctrl+0");
-  g_assert_false (hd_image_view_get_zoom_original (view));
+  hd_ui_test_wait_until (zoomed_to_fit, view, 10000, "Ctrl+0 to fit the image");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.zoom-actual", NULL));
   g_assert_true (hd_image_view_get_zoom_original (view));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.zoom-fit", NULL));

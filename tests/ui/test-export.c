@@ -112,23 +112,6 @@ find_widget (GtkWidget  *root,
   return NULL;
 }
 
-static GtkWidget *
-find_css_name (GtkWidget  *root,
-               const char *name)
-{
-  if (g_strcmp0 (gtk_widget_get_css_name (root), name) == 0 && gtk_widget_get_mapped (root))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_css_name (child, name);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static graphene_rect_t
 bounds_in (GtkWidget *widget,
            GtkWidget *target)
@@ -298,7 +281,7 @@ test_toast_clear_of_buttons (void)
   hd_ui_test_run_for (200);
   path = export_to (window, dir, "toast.png");
   hd_ui_test_run_for (700);  /* the toast's entrance */
-  toast = find_css_name (GTK_WIDGET (window), "toast");
+  toast = hd_ui_test_find_css_name (GTK_WIDGET (window), "toast");
   g_assert_nonnull (toast);
   zr = bounds_in (zoom, GTK_WIDGET (window));
   tr = bounds_in (toast, GTK_WIDGET (window));
@@ -316,14 +299,7 @@ test_toast_clear_of_buttons (void)
 static HdSeedsDialog *
 find_seeds_dialog (void)
 {
-  GList *toplevels = gtk_window_list_toplevels ();
-  HdSeedsDialog *found = NULL;
-
-  for (GList *l = toplevels; l != NULL; l = l->next)
-    if (HD_IS_SEEDS_DIALOG (l->data) && gtk_widget_get_visible (l->data))
-      found = l->data;
-  g_list_free (toplevels);
-  return found;
+  return (HdSeedsDialog *) hd_ui_test_find_window (HD_TYPE_SEEDS_DIALOG);
 }
 
 static gboolean
@@ -544,12 +520,10 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *state_home = g_dir_make_tmp ("hyperdomain-state-XXXXXX", NULL);
+  /* The session file goes to a folder of this test, never the user's. */
+  g_autofree char *state_home = hd_ui_test_private_state_home ();
   int status;
 
-  /* The session file goes to a folder of this test, never the user's. */
-  g_assert_nonnull (state_home);
-  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
   hd_ui_test_init (&argc, &argv);
 
   g_test_add_func ("/Hyperdomain/Export/scale", test_export_scale);
@@ -558,10 +532,6 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Export/seed-range-cancel", test_seed_range_cancel);
 
   status = g_test_run ();
-  {
-    g_autofree char *dir = g_build_filename (state_home, "hyperdomain", NULL);
-    g_rmdir (dir);
-    g_rmdir (state_home);
-  }
+  hd_ui_test_remove_state_home (state_home);
   return status;
 }

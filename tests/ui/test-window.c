@@ -534,14 +534,7 @@ test_window_abandon (void)
 static AdwMessageDialog *
 find_message_dialog (void)
 {
-  GList *toplevels = gtk_window_list_toplevels ();
-  AdwMessageDialog *found = NULL;
-
-  for (GList *l = toplevels; l != NULL; l = l->next)
-    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data))
-      found = l->data;
-  g_list_free (toplevels);
-  return found;
+  return (AdwMessageDialog *) hd_ui_test_find_window (ADW_TYPE_MESSAGE_DIALOG);
 }
 
 static gboolean
