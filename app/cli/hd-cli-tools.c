@@ -53,7 +53,7 @@ hd_cli_run_from_state (const HdCliTools  *args,
     {
       g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
                            _("--from-png takes the generator, latent, psi, cutoff, noise and domains "
-                             "from the file; only --seed/--seeds, --device and -o go with it"));
+                             "from the file; only --seed/--seeds, --scale, --filter, --device and -o go with it"));
       return 2;
     }
   n_outputs = args->seeds != NULL ? args->seeds->len : 1;
