@@ -9,23 +9,10 @@
 #include <string.h>
 
 #include "hd-error.h"
-#include "hd-png.h"
 
-#include "hd-animation-dialog.h"
-#include "hd-blend-pad.h"
 #include "hd-domain-row.h"
-#include "hd-export-progress.h"
 #include "hd-ui-resources.h"
-#include "hd-file-loader.h"
-#include "hd-history.h"
-#include "hd-state-opener.h"
-#include "hd-image-view.h"
-#include "hd-latent-panel.h"
-#include "hd-render-worker.h"
-#include "hd-seeds-dialog.h"
-#include "hd-session.h"
-#include "hd-sheet-dialog.h"
-#include "hd-window-private.h"
+#include "hd-window-internal.h"
 
 /* Narrower than this, the controls go below the image (a bottom sheet)
  * instead of beside it, so that the image stays in view while they are
@@ -34,66 +21,9 @@
 /* The share of a narrow window's height the controls take. */
 #define SHEET_SHARE 0.45
 
-/* Frames counted for the frames-per-second figure. */
-#define N_FRAME_TIMES 64
 /* A drag whose pointer has not moved for this long is resting: the
  * preview on screen gives way to the full image. */
 #define REST_MS 120
-
-typedef enum {
-  OUTPUT_NONE,
-  OUTPUT_EXPORT,      /* to the export folder, asking before replacing */
-  OUTPUT_EXPORT_TO,   /* to a chosen path */
-  OUTPUT_COPY,        /* to the clipboard */
-} OutputKind;
-
-struct _HdWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  /* Template widgets */
-  AdwToastOverlay      *toast_overlay;
-  AdwWindowTitle       *window_title;
-  GtkStack             *main_stack;
-  AdwFlap              *flap;
-  GtkWidget            *sidebar;
-  HdImageView          *image_view;
-  HdLatentPanel        *latent_panel;
-  GtkListBox           *domain_list;
-  GtkWidget            *blend_pad_group;
-  HdBlendPad           *blend_pad;
-  GtkWidget            *animation_dialog;  /* kept: it holds the keyframes */
-  GtkSpinner           *spinner;
-  GtkSpinner           *loading_spinner;
-  AdwSplitButton       *export_button;
-  int                   export_menu_res; /* the sizes its menu shows */
-  GtkWidget            *compare_button;
-
-  GSettings            *settings;
-  HdSession            *session;
-  HdHistory            *history;
-  char                 *session_file;  /* saved to on changes, or NULL */
-  guint                 session_save_id;
-  HdRenderWorker       *worker;
-  GtkEventController   *seed_keys;
-  GCancellable         *cancellable;
-
-  HdRenderJob          *last_job;      /* the last one submitted */
-  gint64                last_change_us; /* of the state, during a drag */
-  guint                 rest_id;
-  HdRenderFrame        *frame;         /* on screen */
-  HdRenderFrame        *full_frame;    /* the last full-resolution one */
-
-  OutputKind            pending_output;
-  char                 *pending_path;
-
-  gint64                frame_times[N_FRAME_TIMES];
-  guint                 n_frames;
-  guint                 n_loading;
-  char                 *last_error;
-  gboolean              zoom_original;
-  gboolean              comparing;     /* the original generator is shown */
-};
 
 G_DEFINE_FINAL_TYPE (HdWindow, hd_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -106,13 +36,10 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void hd_window_perform_output (HdWindow *self);
-static void hd_window_update_export_menu (HdWindow *self);
-
 /* Messages and dialogs */
 
-static void
-hd_window_toast (HdWindow   *self,
+void
+_hd_window_toast (HdWindow   *self,
                  const char *title)
 {
   AdwToast *toast = adw_toast_new (title);
@@ -121,8 +48,8 @@ hd_window_toast (HdWindow   *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
-static void
-hd_window_show_error (HdWindow   *self,
+void
+_hd_window_show_error (HdWindow   *self,
                       const char *heading,
                       const char *body)
 {
@@ -135,8 +62,8 @@ hd_window_show_error (HdWindow   *self,
 
 /* State of the widgets */
 
-static void
-hd_window_update_actions (HdWindow *self)
+void
+_hd_window_update_actions (HdWindow *self)
 {
   gboolean has_gen = hd_session_get_generator (self->session) != NULL;
   guint n_domains = g_list_model_get_n_items (hd_session_get_domains (self->session));
@@ -150,7 +77,7 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-as", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-range", has_gen);
-  hd_window_update_export_menu (self);
+  _hd_window_update_export_menu (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-next", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.seed-previous", has_gen);
@@ -169,8 +96,8 @@ hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", hd_history_can_redo (self->history));
 }
 
-static void
-hd_window_update_page (HdWindow *self)
+void
+_hd_window_update_page (HdWindow *self)
 {
   const char *page;
 
@@ -218,8 +145,8 @@ hd_window_create_job (HdWindow *self)
   return job;
 }
 
-static void
-hd_window_submit (HdWindow *self)
+void
+_hd_window_submit (HdWindow *self)
 {
   g_autoptr(HdRenderJob) job = hd_window_create_job (self);
 
@@ -233,7 +160,7 @@ on_session_changed (HdWindow  *self,
 {
   if (hd_session_get_interactive (session))
     self->last_change_us = g_get_monotonic_time ();
-  hd_window_submit (self);
+  _hd_window_submit (self);
 }
 
 static void hd_window_arm_rest (HdWindow *self);
@@ -279,11 +206,11 @@ on_session_interactive (HdWindow   *self,
 {
   /* The drag ended: replace the preview by the full image. */
   if (!hd_session_get_interactive (session))
-    hd_window_submit (self);
+    _hd_window_submit (self);
 }
 
-static gboolean
-hd_window_frame_is_current (HdWindow      *self,
+gboolean
+_hd_window_frame_is_current (HdWindow      *self,
                             HdRenderFrame *frame)
 {
   g_autoptr(HdRenderJob) job = NULL;
@@ -350,8 +277,8 @@ on_frame_ready (HdWindow       *self,
   if (frame->preview)
     hd_window_arm_rest (self);
 
-  if (self->pending_output != OUTPUT_NONE && hd_window_frame_is_current (self, self->full_frame))
-    hd_window_perform_output (self);
+  if (self->pending_output != OUTPUT_NONE && _hd_window_frame_is_current (self, self->full_frame))
+    _hd_window_perform_output (self);
 }
 
 static void
@@ -378,10 +305,10 @@ on_render_failed (HdWindow       *self,
     {
       g_autofree char *body = g_strdup_printf (_("%s\n\nAnother device may work: choose one in Preferences."),
                                                error->message);
-      hd_window_show_error (self, _("Cannot Render"), body);
+      _hd_window_show_error (self, _("Cannot Render"), body);
     }
   else
-    hd_window_show_error (self, _("Cannot Render"), error->message);
+    _hd_window_show_error (self, _("Cannot Render"), error->message);
 }
 
 static void
@@ -391,338 +318,9 @@ on_device_recovered (HdWindow       *self,
 {
   /* The worker recreated the device and rendered the state again. */
   if (g_error_matches (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY))
-    hd_window_toast (self, _("The GPU ran out of memory; it was restarted and rendering resumed"));
+    _hd_window_toast (self, _("The GPU ran out of memory; it was restarted and rendering resumed"));
   else
-    hd_window_toast (self, _("The GPU was reset; rendering resumed"));
-}
-
-/* Opening files */
-
-static void
-hd_window_apply_load_result (HdWindow     *self,
-                             HdLoadResult *result)
-{
-  g_autoptr(GString) problems = g_string_new (NULL);
-  guint n_problems = 0;
-  guint n_domains_before = g_list_model_get_n_items (hd_session_get_domains (self->session));
-
-  if (result->generator != NULL)
-    {
-      guint n_removed = 0;
-
-      g_clear_pointer (&self->frame, hd_render_frame_unref);
-      g_clear_pointer (&self->full_frame, hd_render_frame_unref);
-      hd_image_view_set_texture (self->image_view, NULL, 0, 0);
-      hd_session_set_generator (self->session, result->generator, &n_removed);
-      if (n_removed > 0)
-        {
-          g_autofree char *msg =
-            g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                          "%u item did not fit the new generator and was removed",
-                                          "%u items did not fit the new generator and were removed",
-                                          n_removed), n_removed);
-          hd_window_toast (self, msg);
-        }
-    }
-
-  if (result->domains->len > 0)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autofree char *warnings = NULL;
-
-      if (!hd_session_add_domains (self->session, result->domains, &warnings, &error))
-        g_string_append_printf (problems, "%s\n", error->message), n_problems++;
-      if (warnings != NULL)
-        hd_window_toast (self, warnings);
-    }
-
-  if (result->latent != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!hd_session_set_latent_file (self->session, result->latent, result->latent_path, &error))
-        g_string_append_printf (problems, "%s\n", error->message), n_problems++;
-    }
-
-  for (guint i = 0; i < result->errors->len; i++)
-    {
-      const GError *error = g_ptr_array_index (result->errors, i);
-      g_string_append_printf (problems, "%s\n", error->message);
-      n_problems++;
-    }
-
-  if (problems->len > 0)
-    {
-      g_autofree char *heading = NULL;
-
-      g_string_truncate (problems, problems->len - 1);
-      heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Could Not Open a File",
-                                              "Could Not Open %u Files", n_problems), n_problems);
-      hd_window_show_error (self, heading, problems->str);
-    }
-  else if (result->generator == NULL && result->domains->len > 0)
-    {
-      guint added = g_list_model_get_n_items (hd_session_get_domains (self->session)) - n_domains_before;
-      g_autofree char *msg = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                           "%u domain added",
-                                                           "%u domains added",
-                                                           added), added);
-      hd_window_toast (self, msg);
-    }
-}
-
-static void
-on_files_loaded (GObject      *source,
-                 GAsyncResult *res,
-                 gpointer      user_data)
-{
-  g_autoptr(HdWindow) self = user_data;
-  g_autoptr(HdLoadResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  self->n_loading--;
-  result = hd_load_files_finish (res, &error);
-
-  if (result == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        hd_window_show_error (self, _("Could Not Open"), error->message);
-    }
-  else if (!g_cancellable_is_cancelled (self->cancellable))
-    hd_window_apply_load_result (self, result);
-
-  hd_window_update_page (self);
-}
-
-/* Reopening saved states: exported PNGs, presets, the last session */
-
-typedef struct
-{
-  HdWindow *self;
-  gboolean  is_session;
-} StateOpen;
-
-static void
-on_state_opened (GObject      *source,
-                 GAsyncResult *res,
-                 gpointer      user_data)
-{
-  StateOpen *op = user_data;
-  g_autoptr(HdWindow) self = op->self;
-  gboolean is_session = op->is_session;
-  g_autoptr(HdOpenedState) opened = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_free (op);
-  self->n_loading--;
-  opened = hd_state_open_finish (res, &error);
-
-  if (g_cancellable_is_cancelled (self->cancellable))
-    return;
-
-  if (opened == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        hd_window_show_error (self,
-                              is_session ? _("Could Not Restore the Last Session") : _("Could Not Reopen"),
-                              error->message);
-    }
-  else
-    {
-      g_autofree char *source_name = g_path_get_basename (opened->origin);
-
-      if (opened->generator != hd_session_get_generator (self->session))
-        {
-          g_clear_pointer (&self->frame, hd_render_frame_unref);
-          g_clear_pointer (&self->full_frame, hd_render_frame_unref);
-          hd_image_view_set_texture (self->image_view, NULL, 0, 0);
-          hd_session_set_generator (self->session, opened->generator, NULL);
-        }
-      if (!hd_session_apply_state (self->session, opened->state, opened->domains, source_name, &error))
-        hd_window_show_error (self, _("Could Not Reopen"), error->message);
-    }
-
-  hd_window_update_page (self);
-}
-
-/* Restores the state saved in PATH (an exported PNG or a state file),
- * asking for files that moved. */
-static void
-hd_window_open_state (HdWindow   *self,
-                      const char *path,
-                      gboolean    is_session)
-{
-  StateOpen *op = g_new0 (StateOpen, 1);
-
-  op->self = g_object_ref (self);
-  op->is_session = is_session;
-  self->n_loading++;
-  hd_window_update_page (self);
-  hd_state_open_async (GTK_WINDOW (self), path, hd_session_get_generator (self->session),
-                       self->cancellable, on_state_opened, op);
-}
-
-static gboolean
-is_state_file (GFile *file)
-{
-  g_autofree char *name = g_file_get_basename (file);
-  g_autofree char *lower = name != NULL ? g_ascii_strdown (name, -1) : NULL;
-
-  return lower != NULL && g_file_is_native (file) &&
-         (g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".json"));
-}
-
-void
-hd_window_open_files (HdWindow  *self,
-                      GFile    **files,
-                      guint      n_files)
-{
-  g_autoptr(GPtrArray) others = g_ptr_array_new ();
-
-  g_return_if_fail (HD_IS_WINDOW (self));
-
-  for (guint i = 0; i < n_files; i++)
-    {
-      if (is_state_file (files[i]))
-        {
-          g_autofree char *path = g_file_get_path (files[i]);
-          hd_window_open_state (self, path, FALSE);
-        }
-      else
-        g_ptr_array_add (others, files[i]);
-    }
-  files = (GFile **) others->pdata;
-  n_files = others->len;
-
-  if (n_files == 0)
-    return;
-
-  self->n_loading++;
-  hd_window_update_page (self);
-  hd_load_files_async (files, n_files, self->cancellable, on_files_loaded, g_object_ref (self));
-}
-
-static void
-on_chooser_response (GtkNativeDialog *dialog,
-                     int              response,
-                     HdWindow        *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
-      guint n = g_list_model_get_n_items (files);
-      g_autoptr(GPtrArray) array = g_ptr_array_new_with_free_func (g_object_unref);
-
-      for (guint i = 0; i < n; i++)
-        g_ptr_array_add (array, g_list_model_get_item (files, i));
-      hd_window_open_files (self, (GFile **) array->pdata, array->len);
-    }
-
-  g_object_unref (dialog);
-}
-
-/* A filter of a file chooser: its name and its patterns (';'-separated). */
-typedef struct
-{
-  const char *name;
-  const char *patterns;
-} ChooserFilter;
-
-/* Every file the window reads, by what the file type does there. */
-#define FILTER_MODELS  { N_("Generators, Domains and Domain Packs (.safetensors)"), "*.safetensors" }
-#define FILTER_IMAGES  { N_("Images Exported by Hyperdomain (.png)"), "*.png" }
-#define FILTER_STATES  { N_("Presets and Saved States (.json)"), "*.json" }
-#define FILTER_LATENTS { N_("Latents (.npy)"), "*.npy" }
-
-static void
-add_chooser_filter (GtkFileChooser *chooser,
-                    const char     *name,
-                    const char     *patterns)
-{
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-  g_auto(GStrv) list = g_strsplit (patterns, ";", -1);
-
-  gtk_file_filter_set_name (filter, name);
-  for (guint i = 0; list[i] != NULL; i++)
-    gtk_file_filter_add_pattern (filter, list[i]);
-  gtk_file_chooser_add_filter (chooser, filter);
-}
-
-/* Asks for files to open, offering FILTERS (the first is chosen), then
- * "All Files"; with several filters, "All Supported Files" comes first. */
-static void
-hd_window_choose_files (HdWindow            *self,
-                        const char          *title,
-                        const ChooserFilter *filters,
-                        guint                n_filters,
-                        gboolean             multiple)
-{
-  GtkFileChooserNative *chooser;
-
-  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), multiple);
-
-  if (n_filters > 1)
-    {
-      g_autoptr(GString) all = g_string_new (NULL);
-
-      for (guint i = 0; i < n_filters; i++)
-        g_string_append_printf (all, "%s%s", i > 0 ? ";" : "", filters[i].patterns);
-      add_chooser_filter (GTK_FILE_CHOOSER (chooser), _("All Supported Files"), all->str);
-    }
-  for (guint i = 0; i < n_filters; i++)
-    add_chooser_filter (GTK_FILE_CHOOSER (chooser), _(filters[i].name), filters[i].patterns);
-  add_chooser_filter (GTK_FILE_CHOOSER (chooser), _("All Files"), "*");
-
-  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-/* One Open for everything the window reads: the file type decides what
- * happens (hd_window_open_files). */
-static void
-hd_window_open_action (GtkWidget  *widget,
-                       const char *action_name,
-                       GVariant   *param)
-{
-  static const ChooserFilter filters[] = { FILTER_MODELS, FILTER_IMAGES, FILTER_STATES, FILTER_LATENTS };
-
-  hd_window_choose_files (HD_WINDOW (widget), _("Open"), filters, G_N_ELEMENTS (filters), TRUE);
-}
-
-static void
-hd_window_contact_sheet_action (GtkWidget  *widget,
-                                const char *action_name,
-                                GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  gtk_window_present (GTK_WINDOW (hd_sheet_dialog_new (GTK_WINDOW (self), self->session)));
-}
-
-static void
-hd_window_animation_action (GtkWidget  *widget,
-                            const char *action_name,
-                            GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  if (self->animation_dialog == NULL)
-    self->animation_dialog = g_object_ref_sink (hd_animation_dialog_new (GTK_WINDOW (self), self->session));
-  gtk_window_present (GTK_WINDOW (self->animation_dialog));
-}
-
-static void
-hd_window_reopen_action (GtkWidget  *widget,
-                         const char *action_name,
-                         GVariant   *param)
-{
-  static const ChooserFilter filters[] = { FILTER_IMAGES };
-
-  hd_window_choose_files (HD_WINDOW (widget), _("Reopen Image"), filters, G_N_ELEMENTS (filters), FALSE);
+    _hd_window_toast (self, _("The GPU was reset; rendering resumed"));
 }
 
 /* Sessions and presets */
@@ -822,140 +420,7 @@ hd_window_restore_session (HdWindow   *self,
   g_return_if_fail (HD_IS_WINDOW (self));
 
   if (g_file_test (path, G_FILE_TEST_EXISTS))
-    hd_window_open_state (self, path, TRUE);
-}
-
-static void
-on_preset_chooser_response (GtkNativeDialog *dialog,
-                            int              response,
-                            HdWindow        *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
-      g_autoptr(GError) error = NULL;
-
-      if (path == NULL)
-        hd_window_show_error (self, _("Could Not Save the Preset"), _("Choose a folder on this computer"));
-      else if (!hd_window_save_state_file (self, path, &error))
-        hd_window_show_error (self, _("Could Not Save the Preset"), error->message);
-      else
-        {
-          g_autofree char *name = g_path_get_basename (path);
-          g_autofree char *title = g_strdup_printf (_("Preset “%s” saved"), name);
-          hd_window_toast (self, title);
-        }
-    }
-  g_object_unref (dialog);
-}
-
-static char *
-hd_window_presets_folder (void)
-{
-  return g_build_filename (g_get_user_data_dir (), "hyperdomain", "presets", NULL);
-}
-
-static void
-hd_window_save_preset_action (GtkWidget  *widget,
-                              const char *action_name,
-                              GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-  g_autofree char *folder = hd_window_presets_folder ();
-  g_autoptr(GFile) folder_file = g_file_new_for_path (folder);
-  GtkFileChooserNative *chooser;
-  GtkFileFilter *filter;
-
-  g_mkdir_with_parents (folder, 0700);
-  chooser = gtk_file_chooser_native_new (_("Save Preset"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         _("_Save"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder_file, NULL);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), _("preset.json"));
-  filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("Presets (.json)"));
-  gtk_file_filter_add_pattern (filter, "*.json");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_preset_chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-hd_window_load_preset_action (GtkWidget  *widget,
-                              const char *action_name,
-                              GVariant   *param)
-{
-  static const ChooserFilter filters[] = { FILTER_STATES };
-
-  hd_window_choose_files (HD_WINDOW (widget), _("Load Preset"), filters, G_N_ELEMENTS (filters), FALSE);
-}
-
-static void
-hd_window_add_domain_action (GtkWidget  *widget,
-                             const char *action_name,
-                             GVariant   *param)
-{
-  static const ChooserFilter filters[] = { { N_("Domains and Domain Packs (.safetensors)"), "*.safetensors" } };
-
-  hd_window_choose_files (HD_WINDOW (widget), _("Add Domains"), filters, G_N_ELEMENTS (filters), TRUE);
-}
-
-static void
-hd_window_load_latent_action (GtkWidget  *widget,
-                              const char *action_name,
-                              GVariant   *param)
-{
-  static const ChooserFilter filters[] = { FILTER_LATENTS };
-
-  hd_window_choose_files (HD_WINDOW (widget), _("Load Latent"), filters, G_N_ELEMENTS (filters), FALSE);
-}
-
-static void
-hd_window_clear_latent_action (GtkWidget  *widget,
-                               const char *action_name,
-                               GVariant   *param)
-{
-  hd_session_clear_latent_file (HD_WINDOW (widget)->session);
-}
-
-static gboolean
-on_drop (GtkDropTarget *target,
-         const GValue  *value,
-         double         x,
-         double         y,
-         HdWindow      *self)
-{
-  GSList *list;
-  g_autoptr(GPtrArray) files = g_ptr_array_new ();
-
-  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
-    return FALSE;
-
-  list = gdk_file_list_get_files (g_value_get_boxed (value));
-  for (GSList *l = list; l != NULL; l = l->next)
-    g_ptr_array_add (files, l->data);
-  g_slist_free (list);
-
-  hd_window_open_files (self, (GFile **) files->pdata, files->len);
-  return files->len > 0;
-}
-
-/* Undo and redo */
-
-static void
-hd_window_history_action (GtkWidget  *widget,
-                          const char *action_name,
-                          GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  if (g_str_equal (action_name, "win.undo"))
-    hd_history_undo (self->history);
-  else
-    hd_history_redo (self->history);
+    _hd_window_open_state (self, path, TRUE);
 }
 
 static void
@@ -963,548 +428,7 @@ on_history_notify (HdWindow   *self,
                    GParamSpec *pspec,
                    HdHistory  *history)
 {
-  hd_window_update_actions (self);
-}
-
-/* Seed, weights */
-
-static void
-hd_window_seed_action (GtkWidget  *widget,
-                       const char *action_name,
-                       GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  if (g_str_equal (action_name, "win.seed-next"))
-    hd_session_step_seed (self->session, 1);
-  else if (g_str_equal (action_name, "win.seed-previous"))
-    hd_session_step_seed (self->session, -1);
-  else
-    hd_session_random_seed (self->session);
-}
-
-static void
-hd_window_toggle_sidebar_action (GtkWidget  *widget,
-                                 const char *action_name,
-                                 GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
-}
-
-static void
-hd_window_weights_action (GtkWidget  *widget,
-                          const char *action_name,
-                          GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  if (g_str_equal (action_name, "win.reset-weights"))
-    hd_session_reset_weights (self->session);
-  else
-    hd_session_normalize_weights (self->session);
-}
-
-/* The arrow keys and R change the seed, unless the focus is on a control
- * that uses them itself (text, sliders, lists) or in a popup. */
-static gboolean
-hd_window_seed_keys_allowed (HdWindow *self,
-                             gboolean  vertical)
-{
-  GdkEvent *event = gtk_event_controller_get_current_event (self->seed_keys);
-  GtkWidget *focus;
-
-  if (hd_session_get_generator (self->session) == NULL)
-    return FALSE;
-  if (event != NULL && gdk_event_get_surface (event) != gtk_native_get_surface (GTK_NATIVE (self)))
-    return FALSE;
-
-  for (focus = gtk_root_get_focus (GTK_ROOT (self)); focus != NULL; focus = gtk_widget_get_parent (focus))
-    {
-      /* The blend pad's arrows move its puck. */
-      if (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT (focus) || GTK_IS_RANGE (focus) ||
-          GTK_IS_POPOVER (focus) || GTK_IS_DROP_DOWN (focus) || HD_IS_BLEND_PAD (focus))
-        return FALSE;
-      if (vertical && GTK_IS_LIST_BOX (focus))
-        return FALSE;
-      /* The arrows pan an image shown at its original size. */
-      if (HD_IS_IMAGE_VIEW (focus) && self->zoom_original)
-        return FALSE;
-    }
-
-  return TRUE;
-}
-
-/* Ctrl+C copies the image, unless text has the focus. */
-static gboolean
-on_copy_key (GtkWidget *widget,
-             GVariant  *args,
-             gpointer   user_data)
-{
-  HdWindow *self = HD_WINDOW (widget);
-  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
-
-  if (hd_session_get_generator (self->session) == NULL)
-    return FALSE;
-  if (focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT (focus) || GTK_IS_LABEL (focus)))
-    return FALSE;
-
-  return gtk_widget_activate_action (widget, "win.copy", NULL);
-}
-
-static gboolean
-on_seed_key (GtkWidget *widget,
-             GVariant  *args,
-             gpointer   user_data)
-{
-  HdWindow *self = HD_WINDOW (widget);
-  int which = GPOINTER_TO_INT (user_data);
-
-  if (!hd_window_seed_keys_allowed (self, which == 2 || which == -2))
-    return FALSE;
-
-  if (which == 0)
-    hd_session_random_seed (self->session);
-  else
-    hd_session_step_seed (self->session, which > 0 ? 1 : -1);
-  return TRUE;
-}
-
-static void
-hd_window_add_seed_keys (HdWindow *self)
-{
-  struct { guint keyval; int which; } keys[] = {
-    { GDK_KEY_Right, 1 }, { GDK_KEY_Left, -1 },
-    { GDK_KEY_Up, 2 }, { GDK_KEY_Down, -2 },
-    { GDK_KEY_r, 0 }, { GDK_KEY_R, 0 },
-  };
-
-  self->seed_keys = gtk_shortcut_controller_new ();
-  gtk_event_controller_set_propagation_phase (self->seed_keys, GTK_PHASE_CAPTURE);
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (self->seed_keys),
-                                          gtk_shortcut_new (gtk_keyval_trigger_new (keys[i].keyval, 0),
-                                                            gtk_callback_action_new (on_seed_key,
-                                                                                     GINT_TO_POINTER (keys[i].which),
-                                                                                     NULL)));
-  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (self->seed_keys),
-                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_c, GDK_CONTROL_MASK),
-                                                          gtk_callback_action_new (on_copy_key, NULL, NULL)));
-  gtk_widget_add_controller (GTK_WIDGET (self), self->seed_keys);
-}
-
-/* Export and clipboard */
-
-typedef struct
-{
-  char            *path;
-  GBytes          *raw;
-  int              channels;
-  int              res;
-  int              scale;
-  HdUpscaleFilter  filter;
-  char            *json;
-} ExportData;
-
-static void
-export_data_free (ExportData *data)
-{
-  g_free (data->path);
-  g_bytes_unref (data->raw);
-  g_free (data->json);
-  g_free (data);
-}
-
-static void
-export_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
-{
-  ExportData *data = task_data;
-  GError *error = NULL;
-
-  if (hd_png_write_scaled (data->path, g_bytes_get_data (data->raw, NULL), data->channels,
-                           data->res, data->res, data->scale, data->filter, data->json, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-on_export_done (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(HdWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  ExportData *data = g_task_get_task_data (G_TASK (result));
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      hd_window_show_error (self, _("Could Not Export the Image"), error->message);
-      return;
-    }
-
-  {
-    g_autofree char *name = g_path_get_basename (data->path);
-    g_autofree char *dir = g_path_get_dirname (data->path);
-    g_autofree char *uri = g_filename_to_uri (dir, NULL, NULL);
-    int size = data->res * data->scale;
-    g_autofree char *title = data->scale > 1
-      /* Translators: a file name, then the size of the enlarged image. */
-      ? g_strdup_printf (_("Exported “%s” at %d × %d"), name, size, size)
-      : g_strdup_printf (_("Exported “%s”"), name);
-    AdwToast *toast = adw_toast_new (title);
-
-    if (uri != NULL)
-      {
-        adw_toast_set_button_label (toast, _("Open Folder"));
-        adw_toast_set_action_name (toast, "win.open-folder");
-        adw_toast_set_action_target_value (toast, g_variant_new_string (uri));
-      }
-    adw_toast_overlay_add_toast (self->toast_overlay, toast);
-  }
-}
-
-static void
-hd_window_write_png (HdWindow      *self,
-                     HdRenderFrame *frame,
-                     const char    *path)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(HdState) state = hd_render_job_to_state (frame->job);
-  g_autofree char *filter = g_settings_get_string (self->settings, "export-filter");
-  ExportData *data = g_new0 (ExportData, 1);
-
-  data->path = g_strdup (path);
-  data->raw = g_bytes_ref (frame->raw);
-  data->channels = frame->channels;
-  data->res = frame->width;
-  /* The export scale and filter: the split menu of the export button. */
-  data->scale = g_settings_get_int (self->settings, "export-scale");
-  if (!hd_upscale_filter_from_string (filter, &data->filter))
-    data->filter = HD_UPSCALE_NEAREST;
-  data->json = state != NULL ? hd_state_to_json (state) : NULL;
-
-  task = g_task_new (NULL, NULL, on_export_done, g_object_ref (self));
-  g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
-  g_task_run_in_thread (task, export_thread);
-}
-
-static char *
-hd_window_export_folder (HdWindow *self)
-{
-  g_autofree char *folder = g_settings_get_string (self->settings, "export-folder");
-  const char *pictures;
-
-  if (folder != NULL && *folder != '\0')
-    return g_steal_pointer (&folder);
-
-  pictures = g_get_user_special_dir (G_USER_DIRECTORY_PICTURES);
-  return g_build_filename (pictures != NULL ? pictures : g_get_home_dir (), "Hyperdomain", NULL);
-}
-
-static char *
-hd_window_export_name (HdWindow      *self,
-                       HdRenderFrame *frame)
-{
-  HdRenderJob *job = frame->job;
-  g_autofree char *base = NULL;
-  GString *name = g_string_new (NULL);
-
-  for (const char *p = job->gen->name; p != NULL && *p != '\0'; p++)
-    g_string_append_c (name, (g_ascii_isalnum (*p) || *p == '-' || *p == '_' || *p == '.') ? *p : '_');
-  if (name->len == 0)
-    g_string_append (name, "hyperdomain");
-
-  if (job->latent_path != NULL)
-    {
-      g_autofree char *latent = g_path_get_basename (job->latent_path);
-      char *dot = strrchr (latent, '.');
-
-      if (dot != NULL)
-        *dot = '\0';
-      g_string_append_printf (name, "-%s", latent);
-    }
-  else
-    g_string_append_printf (name, "-%u", job->seed);
-  if (job->mix != 0.0f)
-    g_string_append_printf (name, "-%u-%02d", job->mix_seed, (int) (job->mix * 100 + 0.5f));
-  g_string_append (name, ".png");
-
-  return g_string_free (name, FALSE);
-}
-
-typedef struct
-{
-  HdWindow      *self;
-  HdRenderFrame *frame;
-  char          *path;
-} ReplaceData;
-
-static void
-replace_data_free (ReplaceData *data)
-{
-  g_object_unref (data->self);
-  hd_render_frame_unref (data->frame);
-  g_free (data->path);
-  g_free (data);
-}
-
-static void
-on_replace_response (AdwMessageDialog *dialog,
-                     const char       *response,
-                     ReplaceData      *data)
-{
-  if (g_str_equal (response, "replace"))
-    hd_window_write_png (data->self, data->frame, data->path);
-  replace_data_free (data);
-}
-
-static void
-hd_window_export_quick (HdWindow      *self,
-                        HdRenderFrame *frame)
-{
-  g_autofree char *folder = hd_window_export_folder (self);
-  g_autofree char *name = hd_window_export_name (self, frame);
-  g_autofree char *path = g_build_filename (folder, name, NULL);
-
-  if (g_mkdir_with_parents (folder, 0755) != 0)
-    {
-      int saved = errno;
-      g_autofree char *msg = g_strdup_printf (_("Cannot create the folder “%s”: %s"),
-                                              folder, g_strerror (saved));
-      hd_window_show_error (self, _("Could Not Export the Image"), msg);
-      return;
-    }
-
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      ReplaceData *data = g_new0 (ReplaceData, 1);
-      GtkWidget *dialog;
-      g_autofree char *heading = g_strdup_printf (_("Replace “%s”?"), name);
-      g_autofree char *body = g_strdup_printf (_("A file with this name already exists in “%s”. Replacing it overwrites its contents."),
-                                               folder);
-
-      data->self = g_object_ref (self);
-      data->frame = hd_render_frame_ref (frame);
-      data->path = g_strdup (path);
-
-      dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
-      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                        "cancel", _("_Cancel"),
-                                        "replace", _("_Replace"),
-                                        NULL);
-      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
-                                                  ADW_RESPONSE_DESTRUCTIVE);
-      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-      g_signal_connect (dialog, "response", G_CALLBACK (on_replace_response), data);
-      gtk_window_present (GTK_WINDOW (dialog));
-      return;
-    }
-
-  hd_window_write_png (self, frame, path);
-}
-
-static void
-hd_window_perform_output (HdWindow *self)
-{
-  HdRenderFrame *frame = self->full_frame;
-  OutputKind kind = self->pending_output;
-  g_autofree char *path = g_steal_pointer (&self->pending_path);
-
-  self->pending_output = OUTPUT_NONE;
-  g_return_if_fail (frame != NULL);
-
-  switch (kind)
-    {
-    case OUTPUT_EXPORT:
-      hd_window_export_quick (self, frame);
-      break;
-
-    case OUTPUT_EXPORT_TO:
-      hd_window_write_png (self, frame, path);
-      break;
-
-    case OUTPUT_COPY:
-      gdk_clipboard_set_texture (gtk_widget_get_clipboard (GTK_WIDGET (self)),
-                                 hd_render_frame_get_texture (frame));
-      hd_window_toast (self, _("Image copied"));
-      break;
-
-    case OUTPUT_NONE:
-    default:
-      break;
-    }
-}
-
-/* Runs KIND on the full image of the current state, now or as soon as it
- * is rendered. */
-static void
-hd_window_request_output (HdWindow   *self,
-                          OutputKind  kind,
-                          const char *path)
-{
-  self->pending_output = kind;
-  g_free (self->pending_path);
-  self->pending_path = g_strdup (path);
-
-  if (hd_window_frame_is_current (self, self->full_frame))
-    hd_window_perform_output (self);
-  else
-    hd_window_submit (self);
-}
-
-void
-hd_window_export_to_path (HdWindow   *self,
-                          const char *path)
-{
-  g_return_if_fail (HD_IS_WINDOW (self));
-
-  hd_window_request_output (self, OUTPUT_EXPORT_TO, path);
-}
-
-static void
-hd_window_export_action (GtkWidget  *widget,
-                         const char *action_name,
-                         GVariant   *param)
-{
-  hd_window_request_output (HD_WINDOW (widget), OUTPUT_EXPORT, NULL);
-}
-
-static void
-hd_window_copy_action (GtkWidget  *widget,
-                       const char *action_name,
-                       GVariant   *param)
-{
-  hd_window_request_output (HD_WINDOW (widget), OUTPUT_COPY, NULL);
-}
-
-static void
-on_export_chooser_response (GtkNativeDialog *dialog,
-                            int              response,
-                            HdWindow        *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-
-      if (path != NULL)
-        {
-          g_autofree char *dir = g_path_get_dirname (path);
-
-          g_settings_set_string (self->settings, "export-folder", dir);
-          hd_window_request_output (self, OUTPUT_EXPORT_TO, path);
-        }
-      else
-        hd_window_show_error (self, _("Could Not Export the Image"),
-                              _("Choose a folder on this computer"));
-    }
-
-  g_object_unref (dialog);
-}
-
-static void
-hd_window_export_as_action (GtkWidget  *widget,
-                            const char *action_name,
-                            GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-  GtkFileChooserNative *chooser;
-  GtkFileFilter *filter;
-  g_autofree char *folder = hd_window_export_folder (self);
-  g_autoptr(GFile) folder_file = g_file_new_for_path (folder);
-  g_autofree char *name = NULL;
-
-  if (self->frame != NULL)
-    name = hd_window_export_name (self, self->frame);
-
-  chooser = gtk_file_chooser_native_new (_("Export Image"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         _("_Export"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  if (g_file_query_exists (folder_file, NULL))
-    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder_file, NULL);
-  if (name != NULL)
-    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-
-  filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("PNG Images"));
-  gtk_file_filter_add_mime_type (filter, "image/png");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
-
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-/* The menu of the export button: the export scale, with the size it
- * gives for the open generator, and the filter. */
-static void
-hd_window_update_export_menu (HdWindow *self)
-{
-  HdGenerator *gen = hd_session_get_generator (self->session);
-  int res = gen != NULL ? gen->config.img_resolution : 0;
-  g_autoptr(GMenu) menu = NULL;
-  g_autoptr(GMenu) scales = NULL;
-  g_autoptr(GMenu) filters = NULL;
-  g_autoptr(GMenu) more = NULL;
-  const HdUpscaleFilter filter_list[] = { HD_UPSCALE_NEAREST, HD_UPSCALE_LANCZOS3 };
-
-  if (res == self->export_menu_res && adw_split_button_get_menu_model (self->export_button) != NULL)
-    return;
-  self->export_menu_res = res;
-
-  scales = g_menu_new ();
-  for (guint i = 0; i < HD_EXPORT_N_SCALES; i++)
-    {
-      int scale = hd_export_scale_at (i);
-      g_autofree char *label = hd_export_scale_label (scale, res);
-      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
-
-      g_menu_item_set_action_and_target_value (item, "win.export-scale", g_variant_new_int32 (scale));
-      g_menu_append_item (scales, item);
-    }
-  filters = g_menu_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (filter_list); i++)
-    {
-      g_autoptr(GMenuItem) item = g_menu_item_new (hd_export_filter_label (filter_list[i]), NULL);
-
-      g_menu_item_set_action_and_target_value (item, "win.export-filter",
-                                               g_variant_new_string (hd_upscale_filter_to_string (filter_list[i])));
-      g_menu_append_item (filters, item);
-    }
-  more = g_menu_new ();
-  g_menu_append (more, _("_Export As…"), "win.export-as");
-  g_menu_append (more, _("Export See_d Range…"), "win.seed-range");
-
-  menu = g_menu_new ();
-  g_menu_append_section (menu, _("Export Scale"), G_MENU_MODEL (scales));
-  g_menu_append_section (menu, _("Scale Filter"), G_MENU_MODEL (filters));
-  g_menu_append_section (menu, NULL, G_MENU_MODEL (more));
-  adw_split_button_set_menu_model (self->export_button, G_MENU_MODEL (menu));
-}
-
-static void
-hd_window_seed_range_action (GtkWidget  *widget,
-                             const char *action_name,
-                             GVariant   *param)
-{
-  HdWindow *self = HD_WINDOW (widget);
-
-  gtk_window_present (GTK_WINDOW (hd_seeds_dialog_new (GTK_WINDOW (self), self->session)));
-}
-
-static void
-hd_window_open_folder_action (GtkWidget  *widget,
-                              const char *action_name,
-                              GVariant   *param)
-{
-  gtk_show_uri (GTK_WINDOW (widget), g_variant_get_string (param, NULL), GDK_CURRENT_TIME);
+  _hd_window_update_actions (self);
 }
 
 /* The domain list */
@@ -1523,10 +447,10 @@ on_session_notify (HdWindow   *self,
                    GParamSpec *pspec,
                    HdSession  *session)
 {
-  hd_window_update_actions (self);
+  _hd_window_update_actions (self);
   if (g_str_equal (pspec->name, "has-generator"))
     {
-      hd_window_update_page (self);
+      _hd_window_update_page (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_GENERATOR]);
     }
 }
@@ -1613,7 +537,7 @@ hd_window_set_comparing (HdWindow *self,
       self->last_job = hd_render_job_ref (self->full_frame->job);
       return;
     }
-  hd_window_submit (self);
+  _hd_window_submit (self);
 }
 
 gboolean
@@ -1711,14 +635,6 @@ hd_window_setup_compare (HdWindow *self)
   gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
   g_signal_connect_object (controller, "event", G_CALLBACK (on_compare_button_event), self, 0);
   gtk_widget_add_controller (self->compare_button, controller);
-}
-
-static void
-hd_window_zoom_action (GtkWidget  *widget,
-                       const char *action_name,
-                       GVariant   *param)
-{
-  g_object_set (widget, "zoom-original", g_str_equal (action_name, "win.zoom-actual"), NULL);
 }
 
 /* GObject */
@@ -1863,43 +779,7 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdWindow, export_button);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, compare_button);
 
-  gtk_widget_class_install_action (widget_class, "win.open", NULL, hd_window_open_action);
-  gtk_widget_class_install_action (widget_class, "win.add-domain", NULL, hd_window_add_domain_action);
-  gtk_widget_class_install_action (widget_class, "win.load-latent", NULL, hd_window_load_latent_action);
-  gtk_widget_class_install_action (widget_class, "win.clear-latent", NULL, hd_window_clear_latent_action);
-  gtk_widget_class_install_action (widget_class, "win.export", NULL, hd_window_export_action);
-  gtk_widget_class_install_action (widget_class, "win.export-as", NULL, hd_window_export_as_action);
-  gtk_widget_class_install_action (widget_class, "win.seed-range", NULL, hd_window_seed_range_action);
-  gtk_widget_class_install_action (widget_class, "win.copy", NULL, hd_window_copy_action);
-  gtk_widget_class_install_action (widget_class, "win.open-folder", "s", hd_window_open_folder_action);
-  gtk_widget_class_install_action (widget_class, "win.seed-next", NULL, hd_window_seed_action);
-  gtk_widget_class_install_action (widget_class, "win.seed-previous", NULL, hd_window_seed_action);
-  gtk_widget_class_install_action (widget_class, "win.seed-random", NULL, hd_window_seed_action);
-  gtk_widget_class_install_action (widget_class, "win.reset-weights", NULL, hd_window_weights_action);
-  gtk_widget_class_install_action (widget_class, "win.normalize-weights", NULL, hd_window_weights_action);
-  gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, hd_window_toggle_sidebar_action);
-  gtk_widget_class_install_action (widget_class, "win.reopen", NULL, hd_window_reopen_action);
-  gtk_widget_class_install_action (widget_class, "win.contact-sheet", NULL, hd_window_contact_sheet_action);
-  gtk_widget_class_install_action (widget_class, "win.animation", NULL, hd_window_animation_action);
-  gtk_widget_class_install_action (widget_class, "win.save-preset", NULL, hd_window_save_preset_action);
-  gtk_widget_class_install_action (widget_class, "win.load-preset", NULL, hd_window_load_preset_action);
-  gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);
-  gtk_widget_class_install_action (widget_class, "win.redo", NULL, hd_window_history_action);
-  gtk_widget_class_install_property_action (widget_class, "win.zoom-original", "zoom-original");
-  gtk_widget_class_install_action (widget_class, "win.zoom-fit", NULL, hd_window_zoom_action);
-  gtk_widget_class_install_action (widget_class, "win.zoom-actual", NULL, hd_window_zoom_action);
-  /* Also the application's accelerators, which label the menu items; these
-   * serve a window of its own too. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK, "win.zoom-fit", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.zoom-actual", NULL);
-  gtk_widget_class_install_property_action (widget_class, "win.fullscreen", "fullscreened");
-
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
-  /* Bindings of the window, not application accelerators: a text field
-   * with the focus undoes its own typing first. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  _hd_window_class_actions_init (widget_class);
 }
 
 /* A split button is a group (libadwaita 1.2): a screen reader reads its
@@ -1922,7 +802,6 @@ name_split_button (AdwSplitButton *split,
 static void
 hd_window_init (HdWindow *self)
 {
-  GtkDropTarget *drop;
   g_autoptr(GAction) stats_action = NULL;
   g_autoptr(GAction) export_scale_action = NULL;
   g_autoptr(GAction) export_filter_action = NULL;
@@ -1979,15 +858,13 @@ hd_window_init (HdWindow *self)
   gtk_list_box_bind_model (self->domain_list, hd_session_get_domains (self->session),
                            create_domain_row, self, NULL);
 
-  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
-  g_signal_connect_object (drop, "drop", G_CALLBACK (on_drop), self, 0);
-  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+  _hd_window_dnd_init (self);
 
-  hd_window_add_seed_keys (self);
+  _hd_window_actions_init (self);
   hd_window_setup_compare (self);
   hd_window_update_layout (self);
-  hd_window_update_actions (self);
-  hd_window_update_page (self);
+  _hd_window_update_actions (self);
+  _hd_window_update_page (self);
 }
 
 HdWindow *
