@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "hd-export-dialog.h"
 #include "hd-png.h"
 #include "hd-renderer.h"
 #include "hd-vk.h"
@@ -530,4 +531,10 @@ hd_ui_test_find_css_name (GtkWidget  *root,
         return found;
     }
   return NULL;
+}
+
+gboolean
+hd_ui_test_export_finished (gpointer dialog)
+{
+  return !hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog));
 }

@@ -67,6 +67,10 @@ void           hd_ui_test_remove_state_home  (const char  *state_home);
 GtkWidget     *hd_ui_test_find_css_name    (GtkWidget    *root,
                                             const char   *name);
 
+/* An HdUiTestCondition: the export of DIALOG (an HdExportDialog: contact
+ * sheet, animation, seed range) is over, or was never started. */
+gboolean       hd_ui_test_export_finished  (gpointer      dialog);
+
 /* The last visible toplevel window of TYPE, or NULL. */
 GtkWindow     *hd_ui_test_find_window      (GType         type);
 

@@ -622,12 +622,6 @@ find_sheet_dialog (void)
 }
 
 static gboolean
-sheet_done (gpointer data)
-{
-  return !hd_sheet_dialog_is_running (data);
-}
-
-static gboolean
 sheet_progressed (gpointer data)
 {
   GtkProgressBar *bar = GTK_PROGRESS_BAR (hd_sheet_dialog_get_part (data, "progress_bar"));
@@ -699,7 +693,7 @@ test_contact_sheet (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
   g_assert_true (hd_sheet_dialog_is_running (dialog));
   g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_sheet_dialog_get_part (dialog, "progress_revealer"))));
-  hd_ui_test_wait_until (sheet_done, dialog, 60000, "the contact sheet");
+  hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the contact sheet");
   g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_sheet_dialog_get_part (dialog, "status_label"))));
 
   sheet_path = g_strdup (hd_sheet_dialog_get_sheet_path (dialog));
@@ -758,7 +752,7 @@ test_contact_sheet (void)
 
   /* Again: a new name, the first sheet stays. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
-  hd_ui_test_wait_until (sheet_done, dialog, 60000, "the second contact sheet");
+  hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the second contact sheet");
   g_assert_true (g_str_has_suffix (hd_sheet_dialog_get_sheet_path (dialog), "contact-sheet-2.png"));
   g_assert_true (g_file_test (sheet_path, G_FILE_TEST_EXISTS));
 
@@ -771,7 +765,7 @@ test_contact_sheet (void)
   hd_ui_test_wait_until (sheet_progressed, dialog, 60000, "progress");
   g_assert_true (hd_sheet_dialog_is_running (dialog));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.cancel", NULL));
-  hd_ui_test_wait_until (sheet_done, dialog, 10000, "the cancelled sheet to stop");
+  hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 10000, "the cancelled sheet to stop");
   g_assert_null (hd_sheet_dialog_get_sheet_path (dialog));
   {
     g_autofree char *third = g_build_filename (dir, "contact-sheet-3.png", NULL);
@@ -788,12 +782,6 @@ test_contact_sheet (void)
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
     g_assert_cmpint (system (cmd), ==, 0);
   }
-}
-
-static gboolean
-animation_done (gpointer data)
-{
-  return !hd_animation_dialog_is_running (data);
 }
 
 static gboolean
@@ -860,7 +848,7 @@ test_animation (void)
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL));
   g_assert_true (hd_animation_dialog_is_running (dialog));
-  hd_ui_test_wait_until (animation_done, dialog, 60000, "the animation");
+  hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the animation");
   g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))));
   frames_dir = g_strdup (hd_animation_dialog_get_frames_dir (dialog));
   g_assert_nonnull (frames_dir);
@@ -898,7 +886,7 @@ test_animation (void)
 
     g_assert_true (g_str_has_suffix (second, "animation-2"));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.cancel", NULL));
-    hd_ui_test_wait_until (animation_done, dialog, 20000, "the cancelled animation to stop");
+    hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 20000, "the cancelled animation to stop");
     g_assert_false (g_file_test (second, G_FILE_TEST_EXISTS));
   }
   g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))), "Cancelled"));

@@ -303,12 +303,6 @@ find_seeds_dialog (void)
 }
 
 static gboolean
-seeds_done (gpointer data)
-{
-  return !hd_seeds_dialog_is_running (data);
-}
-
-static gboolean
 seeds_progressed (gpointer data)
 {
   return hd_seeds_dialog_get_n_saved (data) > 0 ||
@@ -390,7 +384,7 @@ test_seed_range (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "seeds.export", NULL));
   g_assert_true (hd_seeds_dialog_is_running (dialog));
   g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_seeds_dialog_get_part (dialog, "progress_revealer"))));
-  hd_ui_test_wait_until (seeds_done, dialog, 60000, "the seed range");
+  hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the seed range");
   g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_seeds_dialog_get_part (dialog, "status_label"))));
   g_assert_cmpuint (hd_seeds_dialog_get_n_saved (dialog), ==, 4);
   seeds_dir = hd_seeds_dialog_get_dir (dialog);
@@ -474,7 +468,7 @@ test_seed_range_cancel (void)
   seeds_dir = g_strdup (hd_seeds_dialog_get_dir (dialog));
   cancelled_at = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "seeds.cancel", NULL));
-  hd_ui_test_wait_until (seeds_done, dialog, 10000, "the cancelled range to stop");
+  hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 10000, "the cancelled range to stop");
   g_test_message ("stopped in %.0f ms: %s", (g_get_monotonic_time () - cancelled_at) / 1000.0,
                   gtk_label_get_label (GTK_LABEL (hd_seeds_dialog_get_part (dialog, "status_label"))));
   g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_seeds_dialog_get_part (dialog, "status_label"))),
