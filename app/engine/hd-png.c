@@ -154,6 +154,24 @@ png_io_read (png_structp png,
 
 /* All libpng calls that may fail, behind one setjmp; nothing that this
  * function changes after setjmp is used after a longjmp. */
+/* Adds a text chunk KEY = TEXT with COMPRESSION (png_set_text copies the
+ * strings). */
+static void
+set_text_chunk (png_structp  png,
+                png_infop    info,
+                const char  *key,
+                const char  *text,
+                int          compression)
+{
+  png_text chunk = { 0 };
+
+  chunk.compression = compression;
+  chunk.key = (png_charp) key;
+  chunk.text = (png_charp) text;
+  chunk.text_length = strlen (text);
+  png_set_text (png, info, &chunk, 1);
+}
+
 static gboolean
 png_encode (png_structp   png,
             png_infop     info,
@@ -172,28 +190,10 @@ png_encode (png_structp   png,
                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                 PNG_FILTER_TYPE_DEFAULT);
   if (metadata_json != NULL)
-    {
-      char key[] = HD_PNG_KEYWORD;
-      png_text text = { 0 };
-
-      text.compression = PNG_ITXT_COMPRESSION_zTXt;
-      text.key = key;
-      text.text = (png_charp) metadata_json;
-      text.text_length = strlen (metadata_json);
-      png_set_text (png, info, &text, 1); /* copies the strings */
-    }
+    set_text_chunk (png, info, HD_PNG_KEYWORD, metadata_json, PNG_ITXT_COMPRESSION_zTXt);
+  /* ASCII: a plain tEXt chunk. */
   if (export_info != NULL)
-    {
-      char key[] = HD_PNG_EXPORT_KEYWORD;
-      png_text text = { 0 };
-
-      /* ASCII: a plain tEXt chunk. */
-      text.compression = PNG_TEXT_COMPRESSION_NONE;
-      text.key = key;
-      text.text = (png_charp) export_info;
-      text.text_length = strlen (export_info);
-      png_set_text (png, info, &text, 1);
-    }
+    set_text_chunk (png, info, HD_PNG_EXPORT_KEYWORD, export_info, PNG_TEXT_COMPRESSION_NONE);
   png_write_info (png, info);
   png_write_image (png, rows);
   png_write_end (png, info);
