@@ -22,22 +22,17 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "hd-common.glsl"
 
-#ifndef TILE_CO
-#define TILE_CO 64
-#endif
-#ifndef TILE_H
-#define TILE_H 8
-#endif
-#ifndef TILE_W
-#define TILE_W 8
-#endif
-#ifndef CI_CHUNK
-#define CI_CHUNK 8
-#endif
-#define CO_PT 4
-#ifndef PX_PT
-#define PX_PT 4
-#endif
+#define HD_PUSH_CONV
+#include "hd-push.h"
+
+// Specialization constants (the renderer passes them in this order).
+layout (constant_id = 0) const int TILE_CO = HD_TILED_TILE_CO;
+layout (constant_id = 1) const int TILE_H = HD_TILED_TILE_H;
+layout (constant_id = 2) const int TILE_W = HD_TILED_TILE_W;
+layout (constant_id = 3) const int CI_CHUNK = HD_TILED_CI_CHUNK;
+layout (constant_id = 4) const int PX_PT = HD_TILED_PX_PT;
+// constant_id 5: the workgroup size, HD_TILED_WG_SIZE of the above.
+#define CO_PT HD_TILED_CO_PT
 
 #define THREADS_CO (TILE_CO / CO_PT)
 #define THREADS_X (TILE_W / PX_PT)
@@ -47,7 +42,7 @@
 #define PATCH_SIZE (CI_CHUNK * PATCH_H * PATCH_W)
 #define WCHUNK_VEC4 (CI_CHUNK * 9 * TILE_CO / 4)
 
-layout (local_size_x = WG_SIZE) in;
+layout (local_size_x_id = 5) in;
 
 layout (std430, binding = 0) readonly buffer ActIn { float act_in[]; };
 layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
@@ -57,21 +52,6 @@ layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
 layout (std430, binding = 5) readonly buffer Misc { float misc[]; };
 layout (std430, binding = 6) readonly buffer Noise { float noise[]; };
 
-layout (push_constant) uniform Params {
-  uint c_in;
-  uint n_virtual;       // c_out, or 4 c_out for UP
-  uint in_res;
-  uint scale_off;       // this conv's s (1 + d) in scale
-  uint dcoef_off;
-  uint bias_off;        // in misc
-  uint noise_off;       // in noise; this conv's [res][res] image
-  uint noise_on;
-  float noise_strength;
-  uint has_clamp;
-  float clamp_val;
-  uint out_row0;        // act_out holds out_rows rows per channel from
-  uint out_rows;        // output row out_row0 (a band; without -DUP only)
-} pc;
 
 shared float in_s[PATCH_SIZE];
 shared vec4 w_s[WCHUNK_VEC4];

@@ -38,18 +38,15 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "hd-common.glsl"
 
-#ifndef SG
-#define SG 8
-#endif
-#ifndef TILE_P
-#define TILE_P 8
-#endif
-#ifndef TILE_Q
-#define TILE_Q 8     // columns per tile
-#endif
-#ifndef NSG
-#define NSG 4        // subgroups (channel groups) per workgroup
-#endif
+#define HD_PUSH_CONV
+#include "hd-push.h"
+
+// Specialization constants (the renderer passes them in this order).
+layout (constant_id = 0) const int SG = HD_LANES_SG;
+layout (constant_id = 1) const int TILE_P = HD_LANES_TILE_P;
+layout (constant_id = 2) const int TILE_Q = HD_LANES_TILE_Q;   // columns per tile
+layout (constant_id = 3) const int NSG = HD_LANES_NSG;   // subgroups (channel groups) per workgroup
+// constant_id 4: the workgroup size, SG * NSG.
 
 // The input tile: rows y0 - 1 .. y0 + TILE_P, columns x0 - 1 .. x0 + TILE_Q.
 #define IN_ROWS (TILE_P + 2)
@@ -59,7 +56,7 @@
 #define N_SLOTS (IN_ROWS * VPR)
 #define N_FETCH ((N_SLOTS + SG - 1) / SG)
 
-layout (local_size_x = SG * NSG) in;
+layout (local_size_x_id = 4) in;
 
 layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
 layout (set = 1, binding = 1) uniform samplerBuffer weights;
@@ -69,21 +66,6 @@ layout (set = 1, binding = 4) uniform samplerBuffer act_in4;   // vec4 texels
 layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
 layout (std430, binding = 5) readonly buffer Misc { float misc[]; };
 
-layout (push_constant) uniform Params {
-  uint c_in;
-  uint n_virtual;
-  uint in_res;
-  uint scale_off;
-  uint dcoef_off;
-  uint bias_off;
-  uint noise_off;
-  uint noise_on;
-  float noise_strength;
-  uint has_clamp;
-  float clamp_val;
-  uint out_row0;        // act_out holds out_rows rows per channel from
-  uint out_rows;        // output row out_row0 (a band; without -DUP only)
-} pc;
 
 void
 main ()

@@ -8,6 +8,7 @@
 // texel buffer views of the same buffers (set 1, bindings 3 and 4), which
 // lavapipe runs as vector gathers; see map_fc.comp.
 #version 450
+#extension GL_GOOGLE_include_directive : require
 
 layout (local_size_x = 64) in;
 
@@ -25,10 +26,8 @@ layout (set = 1, binding = 4) uniform samplerBuffer styles_t;
 #endif
 layout (std430, binding = 3) writeonly buffer Dcoef { float dcoef[]; };
 
-layout (push_constant) uniform Params {
-  uint rows;
-  uint meta_off;   // in affine: [rows] uvec4 (wsq offset of o, c_out, c_in, style offset)
-} pc;
+#define HD_PUSH_DCOEF
+#include "hd-push.h"
 
 void
 main ()

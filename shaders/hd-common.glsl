@@ -10,8 +10,3 @@ lrelu_gain (float x)
 {
   return (x >= 0.0 ? x : 0.2 * x) * float (SQRT2);
 }
-
-// Layout of the per-frame header at the start of the frame buffer (the
-// renderer writes it from the host before every submission).
-#define FRAME_PSI    0
-#define FRAME_CUTOFF 1   // int bits; < 0 truncates every w

@@ -27,14 +27,8 @@ layout (set = 1, binding = 1) uniform samplerBuffer latent_t;
 #define INPUT(i) latent[i]
 #endif
 
-layout (push_constant) uniform Params {
-  uint in_features;
-  uint out_features;
-  uint weight_off;   // in mapping: [in][out]
-  uint bias_off;     // in mapping: [out]
-  uint in_off;       // in latent
-  uint out_off;      // in latent
-} pc;
+#define HD_PUSH_MAP_FC
+#include "hd-push.h"
 
 void
 main ()

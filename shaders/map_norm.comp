@@ -9,11 +9,8 @@ layout (local_size_x = 256) in;
 layout (std430, binding = 0) readonly buffer Frame { float frame[]; };
 layout (std430, binding = 1) buffer Latent { float latent[]; };
 
-layout (push_constant) uniform Params {
-  uint z_dim;
-  uint z_off;     // in frame
-  uint out_off;   // in latent
-} pc;
+#define HD_PUSH_MAP_NORM
+#include "hd-push.h"
 
 shared float partial[256];
 

@@ -12,15 +12,8 @@ layout (std430, binding = 0) readonly buffer Frame { float frame[]; };
 layout (std430, binding = 1) buffer Latent { float latent[]; };
 layout (std430, binding = 2) readonly buffer Mapping { float mapping[]; };
 
-layout (push_constant) uniform Params {
-  uint w_dim;
-  uint num_ws;
-  uint from_frame;   // 1: source in frame (W latent), 0: in latent
-  uint src_off;
-  uint src_stride;   // 0 broadcasts one w
-  uint avg_off;      // w_avg in mapping
-  uint ws_off;       // output in latent
-} pc;
+#define HD_PUSH_TRUNCATE
+#include "hd-push.h"
 
 void
 main ()
@@ -33,8 +26,8 @@ main ()
   uint j = idx - k * pc.w_dim;
   uint src = pc.src_off + k * pc.src_stride + j;
   float w = pc.from_frame != 0 ? frame[src] : latent[src];
-  float psi = frame[FRAME_PSI];
-  int cutoff = floatBitsToInt (frame[FRAME_CUTOFF]);
+  float psi = frame[HD_FRAME_PSI];
+  int cutoff = floatBitsToInt (frame[HD_FRAME_CUTOFF]);
 
   // psi = 1 leaves w untouched, bit for bit (NVlabs skips the lerp then).
   if (psi != 1.0 && (cutoff < 0 || int (k) < cutoff))

@@ -2,6 +2,7 @@
 // Input-channel scales of every conv for this frame: s_i (1 + d_i).  Runs
 // every frame, so a domain change costs this and the synthesis only.
 #version 450
+#extension GL_GOOGLE_include_directive : require
 
 layout (local_size_x = 64) in;
 
@@ -9,10 +10,8 @@ layout (std430, binding = 0) readonly buffer Frame { float frame[]; };
 layout (std430, binding = 1) readonly buffer Styles { float styles[]; };
 layout (std430, binding = 2) writeonly buffer Scale { float scale[]; };
 
-layout (push_constant) uniform Params {
-  uint n;
-  uint domain_off;   // in frame
-} pc;
+#define HD_PUSH_SCALES
+#include "hd-push.h"
 
 void
 main ()

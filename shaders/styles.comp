@@ -9,6 +9,7 @@
 // through uniform texel buffer views of the same buffers (set 1, bindings
 // 2 and 1), which lavapipe runs as vector gathers; see map_fc.comp.
 #version 450
+#extension GL_GOOGLE_include_directive : require
 
 layout (local_size_x = 64) in;
 
@@ -25,14 +26,8 @@ layout (set = 1, binding = 2) uniform samplerBuffer affine_t;
 #endif
 layout (std430, binding = 2) writeonly buffer Styles { float styles[]; };
 
-layout (push_constant) uniform Params {
-  uint rows;
-  uint w_dim;
-  uint weight_off;   // [w_dim][rows] floats
-  uint bias_off;     // [rows] floats
-  uint windex_off;   // [rows] uints
-  uint ws_off;       // in latent
-} pc;
+#define HD_PUSH_STYLES
+#include "hd-push.h"
 
 void
 main ()

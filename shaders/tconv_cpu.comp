@@ -27,18 +27,15 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "hd-common.glsl"
 
-#ifndef SG
-#define SG 8
-#endif
-#ifndef TILE_P
-#define TILE_P 4     // input rows per tile
-#endif
-#ifndef TILE_Q
-#define TILE_Q 8     // input columns per tile (4x8 measured ~20% faster than 4x4)
-#endif
-#ifndef NSG
-#define NSG 4
-#endif
+#define HD_PUSH_CONV
+#include "hd-push.h"
+
+// Specialization constants (the renderer passes them in this order).
+layout (constant_id = 0) const int SG = HD_LANES_SG;
+layout (constant_id = 1) const int TILE_P = HD_TCONV_TILE_P;   // input rows per tile
+layout (constant_id = 2) const int TILE_Q = HD_TCONV_TILE_Q;   // input columns per tile
+layout (constant_id = 3) const int NSG = HD_LANES_NSG;
+// constant_id 4: the workgroup size, SG * NSG.
 
 // The input tile: rows yb - 1 .. yb + TILE_P, the same for columns.
 #define IN_ROWS (TILE_P + 2)
@@ -54,7 +51,7 @@
 #define OUT_P (2 * TILE_P)
 #define OUT_Q (2 * TILE_Q)
 
-layout (local_size_x = SG * NSG) in;
+layout (local_size_x_id = 4) in;
 
 layout (std430, binding = 1) writeonly buffer ActOut { float act_out[]; };
 layout (std430, binding = 4) readonly buffer Dcoef { float dcoef[]; };
@@ -65,19 +62,6 @@ layout (set = 1, binding = 3) uniform samplerBuffer noise;
 layout (set = 1, binding = 4) uniform samplerBuffer act_in4;   // vec4 texels
 
 // ConvPush of the renderer; n_virtual is c_out here.
-layout (push_constant) uniform Params {
-  uint c_in;
-  uint c_out;
-  uint in_res;
-  uint scale_off;
-  uint dcoef_off;
-  uint bias_off;
-  uint noise_off;
-  uint noise_on;
-  float noise_strength;
-  uint has_clamp;
-  float clamp_val;
-} pc;
 
 void
 main ()
@@ -92,7 +76,7 @@ main ()
   uint ci_blocks = (pc.c_in + 3) / 4;
 
   // Whole subgroups past the last channel group leave together.
-  if (group * SG >= pc.c_out)
+  if (group * SG >= pc.n_virtual)
     return;
 
   // Fetch f gives lane l the vec4 of slot e = f SG + l: tile row
@@ -154,7 +138,7 @@ main ()
     }
 
   uint o = group * SG + lane;
-  if (o >= pc.c_out)
+  if (o >= pc.n_virtual)
     return;
 
   // The blur, columns then rows: output (P, Q) of the tile reads tile

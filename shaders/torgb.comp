@@ -16,19 +16,8 @@ layout (std430, binding = 2) writeonly buffer ImgOut { float img_out[]; };
 layout (std430, binding = 3) readonly buffer Styles { float styles[]; };
 layout (std430, binding = 4) readonly buffer Misc { float misc[]; };
 
-layout (push_constant) uniform Params {
-  uint c_in;
-  uint res;
-  uint channels;     // 1..4
-  uint style_off;
-  uint weight_off;   // in misc: [channels][c_in]
-  uint bias_off;     // in misc: [channels]
-  uint has_prev;     // 0 for the first block
-  uint has_clamp;
-  float clamp_val;
-  uint row0;         // this dispatch's first row (bands of the last block)
-  uint act_rows;     // rows of each channel in act, from row row0
-} pc;
+#define HD_PUSH_TORGB
+#include "hd-push.h"
 
 // upsample2d of the previous (res/2) image at (y, x): separable
 // [0.25, 0.75] / [0.75, 0.25] taps with zero borders.

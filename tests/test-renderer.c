@@ -64,14 +64,29 @@ random_vector (guint32 seed,
   return v;
 }
 
+/* The options of the test that runs: its convolution kernel (see
+ * add_kernel_tests). */
+static HdRendererOptions options;
+
 static HdRenderer *
 renderer_new (HdGenerator *gen)
 {
   g_autoptr(GError) error = NULL;
-  HdRenderer *renderer = hd_renderer_new (context, gen, &error);
+  HdRenderer *renderer = hd_renderer_new_with_options (context, gen, &options, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (renderer);
+  /* The kernel asked for runs every layer it can (rows of whole vec4s
+   * for the lanes kernel); the rest fall back to the tiled one. */
+  for (int c = 0; c < gen->n_convs && options.conv_kernel != HD_CONV_KERNEL_AUTO; c++)
+    {
+      HdConvKernel expected = options.conv_kernel;
+
+      if (expected == HD_CONV_KERNEL_LANES && gen->convs[c].in_res % 4 != 0)
+        expected = HD_CONV_KERNEL_TILED;
+      g_assert_cmpstr (hd_conv_kernel_to_string (hd_renderer_get_conv_kernel (renderer, c)), ==,
+                       hd_conv_kernel_to_string (expected));
+    }
   return renderer;
 }
 
@@ -542,9 +557,9 @@ test_staging_upload (void)
   HdRenderer *renderer;
   HdRenderParams params;
 
-  g_setenv ("HYPERDOMAIN_FORCE_STAGING", "1", TRUE);
+  options.force_staging = TRUE;
   renderer = renderer_new (gen);
-  g_unsetenv ("HYPERDOMAIN_FORCE_STAGING");
+  options.force_staging = FALSE;
   hd_render_params_init (&params);
   params.domain = domain;
   params.noise_mode = HD_NOISE_RANDOM;
@@ -674,8 +689,8 @@ test_perf (void)
 /* Every correctness test runs once per convolution kernel: the tiled
  * shared-memory one (GPUs) and the lanes-as-channels one (CPU devices). */
 typedef struct {
-  const char *kernel;
-  GTestFunc   func;
+  HdConvKernel kernel;
+  GTestFunc    func;
 } KernelCase;
 
 static void
@@ -683,28 +698,29 @@ run_with_kernel (gconstpointer data)
 {
   const KernelCase *kc = data;
 
-  if (g_strcmp0 (kc->kernel, "cpu") == 0 &&
+  if (kc->kernel == HD_CONV_KERNEL_LANES &&
       !hd_vk_context_supports_subgroup_size (context, 8, 4))
     {
-      g_test_skip ("the device cannot run the CPU convolution kernel");
+      g_test_skip ("the device cannot run the lanes convolution kernel");
       return;
     }
-  g_setenv ("HYPERDOMAIN_CONV_KERNEL", kc->kernel, TRUE);
+  hd_renderer_options_init (&options);
+  options.conv_kernel = kc->kernel;
   kc->func ();
-  g_unsetenv ("HYPERDOMAIN_CONV_KERNEL");
+  hd_renderer_options_init (&options);
 }
 
 static void
 add_kernel_tests (const char *name,
                   GTestFunc   func)
 {
-  static const char * const kernels[] = { "tiled", "cpu" };
+  static const HdConvKernel kernels[] = { HD_CONV_KERNEL_TILED, HD_CONV_KERNEL_LANES };
 
   for (guint k = 0; k < G_N_ELEMENTS (kernels); k++)
     {
       KernelCase *kc = g_new0 (KernelCase, 1);
       g_autofree char *path = g_strdup_printf ("/Hyperdomain/Vulkan/render/%s/%s",
-                                               kernels[k], name);
+                                               hd_conv_kernel_to_string (kernels[k]), name);
       kc->kernel = kernels[k];
       kc->func = func;
       g_test_add_data_func_full (path, kc, run_with_kernel, g_free);

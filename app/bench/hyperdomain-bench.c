@@ -61,6 +61,8 @@ static const char * const mode_names[] = { "new seed", "domain weight", "drag pr
 /* --cancellable: frames go through hd_renderer_render_cancellable, split
  * into pieces as the application's render thread renders them, with a
  * check that never cancels. */
+/* --kernel, --profile, --force-staging */
+static HdRendererOptions renderer_options;
 static gboolean use_cancellable;
 
 static gboolean
@@ -311,7 +313,7 @@ bench_latency (HdVkContext *ctx,
   guint id = 0, split_pieces = 0;
   gboolean ok = TRUE;
 
-  renderer = hd_renderer_new (ctx, gen, error);
+  renderer = hd_renderer_new_with_options (ctx, gen, &renderer_options, error);
   if (renderer == NULL)
     return FALSE;
   out = g_new (float, (gsize) gen->config.img_channels * gen->config.img_resolution *
@@ -451,7 +453,7 @@ bench_generator (HdVkContext *ctx,
   /* The peak counts every device allocation of the context (staging
    * buffers of the upload included) from here on. */
   hd_vk_context_reset_peak_allocated_bytes (ctx);
-  renderer = hd_renderer_new (ctx, gen, error);
+  renderer = hd_renderer_new_with_options (ctx, gen, &renderer_options, error);
   if (renderer == NULL)
     return FALSE;
   hd_renderer_get_stats (renderer, &stats);
@@ -488,6 +490,7 @@ main (int    argc,
   g_autofree char *device = NULL;
   g_autofree char *only = NULL;
   g_autofree char *save_dir = NULL;
+  g_autofree char *kernel = NULL;
   int frames = 10;
   int rounds = 3;
   double latency_at = 0.2;
@@ -500,6 +503,9 @@ main (int    argc,
     { "save-generators", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, "Write the random generators to DIR (for tools/bench/compare.sh)", "DIR" },
     { "cancellable", 0, 0, G_OPTION_ARG_NONE, &use_cancellable, "Render through hd_renderer_render_cancellable, in pieces, as the application does", NULL },
     { "latency", 0, 0, G_OPTION_ARG_NONE, &latency, "Instead of frame times: slider change to new pixels while an older frame is under way, with cancellation off and on", NULL },
+    { "kernel", 0, 0, G_OPTION_ARG_STRING, &kernel, "Convolution kernels: auto (default), tiled or lanes", "KERNEL" },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &renderer_options.profile, "Log the GPU time of every dispatch of every frame", NULL },
+    { "force-staging", 0, 0, G_OPTION_ARG_NONE, &renderer_options.force_staging, "Upload and read back through staging buffers even where device memory is host-visible", NULL },
     { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "--latency: interleaved rounds (default 3)", "N" },
     { "latency-at", 0, 0, G_OPTION_ARG_DOUBLE, &latency_at, "--latency: submit the change this far into the older frame's expected time (default 0.2)", "FRACTION" },
     { NULL }
@@ -511,6 +517,11 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("hyperdomain-bench: %s\n", error->message);
+      return 2;
+    }
+  if (kernel != NULL && !hd_conv_kernel_from_string (kernel, &renderer_options.conv_kernel))
+    {
+      g_printerr ("hyperdomain-bench: --kernel %s: use auto, tiled or lanes\n", kernel);
       return 2;
     }
   frames = CLAMP (frames, 1, 100000);

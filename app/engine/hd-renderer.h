@@ -33,10 +33,46 @@ typedef struct {
 /* Asked between the submissions of a frame: TRUE stops the frame there. */
 typedef gboolean (*HdRenderCancelFunc) (gpointer user_data);
 
+/* Which convolution kernels run: AUTO picks per device (the lanes
+ * kernels on a CPU device that has what they need, the tiled kernel
+ * elsewhere); a layer the chosen family cannot run falls back to the
+ * tiled kernel. */
+typedef enum {
+  HD_CONV_KERNEL_AUTO,
+  HD_CONV_KERNEL_TILED,   /* conv.comp, tiled through shared memory (GPUs) */
+  HD_CONV_KERNEL_LANES,   /* conv_cpu.comp: a subgroup as one SIMD register
+                             (CPU devices); an error where the device has
+                             no subgroups of exactly 8 */
+} HdConvKernel;
+
+typedef struct {
+  HdConvKernel conv_kernel;
+  gboolean     profile;        /* log the GPU time of every dispatch, per frame */
+  gboolean     force_staging;  /* upload through staging buffers and read back
+                                  through a copy even where device memory is
+                                  host-visible (tests of those paths) */
+} HdRendererOptions;
+
+/* Defaults: AUTO, no profile, no forced staging. */
+void        hd_renderer_options_init (HdRendererOptions *options);
+/* "auto", "tiled" or "lanes"; FALSE for anything else. */
+gboolean    hd_conv_kernel_from_string (const char   *str,
+                                        HdConvKernel *kernel);
+const char *hd_conv_kernel_to_string   (HdConvKernel  kernel);
+
+/* With the default options. */
 HdRenderer *hd_renderer_new       (HdVkContext          *ctx,
                                    HdGenerator          *gen,
                                    GError              **error);
+/* OPTIONS may be NULL (the defaults). */
+HdRenderer *hd_renderer_new_with_options (HdVkContext             *ctx,
+                                          HdGenerator             *gen,
+                                          const HdRendererOptions *options,
+                                          GError                 **error);
 void        hd_renderer_free      (HdRenderer           *renderer);
+/* The kernel family that runs conv CONV_INDEX (TILED or LANES). */
+HdConvKernel hd_renderer_get_conv_kernel (HdRenderer    *renderer,
+                                          int            conv_index);
 HdGenerator *hd_renderer_get_generator (HdRenderer      *renderer);
 
 /* Renders into OUT (img_channels x res x res floats, res from

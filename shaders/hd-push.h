@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// What the C side and the shaders must agree on, written once and
+// included by both: the push-constant block of every kernel, the default
+// tile sizes the conv kernels take as specialization constants, and the
+// header of the frame buffer.
+//
+// A shader selects its block by defining HD_PUSH_<NAME> before the
+// include (GLSL allows one push-constant block per shader); C sees every
+// block as a struct, checked against the 128 bytes Vulkan guarantees.
+// Offsets count floats, so one buffer can hold many tensors.
+#ifndef HD_PUSH_H
+#define HD_PUSH_H
+
+#define HD_PUSH_BYTES 128
+
+#ifdef VULKAN
+#define HD_PUSH_BEGIN(Name) layout (push_constant) uniform Name {
+#define HD_PUSH_END(Name) } pc;
+#define HD_U32 uint
+#define HD_F32 float
+#define HD_ALL_PUSH 0
+#else
+#include <stdint.h>
+#define HD_PUSH_BEGIN(Name) typedef struct {
+#define HD_PUSH_END(Name) } Name; \
+  _Static_assert (sizeof (Name) <= HD_PUSH_BYTES, #Name " does not fit the push constants");
+#define HD_U32 uint32_t
+#define HD_F32 float
+#define HD_ALL_PUSH 1
+#endif
+
+// The frame buffer starts with this header (written by the host before
+// every frame), then z, w and the blended domain vector.
+#define HD_FRAME_PSI    0
+#define HD_FRAME_CUTOFF 1   // int bits; < 0 truncates every w
+#define HD_FRAME_HEADER 4   // floats
+
+// Tile sizes, passed to the conv kernels as specialization constants
+// (constant_id 0, 1, ... in the order listed in each shader).
+// conv.comp (tiled GEMM through shared memory):
+#define HD_TILED_TILE_CO  64   // output channels per workgroup
+#define HD_TILED_TILE_H   8
+#define HD_TILED_TILE_W   8
+#define HD_TILED_CI_CHUNK 8    // input channels per shared-memory stage
+#define HD_TILED_PX_PT    4    // pixels per invocation along a row
+#define HD_TILED_CO_PT    4    // channels per invocation
+#define HD_TILED_WG_SIZE(tile_co, tile_h, tile_w, px_pt) \
+  (((tile_co) / HD_TILED_CO_PT) * ((tile_w) / (px_pt)) * (tile_h))
+// conv_cpu.comp and tconv_cpu.comp (a subgroup as one SIMD register):
+#define HD_LANES_SG       8    // lanes: output channels per subgroup
+#define HD_LANES_NSG      4    // subgroups per workgroup
+#define HD_LANES_TILE_P   8    // conv_cpu: output rows per tile
+#define HD_LANES_TILE_Q   8    // ... and columns
+#define HD_LANES_SMALL    4    // conv_cpu on 4x4 inputs: 4x4 tiles
+#define HD_TCONV_TILE_P   4    // tconv_cpu: input rows per tile
+#define HD_TCONV_TILE_Q   8    // ... and columns (4x8 ~20% faster than 4x4)
+
+#if HD_ALL_PUSH || defined (HD_PUSH_MAP_NORM)
+HD_PUSH_BEGIN (HdMapNormPush)
+  HD_U32 z_dim;
+  HD_U32 z_off;          // in frame
+  HD_U32 out_off;        // in latent
+HD_PUSH_END (HdMapNormPush)
+#endif
+
+#if HD_ALL_PUSH || defined (HD_PUSH_MAP_FC)
+HD_PUSH_BEGIN (HdMapFcPush)
+  HD_U32 in_features;
+  HD_U32 out_features;
+  HD_U32 weight_off;     // in mapping: [in][out]
+  HD_U32 bias_off;       // in mapping: [out]
+  HD_U32 in_off;         // in latent
+  HD_U32 out_off;        // in latent
+HD_PUSH_END (HdMapFcPush)
+#endif
+
+#if HD_ALL_PUSH || defined (HD_PUSH_TRUNCATE)
+HD_PUSH_BEGIN (HdTruncatePush)
+  HD_U32 w_dim;
+  HD_U32 num_ws;
+  HD_U32 from_frame;     // 1: source in frame (W latent), 0: in latent
+  HD_U32 src_off;
+  HD_U32 src_stride;     // 0 broadcasts one w
+  HD_U32 avg_off;        // w_avg in mapping
+  HD_U32 ws_off;         // output in latent
+HD_PUSH_END (HdTruncatePush)
+#endif
+
+#if HD_ALL_PUSH || defined (HD_PUSH_STYLES)
+HD_PUSH_BEGIN (HdStylesPush)
+  HD_U32 rows;
+  HD_U32 w_dim;
+  HD_U32 weight_off;     // [w_dim][rows] floats
+  HD_U32 bias_off;       // [rows] floats
+  HD_U32 windex_off;     // [rows] uints
+  HD_U32 ws_off;         // in latent
+HD_PUSH_END (HdStylesPush)
+#endif
+
+#if HD_ALL_PUSH || defined (HD_PUSH_DCOEF)
+HD_PUSH_BEGIN (HdDcoefPush)
+  HD_U32 rows;
+  HD_U32 meta_off;       // in affine: [rows] uvec4 (wsq offset of o, c_out, c_in, style offset)
+HD_PUSH_END (HdDcoefPush)
+#endif
+
+#if HD_ALL_PUSH || defined (HD_PUSH_SCALES)
+HD_PUSH_BEGIN (HdScalesPush)
+  HD_U32 n;
+  HD_U32 domain_off;     // in frame
+HD_PUSH_END (HdScalesPush)
+#endif
+
+#if HD_ALL_PUSH || defined (HD_PUSH_TORGB)
+HD_PUSH_BEGIN (HdTorgbPush)
+  HD_U32 c_in;
+  HD_U32 res;
+  HD_U32 channels;       // 1..4
+  HD_U32 style_off;
+  HD_U32 weight_off;     // in misc: [channels][c_in]
+  HD_U32 bias_off;       // in misc: [channels]
+  HD_U32 has_prev;       // 0 for the first block
+  HD_U32 has_clamp;
+  HD_F32 clamp_val;
+  HD_U32 row0;           // this dispatch's first row (bands of the last block)
+  HD_U32 act_rows;       // rows of each channel in act, from row row0
+HD_PUSH_END (HdTorgbPush)
+#endif
+
+// Every conv kernel (conv, conv_cpu, tconv_cpu).
+#if HD_ALL_PUSH || defined (HD_PUSH_CONV)
+HD_PUSH_BEGIN (HdConvPush)
+  HD_U32 c_in;
+  HD_U32 n_virtual;      // c_out, or 4 c_out for the polyphase up conv
+  HD_U32 in_res;
+  HD_U32 scale_off;      // this conv's s (1 + d) in scale
+  HD_U32 dcoef_off;
+  HD_U32 bias_off;       // in misc
+  HD_U32 noise_off;      // in noise; this conv's [res][res] image
+  HD_U32 noise_on;
+  HD_F32 noise_strength;
+  HD_U32 has_clamp;
+  HD_F32 clamp_val;
+  HD_U32 out_row0;       // the output buffer holds out_rows rows per channel
+  HD_U32 out_rows;       // from output row out_row0 (a band; not up convs)
+HD_PUSH_END (HdConvPush)
+#endif
+
+#endif
