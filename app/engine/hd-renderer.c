@@ -714,46 +714,6 @@ record_synthesis (HdRenderer      *r,
     }
 }
 
-/* After the frame's last dispatch: make the image readable by the host,
- * through a copy to the readback buffer where it is not directly. */
-static void
-record_readback (HdRenderer      *r,
-                 VkCommandBuffer  cb,
-                 int              stop_block)
-{
-  VkMemoryBarrier to_transfer = {
-    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-    .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT,
-  };
-  VkMemoryBarrier to_host = {
-    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-    .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
-  };
-  VkMemoryBarrier shader_to_host = {
-    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
-  };
-  const HdRgbLayer *last = &r->gen->rgbs[stop_block];
-  VkBufferCopy region = {
-    .size = (VkDeviceSize) last->c_out * last->block_res * last->block_res * sizeof (float),
-  };
-
-  if (r->readback == NULL)
-    {
-      vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                            VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &shader_to_host, 0, NULL, 0, NULL);
-      return;
-    }
-  vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                        VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &to_transfer, 0, NULL, 0, NULL);
-  vkCmdCopyBuffer (cb, r->img[r->rgbs[stop_block].img]->buffer, r->readback->buffer, 1, &region);
-  vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                        VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
-}
-
 static HdFrameCommands *
 get_commands (HdRenderer   *r,
               SplitMode     split,
@@ -798,7 +758,10 @@ get_commands (HdRenderer   *r,
   hd_compute_timestamp (c, cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, MARK_MAPPED);
   record_synthesis (r, &rec, stop_block, noise_mode);
   cb = rec.cb;
-  record_readback (r, cb, stop_block);
+  hd_compute_record_readback (cb, r->img[r->rgbs[stop_block].img], r->readback,
+                              (VkDeviceSize) r->gen->rgbs[stop_block].c_out *
+                              r->gen->rgbs[stop_block].block_res * r->gen->rgbs[stop_block].block_res *
+                              sizeof (float));
   hd_compute_timestamp (c, cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, MARK_END);
   hd_compute_profile_end (c);
   recorder_end_piece (&rec);

@@ -710,18 +710,49 @@ hd_compute_submit (HdCompute        *c,
   return hd_vk_check (result, "Waiting for the device", error);
 }
 
-void
-hd_compute_barrier (VkCommandBuffer cb)
+static void
+memory_barrier (VkCommandBuffer       cb,
+                VkPipelineStageFlags  src_stage,
+                VkAccessFlags         src_access,
+                VkPipelineStageFlags  dst_stage,
+                VkAccessFlags         dst_access)
 {
   VkMemoryBarrier barrier = {
     .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-    .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+    .srcAccessMask = src_access,
+    .dstAccessMask = dst_access,
   };
 
-  vkCmdPipelineBarrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
-                        1, &barrier, 0, NULL, 0, NULL);
+  vkCmdPipelineBarrier (cb, src_stage, dst_stage, 0, 1, &barrier, 0, NULL, 0, NULL);
+}
+
+void
+hd_compute_barrier (VkCommandBuffer cb)
+{
+  memory_barrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+}
+
+void
+hd_compute_record_readback (VkCommandBuffer   cb,
+                            const HdVkBuffer *src,
+                            const HdVkBuffer *dst,
+                            VkDeviceSize      bytes)
+{
+  VkBufferCopy region = { .size = bytes };
+
+  if (dst == NULL)
+    {
+      memory_barrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+      return;
+    }
+  memory_barrier (cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+  vkCmdCopyBuffer (cb, src->buffer, dst->buffer, 1, &region);
+  memory_barrier (cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
 }
 
 void

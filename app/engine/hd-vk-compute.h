@@ -145,6 +145,13 @@ void         hd_compute_bind_texel_set (HdCompute               *c,
 /* Orders the shader writes before it before the shader reads and writes
  * after it. */
 void         hd_compute_barrier        (VkCommandBuffer          cb);
+/* After a frame's last dispatch: makes BYTES of SRC readable by the host,
+ * in DST through a copy, or in SRC itself when DST is NULL (SRC is
+ * host-visible). */
+void         hd_compute_record_readback (VkCommandBuffer         cb,
+                                         const HdVkBuffer       *src,
+                                         const HdVkBuffer       *dst,
+                                         VkDeviceSize            bytes);
 
 /* Frame timestamps: HD_COMPUTE_TIMESTAMPS marks per submission chain,
  * written with hd_compute_timestamp (nothing without timestamp support)
