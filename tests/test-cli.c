@@ -465,6 +465,14 @@ test_errors (void)
     assert_clean_failure (&r, "pattern");
   }
   {
+    /* A cutoff past the last layer would write a state that cannot be
+     * opened again. */
+    g_auto(HdTestCliResult) r;
+    hd_test_run_cli (&r, "--model", model, "--cutoff", "99", "-o", out, NULL);
+    assert_clean_failure (&r, "--cutoff 99");
+    g_assert_cmpint (r.status, ==, 2);
+  }
+  {
     g_auto(HdTestCliResult) r;
     g_autofree char *bad = g_build_filename (dir, "%s.png", NULL);
     hd_test_run_cli (&r, "--model", model, "--seed", "1-3", "-o", bad, NULL);

@@ -11,7 +11,9 @@
 
 #include "hd-error.h"
 #include "hd-state.h"
+#include "hd-cpu-reference.h"
 #include "hd-state-files.h"
+#include "hd-state-render.h"
 #include "hd-test-util.h"
 
 /* A state whose JSON is large (a W+ latent), so that a save takes long
@@ -205,6 +207,136 @@ test_kill_during_save (void)
   hd_test_rmdir_recursive (dir);
 }
 
+/* A copy is equal; a change to any field makes a state unequal. */
+static void
+test_copy_equal (void)
+{
+  g_autoptr(HdState) state = make_state (5, 3);
+  g_autoptr(HdState) copy = hd_state_copy (state);
+
+  g_assert_true (hd_state_equal (state, copy));
+  copy->latent[7] += 1.0f;
+  g_assert_false (hd_state_equal (state, copy));
+  copy->latent[7] = state->latent[7];
+  copy->mix_seed = 3;
+  g_assert_false (hd_state_equal (state, copy));
+  copy->mix_seed = 0;
+  g_array_index (copy->domains, HdStateDomain, 0).min_res = 8;
+  g_assert_false (hd_state_equal (state, copy));
+  g_array_index (copy->domains, HdStateDomain, 0).min_res = 4;
+  g_assert_true (hd_state_equal (state, copy));
+
+  hd_state_use_seed (copy, 9);
+  g_assert_cmpint (copy->latent_kind, ==, HD_LATENT_SEED);
+  g_assert_null (copy->latent);
+  g_assert_false (hd_state_equal (state, copy));
+}
+
+static HdDomain *
+load_domain (const char *name)
+{
+  g_autofree char *path = hd_test_conformance_path (name);
+  g_autoptr(GError) error = NULL;
+  HdDomain *domain = hd_state_load_domain (path, NULL, &error);
+
+  g_assert_no_error (error);
+  return domain;
+}
+
+/* hd_state_prepare: the parameters of a state, its domains blended as
+ * hd_domain_blend does, a mix lerped in w; and the same parameters for
+ * the flattened state a file carries. */
+static void
+test_prepare (void)
+{
+  g_autofree char *gen_path = hd_test_conformance_path ("tiny.safetensors");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdGenerator) gen = hd_generator_load (gen_path, &error);
+  g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  g_autoptr(HdState) state = hd_state_new ();
+  g_autoptr(HdState) flat = NULL;
+  g_autoptr(HdState) bad = NULL;
+  g_auto(HdPreparedRender) prepared = { 0 };
+  g_auto(HdPreparedRender) flat_prepared = { 0 };
+  g_auto(HdPreparedRender) failed = { 0 };
+  gsize n_w;
+  g_autofree float *expected_d = NULL;
+  g_autofree float *a = NULL;
+  g_autofree float *b = NULL;
+  HdBlendTerm terms[2];
+  HdRenderParams p;
+
+  g_assert_no_error (error);
+  n_w = (gsize) gen->num_ws * gen->config.w_dim;
+  g_ptr_array_add (domains, load_domain ("tiny-domain-a.safetensors"));
+  g_ptr_array_add (domains, load_domain ("tiny-domain-b.safetensors"));
+  state->generator_path = g_strdup (gen->path);
+  state->seed = 12;
+  state->psi = 0.6;
+  state->cutoff = 2;
+  state->noise_mode = HD_NOISE_RANDOM;
+  state->noise_seed = 77;
+  hd_state_add_domain (state, g_ptr_array_index (domains, 0), 0.8, 0, 0);
+  hd_state_add_domain (state, g_ptr_array_index (domains, 1), -0.4, 8, 16);
+
+  g_assert_true (hd_state_prepare (state, gen, domains, &prepared, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (prepared.params.latent_kind, ==, HD_LATENT_SEED);
+  g_assert_cmpuint (prepared.params.seed, ==, 12);
+  g_assert_cmpfloat (prepared.params.psi, ==, 0.6f);
+  g_assert_cmpint (prepared.params.cutoff, ==, 2);
+  g_assert_cmpint (prepared.params.noise_mode, ==, HD_NOISE_RANDOM);
+  g_assert_cmpuint (prepared.params.noise_seed, ==, 77);
+  g_assert_cmpint (prepared.params.stop_res, ==, 0);
+  g_assert_null (prepared.ws);
+  terms[0] = (HdBlendTerm) { g_ptr_array_index (domains, 0), 0.8f, 0, 0 };
+  terms[1] = (HdBlendTerm) { g_ptr_array_index (domains, 1), -0.4f, 8, 16 };
+  expected_d = g_new0 (float, gen->domain_dim);
+  hd_domain_blend (gen, terms, 2, expected_d);
+  g_assert_cmpmem (prepared.params.domain, gen->domain_dim * sizeof (float),
+                   expected_d, gen->domain_dim * sizeof (float));
+  hd_prepared_render_clear (&prepared);
+
+  /* Mixed: the untruncated w of both seeds, lerped. */
+  state->mix_seed = 3;
+  state->mix = 0.25;
+  g_assert_true (hd_state_prepare (state, gen, domains, &prepared, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (prepared.params.latent_kind, ==, HD_LATENT_W);
+  g_assert_true (prepared.params.w == prepared.ws);
+  a = g_new (float, n_w);
+  b = g_new (float, n_w);
+  hd_render_params_init (&p);
+  p.seed = 12;
+  g_assert_true (hd_cpu_compute_ws (gen, &p, a, &error));
+  p.seed = 3;
+  g_assert_true (hd_cpu_compute_ws (gen, &p, b, &error));
+  for (gsize i = 0; i < n_w; i++)
+    g_assert_cmpfloat (prepared.ws[i], ==, a[i] + 0.25f * (b[i] - a[i]));
+
+  /* The file's form: a W latent, no mix, the same parameters. */
+  flat = hd_state_flatten (state, gen, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (flat->latent_kind, ==, HD_LATENT_W);
+  g_assert_cmpfloat (flat->mix, ==, 0.0);
+  g_assert_true (hd_state_prepare (flat, gen, domains, &flat_prepared, &error));
+  g_assert_cmpmem (flat_prepared.params.w, n_w * sizeof (float), prepared.params.w, n_w * sizeof (float));
+  g_assert_cmpmem (flat_prepared.params.domain, gen->domain_dim * sizeof (float),
+                   prepared.params.domain, gen->domain_dim * sizeof (float));
+
+  /* What does not fit the generator is refused with a message. */
+  bad = hd_state_copy (flat);
+  bad->latent_rows = 1;
+  g_assert_false (hd_state_prepare (bad, gen, domains, &failed, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_SHAPE);
+  g_clear_error (&error);
+  hd_prepared_render_clear (&failed);
+  bad->latent_rows = flat->latent_rows;
+  bad->cutoff = gen->num_ws + 1;
+  g_assert_false (hd_state_prepare (bad, gen, domains, &failed, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -212,5 +344,7 @@ main (int argc, char **argv)
   g_test_add_func ("/Hyperdomain/State/round-trip", test_round_trip);
   g_test_add_func ("/Hyperdomain/State/bad-files", test_bad_files);
   g_test_add_func ("/Hyperdomain/State/kill-during-save", test_kill_during_save);
+  g_test_add_func ("/Hyperdomain/State/copy-equal", test_copy_equal);
+  g_test_add_func ("/Hyperdomain/State/prepare", test_prepare);
   return g_test_run ();
 }

@@ -3,14 +3,11 @@
  * engine as the application, so the same pixels. */
 #include "config.h"
 
-#include <errno.h>
 #include <glib.h>
 #include <glib/gi18n.h>
-#include <glib/gstdio.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hd-cli-tools.h"
@@ -19,13 +16,8 @@
 #include "hd-error.h"
 #include "hd-generator.h"
 #include "hd-latent.h"
-#include "hd-png.h"
-#include "hd-render-params.h"
-#include "hd-renderer.h"
 #include "hd-state.h"
 #include "hd-vk.h"
-
-#define MAX_OUTPUTS 1000000
 
 typedef struct {
   char    *model;
@@ -81,153 +73,6 @@ options_clear (Options *o)
   g_free (o->filter_name);
 }
 
-static gboolean
-parse_uint32 (const char *text,
-              guint32    *out)
-{
-  guint64 v;
-
-  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &v, NULL))
-    return FALSE;
-  *out = (guint32) v;
-  return TRUE;
-}
-
-/* "S", "A-B" (inclusive) or, for --seeds, "1,5,9". */
-GArray *
-parse_seed_list (const char *text,
-                 gboolean    allow_list,
-                 const char *option,
-                 GError    **error)
-{
-  g_autoptr(GArray) seeds = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_auto(GStrv) items = g_strsplit (text, ",", allow_list ? -1 : 1);
-
-  for (guint i = 0; items[i] != NULL; i++)
-    {
-      const char *item = g_strstrip (items[i]);
-      const char *dash = strchr (item, '-');
-      guint32 a, b;
-
-      if (dash != NULL)
-        {
-          g_autofree char *first = g_strndup (item, dash - item);
-          if (!parse_uint32 (first, &a) || !parse_uint32 (dash + 1, &b) || a > b)
-            goto bad;
-        }
-      else
-        {
-          if (!parse_uint32 (item, &a))
-            goto bad;
-          b = a;
-        }
-      if ((guint64) b - a + 1 + seeds->len > MAX_OUTPUTS)
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       _("%s %s asks for more than %d images in one run"), option, text, MAX_OUTPUTS);
-          return NULL;
-        }
-      for (guint64 s = a; s <= b; s++)
-        {
-          guint32 v = (guint32) s;
-          g_array_append_val (seeds, v);
-        }
-    }
-  return g_steal_pointer (&seeds);
-
-bad:
-  if (allow_list)
-    g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                 _("%s “%s” is not a seed (0 to 4294967295), a range A-B or a list 1,5,9"),
-                 option, text);
-  else
-    g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                 _("%s “%s” is not a seed (0 to 4294967295) or a range A-B"), option, text);
-  return NULL;
-}
-
-/* An output pattern holds at most one integer conversion (%d, %u, %05d,
- * ...) and %% for a percent sign.  It is expanded here, never handed to
- * printf, so a pattern cannot read or write memory. */
-gboolean
-output_pattern_check (const char *pattern,
-                      gboolean   *has_conversion,
-                      GError    **error)
-{
-  int conversions = 0;
-
-  for (const char *p = pattern; *p != '\0'; p++)
-    {
-      if (*p != '%')
-        continue;
-      p++;
-      if (*p == '%')
-        continue;
-      if (*p == '0')
-        p++;
-      while (g_ascii_isdigit (*p))
-        p++;
-      if (*p != 'd' && *p != 'u')
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       _("The output pattern “%s” may only hold %%d (or %%05d and the like) for the seed, and %%%% for a percent sign"),
-                       pattern);
-          return FALSE;
-        }
-      conversions++;
-    }
-  if (conversions > 1)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("The output pattern “%s” holds more than one %%d"), pattern);
-      return FALSE;
-    }
-  *has_conversion = conversions == 1;
-  return TRUE;
-}
-
-char *
-output_pattern_expand (const char *pattern,
-                       guint32     seed)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const char *p = pattern; *p != '\0'; p++)
-    {
-      gboolean zero = FALSE;
-      int width = 0;
-      char digits[16];
-      int len;
-
-      if (*p != '%')
-        {
-          g_string_append_c (out, *p);
-          continue;
-        }
-      p++;
-      if (*p == '%')
-        {
-          g_string_append_c (out, '%');
-          continue;
-        }
-      if (*p == '0')
-        {
-          zero = TRUE;
-          p++;
-        }
-      while (g_ascii_isdigit (*p))
-        {
-          width = MIN (width * 10 + (*p - '0'), 64);
-          p++;
-        }
-      len = g_snprintf (digits, sizeof digits, "%u", seed);
-      for (int i = len; i < width; i++)
-        g_string_append_c (out, zero ? '0' : ' ');
-      g_string_append (out, digits);
-    }
-  return g_string_free (out, FALSE);
-}
-
 /* PATH[#ID][=WEIGHT]: the weight is taken from the last '=' when what
  * follows it is a number. */
 static gboolean
@@ -251,14 +96,6 @@ parse_domain_arg (const char *arg,
     }
   *spec = g_strdup (arg);
   return **spec != '\0';
-}
-
-static gboolean
-ends_with_ci (const char *s,
-              const char *suffix)
-{
-  gsize n = strlen (s), m = strlen (suffix);
-  return n >= m && g_ascii_strcasecmp (s + n - m, suffix) == 0;
 }
 
 static float *
@@ -340,102 +177,6 @@ list_devices (void)
   return 0;
 }
 
-gboolean
-write_output (const char    *path,
-              HdGenerator   *gen,
-              const float   *img,
-              int            res,
-              const HdState *state,
-              int            scale,
-              HdUpscaleFilter filter,
-              GError       **error)
-{
-  int channels = gen->config.img_channels;
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  if (g_mkdir_with_parents (dir, 0777) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot create the folder “%s”: %s"),
-                   dir, g_strerror (saved));
-      return FALSE;
-    }
-  if (ends_with_ci (path, ".npy"))
-    {
-      gint64 shape[3] = { channels, res, res };
-      return hd_npy_write_f32 (path, shape, 3, img, error);
-    }
-  else
-    {
-      g_autofree char *json = hd_state_to_json (state);
-      return hd_png_write_scaled (path, img, channels, res, res, scale, filter, json, error);
-    }
-}
-
-/* Replaces the latent of STATE and PARAMS by SEED. */
-static void
-use_seed (HdState        *state,
-          HdRenderParams *params,
-          guint32         seed)
-{
-  params->latent_kind = HD_LATENT_SEED;
-  params->seed = seed;
-  params->z = NULL;
-  params->w = NULL;
-  state->latent_kind = HD_LATENT_SEED;
-  state->seed = seed;
-  g_clear_pointer (&state->latent, g_free);
-  state->latent_rows = 0;
-  state->latent_cols = 0;
-}
-
-int
-render_outputs (const char     *device,
-                HdGenerator    *gen,
-                HdRenderParams *params,
-                HdState        *state,
-                GArray         *seeds,
-                const char     *output,
-                gboolean        has_conversion,
-                int             scale,
-                HdUpscaleFilter filter,
-                GError        **error)
-{
-  g_autoptr(HdVkContext) ctx = NULL;
-  g_autoptr(HdRenderer) renderer = NULL;
-  g_autofree float *img = NULL;
-  int res;
-
-  ctx = hd_vk_context_new (device, error);
-  if (ctx == NULL)
-    return 1;
-  renderer = hd_renderer_new (ctx, gen, error);
-  if (renderer == NULL)
-    return 1;
-  res = hd_render_params_output_res (params, gen, error);
-  if (res < 0)
-    return 1;
-  img = g_new (float, (gsize) gen->config.img_channels * res * res);
-
-  for (guint i = 0; i < (seeds != NULL ? seeds->len : 1); i++)
-    {
-      g_autofree char *path = NULL;
-      guint32 seed = state->seed;
-
-      if (seeds != NULL)
-        {
-          seed = g_array_index (seeds, guint32, i);
-          use_seed (state, params, seed);
-        }
-      if (!hd_renderer_render (renderer, params, img, error))
-        return 1;
-      path = has_conversion ? output_pattern_expand (output, seed) : g_strdup (output);
-      if (!write_output (path, gen, img, res, state, scale, filter, error))
-        return 1;
-    }
-  return 0;
-}
-
 static void
 tools_args_init (Options     *o,
                  GArray      *seeds,
@@ -479,13 +220,42 @@ check_scale (Options  *o,
                            _("--scale does not go with --contact-sheet or --animate"));
       return FALSE;
     }
-  if (o->scale > 1 && o->output != NULL && ends_with_ci (o->output, ".npy"))
+  if (o->scale > 1 && o->output != NULL && hd_cli_has_suffix (o->output, ".npy"))
     {
       g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
                            _("--scale enlarges PNG images; a .npy output holds the raw image at the generator’s size"));
       return FALSE;
     }
   return TRUE;
+}
+
+/* -o is given and names a .png or .npy. */
+static gboolean
+check_output (Options  *o,
+              GError  **error)
+{
+  if (o->output == NULL)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT, _("No output given: use -o OUT.png or -o OUT.npy"));
+      return FALSE;
+    }
+  if (!hd_cli_has_suffix (o->output, ".png") && !hd_cli_has_suffix (o->output, ".npy"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("The output “%s” must end in .png or .npy"), o->output);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether an option that describes the image was given: a saved state
+ * or keyframes describe it all. */
+static gboolean
+image_options_given (Options *o)
+{
+  return o->other_options || o->model != NULL || o->z_path != NULL ||
+         o->w_path != NULL || o->domains != NULL || o->noise != NULL ||
+         o->noise_seed != NULL;
 }
 
 /* --from-png (hd-cli-tools.c). */
@@ -496,17 +266,8 @@ run_saved_state (Options  *o,
   g_autoptr(GArray) seeds = NULL;
   HdCliTools args = { 0 };
 
-  if (o->output == NULL)
-    {
-      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT, _("No output given: use -o OUT.png or -o OUT.npy"));
-      return 2;
-    }
-  if (!ends_with_ci (o->output, ".png") && !ends_with_ci (o->output, ".npy"))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("The output “%s” must end in .png or .npy"), o->output);
-      return 2;
-    }
+  if (!check_output (o, error))
+    return 2;
   if (o->seed != NULL && o->seeds != NULL)
     {
       g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT, _("Give only one of --seed and --seeds"));
@@ -514,19 +275,38 @@ run_saved_state (Options  *o,
     }
   if (o->seed != NULL || o->seeds != NULL)
     {
-      seeds = o->seeds != NULL ? parse_seed_list (o->seeds, TRUE, "--seeds", error)
-                               : parse_seed_list (o->seed, FALSE, "--seed", error);
+      seeds = o->seeds != NULL ? hd_cli_parse_seeds (o->seeds, TRUE, "--seeds", error)
+                               : hd_cli_parse_seeds (o->seed, FALSE, "--seed", error);
       if (seeds == NULL)
         return 2;
     }
-  if (!output_pattern_check (o->output, &args.has_conversion, error))
+  if (!hd_cli_output_pattern_check (o->output, &args.has_conversion, error))
     return 2;
 
   tools_args_init (o, seeds, &args);
-  args.other_options = o->other_options || o->model != NULL || o->z_path != NULL ||
-                       o->w_path != NULL || o->domains != NULL || o->noise != NULL ||
-                       o->noise_seed != NULL;
+  args.other_options = image_options_given (o);
   return hd_cli_run_from_state (&args, error);
+}
+
+/* --animate (hd-cli-tools.c). */
+static int
+run_animation (Options  *o,
+               GError  **error)
+{
+  HdCliTools args = { 0 };
+
+  if (o->output == NULL)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("No output given: use -o with a pattern such as frames/%05d.png"));
+      return 2;
+    }
+  if (!hd_cli_output_pattern_check (o->output, &args.has_conversion, error))
+    return 2;
+  tools_args_init (o, NULL, &args);
+  args.other_options = image_options_given (o) || o->seed != NULL || o->seeds != NULL ||
+                       o->from_png != NULL || o->contact_sheet;
+  return hd_cli_run_animation (&args, error);
 }
 
 /* Whether ARGV holds the option NAME ("--psi" or "--psi=..."). */
@@ -547,116 +327,15 @@ argv_has_option (int          argc,
   return FALSE;
 }
 
+/* The --domain options: every domain they name, loaded into LOADED and
+ * added to STATE with its weight.  Returns the exit status. */
 static int
-run (Options  *o,
-     GError  **error)
+add_domains (Options      *o,
+             HdGenerator  *gen,
+             HdState      *state,
+             GPtrArray    *loaded,
+             GError      **error)
 {
-  g_autoptr(HdGenerator) gen = NULL;
-  g_autoptr(GArray) seeds = NULL;
-  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
-  g_autoptr(GArray) terms = g_array_new (FALSE, TRUE, sizeof (HdBlendTerm));
-  g_autoptr(HdState) state = hd_state_new ();
-  g_autofree float *latent = NULL;
-  g_autofree float *domain = NULL;
-  HdRenderParams params;
-  gboolean has_conversion = FALSE;
-  int n_latents;
-
-  hd_render_params_init (&params);
-
-  if (!check_scale (o, error))
-    return 2;
-  if (o->animate != NULL)
-    {
-      HdCliTools args = { 0 };
-
-      if (o->output == NULL || !output_pattern_check (o->output, &args.has_conversion, error))
-        {
-          if (o->output == NULL)
-            g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                                 _("No output given: use -o with a pattern such as frames/%05d.png"));
-          return 2;
-        }
-      tools_args_init (o, NULL, &args);
-      args.other_options = o->other_options || o->model != NULL || o->z_path != NULL ||
-                           o->w_path != NULL || o->domains != NULL || o->noise != NULL ||
-                           o->noise_seed != NULL || o->seed != NULL || o->seeds != NULL ||
-                           o->from_png != NULL || o->contact_sheet;
-      return hd_cli_run_animation (&args, error);
-    }
-  if (o->from_png != NULL)
-    return run_saved_state (o, error);
-
-  /* Without --model: the bundled demo model. */
-  if (o->model == NULL && !hd_demo_model_find (&o->model, NULL))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("No generator given and no demo model installed: use --model GEN.safetensors"));
-      return 2;
-    }
-  if (o->output == NULL)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("No output given: use -o OUT.png or -o OUT.npy"));
-      return 2;
-    }
-  if (!ends_with_ci (o->output, ".png") && !ends_with_ci (o->output, ".npy"))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("The output “%s” must end in .png or .npy"), o->output);
-      return 2;
-    }
-  n_latents = (o->seed != NULL) + (o->seeds != NULL) + (o->z_path != NULL) + (o->w_path != NULL);
-  if (n_latents > 1)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("Give only one of --seed, --seeds, --z and --w"));
-      return 2;
-    }
-  if (!isfinite (o->psi))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("--psi must be a finite number"));
-      return 2;
-    }
-  params.psi = (float) o->psi;
-  if (o->cutoff < -1)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("--cutoff must be 0 or more"));
-      return 2;
-    }
-  params.cutoff = o->cutoff;
-  if (o->noise != NULL && !hd_noise_mode_from_string (o->noise, &params.noise_mode))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("--noise “%s” is not one of const, random, none"), o->noise);
-      return 2;
-    }
-  if (o->noise_seed != NULL && !parse_uint32 (o->noise_seed, &params.noise_seed))
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("--noise-seed “%s” is not a number from 0 to 4294967295"), o->noise_seed);
-      return 2;
-    }
-
-  if (o->seeds != NULL)
-    seeds = parse_seed_list (o->seeds, TRUE, "--seeds", error);
-  else if (o->z_path == NULL && o->w_path == NULL)
-    seeds = parse_seed_list (o->seed != NULL ? o->seed : "0", FALSE, "--seed", error);
-  if ((o->seeds != NULL || (o->z_path == NULL && o->w_path == NULL)) && seeds == NULL)
-    return 2;
-
-  if (!output_pattern_check (o->output, &has_conversion, error))
-    return 2;
-  if (seeds != NULL && seeds->len > 1 && !has_conversion && !o->contact_sheet)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("Several seeds need an output pattern with %%d for the seed, such as out/%%05d.png"));
-      return 2;
-    }
-
-  gen = hd_generator_load (o->model, error);
-  if (gen == NULL)
-    return 1;
-
   for (guint i = 0; o->domains != NULL && o->domains[i] != NULL; i++)
     {
       g_autofree char *spec = NULL;
@@ -676,56 +355,142 @@ run (Options  *o,
         {
           HdDomain *d = g_ptr_array_index (domains, j);
           g_autofree char *warning = NULL;
-          HdBlendTerm term = { .domain = d, .weight = weight };
 
           if (!hd_domain_check (d, gen, &warning, error))
             return 1;
           if (warning != NULL)
             fprintf (stderr, _("hyperdomain-render: warning: %s\n"), warning);
           g_ptr_array_add (loaded, hd_domain_ref (d));
-          g_array_append_val (terms, term);
           hd_state_add_domain (state, d, weight, 0, 0);
         }
     }
-  if (terms->len > 0)
+  return 0;
+}
+
+/* The options that describe the image, checked, in STATE. */
+static gboolean
+read_image_options (Options  *o,
+                    HdState  *state,
+                    GError  **error)
+{
+  if ((o->seed != NULL) + (o->seeds != NULL) + (o->z_path != NULL) + (o->w_path != NULL) > 1)
     {
-      domain = g_new0 (float, gen->domain_dim);
-      hd_domain_blend (gen, (const HdBlendTerm *) terms->data, terms->len, domain);
-      params.domain = domain;
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("Give only one of --seed, --seeds, --z and --w"));
+      return FALSE;
     }
+  if (!isfinite (o->psi))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("--psi must be a finite number"));
+      return FALSE;
+    }
+  state->psi = o->psi;
+  if (o->cutoff < -1)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("--cutoff must be 0 or more"));
+      return FALSE;
+    }
+  state->cutoff = o->cutoff;
+  if (o->noise != NULL && !hd_noise_mode_from_string (o->noise, &state->noise_mode))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("--noise “%s” is not one of const, random, none"), o->noise);
+      return FALSE;
+    }
+  if (o->noise_seed != NULL && !hd_cli_parse_uint32 (o->noise_seed, &state->noise_seed))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("--noise-seed “%s” is not a number from 0 to 4294967295"), o->noise_seed);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Renders the image the options describe: builds its state and hands it
+ * to hd-cli-tools.c, as --from-png does with a saved one. */
+static int
+run_new_state (Options  *o,
+               GError  **error)
+{
+  g_autoptr(HdGenerator) gen = NULL;
+  g_autoptr(GArray) seeds = NULL;
+  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  g_autoptr(HdState) state = hd_state_new ();
+  HdCliTools args = { 0 };
+  int status;
+
+  /* Without --model: the bundled demo model. */
+  if (o->model == NULL && !hd_demo_model_find (&o->model, NULL))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("No generator given and no demo model installed: use --model GEN.safetensors"));
+      return 2;
+    }
+  if (!check_output (o, error) || !read_image_options (o, state, error))
+    return 2;
+
+  if (o->seeds != NULL)
+    seeds = hd_cli_parse_seeds (o->seeds, TRUE, "--seeds", error);
+  else if (o->z_path == NULL && o->w_path == NULL)
+    seeds = hd_cli_parse_seeds (o->seed != NULL ? o->seed : "0", FALSE, "--seed", error);
+  if ((o->seeds != NULL || (o->z_path == NULL && o->w_path == NULL)) && seeds == NULL)
+    return 2;
+
+  if (!hd_cli_output_pattern_check (o->output, &args.has_conversion, error))
+    return 2;
+  if (seeds != NULL && seeds->len > 1 && !args.has_conversion && !o->contact_sheet)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("Several seeds need an output pattern with %%d for the seed, such as out/%%05d.png"));
+      return 2;
+    }
+
+  gen = hd_generator_load (o->model, error);
+  if (gen == NULL)
+    return 1;
+  state->generator_path = g_strdup (gen->path);
+  state->generator_name = g_strdup (gen->name);
+  if (state->cutoff > gen->num_ws)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("--cutoff %d is beyond the %d layers of the generator “%s”"),
+                   state->cutoff, gen->num_ws, gen->name);
+      return 2;
+    }
+  status = add_domains (o, gen, state, loaded, error);
+  if (status != 0)
+    return status;
 
   if (o->z_path != NULL || o->w_path != NULL)
     {
       gboolean is_w = o->w_path != NULL;
-      latent = read_latent_file (gen, is_w ? o->w_path : o->z_path, is_w, error);
+      g_autofree float *latent = read_latent_file (gen, is_w ? o->w_path : o->z_path, is_w, error);
+
       if (latent == NULL)
         return 1;
-      params.latent_kind = is_w ? HD_LATENT_W : HD_LATENT_Z;
-      params.z = is_w ? NULL : latent;
-      params.w = is_w ? latent : NULL;
-      state->latent_kind = params.latent_kind;
-      state->latent_rows = is_w ? (guint) gen->num_ws : 1;
-      state->latent_cols = is_w ? (guint) gen->config.w_dim : (guint) gen->config.z_dim;
-      state->latent = g_memdup2 (latent, sizeof (float) * state->latent_rows * state->latent_cols);
+      if (is_w)
+        hd_state_set_latent (state, HD_LATENT_W, latent, gen->num_ws, gen->config.w_dim);
+      else
+        hd_state_set_latent (state, HD_LATENT_Z, latent, 1, gen->config.z_dim);
     }
 
-  state->generator_path = g_strdup (gen->path);
-  state->generator_name = g_strdup (gen->name);
-  state->psi = params.psi;
-  state->cutoff = params.cutoff;
-  state->noise_mode = params.noise_mode;
-  state->noise_seed = params.noise_seed;
-
+  tools_args_init (o, seeds, &args);
   if (o->contact_sheet)
-    {
-      HdCliTools args = { 0 };
+    return hd_cli_run_sheet (&args, state, gen, loaded, error);
+  return hd_cli_render_state (&args, state, gen, loaded, error);
+}
 
-      tools_args_init (o, seeds, &args);
-      return hd_cli_run_sheet (&args, state, gen, loaded, error);
-    }
-
-  return render_outputs (o->device, gen, &params, state, seeds, o->output, has_conversion,
-                         o->scale, o->filter, error);
+static int
+run (Options  *o,
+     GError  **error)
+{
+  if (!check_scale (o, error))
+    return 2;
+  if (o->animate != NULL)
+    return run_animation (o, error);
+  if (o->from_png != NULL)
+    return run_saved_state (o, error);
+  return run_new_state (o, error);
 }
 
 int

@@ -12,7 +12,7 @@
 #include "hd-error.h"
 #include "hd-png.h"
 #include "hd-render-params.h"
-#include "hd-state-files.h"
+#include "hd-state-render.h"
 
 typedef struct
 {
@@ -113,7 +113,7 @@ hd_animation_add_key (HdAnimation   *anim,
   HdGenerator *gen = anim->gen;
   g_autoptr(GPtrArray) no_domains = g_ptr_array_new ();
   g_autoptr(HdState) latent_only = hd_state_new ();
-  g_autofree float *unused = NULL;
+  g_auto(HdPreparedRender) prepared = { 0 };
   HdRenderParams params;
   Key *key;
 
@@ -125,12 +125,13 @@ hd_animation_add_key (HdAnimation   *anim,
   latent_only->latent = state->latent;
   latent_only->latent_rows = state->latent_rows;
   latent_only->latent_cols = state->latent_cols;
-  if (!hd_state_to_params (latent_only, gen, no_domains, &params, &unused, error))
+  if (!hd_state_prepare (latent_only, gen, no_domains, &prepared, error))
     {
       latent_only->latent = NULL;
       return FALSE;
     }
   latent_only->latent = NULL;
+  params = prepared.params;
   params.psi = 1.0f;
   params.cutoff = -1;
 
@@ -289,18 +290,17 @@ hd_animation_render (HdAnimation             *anim,
     {
       GPtrArray *domains = NULL;
       g_autoptr(HdState) state = NULL;
-      g_autofree float *domain = NULL;
+      g_auto(HdPreparedRender) prepared = { 0 };
       g_autofree char *path = NULL;
       g_autofree char *json = NULL;
       g_autofree char *dir = NULL;
-      HdRenderParams params;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
 
       state = hd_animation_get_frame (anim, f, &domains);
-      if (!hd_state_to_params (state, gen, domains, &params, &domain, error) ||
-          !hd_renderer_render (renderer, &params, img, error))
+      if (!hd_state_prepare (state, gen, domains, &prepared, error) ||
+          !hd_renderer_render (renderer, &prepared.params, img, error))
         return FALSE;
 
       path = path_func (f, path_data);

@@ -12,7 +12,7 @@
 #include "hd-error.h"
 #include "hd-png.h"
 #include "hd-render-params.h"
-#include "hd-state-files.h"
+#include "hd-state-render.h"
 
 /* The built-in font: 5 × 7 cells, one byte per row, bit 4 the left
  * column. */
@@ -479,8 +479,7 @@ hd_sheet_render (const HdSheet        *sheet,
       {
         HdSheetColumn *col = g_ptr_array_index (sheet->columns, c);
         guint32 seed = g_array_index (sheet->seeds, guint32, r);
-        g_autofree float *domain = NULL;
-        HdRenderParams params;
+        g_auto(HdPreparedRender) prepared = { 0 };
         int x, y;
 
         if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -494,9 +493,9 @@ hd_sheet_render (const HdSheet        *sheet,
         for (guint d = 0; d < cell_state->domains->len; d++)
           g_array_index (cell_state->domains, HdStateDomain, d).weight = col->weights[d];
 
-        if (!hd_state_to_params (cell_state, gen, domains, &params, &domain, error))
+        if (!hd_state_prepare (cell_state, gen, domains, &prepared, error))
           return FALSE;
-        if (!hd_renderer_render (renderer, &params, img, error))
+        if (!hd_renderer_render (renderer, &prepared.params, img, error))
           return FALSE;
 
         if (cells_dir != NULL)

@@ -50,9 +50,6 @@ hd_state_read_any (const char  *path,
                    GError     **error)
 {
   g_autofree char *json = NULL;
-  g_autofree char *name = NULL;
-  g_autoptr(GError) local_error = NULL;
-  HdState *state;
   gboolean is_png;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -63,16 +60,7 @@ hd_state_read_any (const char  *path,
     return hd_state_load_file (path, error);
 
   json = hd_png_read_metadata (path, error);
-  if (json == NULL)
-    return NULL;
-  state = hd_state_from_json (json, &local_error);
-  if (state == NULL)
-    {
-      name = g_filename_display_name (path);
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("The Hyperdomain metadata of “%s” is damaged: %s"), name, local_error->message);
-    }
-  return state;
+  return json != NULL ? hd_state_from_json_of (json, path, TRUE, error) : NULL;
 }
 
 char *
@@ -197,80 +185,5 @@ hd_state_open_files (const HdState *state,
 
   *gen_out = g_steal_pointer (&gen);
   *domains_out = g_steal_pointer (&domains);
-  return TRUE;
-}
-
-gboolean
-hd_state_to_params (const HdState  *state,
-                    HdGenerator    *gen,
-                    GPtrArray      *domains,
-                    HdRenderParams *params,
-                    float         **domain_out,
-                    GError        **error)
-{
-  g_autofree HdBlendTerm *terms = NULL;
-  gsize n;
-
-  g_return_val_if_fail (state != NULL && gen != NULL && domains != NULL, FALSE);
-  g_return_val_if_fail (domains->len == state->domains->len, FALSE);
-
-  hd_render_params_init (params);
-  *domain_out = NULL;
-
-  params->latent_kind = state->latent_kind;
-  params->seed = state->seed;
-  n = (gsize) state->latent_rows * state->latent_cols;
-  if (state->latent_kind == HD_LATENT_Z)
-    {
-      if (state->latent == NULL || n != (gsize) gen->config.z_dim)
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       _("The z latent of the state has %zu numbers; the generator “%s” takes %d"),
-                       n, gen->name, gen->config.z_dim);
-          return FALSE;
-        }
-      params->z = state->latent;
-    }
-  else if (state->latent_kind == HD_LATENT_W)
-    {
-      if (state->latent == NULL || n != (gsize) gen->num_ws * gen->config.w_dim)
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       _("The w latent of the state has %zu numbers; the generator “%s” takes %d × %d"),
-                       n, gen->name, gen->num_ws, gen->config.w_dim);
-          return FALSE;
-        }
-      params->w = state->latent;
-    }
-  if (state->cutoff > gen->num_ws)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("The cutoff %d of the state is beyond the %d layers of the generator “%s”"),
-                   state->cutoff, gen->num_ws, gen->name);
-      return FALSE;
-    }
-  params->psi = state->psi;
-  params->cutoff = state->cutoff;
-  params->noise_mode = state->noise_mode;
-  params->noise_seed = state->noise_seed;
-
-  if (domains->len == 0)
-    return TRUE;
-
-  terms = g_new0 (HdBlendTerm, domains->len);
-  for (guint i = 0; i < domains->len; i++)
-    {
-      const HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
-
-      if (!hd_domain_check (g_ptr_array_index (domains, i), gen, NULL, error))
-        return FALSE;
-      terms[i].domain = g_ptr_array_index (domains, i);
-      terms[i].weight = sd->weight;
-      terms[i].min_res = sd->min_res;
-      terms[i].max_res = sd->max_res;
-    }
-  *domain_out = g_new0 (float, gen->domain_dim);
-  hd_domain_blend (gen, terms, domains->len, *domain_out);
-  params->domain = *domain_out;
   return TRUE;
 }

@@ -11,9 +11,8 @@
 G_BEGIN_DECLS
 
 /* Reopening a state: from an exported PNG (spec/formats.md §5) or a state
- * file (session, preset), finding the files it names, and the render
- * parameters it stands for.  Shared by the application and the command
- * line, so both render a reopened state the same way. */
+ * file (session, preset) and finding the files it names.  Shared by the
+ * application and the command line. */
 
 /* The state in PATH: the "hyperdomain" metadata of a PNG, or a JSON state
  * file.  Errors name PATH. */
@@ -44,16 +43,5 @@ gboolean   hd_state_open_files     (const HdState *state,
                                     HdGenerator  **gen,
                                     GPtrArray    **domains,
                                     GError       **error);
-
-/* The render parameters of STATE for GEN and DOMAINS (one per state
- * domain): checks the latent's shape, the cutoff and the domains, and
- * blends them into *DOMAIN_OUT (gen->domain_dim floats, NULL without
- * domains; free it after rendering).  PARAMS points into STATE. */
-gboolean   hd_state_to_params      (const HdState  *state,
-                                    HdGenerator    *gen,
-                                    GPtrArray      *domains,
-                                    HdRenderParams *params,
-                                    float         **domain_out,
-                                    GError        **error);
 
 G_END_DECLS

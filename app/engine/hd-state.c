@@ -19,7 +19,7 @@ hd_state_new (void)
   HdState *state = g_new0 (HdState, 1);
 
   state->latent_kind = HD_LATENT_SEED;
-  state->psi = 1.0f;
+  state->psi = 1.0;
   state->cutoff = -1;
   state->noise_mode = HD_NOISE_CONST;
   state->domains = g_array_new (FALSE, TRUE, sizeof (HdStateDomain));
@@ -48,10 +48,85 @@ hd_state_free (HdState *state)
   g_free (state);
 }
 
+static gsize
+latent_size (const HdState *state)
+{
+  return state->latent != NULL ? (gsize) state->latent_rows * state->latent_cols : 0;
+}
+
+HdState *
+hd_state_copy (const HdState *state)
+{
+  HdState *copy;
+
+  g_return_val_if_fail (state != NULL, NULL);
+
+  copy = g_memdup2 (state, sizeof *state);
+  copy->generator_path = g_strdup (state->generator_path);
+  copy->generator_name = g_strdup (state->generator_name);
+  copy->latent = g_memdup2 (state->latent, latent_size (state) * sizeof (float));
+  copy->domains = g_array_sized_new (FALSE, TRUE, sizeof (HdStateDomain), state->domains->len);
+  for (guint i = 0; i < state->domains->len; i++)
+    {
+      HdStateDomain d = g_array_index (state->domains, HdStateDomain, i);
+
+      d.path = g_strdup (d.path);
+      d.id = g_strdup (d.id);
+      d.name = g_strdup (d.name);
+      g_array_append_val (copy->domains, d);
+    }
+  return copy;
+}
+
+static gboolean
+state_domain_equal (const HdStateDomain *a,
+                    const HdStateDomain *b)
+{
+  return g_strcmp0 (a->path, b->path) == 0 &&
+         g_strcmp0 (a->id, b->id) == 0 &&
+         g_strcmp0 (a->name, b->name) == 0 &&
+         a->weight == b->weight &&
+         a->min_res == b->min_res &&
+         a->max_res == b->max_res;
+}
+
+gboolean
+hd_state_equal (const HdState *a,
+                const HdState *b)
+{
+  gsize n;
+
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  n = latent_size (a);
+  if (g_strcmp0 (a->generator_path, b->generator_path) != 0 ||
+      g_strcmp0 (a->generator_name, b->generator_name) != 0 ||
+      a->latent_kind != b->latent_kind ||
+      a->seed != b->seed ||
+      a->latent_rows != b->latent_rows ||
+      a->latent_cols != b->latent_cols ||
+      n != latent_size (b) ||
+      (n > 0 && memcmp (a->latent, b->latent, n * sizeof (float)) != 0) ||
+      a->mix_seed != b->mix_seed ||
+      a->mix != b->mix ||
+      a->psi != b->psi ||
+      a->cutoff != b->cutoff ||
+      a->noise_mode != b->noise_mode ||
+      a->noise_seed != b->noise_seed ||
+      a->domains->len != b->domains->len)
+    return FALSE;
+
+  for (guint i = 0; i < a->domains->len; i++)
+    if (!state_domain_equal (&g_array_index (a->domains, HdStateDomain, i),
+                             &g_array_index (b->domains, HdStateDomain, i)))
+      return FALSE;
+  return TRUE;
+}
+
 void
 hd_state_add_domain (HdState  *state,
                      HdDomain *domain,
-                     float     weight,
+                     double    weight,
                      int       min_res,
                      int       max_res)
 {
@@ -66,6 +141,34 @@ hd_state_add_domain (HdState  *state,
   g_array_append_val (state->domains, d);
 }
 
+void
+hd_state_use_seed (HdState *state,
+                   guint32  seed)
+{
+  state->latent_kind = HD_LATENT_SEED;
+  state->seed = seed;
+  g_clear_pointer (&state->latent, g_free);
+  state->latent_rows = 0;
+  state->latent_cols = 0;
+  state->mix = 0.0;
+}
+
+void
+hd_state_set_latent (HdState      *state,
+                     HdLatentKind  kind,
+                     const float  *latent,
+                     guint         rows,
+                     guint         cols)
+{
+  g_return_if_fail (kind != HD_LATENT_SEED && latent != NULL);
+
+  g_free (state->latent);
+  state->latent = g_memdup2 (latent, (gsize) rows * cols * sizeof (float));
+  state->latent_kind = kind;
+  state->latent_rows = rows;
+  state->latent_cols = cols;
+}
+
 static void
 add_float_array (JsonBuilder *b,
                  const float *values,
@@ -77,43 +180,57 @@ add_float_array (JsonBuilder *b,
   json_builder_end_array (b);
 }
 
-char *
-hd_state_to_json (const HdState *state)
+static void
+add_int_member (JsonBuilder *b,
+                const char  *name,
+                gint64       value)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, HD_STATE_VERSION);
+/* A text member; NULL is written as null. */
+static void
+add_string_member (JsonBuilder *b,
+                   const char  *name,
+                   const char  *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
 
-  json_builder_set_member_name (b, "generator");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, state->generator_name);
-  json_builder_set_member_name (b, "path");
-  json_builder_add_string_value (b, state->generator_path);
-  json_builder_end_object (b);
+static void
+add_double_member (JsonBuilder *b,
+                   const char  *name,
+                   double       value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_double_value (b, value);
+}
 
+static void
+add_latent (JsonBuilder   *b,
+            const HdState *state)
+{
   json_builder_set_member_name (b, "latent");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "kind");
   switch (state->latent_kind)
     {
     case HD_LATENT_SEED:
-      json_builder_add_string_value (b, "seed");
-      json_builder_set_member_name (b, "seed");
-      json_builder_add_int_value (b, state->seed);
+      add_string_member (b, "kind", "seed");
+      add_int_member (b, "seed", state->seed);
       break;
     case HD_LATENT_Z:
-      json_builder_add_string_value (b, "z");
+      add_string_member (b, "kind", "z");
       json_builder_set_member_name (b, "z");
       add_float_array (b, state->latent, state->latent_cols);
       break;
     case HD_LATENT_W:
     default:
-      json_builder_add_string_value (b, "w");
+      add_string_member (b, "kind", "w");
       json_builder_set_member_name (b, "w");
       json_builder_begin_array (b);
       for (guint r = 0; r < state->latent_rows; r++)
@@ -122,9 +239,51 @@ hd_state_to_json (const HdState *state)
       break;
     }
   json_builder_end_object (b);
+}
 
-  json_builder_set_member_name (b, "psi");
-  json_builder_add_double_value (b, state->psi);
+static void
+add_domain (JsonBuilder         *b,
+            const HdStateDomain *d)
+{
+  json_builder_begin_object (b);
+  add_string_member (b, "path", d->path);
+  add_string_member (b, "id", d->id);
+  add_string_member (b, "name", d->name);
+  add_double_member (b, "weight", d->weight);
+  if (d->min_res != 0 || d->max_res != 0)
+    {
+      json_builder_set_member_name (b, "layers");
+      json_builder_begin_object (b);
+      add_int_member (b, "min_res", d->min_res);
+      add_int_member (b, "max_res", d->max_res);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+}
+
+char *
+hd_state_to_json (const HdState *state)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (state != NULL, NULL);
+  /* The format has no mix: see hd_state_flatten (). */
+  g_return_val_if_fail (state->mix == 0.0, NULL);
+
+  json_builder_begin_object (b);
+  add_int_member (b, "version", HD_STATE_VERSION);
+
+  json_builder_set_member_name (b, "generator");
+  json_builder_begin_object (b);
+  add_string_member (b, "name", state->generator_name);
+  add_string_member (b, "path", state->generator_path);
+  json_builder_end_object (b);
+
+  add_latent (b, state);
+
+  add_double_member (b, "psi", state->psi);
   json_builder_set_member_name (b, "cutoff");
   if (state->cutoff < 0)
     json_builder_add_null_value (b);
@@ -133,42 +292,14 @@ hd_state_to_json (const HdState *state)
 
   json_builder_set_member_name (b, "noise");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, hd_noise_mode_to_string (state->noise_mode));
-  json_builder_set_member_name (b, "seed");
-  json_builder_add_int_value (b, state->noise_seed);
+  add_string_member (b, "mode", hd_noise_mode_to_string (state->noise_mode));
+  add_int_member (b, "seed", state->noise_seed);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "domains");
   json_builder_begin_array (b);
   for (guint i = 0; i < state->domains->len; i++)
-    {
-      const HdStateDomain *d = &g_array_index (state->domains, HdStateDomain, i);
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "path");
-      json_builder_add_string_value (b, d->path);
-      json_builder_set_member_name (b, "id");
-      if (d->id != NULL)
-        json_builder_add_string_value (b, d->id);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, d->name);
-      json_builder_set_member_name (b, "weight");
-      json_builder_add_double_value (b, d->weight);
-      if (d->min_res != 0 || d->max_res != 0)
-        {
-          json_builder_set_member_name (b, "layers");
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "min_res");
-          json_builder_add_int_value (b, d->min_res);
-          json_builder_set_member_name (b, "max_res");
-          json_builder_add_int_value (b, d->max_res);
-          json_builder_end_object (b);
-        }
-      json_builder_end_object (b);
-    }
+    add_domain (b, &g_array_index (state->domains, HdStateDomain, i));
   json_builder_end_array (b);
   json_builder_end_object (b);
 
@@ -202,15 +333,16 @@ member (JsonObject *obj,
   return node;
 }
 
+/* The number NODE holds, an integer or not.  It must be finite as a
+ * float: the renderer takes every number of the state as one, and finite
+ * as a double is not enough (1e300 overflows a float). */
 static gboolean
-get_number (JsonObject *obj,
-            const char *name,
-            double     *out)
+node_get_number (JsonNode *node,
+                 double   *out)
 {
-  JsonNode *node = member (obj, name, JSON_NODE_VALUE);
   GType t;
 
-  if (node == NULL)
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
     return FALSE;
   t = json_node_get_value_type (node);
   if (t == G_TYPE_INT64)
@@ -219,8 +351,15 @@ get_number (JsonObject *obj,
     *out = json_node_get_double (node);
   else
     return FALSE;
-  /* Every number of the state is stored as a float. */
   return isfinite ((float) *out);
+}
+
+static gboolean
+get_number (JsonObject *obj,
+            const char *name,
+            double     *out)
+{
+  return node_get_number (member (obj, name, JSON_NODE_VALUE), out);
 }
 
 static gboolean
@@ -260,21 +399,9 @@ read_float_array (JsonArray *arr,
     return FALSE;
   for (guint i = 0; i < n; i++)
     {
-      JsonNode *node = json_array_get_element (arr, i);
-      GType t;
       double v;
 
-      if (JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
-        return FALSE;
-      t = json_node_get_value_type (node);
-      if (t == G_TYPE_INT64)
-        v = (double) json_node_get_int (node);
-      else if (t == G_TYPE_DOUBLE)
-        v = json_node_get_double (node);
-      else
-        return FALSE;
-      /* Finite as a double is not enough: 1e300 overflows a float. */
-      if (!isfinite ((float) v))
+      if (!node_get_number (json_array_get_element (arr, i), &v))
         return FALSE;
       out[i] = (float) v;
     }
@@ -393,7 +520,7 @@ read_domains (HdState    *state,
       d.path = g_strdup (path);
       d.name = g_strdup (name);
       d.id = (id != NULL && !JSON_NODE_HOLDS_NULL (id)) ? g_strdup (json_node_get_string (id)) : NULL;
-      d.weight = (float) weight;
+      d.weight = weight;
       g_array_append_val (state->domains, d);
     }
   return TRUE;
@@ -444,7 +571,7 @@ hd_state_from_json (const char  *json,
 
   if (!get_number (obj, "psi", &num))
     return state_fail (error, _("psi is not a number")), NULL;
-  state->psi = (float) num;
+  state->psi = num;
 
   node = json_object_get_member (obj, "cutoff");
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
@@ -485,14 +612,34 @@ hd_state_save_file (const HdState *state,
 }
 
 HdState *
+hd_state_from_json_of (const char  *json,
+                       const char  *path,
+                       gboolean     is_png,
+                       GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *name = NULL;
+  HdState *state = hd_state_from_json (json, &local_error);
+
+  if (state != NULL)
+    return state;
+  name = g_filename_display_name (path);
+  if (is_png)
+    g_set_error (error, local_error->domain, local_error->code,
+                 _("The Hyperdomain metadata of “%s” is damaged: %s"), name, local_error->message);
+  else
+    g_set_error (error, local_error->domain, local_error->code,
+                 _("“%s” is not a valid Hyperdomain state file: %s"), name, local_error->message);
+  return NULL;
+}
+
+HdState *
 hd_state_load_file (const char  *path,
                     GError     **error)
 {
   g_autofree char *name = NULL;
   g_autofree char *text = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) local_error = NULL;
-  HdState *state;
   gsize size;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -510,12 +657,5 @@ hd_state_load_file (const char  *path,
                    _("“%s” is not a Hyperdomain state file: it holds binary data"), name);
       return NULL;
     }
-  state = hd_state_from_json (text, &local_error);
-  if (state == NULL)
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("“%s” is not a valid Hyperdomain state file: %s"), name, local_error->message);
-      return NULL;
-    }
-  return state;
+  return hd_state_from_json_of (text, path, FALSE, error);
 }

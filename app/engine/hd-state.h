@@ -9,14 +9,19 @@
 
 G_BEGIN_DECLS
 
-/* A complete, self-contained description of one image: what the exported
- * PNG carries (spec/formats.md §5) and what reopening it restores. */
+/* The one description of an image: everything that decides its pixels
+ * for a generator.  The session builds it, a render job holds it, the
+ * exported PNG carries it as JSON (spec/formats.md §5), session and
+ * preset files are that JSON, and hd_state_prepare () (hd-state-render.h)
+ * is its one conversion to what the renderer needs.  Numbers a person
+ * sets (psi, weights, mix) are kept as set, in double; the conversion
+ * rounds them to float as the renderer computes. */
 
 typedef struct {
   char  *path;       /* absolute path of the domain or pack file */
   char  *id;         /* pack id or NULL */
   char  *name;
-  float  weight;
+  double weight;
   int    min_res;    /* per-layer range, 0..0 = every layer */
   int    max_res;
 } HdStateDomain;
@@ -29,7 +34,13 @@ typedef struct {
   float         *latent;          /* z (z_dim) or w (num_ws x w_dim); NULL for a seed */
   guint          latent_rows;     /* 1 for z; num_ws for w */
   guint          latent_cols;
-  float          psi;
+  /* The w of the latent lerped toward the w of MIX_SEED by MIX (0: no
+   * mix), before truncation.  Files do not carry it: they carry a mixed
+   * latent as the W latent it gives (hd_state_flatten), which every
+   * reader renders the same, so a state read from a file has MIX 0. */
+  guint32        mix_seed;
+  double         mix;
+  double         psi;
   int            cutoff;          /* < 0: none */
   HdNoiseMode    noise_mode;
   guint32        noise_seed;
@@ -37,15 +48,38 @@ typedef struct {
 } HdState;
 
 HdState  *hd_state_new           (void);
+HdState  *hd_state_copy          (const HdState *state);
 void      hd_state_free          (HdState     *state);
+/* TRUE when A and B hold the same values, field by field (the latent's
+ * numbers, the domains' paths, ids, names, weights and ranges). */
+gboolean  hd_state_equal         (const HdState *a,
+                                  const HdState *b);
 void      hd_state_add_domain    (HdState     *state,
                                   HdDomain    *domain,
-                                  float        weight,
+                                  double       weight,
                                   int          min_res,
                                   int          max_res);
-/* JSON text (one object, keys stable) for the PNG iTXt chunk. */
+/* Replaces the latent of STATE by SEED (no z or w numbers, no mix). */
+void      hd_state_use_seed      (HdState     *state,
+                                  guint32      seed);
+/* Replaces the latent of STATE by a copy of ROWS x COLS floats of KIND
+ * (HD_LATENT_Z: one row; HD_LATENT_W: num_ws rows). */
+void      hd_state_set_latent    (HdState      *state,
+                                  HdLatentKind  kind,
+                                  const float  *latent,
+                                  guint         rows,
+                                  guint         cols);
+
+/* JSON text (one object, keys stable) for the PNG iTXt chunk and state
+ * files.  STATE must not be mixed: hd_state_flatten () it first. */
 char     *hd_state_to_json       (const HdState *state);
 HdState  *hd_state_from_json     (const char    *json,
+                                  GError       **error);
+/* hd_state_from_json () of the text of the file PATH: a state file, or
+ * the metadata of a PNG when IS_PNG; an error names the file. */
+HdState  *hd_state_from_json_of  (const char    *json,
+                                  const char    *path,
+                                  gboolean       is_png,
                                   GError       **error);
 
 /* State files (session, presets): the same JSON, written atomically. */

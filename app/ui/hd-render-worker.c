@@ -13,6 +13,7 @@
 #include "hd-error.h"
 #include "hd-png.h"
 #include "hd-renderer.h"
+#include "hd-state-render.h"
 #include "hd-vk.h"
 
 #include "hd-render-worker.h"
@@ -411,7 +412,7 @@ render_job (ThreadState  *ts,
 {
   HdGenerator *gen = job->gen;
   g_autoptr(HdRenderFrame) frame = g_new0 (HdRenderFrame, 1);
-  HdPreparedJob prepared;
+  g_auto(HdPreparedRender) prepared = { 0 };
   HdRenderStats stats;
   int channels = gen->config.img_channels;
   gsize n_pixels;
@@ -426,15 +427,12 @@ render_job (ThreadState  *ts,
   frame->channels = channels;
   frame->submitted_us = job->submitted_us;
 
-  if (!hd_render_job_prepare (job, &prepared, error))
+  if (!hd_state_prepare (job->state, gen, job->domains, &prepared, error))
     return NULL;
   prepared.params.stop_res = stop_res;
   res = hd_render_params_output_res (&prepared.params, gen, error);
   if (res < 0)
-    {
-      hd_prepared_job_clear (&prepared);
-      return NULL;
-    }
+    return NULL;
 
   n_pixels = (gsize) res * res;
   raw = g_new (float, n_pixels * channels);
@@ -442,7 +440,6 @@ render_job (ThreadState  *ts,
   if (!hd_renderer_render_cancellable (ts->renderer, &prepared.params,
                                        newer_job_pending, check, raw, error))
     {
-      hd_prepared_job_clear (&prepared);
       g_free (raw);
       /* What an abandoned frame did still tells how long a whole one
        * takes (the pieces it finished, scaled up by the work they were):
@@ -457,7 +454,6 @@ render_job (ThreadState  *ts,
         }
       return NULL;
     }
-  hd_prepared_job_clear (&prepared);
   hd_renderer_get_stats (ts->renderer, &stats);
 
   rgb = g_malloc (n_pixels * 3);

@@ -8,7 +8,7 @@
 
 #include "hd-png.h"
 #include "hd-seeds-dialog.h"
-#include "hd-state-files.h"
+#include "hd-state-render.h"
 
 /* As many images as hyperdomain-render writes in one run. */
 #define MAX_SEEDS 1000000
@@ -79,23 +79,17 @@ seeds_export (HdRenderer       *renderer,
   int res = gen->config.img_resolution, channels = gen->config.img_channels;
   g_autofree float *img = g_new (float, (gsize) channels * res * res);
 
-  t->state->latent_kind = HD_LATENT_SEED;
-  g_clear_pointer (&t->state->latent, g_free);
-  t->state->latent_rows = 0;
-  t->state->latent_cols = 0;
-
   for (guint i = 0; i < t->count; i++)
     {
-      g_autofree float *domain = NULL;
+      g_auto(HdPreparedRender) prepared = { 0 };
       g_autofree char *name = hd_seeds_dialog_file_name (t->first + i);
       g_autofree char *path = g_build_filename (t->dir, name, NULL);
       g_autofree char *json = NULL;
-      HdRenderParams params;
 
-      t->state->seed = t->first + i;
+      hd_state_use_seed (t->state, t->first + i);
       if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !hd_state_to_params (t->state, gen, t->domains, &params, &domain, error) ||
-          !hd_renderer_render_cancellable (renderer, &params, is_cancelled, cancellable, img, error))
+          !hd_state_prepare (t->state, gen, t->domains, &prepared, error) ||
+          !hd_renderer_render_cancellable (renderer, &prepared.params, is_cancelled, cancellable, img, error))
         return FALSE;
       json = hd_state_to_json (t->state);
       if (!hd_png_write_scaled (path, img, channels, res, res, t->scale, t->filter, json, error))

@@ -792,39 +792,44 @@ hd_session_get_serial (HdSession *self)
   return self->serial;
 }
 
-HdRenderJob *
-hd_session_create_job (HdSession *self)
+/* The state of the session, built here for the render job, the undo
+ * snapshot and the files alike.  AS_HEARD: the image: the weights as
+ * heard (a muted domain, or one not soloed while another is, at 0) and a
+ * cutoff at or past the last layer as none; otherwise the controls as
+ * set.  DOMAINS (may be NULL) gets the HdDomain of each state domain. */
+static HdState *
+hd_session_build_state (HdSession *self,
+                        gboolean   as_heard,
+                        GPtrArray *domains)
 {
-  HdRenderJob *job;
-  GListModel *model;
+  HdState *state = hd_state_new ();
+  HdGenerator *gen = self->generator;
+  GListModel *model = G_LIST_MODEL (self->domains);
+  guint n = g_list_model_get_n_items (model);
   gboolean any_solo = FALSE;
-  guint n;
 
-  g_return_val_if_fail (HD_IS_SESSION (self), NULL);
-
-  if (self->generator == NULL)
-    return NULL;
-
-  job = hd_render_job_new (self->generator);
-  job->serial = self->serial;
-  job->interactive = self->interactive;
-  job->seed = self->seed;
+  if (gen != NULL)
+    {
+      state->generator_path = g_strdup (gen->path);
+      state->generator_name = g_strdup (gen->name);
+    }
+  state->seed = self->seed;
   if (self->latent != NULL)
     {
-      job->latent_kind = self->latent_kind;
-      job->latent = g_bytes_ref (self->latent);
-      job->latent_path = g_strdup (self->latent_path);
-    }
-  job->mix_seed = self->mix_seed;
-  job->mix = (float) self->mix;
-  job->psi = (float) self->psi;
-  /* Truncating every layer is what no cutoff means. */
-  job->cutoff = self->cutoff >= self->generator->num_ws ? -1 : self->cutoff;
-  job->noise_mode = self->noise_mode;
-  job->noise_seed = self->noise_seed;
+      gsize size;
+      const float *data = g_bytes_get_data (self->latent, &size);
+      guint rows = self->latent_kind == HD_LATENT_W ? (guint) gen->num_ws : 1;
 
-  model = G_LIST_MODEL (self->domains);
-  n = g_list_model_get_n_items (model);
+      hd_state_set_latent (state, self->latent_kind, data, rows, size / sizeof (float) / rows);
+    }
+  state->mix_seed = self->mix_seed;
+  state->mix = self->mix;
+  state->psi = self->psi;
+  /* Truncating every layer is what no cutoff means. */
+  state->cutoff = as_heard && gen != NULL && self->cutoff >= gen->num_ws ? -1 : self->cutoff;
+  state->noise_mode = self->noise_mode;
+  state->noise_seed = self->noise_seed;
+
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(HdDomainItem) item = g_list_model_get_item (model, i);
@@ -834,16 +839,92 @@ hd_session_create_job (HdSession *self)
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(HdDomainItem) item = g_list_model_get_item (model, i);
+      HdDomain *domain = hd_domain_item_get_domain (item);
       gboolean heard = !hd_domain_item_get_muted (item) &&
                        (!any_solo || hd_domain_item_get_solo (item));
 
-      hd_render_job_add_domain_range (job, hd_domain_item_get_domain (item),
-                                      heard ? (float) hd_domain_item_get_weight (item) : 0.0f,
-                                      hd_domain_item_get_min_res (item),
-                                      hd_domain_item_get_max_res (item));
+      hd_state_add_domain (state, domain,
+                           heard || !as_heard ? hd_domain_item_get_weight (item) : 0.0,
+                           hd_domain_item_get_min_res (item),
+                           hd_domain_item_get_max_res (item));
+      if (domains != NULL)
+        g_ptr_array_add (domains, hd_domain_ref (domain));
     }
 
+  return state;
+}
+
+HdRenderJob *
+hd_session_create_job (HdSession *self)
+{
+  g_autoptr(GPtrArray) domains = NULL;
+  HdRenderJob *job;
+  HdState *state;
+
+  g_return_val_if_fail (HD_IS_SESSION (self), NULL);
+
+  if (self->generator == NULL)
+    return NULL;
+
+  domains = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  state = hd_session_build_state (self, TRUE, domains);
+  job = hd_render_job_new (self->generator, state, domains);
+  job->latent_path = g_strdup (self->latent_path);
+  job->serial = self->serial;
+  job->interactive = self->interactive;
   return job;
+}
+
+/* Whether the latent of the session is that of STATE. */
+static gboolean
+hd_session_has_latent (HdSession     *self,
+                       const HdState *state)
+{
+  gsize size;
+  const float *data;
+
+  if (state->latent_kind == HD_LATENT_SEED || self->latent == NULL)
+    return state->latent_kind == HD_LATENT_SEED && self->latent == NULL;
+  data = g_bytes_get_data (self->latent, &size);
+  return self->latent_kind == state->latent_kind &&
+         size == (gsize) state->latent_rows * state->latent_cols * sizeof (float) &&
+         memcmp (data, state->latent, size) == 0;
+}
+
+/* Sets the seed, latent (its name from PATH), mix, psi, cutoff and noise
+ * of the session to those of STATE, which fit the generator.  The mix
+ * seed stays when KEEP_MIX_SEED and STATE is not mixed. */
+static void
+hd_session_set_values (HdSession     *self,
+                       const HdState *state,
+                       const char    *path,
+                       gboolean       keep_mix_seed)
+{
+  gboolean had_latent = self->latent != NULL;
+
+  hd_session_set_seed (self, state->seed);
+  if (!keep_mix_seed || state->mix != 0.0)
+    UPDATE_FIELD (self, mix_seed, state->mix_seed, PROP_MIX_SEED);
+  UPDATE_FIELD (self, mix, state->mix, PROP_MIX);
+  hd_session_set_psi (self, state->psi);
+  UPDATE_FIELD (self, cutoff, state->cutoff < 0 ? -1 : state->cutoff, PROP_CUTOFF);
+  UPDATE_FIELD (self, noise_mode, (guint) state->noise_mode, PROP_NOISE_MODE);
+  UPDATE_FIELD (self, noise_seed, state->noise_seed, PROP_NOISE_SEED);
+
+  if (hd_session_has_latent (self, state) && g_strcmp0 (self->latent_path, path) == 0)
+    return;
+  g_clear_pointer (&self->latent, g_bytes_unref);
+  g_clear_pointer (&self->latent_path, g_free);
+  if (state->latent_kind != HD_LATENT_SEED)
+    {
+      self->latent = g_bytes_new (state->latent, sizeof (float) * state->latent_rows * state->latent_cols);
+      self->latent_kind = state->latent_kind;
+      self->latent_path = g_strdup (path);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATENT_NAME]);
+  if (had_latent != (self->latent != NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_LATENT_FILE]);
+  hd_session_emit_changed (self);
 }
 
 /* Undo and redo */
@@ -851,33 +932,22 @@ hd_session_create_job (HdSession *self)
 typedef struct
 {
   HdDomainItem *item;
-  double        weight;
-  int           min_res;
-  int           max_res;
   gboolean      muted;
   gboolean      solo;
-} SnapshotDomain;
+} SnapshotItem;
 
 struct _HdSessionSnapshot
 {
   HdGenerator  *generator;
-  guint32       seed;
-  double        psi;
-  int           cutoff;
-  guint         noise_mode;
-  guint32       noise_seed;
-  guint32       mix_seed;
-  double        mix;
-  GBytes       *latent;
-  HdLatentKind  latent_kind;
+  HdState      *state;        /* the controls as set */
   char         *latent_path;
-  GArray       *domains;       /* SnapshotDomain */
+  GArray       *items;        /* SnapshotItem, one per state domain */
 };
 
 static void
-snapshot_domain_clear (gpointer data)
+snapshot_item_clear (gpointer data)
 {
-  SnapshotDomain *d = data;
+  SnapshotItem *d = data;
 
   g_clear_object (&d->item);
 }
@@ -892,31 +962,20 @@ hd_session_snapshot (HdSession *self)
 
   snap = g_new0 (HdSessionSnapshot, 1);
   snap->generator = self->generator != NULL ? hd_generator_ref (self->generator) : NULL;
-  snap->seed = self->seed;
-  snap->psi = self->psi;
-  snap->cutoff = self->cutoff;
-  snap->noise_mode = self->noise_mode;
-  snap->noise_seed = self->noise_seed;
-  snap->mix_seed = self->mix_seed;
-  snap->mix = self->mix;
-  snap->latent = self->latent != NULL ? g_bytes_ref (self->latent) : NULL;
-  snap->latent_kind = self->latent_kind;
+  snap->state = hd_session_build_state (self, FALSE, NULL);
   snap->latent_path = g_strdup (self->latent_path);
-  snap->domains = g_array_new (FALSE, TRUE, sizeof (SnapshotDomain));
-  g_array_set_clear_func (snap->domains, snapshot_domain_clear);
+  snap->items = g_array_new (FALSE, TRUE, sizeof (SnapshotItem));
+  g_array_set_clear_func (snap->items, snapshot_item_clear);
 
   n = g_list_model_get_n_items (G_LIST_MODEL (self->domains));
   for (guint i = 0; i < n; i++)
     {
-      SnapshotDomain d;
+      SnapshotItem d;
 
       d.item = g_list_model_get_item (G_LIST_MODEL (self->domains), i);
-      d.weight = hd_domain_item_get_weight (d.item);
-      d.min_res = hd_domain_item_get_min_res (d.item);
-      d.max_res = hd_domain_item_get_max_res (d.item);
       d.muted = hd_domain_item_get_muted (d.item);
       d.solo = hd_domain_item_get_solo (d.item);
-      g_array_append_val (snap->domains, d);
+      g_array_append_val (snap->items, d);
     }
 
   return snap;
@@ -929,9 +988,9 @@ hd_session_snapshot_free (HdSessionSnapshot *snapshot)
     return;
 
   g_clear_pointer (&snapshot->generator, hd_generator_unref);
-  g_clear_pointer (&snapshot->latent, g_bytes_unref);
+  hd_state_free (snapshot->state);
   g_free (snapshot->latent_path);
-  g_array_unref (snapshot->domains);
+  g_array_unref (snapshot->items);
   g_free (snapshot);
 }
 
@@ -941,60 +1000,46 @@ hd_session_snapshot_get_generator (const HdSessionSnapshot *snapshot)
   return snapshot->generator;
 }
 
+const HdState *
+hd_session_snapshot_get_state (const HdSessionSnapshot *snapshot)
+{
+  return snapshot->state;
+}
+
 gboolean
 hd_session_snapshot_equal (const HdSessionSnapshot *a,
                            const HdSessionSnapshot *b)
 {
   if (a->generator != b->generator ||
-      a->seed != b->seed ||
-      a->psi != b->psi ||
-      a->cutoff != b->cutoff ||
-      a->noise_mode != b->noise_mode ||
-      a->noise_seed != b->noise_seed ||
-      a->mix_seed != b->mix_seed ||
-      a->mix != b->mix ||
-      a->latent != b->latent ||
-      a->domains->len != b->domains->len)
+      a->items->len != b->items->len ||
+      !hd_state_equal (a->state, b->state))
     return FALSE;
 
-  for (guint i = 0; i < a->domains->len; i++)
+  for (guint i = 0; i < a->items->len; i++)
     {
-      const SnapshotDomain *da = &g_array_index (a->domains, SnapshotDomain, i);
-      const SnapshotDomain *db = &g_array_index (b->domains, SnapshotDomain, i);
+      const SnapshotItem *da = &g_array_index (a->items, SnapshotItem, i);
+      const SnapshotItem *db = &g_array_index (b->items, SnapshotItem, i);
 
-      if (da->item != db->item || da->weight != db->weight ||
-          da->min_res != db->min_res || da->max_res != db->max_res ||
-          da->muted != db->muted || da->solo != db->solo)
+      if (da->item != db->item || da->muted != db->muted || da->solo != db->solo)
         return FALSE;
     }
 
   return TRUE;
 }
 
-/* Sets a field without going through the property setter, notifying. */
-#define RESTORE_FIELD(self, field, value, prop)                           \
-  G_STMT_START {                                                          \
-    if ((self)->field != (value))                                         \
-      {                                                                   \
-        (self)->field = (value);                                          \
-        g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);     \
-        hd_session_emit_changed (self);                                   \
-      }                                                                   \
-  } G_STMT_END
-
 static gboolean
 hd_session_same_items (HdSession *self,
-                       GArray    *domains)
+                       GArray    *items)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->domains));
 
-  if (n != domains->len)
+  if (n != items->len)
     return FALSE;
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(HdDomainItem) item = g_list_model_get_item (G_LIST_MODEL (self->domains), i);
 
-      if (item != g_array_index (domains, SnapshotDomain, i).item)
+      if (item != g_array_index (items, SnapshotItem, i).item)
         return FALSE;
     }
   return TRUE;
@@ -1011,8 +1056,6 @@ gboolean
 hd_session_restore_snapshot (HdSession               *self,
                              const HdSessionSnapshot *snap)
 {
-  gboolean had_latent, new_list;
-
   g_return_val_if_fail (HD_IS_SESSION (self), FALSE);
   g_return_val_if_fail (snap != NULL, FALSE);
 
@@ -1022,43 +1065,23 @@ hd_session_restore_snapshot (HdSession               *self,
   g_object_freeze_notify (G_OBJECT (self));
   hd_session_begin_batch (self);
 
-  RESTORE_FIELD (self, seed, snap->seed, PROP_SEED);
-  RESTORE_FIELD (self, psi, snap->psi, PROP_PSI);
-  RESTORE_FIELD (self, cutoff, snap->cutoff, PROP_CUTOFF);
-  RESTORE_FIELD (self, noise_mode, snap->noise_mode, PROP_NOISE_MODE);
-  RESTORE_FIELD (self, noise_seed, snap->noise_seed, PROP_NOISE_SEED);
-  RESTORE_FIELD (self, mix_seed, snap->mix_seed, PROP_MIX_SEED);
-  RESTORE_FIELD (self, mix, snap->mix, PROP_MIX);
+  hd_session_set_values (self, snap->state, snap->latent_path, FALSE);
 
-  if (self->latent != snap->latent)
-    {
-      had_latent = self->latent != NULL;
-      g_clear_pointer (&self->latent, g_bytes_unref);
-      self->latent = snap->latent != NULL ? g_bytes_ref (snap->latent) : NULL;
-      self->latent_kind = snap->latent_kind;
-      g_free (self->latent_path);
-      self->latent_path = g_strdup (snap->latent_path);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATENT_NAME]);
-      if (had_latent != (self->latent != NULL))
-        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_LATENT_FILE]);
-      hd_session_emit_changed (self);
-    }
-
-  new_list = !hd_session_same_items (self, snap->domains);
-  if (new_list)
+  if (!hd_session_same_items (self, snap->items))
     {
       hd_session_remove_all (self);
-      for (guint i = 0; i < snap->domains->len; i++)
-        hd_session_append_item (self, g_array_index (snap->domains, SnapshotDomain, i).item);
+      for (guint i = 0; i < snap->items->len; i++)
+        hd_session_append_item (self, g_array_index (snap->items, SnapshotItem, i).item);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_DOMAINS]);
       hd_session_emit_changed (self);
     }
-  for (guint i = 0; i < snap->domains->len; i++)
+  for (guint i = 0; i < snap->items->len; i++)
     {
-      const SnapshotDomain *d = &g_array_index (snap->domains, SnapshotDomain, i);
+      const SnapshotItem *d = &g_array_index (snap->items, SnapshotItem, i);
+      const HdStateDomain *sd = &g_array_index (snap->state->domains, HdStateDomain, i);
 
-      hd_domain_item_set_weight (d->item, d->weight);
-      hd_domain_item_set_range (d->item, d->min_res, d->max_res);
+      hd_domain_item_set_weight (d->item, sd->weight);
+      hd_domain_item_set_range (d->item, sd->min_res, sd->max_res);
       hd_domain_item_set_muted (d->item, d->muted);
       hd_domain_item_set_solo (d->item, d->solo);
     }
@@ -1089,8 +1112,6 @@ hd_session_apply_state (HdSession     *self,
                         GError       **error)
 {
   HdGenerator *gen;
-  gsize n_latent = 0;
-  gboolean had_latent;
 
   g_return_val_if_fail (HD_IS_SESSION (self), FALSE);
   g_return_val_if_fail (state != NULL, FALSE);
@@ -1105,16 +1126,14 @@ hd_session_apply_state (HdSession     *self,
     }
 
   /* Check everything first, so a state that does not fit changes nothing. */
-  if (state->latent_kind != HD_LATENT_SEED)
+  if (state->latent_kind != HD_LATENT_SEED &&
+      (state->latent == NULL ||
+       !latent_fits (gen, state->latent_kind, (gsize) state->latent_rows * state->latent_cols)))
     {
-      n_latent = (gsize) state->latent_rows * state->latent_cols;
-      if (state->latent == NULL || !latent_fits (gen, state->latent_kind, n_latent))
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       _("The latent of the saved state does not fit the generator “%s”"),
-                       gen->name);
-          return FALSE;
-        }
+      g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                   _("The latent of the saved state does not fit the generator “%s”"),
+                   gen->name);
+      return FALSE;
     }
   if (state->cutoff > gen->num_ws)
     {
@@ -1130,26 +1149,7 @@ hd_session_apply_state (HdSession     *self,
   g_object_freeze_notify (G_OBJECT (self));
   hd_session_begin_batch (self);
 
-  hd_session_set_seed (self, state->seed);
-  hd_session_set_psi (self, state->psi);
-  RESTORE_FIELD (self, cutoff, state->cutoff < 0 ? -1 : state->cutoff, PROP_CUTOFF);
-  RESTORE_FIELD (self, noise_mode, (guint) state->noise_mode, PROP_NOISE_MODE);
-  RESTORE_FIELD (self, noise_seed, state->noise_seed, PROP_NOISE_SEED);
-  RESTORE_FIELD (self, mix, 0.0, PROP_MIX);
-
-  had_latent = self->latent != NULL;
-  g_clear_pointer (&self->latent, g_bytes_unref);
-  g_clear_pointer (&self->latent_path, g_free);
-  if (state->latent_kind != HD_LATENT_SEED)
-    {
-      self->latent = g_bytes_new (state->latent, n_latent * sizeof (float));
-      self->latent_kind = state->latent_kind;
-      self->latent_path = g_strdup (source != NULL ? source : _("saved state"));
-    }
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATENT_NAME]);
-  if (had_latent != (self->latent != NULL))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_LATENT_FILE]);
-  hd_session_emit_changed (self);
+  hd_session_set_values (self, state, source != NULL ? source : _("saved state"), TRUE);
 
   hd_session_remove_all (self);
   for (guint i = 0; i < domains->len; i++)

@@ -76,12 +76,15 @@ gboolean      hd_session_get_interactive    (HdSession    *self);
 
 /* Counts the changes that alter the image. */
 guint64       hd_session_get_serial         (HdSession    *self);
-/* A snapshot of the current state for the render thread, or NULL when no
+/* A job for the render thread: the session's state as heard (muted
+ * domains at weight 0) with the loaded domains, or NULL when no
  * generator is open. */
 HdRenderJob  *hd_session_create_job         (HdSession    *self);
 
-/* Everything the user can change, for undo and redo: the values and the
- * list of domains (by identity).  Opaque. */
+/* Everything the user can change, for undo and redo: the session's state
+ * with the controls as set (weights before mute and solo, the cutoff as
+ * set), the list of domains (by identity) and their mute and solo
+ * switches.  Opaque. */
 typedef struct _HdSessionSnapshot HdSessionSnapshot;
 
 HdSessionSnapshot *hd_session_snapshot      (HdSession               *self);
@@ -89,6 +92,7 @@ void          hd_session_snapshot_free      (HdSessionSnapshot       *snapshot);
 gboolean      hd_session_snapshot_equal     (const HdSessionSnapshot *a,
                                              const HdSessionSnapshot *b);
 HdGenerator  *hd_session_snapshot_get_generator (const HdSessionSnapshot *snapshot);
+const HdState *hd_session_snapshot_get_state (const HdSessionSnapshot *snapshot);
 /* FALSE when SNAPSHOT belongs to another generator (nothing changes). */
 gboolean      hd_session_restore_snapshot   (HdSession               *self,
                                              const HdSessionSnapshot *snapshot);

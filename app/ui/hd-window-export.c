@@ -146,9 +146,9 @@ hd_window_export_name (HdWindow      *self,
       g_string_append_printf (name, "-%s", latent);
     }
   else
-    g_string_append_printf (name, "-%u", job->seed);
-  if (job->mix != 0.0f)
-    g_string_append_printf (name, "-%u-%02d", job->mix_seed, (int) (job->mix * 100 + 0.5f));
+    g_string_append_printf (name, "-%u", job->state->seed);
+  if (job->state->mix != 0.0)
+    g_string_append_printf (name, "-%u-%02d", job->state->mix_seed, (int) ((float) job->state->mix * 100 + 0.5f));
   g_string_append (name, ".png");
 
   return g_string_free (name, FALSE);

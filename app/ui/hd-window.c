@@ -140,8 +140,8 @@ hd_window_create_job (HdWindow *self)
   HdRenderJob *job = hd_session_create_job (self->session);
 
   if (job != NULL && self->comparing)
-    for (guint i = 0; i < job->weights->len; i++)
-      g_array_index (job->weights, float, i) = 0.0f;
+    for (guint i = 0; i < job->state->domains->len; i++)
+      g_array_index (job->state->domains, HdStateDomain, i).weight = 0.0;
   return job;
 }
 

@@ -293,26 +293,28 @@ hd_ui_test_render_oracle (HdRenderJob *job,
   /* Built directly from the job's fields, as the command line does, not
    * through the code the window uses. */
   hd_render_params_init (&params);
-  params.latent_kind = job->latent_kind;
-  params.seed = job->seed;
-  params.psi = job->psi;
-  params.cutoff = job->cutoff;
-  params.noise_mode = job->noise_mode;
-  params.noise_seed = job->noise_seed;
-  g_assert_true (job->mix == 0.0f);
-  if (job->latent_kind == HD_LATENT_Z)
-    params.z = g_bytes_get_data (job->latent, NULL);
-  else if (job->latent_kind == HD_LATENT_W)
-    params.w = g_bytes_get_data (job->latent, NULL);
+  params.latent_kind = job->state->latent_kind;
+  params.seed = job->state->seed;
+  params.psi = (float) job->state->psi;
+  params.cutoff = job->state->cutoff;
+  params.noise_mode = job->state->noise_mode;
+  params.noise_seed = job->state->noise_seed;
+  g_assert_true (job->state->mix == 0.0);
+  if (job->state->latent_kind == HD_LATENT_Z)
+    params.z = job->state->latent;
+  else if (job->state->latent_kind == HD_LATENT_W)
+    params.w = job->state->latent;
   if (job->domains->len > 0)
     {
       terms = g_new0 (HdBlendTerm, job->domains->len);
       for (guint i = 0; i < job->domains->len; i++)
         {
+          const HdStateDomain *sd = &g_array_index (job->state->domains, HdStateDomain, i);
+
           terms[i].domain = g_ptr_array_index (job->domains, i);
-          terms[i].weight = g_array_index (job->weights, float, i);
-          terms[i].min_res = g_array_index (job->ranges, int, 2 * i);
-          terms[i].max_res = g_array_index (job->ranges, int, 2 * i + 1);
+          terms[i].weight = (float) sd->weight;
+          terms[i].min_res = sd->min_res;
+          terms[i].max_res = sd->max_res;
         }
       domain = g_new0 (float, gen->domain_dim);
       hd_domain_blend (gen, terms, job->domains->len, domain);

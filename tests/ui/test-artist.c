@@ -179,7 +179,7 @@ test_layer_ranges (void)
   g_assert_cmpstr (gtk_menu_button_get_label (hd_domain_row_get_range_button (row)), ==, "4–8");
   hd_ui_test_wait_for_current (window, 30000);
   frame = hd_window_get_full_frame (window);
-  g_assert_cmpint (g_array_index (frame->job->ranges, int, 1), ==, 8);
+  g_assert_cmpint (g_array_index (frame->job->state->domains, HdStateDomain, 0).max_res, ==, 8);
   assert_screen_matches_engine (window);
   coarse_only = frame_pixels (window, &res);
   g_assert_true (memcmp (all, coarse_only, (gsize) res * res * 3) != 0);

@@ -17,6 +17,7 @@
 #include "hd-png.h"
 #include "hd-preferences-window.h"
 #include "hd-renderer.h"
+#include "hd-state-render.h"
 #include "hd-vk.h"
 
 #include "hd-ui-test-util.h"
@@ -118,6 +119,16 @@ rest_frame_shown (gpointer data)
          hd_render_job_same_image (job, frame->job);
 }
 
+/* The weight of domain I in JOB, 0 where there is none. */
+static float
+job_weight (HdRenderJob *job,
+            guint        i)
+{
+  if (i >= job->state->domains->len)
+    return 0.0f;
+  return (float) g_array_index (job->state->domains, HdStateDomain, i).weight;
+}
+
 /* The pixels of FRAME are the engine's render of the state it shows. */
 static void
 assert_frame_is_render_of_its_state (HdRenderFrame *frame)
@@ -125,24 +136,24 @@ assert_frame_is_render_of_its_state (HdRenderFrame *frame)
   g_autofree guint8 *expected = NULL;
   int res;
 
-  if (frame->job->mix != 0.0f)
+  if (frame->job->state->mix != 0.0)
     {
       /* The oracle renders no seed blend: render the prepared job. */
       g_autoptr(GError) error = NULL;
       g_autoptr(HdVkContext) ctx = hd_vk_context_new ("auto", &error);
       g_autoptr(HdRenderer) renderer = NULL;
       g_autofree float *img = NULL;
-      HdPreparedJob prepared;
+      g_auto(HdPreparedRender) prepared = { 0 };
 
       g_assert_no_error (error);
       renderer = hd_renderer_new (ctx, frame->job->gen, &error);
       g_assert_no_error (error);
-      g_assert_true (hd_render_job_prepare (frame->job, &prepared, &error));
+      g_assert_true (hd_state_prepare (frame->job->state, frame->job->gen, frame->job->domains,
+                                       &prepared, &error));
       res = frame->full_res;
       img = g_new (float, (gsize) 3 * res * res);
       g_assert_true (hd_renderer_render (renderer, &prepared.params, img, &error));
       g_assert_no_error (error);
-      hd_prepared_job_clear (&prepared);
       expected = g_malloc ((gsize) res * res * 3);
       hd_image_to_u8 (img, 3, res, res, expected);
     }
@@ -209,9 +220,8 @@ assert_frames_are_states (FrameLog  *log,
                       i, (frame->finished_us - first->finished_us) / 1000.0,
                       frame->preview ? "preview" : "full   ", frame->width, frame->height,
                       frame->render_ms, (frame->finished_us - frame->submitted_us) / 1000.0,
-                      frame->job->psi, frame->job->mix,
-                      frame->job->weights->len > 0 ? g_array_index (frame->job->weights, float, 0) : 0.0f,
-                      frame->job->weights->len > 1 ? g_array_index (frame->job->weights, float, 1) : 0.0f);
+                      frame->job->state->psi, frame->job->state->mix,
+                      job_weight (frame->job, 0), job_weight (frame->job, 1));
 
       for (guint k = 0; k < states->len && !found; k++)
         found = hd_render_job_same_image (frame->job, g_ptr_array_index (states, k));
@@ -657,8 +667,8 @@ comparing_frame_shown (gpointer data)
 
   if (frame == NULL || frame->preview || !hd_window_get_comparing (window))
     return FALSE;
-  for (guint i = 0; i < frame->job->weights->len; i++)
-    if (g_array_index (frame->job->weights, float, i) != 0.0f)
+  for (guint i = 0; i < frame->job->state->domains->len; i++)
+    if (job_weight (frame->job, i) != 0.0f)
       return FALSE;
   return TRUE;
 }
@@ -682,7 +692,7 @@ assert_compare (HdWindow  *window,
   HdRenderFrame *frame;
   g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
 
-  g_assert_cmpfloat (g_array_index (job->weights, float, 0), !=, 0.0f);
+  g_assert_cmpfloat (job_weight (job, 0), !=, 0.0f);
   if (with_key)
     {
       GtkWidget *image = GTK_WIDGET (hd_window_get_image_view (window));
@@ -699,8 +709,8 @@ assert_compare (HdWindow  *window,
     }
   hd_ui_test_wait_until (comparing_frame_shown, window, 30000, "the original generator's image");
   frame = hd_window_get_frame (window);
-  g_assert_cmpuint (frame->job->seed, ==, job->seed);
-  g_assert_cmpfloat (frame->job->psi, ==, job->psi);
+  g_assert_cmpuint (frame->job->state->seed, ==, job->state->seed);
+  g_assert_cmpfloat (frame->job->state->psi, ==, job->state->psi);
   assert_frame_is_render_of_its_state (frame);
 
   if (with_key)

@@ -139,7 +139,7 @@ test_window_device_faults (void)
   g_assert_cmpuint (g_list_model_get_n_items (hd_session_get_domains (hd_window_get_session (window))), ==, 2);
   g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 0)), ==, 0.25);
   g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 1)), ==, -0.75);
-  g_assert_cmpuint (hd_window_get_full_frame (window)->job->seed, ==, seed);
+  g_assert_cmpuint (hd_window_get_full_frame (window)->job->state->seed, ==, seed);
   assert_screen_matches_engine (window);
 
   /* And it goes on rendering. */

@@ -206,7 +206,7 @@ test_window_burst (void)
    * most of the 100 are dropped, not rendered. */
   g_assert_cmpuint (hd_render_worker_get_n_rendered (worker) - rendered, <=, 25);
   frame = hd_window_get_full_frame (window);
-  g_assert_cmpfloat (g_array_index (frame->job->weights, float, 0), ==, (float) last);
+  g_assert_cmpfloat ((float) g_array_index (frame->job->state->domains, HdStateDomain, 0).weight, ==, (float) last);
   assert_screen_matches_engine (window);
 
   /* A drag: 100 changes 1 ms apart while the pointer holds the slider,
@@ -237,7 +237,7 @@ test_window_burst (void)
   g_assert_cmpuint (hd_render_worker_get_n_rendered (worker) - rendered, <, 100);
   frame = hd_window_get_full_frame (window);
   g_assert_false (frame->preview);
-  g_assert_cmpfloat (g_array_index (frame->job->weights, float, 0), ==, (float) drag_value (99));
+  g_assert_cmpfloat ((float) g_array_index (frame->job->state->domains, HdStateDomain, 0).weight, ==, (float) drag_value (99));
   assert_screen_matches_engine (window);
 
   hd_ui_test_close_window (window);
@@ -262,15 +262,15 @@ test_window_latent_controls (void)
   g_assert_cmpfloat (hd_session_get_psi (session), ==, 0.5);
   hd_ui_test_wait_for_current (window, 30000);
   frame = hd_window_get_full_frame (window);
-  g_assert_cmpuint (frame->job->seed, ==, 42);
-  g_assert_cmpfloat (frame->job->psi, ==, 0.5f);
+  g_assert_cmpuint (frame->job->state->seed, ==, 42);
+  g_assert_cmpfloat (frame->job->state->psi, ==, 0.5);
   assert_screen_matches_engine (window);
 
   /* Interpolating toward a second seed renders a W latent. */
   gtk_range_set_value (hd_latent_panel_get_mix_scale (panel), 0.25);
   hd_ui_test_wait_for_current (window, 30000);
   frame = hd_window_get_full_frame (window);
-  g_assert_cmpfloat (frame->job->mix, ==, 0.25f);
+  g_assert_cmpfloat (frame->job->state->mix, ==, 0.25);
 
   hd_ui_test_close_window (window);
 }
@@ -475,10 +475,10 @@ test_window_abandon (void)
   g_autoptr(HdGenerator) gen = hd_generator_new_random (&config, 3);
   g_autoptr(HdRenderWorker) worker = hd_render_worker_new ();
   g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_render_frame_unref);
-  g_autoptr(HdRenderJob) warm = hd_render_job_new (gen);
-  g_autoptr(HdRenderJob) warm2 = hd_render_job_new (gen);
-  g_autoptr(HdRenderJob) old = hd_render_job_new (gen);
-  g_autoptr(HdRenderJob) newer = hd_render_job_new (gen);
+  g_autoptr(HdRenderJob) warm = hd_render_job_new (gen, NULL, NULL);
+  g_autoptr(HdRenderJob) warm2 = hd_render_job_new (gen, NULL, NULL);
+  g_autoptr(HdRenderJob) old = hd_render_job_new (gen, NULL, NULL);
+  g_autoptr(HdRenderJob) newer = hd_render_job_new (gen, NULL, NULL);
   g_autofree guint8 *expected = NULL;
   WorkerWait wait = { worker, frames, 1 };
   HdRenderFrame *frame;
@@ -491,10 +491,10 @@ test_window_abandon (void)
 
   /* Two first frames: the device, the renderer, the shaders compiled;
    * then the time of a frame. */
-  warm->seed = 1;
+  warm->state->seed = 1;
   hd_render_worker_submit (worker, warm);
   hd_ui_test_wait_until (worker_has_frames, &wait, 60000, "the first frame");
-  warm2->seed = 4;
+  warm2->state->seed = 4;
   hd_render_worker_submit (worker, warm2);
   wait.n = 2;
   hd_ui_test_wait_until (worker_has_frames, &wait, 60000, "the second frame");
@@ -504,8 +504,8 @@ test_window_abandon (void)
   /* The old job, and the newer one a quarter into its time. */
   dropped = hd_render_worker_get_n_dropped (worker);
   abandoned = hd_render_worker_get_n_abandoned (worker);
-  old->seed = 2;
-  newer->seed = 3;
+  old->state->seed = 2;
+  newer->state->seed = 3;
   hd_render_worker_submit (worker, old);
   g_usleep ((gulong) (frame_ms * 250.0));
   hd_render_worker_submit (worker, newer);
