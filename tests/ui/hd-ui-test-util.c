@@ -538,3 +538,19 @@ hd_ui_test_export_finished (gpointer dialog)
 {
   return !hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog));
 }
+
+GtkWidget *
+hd_ui_test_dialog_part (gpointer    dialog,
+                        const char *name)
+{
+  return hd_export_dialog_get_part (HD_EXPORT_DIALOG (dialog), name);
+}
+
+gboolean
+hd_ui_test_export_progressed (gpointer dialog)
+{
+  GtkWidget *bar = hd_ui_test_dialog_part (dialog, "progress_bar");
+
+  return gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)) > 0 ||
+         hd_ui_test_export_finished (dialog);
+}

@@ -70,6 +70,13 @@ GtkWidget     *hd_ui_test_find_css_name    (GtkWidget    *root,
 /* An HdUiTestCondition: the export of DIALOG (an HdExportDialog: contact
  * sheet, animation, seed range) is over, or was never started. */
 gboolean       hd_ui_test_export_finished  (gpointer      dialog);
+/* The widget NAME of the template of DIALOG (an HdExportDialog or one of
+ * its subclasses). */
+GtkWidget     *hd_ui_test_dialog_part      (gpointer      dialog,
+                                            const char   *name);
+/* An HdUiTestCondition: the progress bar of DIALOG (an HdExportDialog)
+ * has moved, or its export is over. */
+gboolean       hd_ui_test_export_progressed (gpointer     dialog);
 
 /* The last visible toplevel window of TYPE, or NULL. */
 GtkWindow     *hd_ui_test_find_window      (GType         type);

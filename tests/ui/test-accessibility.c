@@ -387,7 +387,7 @@ test_sheet_names (void)
   dialog = find_sheet_dialog ();
   g_assert_nonnull (dialog);
   /* The weight sweep shows every row. */
-  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_sheet_dialog_get_part (dialog, "mode_row")), 1);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_ui_test_dialog_part (dialog, "mode_row")), 1);
   hd_ui_test_run_for (100);
   assert_all_named (GTK_WIDGET (dialog), "contact sheet", &w);
   g_assert_cmpuint (w.n_checked, >, 0);

@@ -621,14 +621,6 @@ find_sheet_dialog (void)
   return (HdSheetDialog *) hd_ui_test_find_window (HD_TYPE_SHEET_DIALOG);
 }
 
-static gboolean
-sheet_progressed (gpointer data)
-{
-  GtkProgressBar *bar = GTK_PROGRESS_BAR (hd_sheet_dialog_get_part (data, "progress_bar"));
-
-  return gtk_progress_bar_get_fraction (bar) > 0 || !hd_sheet_dialog_is_running (data);
-}
-
 static guint
 count_files (const char *path)
 {
@@ -685,16 +677,16 @@ test_contact_sheet (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.contact-sheet", NULL));
   dialog = find_sheet_dialog ();
   g_assert_nonnull (dialog);
-  hd_sheet_dialog_set_folder (dialog, dir);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "first_seed_spin")), 0);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "n_seeds_spin")), 2);
-  g_assert_false (gtk_widget_get_visible (hd_sheet_dialog_get_part (dialog, "steps_row")));
+  hd_export_dialog_set_folder (HD_EXPORT_DIALOG (dialog), dir);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "first_seed_spin")), 0);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "n_seeds_spin")), 2);
+  g_assert_false (gtk_widget_get_visible (hd_ui_test_dialog_part (dialog, "steps_row")));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
-  g_assert_true (hd_sheet_dialog_is_running (dialog));
-  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_sheet_dialog_get_part (dialog, "progress_revealer"))));
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_ui_test_dialog_part (dialog, "progress_revealer"))));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the contact sheet");
-  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_sheet_dialog_get_part (dialog, "status_label"))));
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))));
 
   sheet_path = g_strdup (hd_sheet_dialog_get_sheet_path (dialog));
   cells_dir = g_strdup (hd_sheet_dialog_get_cells_dir (dialog));
@@ -757,13 +749,13 @@ test_contact_sheet (void)
   g_assert_true (g_file_test (sheet_path, G_FILE_TEST_EXISTS));
 
   /* A long sweep, cancelled: nothing is left of it. */
-  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_sheet_dialog_get_part (dialog, "mode_row")), 1);
-  g_assert_true (gtk_widget_get_visible (hd_sheet_dialog_get_part (dialog, "steps_row")));
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "n_seeds_spin")), 64);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "steps_spin")), 16);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_ui_test_dialog_part (dialog, "mode_row")), 1);
+  g_assert_true (gtk_widget_get_visible (hd_ui_test_dialog_part (dialog, "steps_row")));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "n_seeds_spin")), 64);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "steps_spin")), 16);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
-  hd_ui_test_wait_until (sheet_progressed, dialog, 60000, "progress");
-  g_assert_true (hd_sheet_dialog_is_running (dialog));
+  hd_ui_test_wait_until (hd_ui_test_export_progressed, dialog, 60000, "progress");
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.cancel", NULL));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 10000, "the cancelled sheet to stop");
   g_assert_null (hd_sheet_dialog_get_sheet_path (dialog));
@@ -774,7 +766,7 @@ test_contact_sheet (void)
     g_assert_false (g_file_test (third, G_FILE_TEST_EXISTS));
     g_assert_false (g_file_test (third_dir, G_FILE_TEST_EXISTS));
   }
-  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_sheet_dialog_get_part (dialog, "status_label"))), "Cancelled"));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))), "Cancelled"));
 
   gtk_window_destroy (GTK_WINDOW (dialog));
   hd_ui_test_close_window (window);
@@ -782,14 +774,6 @@ test_contact_sheet (void)
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
     g_assert_cmpint (system (cmd), ==, 0);
   }
-}
-
-static gboolean
-animation_progressed (gpointer data)
-{
-  GtkProgressBar *bar = GTK_PROGRESS_BAR (hd_animation_dialog_get_part (data, "progress_bar"));
-
-  return gtk_progress_bar_get_fraction (bar) > 0 || !hd_animation_dialog_is_running (data);
 }
 
 static gboolean
@@ -826,11 +810,11 @@ test_animation (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.animation", NULL));
   dialog = HD_ANIMATION_DIALOG (hd_window_get_animation_dialog (window));
   g_assert_nonnull (dialog);
-  hd_animation_dialog_set_folder (dialog, dir);
+  hd_export_dialog_set_folder (HD_EXPORT_DIALOG (dialog), dir);
   /* One keyframe is not an animation yet. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.add-key", NULL));
   g_assert_false (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL) &&
-                  hd_animation_dialog_is_running (dialog));
+                  hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
 
   hd_session_set_seed (session, 3);
   hd_session_set_psi (session, 0.6);
@@ -840,16 +824,16 @@ test_animation (void)
   g_assert_cmpuint (hd_animation_dialog_get_n_keys (dialog), ==, 2);
   g_assert_cmpuint (hd_animation_dialog_get_key (dialog, 1)->seed, ==, 3);
 
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_animation_dialog_get_part (dialog, "frames_spin")), 4);
-  gtk_switch_set_active (GTK_SWITCH (hd_animation_dialog_get_part (dialog, "ease_switch")), TRUE);
-  gtk_switch_set_active (GTK_SWITCH (hd_animation_dialog_get_part (dialog, "loop_switch")), TRUE);
-  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (hd_animation_dialog_get_part (dialog, "frames_row"))),
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "frames_spin")), 4);
+  gtk_switch_set_active (GTK_SWITCH (hd_ui_test_dialog_part (dialog, "ease_switch")), TRUE);
+  gtk_switch_set_active (GTK_SWITCH (hd_ui_test_dialog_part (dialog, "loop_switch")), TRUE);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (hd_ui_test_dialog_part (dialog, "frames_row"))),
                    ==, "8 frames in all");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL));
-  g_assert_true (hd_animation_dialog_is_running (dialog));
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the animation");
-  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))));
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))));
   frames_dir = g_strdup (hd_animation_dialog_get_frames_dir (dialog));
   g_assert_nonnull (frames_dir);
   g_assert_cmpuint (count_files (frames_dir), ==, 8);
@@ -878,9 +862,9 @@ test_animation (void)
     }
 
   /* Long, then cancelled: its folder goes. */
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_animation_dialog_get_part (dialog, "frames_spin")), 600);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "frames_spin")), 600);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL));
-  hd_ui_test_wait_until (animation_progressed, dialog, 60000, "progress");
+  hd_ui_test_wait_until (hd_ui_test_export_progressed, dialog, 60000, "progress");
   {
     g_autofree char *second = g_strdup (hd_animation_dialog_get_frames_dir (dialog));
 
@@ -889,7 +873,7 @@ test_animation (void)
     hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 20000, "the cancelled animation to stop");
     g_assert_false (g_file_test (second, G_FILE_TEST_EXISTS));
   }
-  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))), "Cancelled"));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))), "Cancelled"));
   g_assert_true (g_file_test (frames_dir, G_FILE_TEST_IS_DIR));
 
   hd_ui_test_close_window (window);
