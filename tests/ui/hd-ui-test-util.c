@@ -5,6 +5,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hd-export-dialog.h"
@@ -137,6 +138,10 @@ hd_ui_test_conformance_path (const char *name)
     dir = "tests/conformance";
   return g_canonicalize_filename (name, dir);
 }
+
+const char * const hd_ui_test_tiny_files[] = {
+  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
+};
 
 static gboolean
 on_timeout (gpointer data)
@@ -336,6 +341,32 @@ hd_ui_test_render_oracle (HdRenderJob *job,
 }
 
 guint8 *
+hd_ui_test_frame_pixels (HdWindow *window,
+                         int      *res)
+{
+  GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
+
+  g_assert_nonnull (texture);
+  *res = gdk_texture_get_width (texture);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, *res);
+  return hd_ui_test_texture_rgb (texture);
+}
+
+void
+hd_ui_test_assert_screen_matches_engine (HdWindow *window)
+{
+  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
+  g_autofree guint8 *shown = NULL;
+  g_autofree guint8 *expected = NULL;
+  int res, expected_res;
+
+  shown = hd_ui_test_frame_pixels (window, &res);
+  expected = hd_ui_test_render_oracle (job, &expected_res);
+  g_assert_cmpint (res, ==, expected_res);
+  g_assert_cmpmem (shown, (gsize) res * res * 3, expected, (gsize) res * res * 3);
+}
+
+guint8 *
 hd_ui_test_run_cli (const char * const *args,
                     int                *width,
                     int                *height)
@@ -514,6 +545,14 @@ hd_ui_test_remove_state_home (const char *state_home)
   g_unlink (session);
   g_rmdir (dir);
   g_rmdir (state_home);
+}
+
+void
+hd_ui_test_remove_dir (const char *dir)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+
+  g_assert_cmpint (system (cmd), ==, 0);
 }
 
 GtkWidget *

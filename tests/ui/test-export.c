@@ -15,10 +15,6 @@
 
 #include "hd-ui-test-util.h"
 
-static const char *tiny_files[] = {
-  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
-};
-
 /* The tiny generator's images are 32x32. */
 #define RES 32
 
@@ -83,13 +79,6 @@ export_to (HdWindow   *window,
   return path;
 }
 
-static void
-remove_dir (const char *dir)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-
-  g_assert_cmpint (system (cmd), ==, 0);
-}
 
 static GtkWidget *
 find_widget (GtkWidget  *root,
@@ -131,7 +120,7 @@ bounds_in (GtkWidget *widget,
 static void
 test_export_scale (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(GError) error = NULL;
@@ -252,7 +241,7 @@ test_export_scale (void)
   g_settings_reset (settings, "export-scale");
   g_settings_reset (settings, "export-filter");
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 /* After an export, the toast sits above the round buttons at the bottom
@@ -260,7 +249,7 @@ test_export_scale (void)
 static void
 test_toast_clear_of_buttons (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
   g_autofree char *path = NULL;
@@ -293,7 +282,7 @@ test_toast_clear_of_buttons (void)
 
   gtk_style_context_remove_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css));
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 static HdSeedsDialog *
@@ -350,7 +339,7 @@ assert_status_clear_of_folder_row (GtkWidget *dialog,
 static void
 test_seed_range (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(GError) error = NULL;
@@ -437,7 +426,7 @@ test_seed_range (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
   g_settings_reset (settings, "export-scale");
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 /* A long range at 8x, cancelled once some images are done: it stops
@@ -446,7 +435,7 @@ test_seed_range (void)
 static void
 test_seed_range_cancel (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
@@ -505,7 +494,7 @@ test_seed_range_cancel (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
   g_settings_reset (settings, "export-scale");
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 int
