@@ -353,17 +353,24 @@ hd_ui_test_frame_pixels (HdWindow *window,
 }
 
 void
+hd_ui_test_assert_same_rgb (const guint8 *a,
+                            int           res_a,
+                            const guint8 *b,
+                            int           res_b)
+{
+  g_assert_cmpint (res_a, ==, res_b);
+  g_assert_cmpmem (a, (gsize) res_a * res_a * 3, b, (gsize) res_b * res_b * 3);
+}
+
+void
 hd_ui_test_assert_screen_matches_engine (HdWindow *window)
 {
   g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
-  g_autofree guint8 *shown = NULL;
-  g_autofree guint8 *expected = NULL;
   int res, expected_res;
+  g_autofree guint8 *shown = hd_ui_test_frame_pixels (window, &res);
+  g_autofree guint8 *expected = hd_ui_test_render_oracle (job, &expected_res);
 
-  shown = hd_ui_test_frame_pixels (window, &res);
-  expected = hd_ui_test_render_oracle (job, &expected_res);
-  g_assert_cmpint (res, ==, expected_res);
-  g_assert_cmpmem (shown, (gsize) res * res * 3, expected, (gsize) res * res * 3);
+  hd_ui_test_assert_same_rgb (shown, res, expected, expected_res);
 }
 
 guint8 *

@@ -50,6 +50,12 @@ guint8        *hd_ui_test_texture_rgb      (GdkTexture   *texture);
 /* The RGB bytes of the (square) image WINDOW shows, RES x RES x 3. */
 guint8        *hd_ui_test_frame_pixels     (HdWindow     *window,
                                             int          *res);
+/* The square RGB images A and B, RES_A and RES_B pixels wide, are the
+ * same. */
+void           hd_ui_test_assert_same_rgb  (const guint8 *a,
+                                            int           res_a,
+                                            const guint8 *b,
+                                            int           res_b);
 /* The image on screen equals the engine's render of the window's state. */
 void           hd_ui_test_assert_screen_matches_engine (HdWindow *window);
 

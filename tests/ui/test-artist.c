@@ -243,14 +243,11 @@ static void
 assert_same_screen (HdWindow *a,
                     HdWindow *b)
 {
-  g_autofree guint8 *pa = NULL;
-  g_autofree guint8 *pb = NULL;
   int ra, rb;
+  g_autofree guint8 *pa = hd_ui_test_frame_pixels (a, &ra);
+  g_autofree guint8 *pb = hd_ui_test_frame_pixels (b, &rb);
 
-  pa = hd_ui_test_frame_pixels (a, &ra);
-  pb = hd_ui_test_frame_pixels (b, &rb);
-  g_assert_cmpint (ra, ==, rb);
-  g_assert_cmpmem (pa, (gsize) ra * ra * 3, pb, (gsize) rb * rb * 3);
+  hd_ui_test_assert_same_rgb (pa, ra, pb, rb);
 }
 
 /* An exported PNG reopened in a new window gives the same state and the
