@@ -20,6 +20,17 @@ hd_test_conformance_path (const char *name)
   return g_build_filename (dir, name, NULL);
 }
 
+HdGenerator *
+hd_test_load_tiny (void)
+{
+  g_autofree char *path = hd_test_conformance_path ("tiny.safetensors");
+  g_autoptr(GError) error = NULL;
+  HdGenerator *gen = hd_generator_load (path, &error);
+
+  g_assert_no_error (error);
+  return gen;
+}
+
 void
 hd_test_compare (const float *got,
                  const float *expected,
@@ -254,6 +265,24 @@ hd_test_load_conformance_cases (double *max_abs_tolerance,
     g_ptr_array_add (cases, load_case (json_array_get_object_element (list, i)));
   g_assert_cmpuint (cases->len, >=, 8);
   return cases;
+}
+
+void
+hd_test_check_case (const HdTestCase *tc,
+                    const float      *out,
+                    double            max_abs_tolerance,
+                    double            min_psnr_db,
+                    double           *worst_abs,
+                    double           *worst_psnr)
+{
+  double max_abs, psnr;
+
+  hd_test_compare (out, tc->expected->data, tc->expected->n_elements, &max_abs, &psnr);
+  g_test_message ("%-28s max abs %.3g  PSNR %.1f dB", tc->name, max_abs, psnr);
+  g_assert_cmpfloat (max_abs, <=, max_abs_tolerance);
+  g_assert_cmpfloat (psnr, >=, min_psnr_db);
+  *worst_abs = MAX (*worst_abs, max_abs);
+  *worst_psnr = MIN (*worst_psnr, psnr);
 }
 
 void

@@ -7,6 +7,8 @@
 
 /* Absolute path of a file in tests/conformance. */
 char     *hd_test_conformance_path (const char *name);
+/* The tiny generator of tests/conformance, loaded. */
+HdGenerator *hd_test_load_tiny     (void);
 
 /* max |a - b| and PSNR = 10 log10(4 / MSE) over N floats. */
 void      hd_test_compare          (const float *got,
@@ -54,6 +56,15 @@ typedef struct {
 /* Every case, with the tolerance of cases.json. */
 GPtrArray *hd_test_load_conformance_cases (double *max_abs_tolerance,
                                            double *min_psnr_db);
+/* Compares OUT, a render of TC, with its expected image: logs the
+ * figures, fails beyond the tolerance (MAX_ABS_TOLERANCE, MIN_PSNR_DB) and
+ * keeps the worst figures so far in WORST_ABS and WORST_PSNR. */
+void       hd_test_check_case             (const HdTestCase *tc,
+                                           const float      *out,
+                                           double            max_abs_tolerance,
+                                           double            min_psnr_db,
+                                           double           *worst_abs,
+                                           double           *worst_psnr);
 
 /* hyperdomain-render ($HD_RENDER) run to the end. */
 typedef struct {

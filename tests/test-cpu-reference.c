@@ -19,18 +19,12 @@ test_conformance (void)
       HdTestCase *tc = g_ptr_array_index (cases, i);
       g_autoptr(GError) error = NULL;
       g_autofree float *out = g_new (float, tc->expected->n_elements);
-      double max_abs, psnr;
 
       g_assert_cmpuint (tc->expected->n_elements, ==,
                         (gsize) 3 * tc->gen->config.img_resolution * tc->gen->config.img_resolution);
       hd_cpu_render (tc->gen, &tc->params, out, &error);
       g_assert_no_error (error);
-      hd_test_compare (out, tc->expected->data, tc->expected->n_elements, &max_abs, &psnr);
-      g_test_message ("%-28s max abs %.3g  PSNR %.1f dB", tc->name, max_abs, psnr);
-      g_assert_cmpfloat (max_abs, <=, tol_abs);
-      g_assert_cmpfloat (psnr, >=, tol_psnr);
-      worst_abs = MAX (worst_abs, max_abs);
-      worst_psnr = MIN (worst_psnr, psnr);
+      hd_test_check_case (tc, out, tol_abs, tol_psnr, &worst_abs, &worst_psnr);
     }
   g_test_message ("worst over %u cases: max abs %.3g, PSNR %.1f dB", cases->len, worst_abs, worst_psnr);
 }

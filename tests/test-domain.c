@@ -8,17 +8,6 @@
 #include "hd-error.h"
 #include "hd-test-util.h"
 
-static HdGenerator *
-load_tiny (void)
-{
-  g_autofree char *path = hd_test_conformance_path ("tiny.safetensors");
-  g_autoptr(GError) error = NULL;
-  HdGenerator *gen = hd_generator_load (path, &error);
-
-  g_assert_no_error (error);
-  return gen;
-}
-
 static HdDomain *
 load_one (const char *file)
 {
@@ -34,7 +23,7 @@ load_one (const char *file)
 static void
 test_load_single (void)
 {
-  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(HdDomain) a = load_one ("tiny-domain-a.safetensors");
   g_autoptr(HdDomain) partial = load_one ("tiny-domain-partial.safetensors");
   g_autoptr(GError) error = NULL;
@@ -109,7 +98,7 @@ manual_add (HdGenerator *gen,
 static void
 test_blend (void)
 {
-  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(HdDomain) a = load_one ("tiny-domain-a.safetensors");
   g_autoptr(HdDomain) b = load_one ("tiny-domain-b.safetensors");
   g_autoptr(HdDomain) partial = load_one ("tiny-domain-partial.safetensors");
@@ -150,7 +139,7 @@ test_blend (void)
 static void
 test_blend_ranges (void)
 {
-  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(HdDomain) a = load_one ("tiny-domain-a.safetensors");
   g_autoptr(HdDomain) b = load_one ("tiny-domain-b.safetensors");
   HdBlendTerm terms[] = {
@@ -258,7 +247,7 @@ test_pack (void)
   g_autofree char *dir = hd_test_make_tmpdir ();
   g_autofree char *path = write_pack (dir, "pack.safetensors", NULL, TRUE);
   g_autofree char *spec = g_strdup_printf ("%s#zeta-2", path);
-  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(HdDomain) a = load_one ("tiny-domain-a.safetensors");
   g_autoptr(HdDomain) partial = load_one ("tiny-domain-partial.safetensors");
   g_autoptr(GError) error = NULL;
@@ -528,7 +517,7 @@ test_generator_as_domain (void)
 static void
 test_check (void)
 {
-  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) wrong_length = load_built ("domain", "input-after-demod", "X",
                                                   "synthesis.b16.conv1", 10, 1, 0.0f, NULL, &error);

@@ -26,17 +26,6 @@
 /* The most allocations a renderer of the tiny generator may make. */
 #define MAX_ALLOCATIONS 400
 
-static HdGenerator *
-load_tiny (void)
-{
-  g_autofree char *path = hd_test_conformance_path ("tiny.safetensors");
-  g_autoptr(GError) error = NULL;
-  HdGenerator *gen = hd_generator_load (path, &error);
-
-  g_assert_no_error (error);
-  return gen;
-}
-
 static float *
 render_seed (HdRenderer *renderer,
              guint32     seed,
@@ -69,7 +58,7 @@ checksum (const float *img,
 static void
 oom_child (void)
 {
-  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(GError) error = NULL;
   g_autoptr(HdVkContext) ctx = hd_vk_context_new ("cpu", &error);
   g_autoptr(HdRenderer) renderer = NULL;
@@ -176,7 +165,7 @@ test_oom_at_load (void)
 static void
 device_lost_child (void)
 {
-  g_autoptr(HdGenerator) gen = load_tiny ();
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(GError) error = NULL;
   HdVkContext *ctx = hd_vk_context_new ("cpu", &error);
   HdRenderer *renderer;

@@ -132,58 +132,49 @@ hd_file_read_limited (const char  *path,
   return g_bytes_new_take (g_steal_pointer (&buffer), done);
 }
 
-/* Writes CONTENTS to a temporary file beside PATH and renames it over PATH,
- * so PATH holds either the old or the new contents, never a mix. */
+/* The errno value that the GFileError CODE stands for, or 0 for
+ * G_FILE_ERROR_FAILED, which stands for every errno without a code of its
+ * own (EFBIG, EDQUOT, ...). */
+static int
+errno_from_file_error (int code)
+{
+  static const int errnos[] = {
+    EEXIST, EISDIR, EACCES, ENAMETOOLONG, ENOENT, ENOTDIR, ENXIO, ENODEV,
+    EROFS, ETXTBSY, EFAULT, ELOOP, ENOSPC, ENOMEM, EMFILE, ENFILE, EBADF,
+    EINVAL, EPIPE, EAGAIN, EINTR, EIO, EPERM, ENOSYS,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (errnos); i++)
+    if ((int) g_file_error_from_errno (errnos[i]) == code)
+      return errnos[i];
+  return 0;
+}
+
+/* g_file_set_contents_full does the work (a temporary file beside PATH,
+ * flushed before it replaces a file, then renamed over it).  Its messages
+ * name the temporary file; this one names PATH, the file a person chose. */
 gboolean
 hd_file_replace_contents (const char    *path,
                           const guint8  *contents,
                           gsize          length,
                           GError       **error)
 {
-  g_autofree char *tmp_path = g_strconcat (path, ".XXXXXX", NULL);
-  g_autofree char *name = g_filename_display_name (path);
-  gsize done = 0;
-  int fd, saved_errno;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *name = NULL;
+  int errnum;
 
-  fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, 0666);
-  if (fd < 0)
-    {
-      saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
-                   name, g_strerror (saved_errno));
-      return FALSE;
-    }
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (contents != NULL || length == 0, FALSE);
+  g_return_val_if_fail (length <= G_MAXSSIZE, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  while (done < length)
-    {
-      gssize written = write (fd, contents + done, length - done);
+  if (g_file_set_contents_full (path, (const char *) contents, (gssize) length,
+                                G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local_error))
+    return TRUE;
 
-      if (written < 0 && errno == EINTR)
-        continue;
-      if (written < 0)
-        goto fail;
-      done += (gsize) written;
-    }
-  /* Flush before the rename when replacing a file, so that a crash cannot
-   * leave an empty file where the old one was. */
-  if (g_file_test (path, G_FILE_TEST_EXISTS) && fsync (fd) != 0)
-    goto fail;
-  if (close (fd) != 0)
-    {
-      fd = -1;
-      goto fail;
-    }
-  fd = -1;
-  if (g_rename (tmp_path, path) != 0)
-    goto fail;
-  return TRUE;
-
-fail:
-  saved_errno = errno;
-  if (fd >= 0)
-    close (fd);
-  g_unlink (tmp_path);
-  g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
-               name, g_strerror (saved_errno));
+  name = g_filename_display_name (path);
+  errnum = errno_from_file_error (local_error->code);
+  g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"), name,
+               errnum != 0 ? g_strerror (errnum) : local_error->message);
   return FALSE;
 }

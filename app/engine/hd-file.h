@@ -23,9 +23,10 @@ GBytes   *hd_file_read_limited     (const char    *path,
                                     gsize          max_size,
                                     GError       **error);
 
-/* Writes CONTENTS to a temporary file beside PATH, flushes it and renames it
- * over PATH: PATH holds either the old or the new contents, never a mix,
- * even when the process is killed half-way. */
+/* Replaces PATH with CONTENTS (g_file_set_contents_full, consistent, mode
+ * 0666 less the umask): PATH holds either the old or the new contents, never
+ * a mix, even when the process is killed half-way.  A failure is an
+ * HD_ERROR_IO error that names PATH and says why. */
 gboolean  hd_file_replace_contents (const char    *path,
                                     const guint8  *contents,
                                     gsize          length,

@@ -104,26 +104,42 @@ layout_add_filter (GPtrArray  *layout,
   layout_add (layout, SPEC_FILTER, 2, shape, "%s.resample_filter", prefix);
 }
 
+/* The four tensors of a modulated layer NAME with KERNEL x KERNEL
+ * weights, in file order: the affine (style) weight and bias, then the
+ * weight and the bias. */
+static void
+layout_add_modulated (GPtrArray    *layout,
+                      const char   *name,
+                      const float **affine_weight,
+                      const float **affine_bias,
+                      const float **weight,
+                      const float **bias,
+                      int           c_in,
+                      int           c_out,
+                      int           kernel,
+                      int           w_dim)
+{
+  g_autofree char *n_aw = g_strdup_printf ("%s.affine.weight", name);
+  g_autofree char *n_ab = g_strdup_printf ("%s.affine.bias", name);
+  g_autofree char *n_w = g_strdup_printf ("%s.weight", name);
+  g_autofree char *n_b = g_strdup_printf ("%s.bias", name);
+
+  layout_add_array (layout, affine_weight, 1.0f, 0.0f, n_aw, 2, c_in, w_dim, 0, 0);
+  layout_add_array (layout, affine_bias, 0.0f, 1.0f, n_ab, 1, c_in, 0, 0, 0);
+  layout_add_array (layout, weight, 1.0f, 0.0f, n_w, 4, c_out, c_in, kernel, kernel);
+  layout_add_array (layout, bias, 0.1f, 0.0f, n_b, 1, c_out, 0, 0, 0);
+}
+
 static void
 layout_add_conv (GPtrArray   *layout,
                  HdConvLayer *conv,
                  int          w_dim)
 {
-  g_autofree char *n_aw = g_strdup_printf ("%s.affine.weight", conv->name);
-  g_autofree char *n_ab = g_strdup_printf ("%s.affine.bias", conv->name);
-  g_autofree char *n_w = g_strdup_printf ("%s.weight", conv->name);
-  g_autofree char *n_b = g_strdup_printf ("%s.bias", conv->name);
   g_autofree char *n_nc = g_strdup_printf ("%s.noise_const", conv->name);
   TensorSpec *spec;
 
-  layout_add_array (layout, &conv->affine_weight, 1.0f, 0.0f, n_aw, 2,
-                    conv->c_in, w_dim, 0, 0);
-  layout_add_array (layout, &conv->affine_bias, 0.0f, 1.0f, n_ab, 1,
-                    conv->c_in, 0, 0, 0);
-  layout_add_array (layout, &conv->weight, 1.0f, 0.0f, n_w, 4,
-                    conv->c_out, conv->c_in, 3, 3);
-  layout_add_array (layout, &conv->bias, 0.1f, 0.0f, n_b, 1,
-                    conv->c_out, 0, 0, 0);
+  layout_add_modulated (layout, conv->name, &conv->affine_weight, &conv->affine_bias,
+                        &conv->weight, &conv->bias, conv->c_in, conv->c_out, 3, w_dim);
   spec = layout_add (layout, SPEC_SCALAR, 0, NULL, "%s.noise_strength", conv->name);
   spec->scalar = &conv->noise_strength;
   spec->init_scale = 0.1f;
@@ -137,19 +153,8 @@ layout_add_rgb (GPtrArray  *layout,
                 HdRgbLayer *rgb,
                 int         w_dim)
 {
-  g_autofree char *n_aw = g_strdup_printf ("%s.affine.weight", rgb->name);
-  g_autofree char *n_ab = g_strdup_printf ("%s.affine.bias", rgb->name);
-  g_autofree char *n_w = g_strdup_printf ("%s.weight", rgb->name);
-  g_autofree char *n_b = g_strdup_printf ("%s.bias", rgb->name);
-
-  layout_add_array (layout, &rgb->affine_weight, 1.0f, 0.0f, n_aw, 2,
-                    rgb->c_in, w_dim, 0, 0);
-  layout_add_array (layout, &rgb->affine_bias, 0.0f, 1.0f, n_ab, 1,
-                    rgb->c_in, 0, 0, 0);
-  layout_add_array (layout, &rgb->weight, 1.0f, 0.0f, n_w, 4,
-                    rgb->c_out, rgb->c_in, 1, 1);
-  layout_add_array (layout, &rgb->bias, 0.1f, 0.0f, n_b, 1,
-                    rgb->c_out, 0, 0, 0);
+  layout_add_modulated (layout, rgb->name, &rgb->affine_weight, &rgb->affine_bias,
+                        &rgb->weight, &rgb->bias, rgb->c_in, rgb->c_out, 1, w_dim);
 }
 
 /* Every tensor of the generator, in the order a file written by
@@ -562,19 +567,25 @@ config_member (JsonObject *object,
   return node;
 }
 
-/* KEY of OBJECT (part of SECTION, for messages) as an int; DEFAULT_VALUE
- * when absent, or an error when REQUIRED. */
+/* An object of hyperdomain.config, with what messages name it by. */
+typedef struct {
+  const char *file;    /* the generator file */
+  JsonObject *object;  /* NULL where the config has no such section */
+  const char *prefix;  /* "", "mapping." or "synthesis.": put before its keys */
+} ConfigSection;
+
+/* KEY of SECTION as an int; DEFAULT_VALUE when absent, or an error when
+ * REQUIRED. */
 static gboolean
-config_get_int (const char  *file,
-                JsonObject  *object,
-                const char  *section,
-                const char  *key,
-                gboolean     required,
-                int          default_value,
-                int         *out,
-                GError     **error)
+config_get_int (const ConfigSection  *section,
+                const char           *key,
+                gboolean              required,
+                int                   default_value,
+                int                  *out,
+                GError              **error)
 {
-  JsonNode *node = config_member (object, key);
+  const char *file = section->file, *prefix = section->prefix;
+  JsonNode *node = config_member (section->object, key);
   gint64 value;
 
   if (node == NULL)
@@ -584,7 +595,7 @@ config_get_int (const char  *file,
           g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
                        /* Translators: a file name, then a key of the generator config,
                           such as z_dim or mapping.num_layers. */
-                       _("%s: hyperdomain.config has no %s%s"), file, section, key);
+                       _("%s: hyperdomain.config has no %s%s"), file, prefix, key);
           return FALSE;
         }
       *out = default_value;
@@ -593,7 +604,7 @@ config_get_int (const char  *file,
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   _("%s: hyperdomain.config: %s%s is not an integer"), file, section, key);
+                   _("%s: hyperdomain.config: %s%s is not an integer"), file, prefix, key);
       return FALSE;
     }
   value = json_node_get_int (node);
@@ -601,7 +612,7 @@ config_get_int (const char  *file,
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
                    _("%s: hyperdomain.config: %s%s %lld is out of range"),
-                   file, section, key, (long long) value);
+                   file, prefix, key, (long long) value);
       return FALSE;
     }
   *out = (int) value;
@@ -610,15 +621,13 @@ config_get_int (const char  *file,
 
 /* A number (integer or not); *PRESENT is FALSE for an absent or null key. */
 static gboolean
-config_get_number (const char  *file,
-                   JsonObject  *object,
-                   const char  *section,
-                   const char  *key,
-                   gboolean    *present,
-                   float       *out,
-                   GError     **error)
+config_get_number (const ConfigSection  *section,
+                   const char           *key,
+                   gboolean             *present,
+                   float                *out,
+                   GError              **error)
 {
-  JsonNode *node = config_member (object, key);
+  JsonNode *node = config_member (section->object, key);
   GType type;
 
   *present = FALSE;
@@ -632,32 +641,33 @@ config_get_number (const char  *file,
   else
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   _("%s: hyperdomain.config: %s%s is not a number"), file, section, key);
+                   _("%s: hyperdomain.config: %s%s is not a number"),
+                   section->file, section->prefix, key);
       return FALSE;
     }
   *present = TRUE;
   return TRUE;
 }
 
+/* The object KEY of the top level into SECTION->object. */
 static gboolean
-config_get_section (const char  *file,
-                    JsonObject  *root,
-                    const char  *key,
-                    JsonObject **out,
-                    GError     **error)
+config_get_section (const ConfigSection  *top,
+                    const char           *key,
+                    ConfigSection        *section,
+                    GError              **error)
 {
-  JsonNode *node = config_member (root, key);
+  JsonNode *node = config_member (top->object, key);
 
-  *out = NULL;
+  section->object = NULL;
   if (node == NULL)
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   _("%s: hyperdomain.config: %s is not an object"), file, key);
+                   _("%s: hyperdomain.config: %s is not an object"), top->file, key);
       return FALSE;
     }
-  *out = json_node_get_object (node);
+  section->object = json_node_get_object (node);
   return TRUE;
 }
 
@@ -669,7 +679,9 @@ parse_config (const char         *file,
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
-  JsonObject *root, *mapping, *synthesis;
+  ConfigSection top = { file, NULL, "" };
+  ConfigSection mapping = { file, NULL, "mapping." };
+  ConfigSection synthesis = { file, NULL, "synthesis." };
   JsonNode *node;
   const char *architecture = "skip";
   gboolean present;
@@ -693,32 +705,28 @@ parse_config (const char         *file,
                    _("%s: hyperdomain.config is not a JSON object"), file);
       return FALSE;
     }
-  root = json_node_get_object (json_parser_get_root (parser));
+  top.object = json_node_get_object (json_parser_get_root (parser));
 
   memset (config, 0, sizeof *config);
-  if (!config_get_section (file, root, "mapping", &mapping, error) ||
-      !config_get_section (file, root, "synthesis", &synthesis, error) ||
-      !config_get_int (file, root, "", "z_dim", TRUE, 0, &config->z_dim, error) ||
-      !config_get_int (file, root, "", "w_dim", TRUE, 0, &config->w_dim, error) ||
-      !config_get_int (file, root, "", "c_dim", FALSE, 0, &config->c_dim, error) ||
-      !config_get_int (file, root, "", "img_resolution", TRUE, 0, &config->img_resolution, error) ||
-      !config_get_int (file, root, "", "img_channels", TRUE, 0, &config->img_channels, error) ||
-      !config_get_int (file, mapping, "mapping.", "num_layers", FALSE, 8,
-                       &config->mapping_layers, error) ||
-      !config_get_number (file, mapping, "mapping.", "lr_multiplier", &present,
-                          &config->lr_multiplier, error) ||
-      !config_get_int (file, synthesis, "synthesis.", "channel_base", FALSE, 32768,
-                       &config->channel_base, error) ||
-      !config_get_int (file, synthesis, "synthesis.", "channel_max", FALSE, 512,
-                       &config->channel_max, error))
+  if (!config_get_section (&top, "mapping", &mapping, error) ||
+      !config_get_section (&top, "synthesis", &synthesis, error) ||
+      !config_get_int (&top, "z_dim", TRUE, 0, &config->z_dim, error) ||
+      !config_get_int (&top, "w_dim", TRUE, 0, &config->w_dim, error) ||
+      !config_get_int (&top, "c_dim", FALSE, 0, &config->c_dim, error) ||
+      !config_get_int (&top, "img_resolution", TRUE, 0, &config->img_resolution, error) ||
+      !config_get_int (&top, "img_channels", TRUE, 0, &config->img_channels, error) ||
+      !config_get_int (&mapping, "num_layers", FALSE, 8, &config->mapping_layers, error) ||
+      !config_get_number (&mapping, "lr_multiplier", &present, &config->lr_multiplier, error) ||
+      !config_get_int (&synthesis, "channel_base", FALSE, 32768, &config->channel_base, error) ||
+      !config_get_int (&synthesis, "channel_max", FALSE, 512, &config->channel_max, error))
     return FALSE;
   if (!present)
     config->lr_multiplier = 0.01f;
-  if (!config_get_number (file, synthesis, "synthesis.", "conv_clamp",
-                          &config->has_conv_clamp, &config->conv_clamp, error))
+  if (!config_get_number (&synthesis, "conv_clamp", &config->has_conv_clamp,
+                          &config->conv_clamp, error))
     return FALSE;
 
-  node = config_member (synthesis, "architecture");
+  node = config_member (synthesis.object, "architecture");
   if (node != NULL)
     {
       if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)

@@ -118,16 +118,34 @@ hd_mt_next_gauss (HdMt *state)
   return f * x2;
 }
 
-void
-hd_randn (guint32  seed,
-          double  *out,
-          gsize    n)
+/* The first N values of numpy's RandomState(SEED).randn into OUT_F64, or
+ * rounded to float into OUT_F32 when OUT_F64 is NULL. */
+static void
+randn_fill (guint32  seed,
+            double  *out_f64,
+            float   *out_f32,
+            gsize    n)
 {
   HdMt state;
 
   hd_mt_init (&state, seed);
   for (gsize i = 0; i < n; i++)
-    out[i] = hd_mt_next_gauss (&state);
+    {
+      double x = hd_mt_next_gauss (&state);
+
+      if (out_f64 != NULL)
+        out_f64[i] = x;
+      else
+        out_f32[i] = (float) x;
+    }
+}
+
+void
+hd_randn (guint32  seed,
+          double  *out,
+          gsize    n)
+{
+  randn_fill (seed, out, NULL, n);
 }
 
 void
@@ -135,15 +153,26 @@ hd_randn_f32 (guint32  seed,
               float   *out,
               gsize    n)
 {
-  HdMt state;
-
-  hd_mt_init (&state, seed);
-  for (gsize i = 0; i < n; i++)
-    out[i] = (float) hd_mt_next_gauss (&state);
+  randn_fill (seed, NULL, out, n);
 }
 
 /* ------------------------------------------------------------------------ */
 /* .npy files                                                               */
+
+/* Copies the little-endian number of SIZE bytes at P (not necessarily
+ * aligned) to DEST in the byte order of this machine. */
+static void
+load_le (void         *dest,
+         const guint8 *p,
+         gsize         size)
+{
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  memcpy (dest, p, size);
+#else
+  for (gsize b = 0; b < size; b++)
+    ((guint8 *) dest)[b] = p[size - 1 - b];
+#endif
+}
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
@@ -579,29 +608,22 @@ hd_npy_read_bytes (GBytes      *bytes,
   npy->data = g_new (float, MAX (n_elements, 1));
 
   data += prefix_len + header_len;
-  if (item_size == 4)
+  for (gsize i = 0; i < n_elements; i++)
     {
-      for (gsize i = 0; i < n_elements; i++)
+      const guint8 *item = data + i * item_size;
+
+      if (item_size == 4)
         {
-          guint32 bits;
           float value;
 
-          memcpy (&bits, data + i * 4, 4);
-          bits = GUINT32_FROM_LE (bits);
-          memcpy (&value, &bits, 4);
+          load_le (&value, item, sizeof value);
           npy->data[i] = value;
         }
-    }
-  else
-    {
-      for (gsize i = 0; i < n_elements; i++)
+      else
         {
-          guint64 bits;
           double value;
 
-          memcpy (&bits, data + i * 8, 8);
-          bits = GUINT64_FROM_LE (bits);
-          memcpy (&value, &bits, 8);
+          load_le (&value, item, sizeof value);
           npy->data[i] = (float) value;
         }
     }

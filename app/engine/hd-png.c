@@ -4,12 +4,10 @@
 #include "hd-png.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <glib/gstdio.h>
 #include <png.h>
 #include <glib/gi18n-lib.h>
 
@@ -65,8 +63,11 @@ hd_image_to_u8 (const float *img,
 
 /* State shared with the libpng callbacks. */
 typedef struct {
-  int      fd;
-  int      saved_errno;   /* set when a read or write failed */
+  int      fd;            /* read from */
+  guint8  *out;           /* written to: the encoded file so far */
+  gsize    out_length;
+  gsize    out_allocated;
+  int      saved_errno;   /* set when a read failed */
   gboolean truncated;     /* set when a read hit the end of the file */
   char     message[256];  /* the last libpng error */
   char     warning[256];  /* the last libpng warning, often the reason */
@@ -96,27 +97,28 @@ png_io_warning (png_structp      png,
   g_debug ("libpng: %s", message);
 }
 
+/* Appends to the encoded file in memory, which hd_file_replace_contents
+ * then writes in one piece. */
 static void
 png_io_write (png_structp png,
               png_bytep   data,
               size_t      length)
 {
   PngIo *io = png_get_io_ptr (png);
-  size_t done = 0;
 
-  while (done < length)
+  if (length > io->out_allocated - io->out_length)
     {
-      ssize_t written = write (io->fd, data + done, length - done);
+      gsize allocated = MAX (MAX (io->out_allocated * 2, 64 * 1024),
+                             io->out_length + length);
+      guint8 *grown = g_try_realloc (io->out, allocated);
 
-      if (written < 0 && errno == EINTR)
-        continue;
-      if (written < 0)
-        {
-          io->saved_errno = errno;
-          png_error (png, g_strerror (io->saved_errno));
-        }
-      done += (size_t) written;
+      if (grown == NULL)
+        png_error (png, _("not enough memory"));
+      io->out = grown;
+      io->out_allocated = allocated;
     }
+  memcpy (io->out + io->out_length, data, length);
+  io->out_length += length;
 }
 
 static void
@@ -152,8 +154,6 @@ png_io_read (png_structp png,
     }
 }
 
-/* All libpng calls that may fail, behind one setjmp; nothing that this
- * function changes after setjmp is used after a longjmp. */
 /* Adds a text chunk KEY = TEXT with COMPRESSION (png_set_text copies the
  * strings). */
 static void
@@ -172,6 +172,8 @@ set_text_chunk (png_structp  png,
   png_set_text (png, info, &chunk, 1);
 }
 
+/* All libpng calls that may fail, behind one setjmp; nothing that this
+ * function changes after setjmp is used after a longjmp. */
 static gboolean
 png_encode (png_structp   png,
             png_infop     info,
@@ -225,7 +227,6 @@ hd_png_write_scaled (const char      *path,
                      GError         **error)
 {
   g_autofree char *name = NULL;
-  g_autofree char *tmp_path = NULL;
   g_autofree guint8 *pixels = NULL;
   g_autofree png_bytep *rows = NULL;
   g_autofree char *export_info = NULL;
@@ -233,7 +234,7 @@ hd_png_write_scaled (const char      *path,
   png_infop info = NULL;
   PngIo io = { .fd = -1 };
   gsize row_bytes;
-  gboolean encoded;
+  gboolean encoded, written;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (img != NULL, FALSE);
@@ -306,16 +307,6 @@ hd_png_write_scaled (const char      *path,
   for (int y = 0; y < height; y++)
     rows[y] = pixels + (gsize) y * row_bytes;
 
-  tmp_path = g_strconcat (path, ".XXXXXX", NULL);
-  io.fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, 0666);
-  if (io.fd < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
-                   name, g_strerror (saved_errno));
-      return FALSE;
-    }
-
   png = png_create_write_struct (PNG_LIBPNG_VER_STRING, &io,
                                  png_io_error, png_io_warning);
   if (png != NULL)
@@ -323,8 +314,6 @@ hd_png_write_scaled (const char      *path,
   if (png == NULL || info == NULL)
     {
       png_destroy_write_struct (&png, &info);
-      close (io.fd);
-      g_unlink (tmp_path);
       g_set_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY,
                    _("Cannot write “%s”: not enough memory"), name);
       return FALSE;
@@ -334,36 +323,17 @@ hd_png_write_scaled (const char      *path,
   encoded = png_encode (png, info, rows, channels, height, width,
                         metadata_json, export_info);
   png_destroy_write_struct (&png, &info);
-
-  if (encoded)
-    {
-      /* Flush before replacing a file, so that a crash cannot leave an
-       * empty file where the old one was. */
-      if (g_file_test (path, G_FILE_TEST_EXISTS) && fsync (io.fd) != 0)
-        {
-          io.saved_errno = errno;
-          encoded = FALSE;
-        }
-    }
-  if (close (io.fd) != 0 && encoded)
-    {
-      io.saved_errno = errno;
-      encoded = FALSE;
-    }
-  if (encoded && g_rename (tmp_path, path) != 0)
-    {
-      io.saved_errno = errno;
-      encoded = FALSE;
-    }
   if (!encoded)
     {
-      g_unlink (tmp_path);
+      g_free (io.out);
       g_set_error (error, HD_ERROR, HD_ERROR_IO, _("Cannot write “%s”: %s"),
-                   name, io.saved_errno != 0 ? g_strerror (io.saved_errno)
-                                             : io.message);
+                   name, io.message);
       return FALSE;
     }
-  return TRUE;
+
+  written = hd_file_replace_contents (path, io.out, io.out_length, error);
+  g_free (io.out);
+  return written;
 }
 
 /* Reads the chunks up to the image data, behind one setjmp like

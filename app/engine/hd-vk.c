@@ -11,6 +11,7 @@
 
 #include "hd-error.h"
 #include "hd-shaders.h"
+#include "hd-vk-fault.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HD_ASAN 1
@@ -148,93 +149,6 @@ hd_vk_check (VkResult     result,
   return FALSE;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Fault injection (HYPERDOMAIN_FAULT, described in hd-vk.h)                */
-
-typedef struct {
-  gboolean oom_armed;       /* an allocation is still to fail */
-  guint64  oom_at;          /* ... the how-manieth device allocation */
-  gboolean lost_armed;      /* a device loss is still to happen */
-  guint64  lost_after;      /* ... after this many frames */
-  guint64  allocations;     /* device allocations so far */
-  guint64  frames;          /* frames so far */
-  guint    injected;        /* faults injected so far */
-} FaultPlan;
-
-static GMutex fault_mutex;
-static FaultPlan fault_plan;
-
-static gboolean
-parse_fault_count (const char *item,
-                   const char *value,
-                   guint64     min,
-                   guint64    *out)
-{
-  if (value != NULL && g_ascii_string_to_unsigned (value, 10, min, G_MAXUINT32, out, NULL))
-    return TRUE;
-  g_warning ("HYPERDOMAIN_FAULT: “%s” needs a whole number of at least %" G_GUINT64_FORMAT
-             " after “=”; ignored", item, min);
-  return FALSE;
-}
-
-/* Reads HYPERDOMAIN_FAULT once per process. */
-static void
-fault_plan_load (void)
-{
-  static gsize loaded = 0;
-
-  if (g_once_init_enter (&loaded))
-    {
-      const char *env = g_getenv ("HYPERDOMAIN_FAULT");
-      g_auto(GStrv) items = g_strsplit (env != NULL ? env : "", ",", -1);
-
-      g_mutex_lock (&fault_mutex);
-      for (guint i = 0; items[i] != NULL; i++)
-        {
-          char *item = g_strstrip (items[i]);
-          char *value = strchr (item, '=');
-
-          if (value != NULL)
-            *value++ = '\0';
-          if (*item == '\0')
-            continue;
-          if (strcmp (item, "oom-at-load") == 0)
-            {
-              fault_plan.oom_at = 1;
-              fault_plan.oom_armed = value == NULL ||
-                                     parse_fault_count (item, value, 1, &fault_plan.oom_at);
-            }
-          else if (strcmp (item, "device-lost-after") == 0)
-            fault_plan.lost_armed = parse_fault_count (item, value, 0, &fault_plan.lost_after);
-          else
-            g_warning ("HYPERDOMAIN_FAULT: unknown fault “%s” ignored; known: "
-                       "oom-at-load[=N], device-lost-after=N", item);
-        }
-      if (fault_plan.oom_armed || fault_plan.lost_armed)
-        g_message ("HYPERDOMAIN_FAULT=%s: injecting faults", env);
-      g_mutex_unlock (&fault_mutex);
-      g_once_init_leave (&loaded, 1);
-    }
-}
-
-/* TRUE when this device allocation is the one to fail. */
-static gboolean
-fault_take_oom (void)
-{
-  gboolean fail = FALSE;
-
-  g_mutex_lock (&fault_mutex);
-  fault_plan.allocations++;
-  if (fault_plan.oom_armed && fault_plan.allocations == fault_plan.oom_at)
-    {
-      fault_plan.oom_armed = FALSE;
-      fault_plan.injected++;
-      fail = TRUE;
-    }
-  g_mutex_unlock (&fault_mutex);
-  return fail;
-}
-
 guint64
 hd_vk_context_get_allocated_bytes (HdVkContext *ctx,
                                    guint64     *n_allocations)
@@ -289,34 +203,10 @@ hd_vk_context_count_frame (HdVkContext *ctx)
 {
   g_return_val_if_fail (ctx != NULL, VK_ERROR_UNKNOWN);
 
-  g_mutex_lock (&fault_mutex);
-  if (!g_atomic_int_get (&ctx->lost))
-    {
-      if (fault_plan.lost_armed && fault_plan.frames >= fault_plan.lost_after)
-        {
-          fault_plan.lost_armed = FALSE;
-          fault_plan.injected++;
-          g_atomic_int_set (&ctx->lost, 1);
-          g_message ("HYPERDOMAIN_FAULT: the device is lost after %" G_GUINT64_FORMAT " frames",
-                     fault_plan.frames);
-        }
-      else
-        fault_plan.frames++;
-    }
-  g_mutex_unlock (&fault_mutex);
+  /* A lost context counts no more frames. */
+  if (!g_atomic_int_get (&ctx->lost) && hd_vk_fault_count_frame ())
+    g_atomic_int_set (&ctx->lost, 1);
   return hd_vk_context_get_fault (ctx);
-}
-
-guint
-hd_vk_get_faults_injected (void)
-{
-  guint n;
-
-  fault_plan_load ();
-  g_mutex_lock (&fault_mutex);
-  n = fault_plan.injected;
-  g_mutex_unlock (&fault_mutex);
-  return n;
 }
 
 void
@@ -854,7 +744,7 @@ hd_vk_context_new (const char  *choice,
   };
   int chosen, family;
 
-  fault_plan_load ();
+  hd_vk_fault_load ();
   ctx->instance = create_instance (ctx, error);
   if (ctx->instance == VK_NULL_HANDLE)
     goto fail;
@@ -1079,7 +969,7 @@ hd_vk_buffer_init (HdVkContext   *ctx,
     }
   vkGetBufferMemoryRequirements (ctx->device, buf->buffer, &req);
 
-  if (use == HD_VK_MEMORY_DEVICE && fault_take_oom ())
+  if (use == HD_VK_MEMORY_DEVICE && hd_vk_fault_take_oom ())
     {
       hd_vk_check (VK_ERROR_OUT_OF_DEVICE_MEMORY, "Allocating device memory", error);
       hd_vk_buffer_clear (ctx, buf);

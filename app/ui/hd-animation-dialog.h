@@ -23,10 +23,4 @@ const HdState *hd_animation_dialog_get_key      (HdAnimationDialog *self,
 /* The folder of the frames of the last export, or NULL. */
 const char    *hd_animation_dialog_get_frames_dir (HdAnimationDialog *self);
 
-/* The folder, whether an export runs, and for tests the template's widget
- * NAME: those of HdExportDialog. */
-#define hd_animation_dialog_set_folder(self, folder) hd_export_dialog_set_folder (HD_EXPORT_DIALOG (self), (folder))
-#define hd_animation_dialog_is_running(self)         hd_export_dialog_is_running (HD_EXPORT_DIALOG (self))
-#define hd_animation_dialog_get_part(self, name)     hd_export_dialog_get_part (HD_EXPORT_DIALOG (self), (name))
-
 G_END_DECLS

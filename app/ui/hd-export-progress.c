@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "hd-dialogs.h"
 #include "hd-export-progress.h"
 
 struct _HdExportProgress
@@ -200,13 +201,9 @@ hd_export_choose_folder (GtkWindow          *parent,
                          HdExportFolderFunc  func)
 {
   GtkFileChooserNative *chooser;
-  g_autoptr(GFile) folder = g_file_new_for_path (current);
 
-  chooser = gtk_file_chooser_native_new (title, parent, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                         _("_Select"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  if (g_file_query_exists (folder, NULL))
-    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+  chooser = hd_file_chooser_new (parent, title, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                 _("_Select"), current);
   g_signal_connect (chooser, "response", G_CALLBACK (on_folder_chosen), func);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }

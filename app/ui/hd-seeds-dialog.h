@@ -25,10 +25,4 @@ guint       hd_seeds_dialog_get_n_saved (HdSeedsDialog *self);
 /* The file name of SEED's image in the folder (a new string). */
 char       *hd_seeds_dialog_file_name   (guint32        seed);
 
-/* The folder, whether an export runs, and for tests the template's widget
- * NAME: those of HdExportDialog. */
-#define hd_seeds_dialog_set_folder(self, folder) hd_export_dialog_set_folder (HD_EXPORT_DIALOG (self), (folder))
-#define hd_seeds_dialog_is_running(self)         hd_export_dialog_is_running (HD_EXPORT_DIALOG (self))
-#define hd_seeds_dialog_get_part(self, name)     hd_export_dialog_get_part (HD_EXPORT_DIALOG (self), (name))
-
 G_END_DECLS

@@ -21,10 +21,4 @@ GtkWidget  *hd_sheet_dialog_new             (GtkWindow     *parent,
 const char *hd_sheet_dialog_get_sheet_path  (HdSheetDialog *self);
 const char *hd_sheet_dialog_get_cells_dir   (HdSheetDialog *self);
 
-/* The folder, whether an export runs, and for tests the template's widget
- * NAME: those of HdExportDialog. */
-#define hd_sheet_dialog_set_folder(self, folder) hd_export_dialog_set_folder (HD_EXPORT_DIALOG (self), (folder))
-#define hd_sheet_dialog_is_running(self)         hd_export_dialog_is_running (HD_EXPORT_DIALOG (self))
-#define hd_sheet_dialog_get_part(self, name)     hd_export_dialog_get_part (HD_EXPORT_DIALOG (self), (name))
-
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "hd-dialogs.h"
 #include "hd-state-files.h"
 #include "hd-state-opener.h"
 
@@ -141,9 +142,7 @@ on_missing_response (AdwMessageDialog *dialog,
   g_autofree char *base = NULL;
   g_autofree char *title = NULL;
   g_autofree char *dir = NULL;
-  g_autoptr(GFile) folder = NULL;
   GtkFileChooserNative *chooser;
-  GtkFileFilter *filter;
 
   if (!g_str_equal (response, "locate"))
     {
@@ -154,17 +153,11 @@ on_missing_response (AdwMessageDialog *dialog,
 
   base = g_path_get_basename (recorded_path (data, data->next));
   title = g_strdup_printf (_("Locate “%s”"), base);
-  chooser = gtk_file_chooser_native_new (title, data->parent, GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   dir = g_path_get_dirname (data->origin);
-  folder = g_file_new_for_path (dir);
-  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
-  filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("Generators and Domains (.safetensors)"));
-  gtk_file_filter_add_pattern (filter, "*.safetensors");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
+  chooser = hd_file_chooser_new (data->parent, title, GTK_FILE_CHOOSER_ACTION_OPEN,
+                                 _("_Open"), dir);
+  hd_file_chooser_add_filter (chooser, _("Generators and Domains (.safetensors)"),
+                              "*.safetensors");
 
   /* The task's reference moves to the chooser's callback. */
   g_signal_connect (chooser, "response", G_CALLBACK (on_locate_response), task);
@@ -196,17 +189,10 @@ find_next (GTask *task)
       origin_name = g_path_get_basename (data->origin);
       body = g_strdup_printf (_("“%s” used by “%s” is no longer at “%s”, nor next to “%s”. Locate it to restore the image."),
                               base, origin_name, recorded != NULL ? recorded : "", origin_name);
-      dialog = adw_message_dialog_new (data->parent,
+      dialog = hd_question_dialog_new (data->parent,
                                        data->next == 0 ? _("Generator Not Found") : _("Domain Not Found"),
-                                       body);
-      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                        "cancel", _("_Cancel"),
-                                        "locate", _("_Locate…"),
-                                        NULL);
-      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "locate",
-                                                  ADW_RESPONSE_SUGGESTED);
-      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "locate");
-      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+                                       body, "locate", _("_Locate…"), ADW_RESPONSE_SUGGESTED,
+                                       "locate");
       g_signal_connect (dialog, "response", G_CALLBACK (on_missing_response), g_object_ref (task));
       gtk_window_present (GTK_WINDOW (dialog));
       return;

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "hd-animation-dialog.h"
+#include "hd-dialogs.h"
 #include "hd-seeds-dialog.h"
 #include "hd-sheet-dialog.h"
 #include "hd-window-internal.h"
@@ -43,20 +44,6 @@ typedef struct
 #define FILTER_STATES  { N_("Presets and Saved States (.json)"), "*.json" }
 #define FILTER_LATENTS { N_("Latents (.npy)"), "*.npy" }
 
-static void
-add_chooser_filter (GtkFileChooser *chooser,
-                    const char     *name,
-                    const char     *patterns)
-{
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-  g_auto(GStrv) list = g_strsplit (patterns, ";", -1);
-
-  gtk_file_filter_set_name (filter, name);
-  for (guint i = 0; list[i] != NULL; i++)
-    gtk_file_filter_add_pattern (filter, list[i]);
-  gtk_file_chooser_add_filter (chooser, filter);
-}
-
 /* Asks for files to open, offering FILTERS (the first is chosen), then
  * "All Files"; with several filters, "All Supported Files" comes first. */
 static void
@@ -68,10 +55,8 @@ hd_window_choose_files (HdWindow            *self,
 {
   GtkFileChooserNative *chooser;
 
-  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  chooser = hd_file_chooser_new (GTK_WINDOW (self), title, GTK_FILE_CHOOSER_ACTION_OPEN,
+                                 _("_Open"), NULL);
   gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), multiple);
 
   if (n_filters > 1)
@@ -80,11 +65,11 @@ hd_window_choose_files (HdWindow            *self,
 
       for (guint i = 0; i < n_filters; i++)
         g_string_append_printf (all, "%s%s", i > 0 ? ";" : "", filters[i].patterns);
-      add_chooser_filter (GTK_FILE_CHOOSER (chooser), _("All Supported Files"), all->str);
+      hd_file_chooser_add_filter (chooser, _("All Supported Files"), all->str);
     }
   for (guint i = 0; i < n_filters; i++)
-    add_chooser_filter (GTK_FILE_CHOOSER (chooser), _(filters[i].name), filters[i].patterns);
-  add_chooser_filter (GTK_FILE_CHOOSER (chooser), _("All Files"), "*");
+    hd_file_chooser_add_filter (chooser, _(filters[i].name), filters[i].patterns);
+  hd_file_chooser_add_filter (chooser, _("All Files"), "*");
 
   g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
@@ -172,22 +157,13 @@ hd_window_save_preset_action (GtkWidget  *widget,
 {
   HdWindow *self = HD_WINDOW (widget);
   g_autofree char *folder = hd_window_presets_folder ();
-  g_autoptr(GFile) folder_file = g_file_new_for_path (folder);
   GtkFileChooserNative *chooser;
-  GtkFileFilter *filter;
 
   g_mkdir_with_parents (folder, 0700);
-  chooser = gtk_file_chooser_native_new (_("Save Preset"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         _("_Save"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder_file, NULL);
+  chooser = hd_file_chooser_new (GTK_WINDOW (self), _("Save Preset"), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                 _("_Save"), folder);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), _("preset.json"));
-  filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("Presets (.json)"));
-  gtk_file_filter_add_pattern (filter, "*.json");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
+  hd_file_chooser_add_filter (chooser, _("Presets (.json)"), "*.json");
   g_signal_connect (chooser, "response", G_CALLBACK (on_preset_chooser_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hd-dialogs.h"
 #include "hd-png.h"
 #include "hd-export-progress.h"
 #include "hd-window-internal.h"
@@ -209,15 +210,8 @@ hd_window_export_quick (HdWindow      *self,
       data->frame = hd_render_frame_ref (frame);
       data->path = g_strdup (path);
 
-      dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
-      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                        "cancel", _("_Cancel"),
-                                        "replace", _("_Replace"),
-                                        NULL);
-      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
-                                                  ADW_RESPONSE_DESTRUCTIVE);
-      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      dialog = hd_question_dialog_new (GTK_WINDOW (self), heading, body, "replace", _("_Replace"),
+                                       ADW_RESPONSE_DESTRUCTIVE, "cancel");
       g_signal_connect (dialog, "response", G_CALLBACK (on_replace_response), data);
       gtk_window_present (GTK_WINDOW (dialog));
       return;
@@ -334,18 +328,13 @@ _hd_window_export_as_action (GtkWidget  *widget,
   GtkFileChooserNative *chooser;
   GtkFileFilter *filter;
   g_autofree char *folder = hd_window_export_folder (self);
-  g_autoptr(GFile) folder_file = g_file_new_for_path (folder);
   g_autofree char *name = NULL;
 
   if (self->frame != NULL)
     name = hd_window_export_name (self, self->frame);
 
-  chooser = gtk_file_chooser_native_new (_("Export Image"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         _("_Export"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  if (g_file_query_exists (folder_file, NULL))
-    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder_file, NULL);
+  chooser = hd_file_chooser_new (GTK_WINDOW (self), _("Export Image"), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                 _("_Export"), folder);
   if (name != NULL)
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
 

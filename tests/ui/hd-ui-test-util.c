@@ -5,6 +5,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hd-export-dialog.h"
@@ -137,6 +138,10 @@ hd_ui_test_conformance_path (const char *name)
     dir = "tests/conformance";
   return g_canonicalize_filename (name, dir);
 }
+
+const char * const hd_ui_test_tiny_files[] = {
+  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
+};
 
 static gboolean
 on_timeout (gpointer data)
@@ -338,6 +343,39 @@ hd_ui_test_render_oracle (HdRenderJob *job,
 }
 
 guint8 *
+hd_ui_test_frame_pixels (HdWindow *window,
+                         int      *res)
+{
+  GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
+
+  g_assert_nonnull (texture);
+  *res = gdk_texture_get_width (texture);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, *res);
+  return hd_ui_test_texture_rgb (texture);
+}
+
+void
+hd_ui_test_assert_same_rgb (const guint8 *a,
+                            int           res_a,
+                            const guint8 *b,
+                            int           res_b)
+{
+  g_assert_cmpint (res_a, ==, res_b);
+  g_assert_cmpmem (a, (gsize) res_a * res_a * 3, b, (gsize) res_b * res_b * 3);
+}
+
+void
+hd_ui_test_assert_screen_matches_engine (HdWindow *window)
+{
+  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
+  int res, expected_res;
+  g_autofree guint8 *shown = hd_ui_test_frame_pixels (window, &res);
+  g_autofree guint8 *expected = hd_ui_test_render_oracle (job, &expected_res);
+
+  hd_ui_test_assert_same_rgb (shown, res, expected, expected_res);
+}
+
+guint8 *
 hd_ui_test_run_cli (const char * const *args,
                     int                *width,
                     int                *height)
@@ -518,6 +556,14 @@ hd_ui_test_remove_state_home (const char *state_home)
   g_rmdir (state_home);
 }
 
+void
+hd_ui_test_remove_dir (const char *dir)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 GtkWidget *
 hd_ui_test_find_css_name (GtkWidget  *root,
                           const char *name)
@@ -539,4 +585,20 @@ gboolean
 hd_ui_test_export_finished (gpointer dialog)
 {
   return !hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog));
+}
+
+GtkWidget *
+hd_ui_test_dialog_part (gpointer    dialog,
+                        const char *name)
+{
+  return hd_export_dialog_get_part (HD_EXPORT_DIALOG (dialog), name);
+}
+
+gboolean
+hd_ui_test_export_progressed (gpointer dialog)
+{
+  GtkWidget *bar = hd_ui_test_dialog_part (dialog, "progress_bar");
+
+  return gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)) > 0 ||
+         hd_ui_test_export_finished (dialog);
 }

@@ -14,6 +14,9 @@ void           hd_ui_test_init             (int          *argc,
 
 /* Absolute path of a file in tests/conformance. */
 char          *hd_ui_test_conformance_path (const char   *name);
+/* The tiny generator and its two domains (NULL-terminated), in
+ * tests/conformance: what most tests open. */
+extern const char * const hd_ui_test_tiny_files[];
 
 /* Runs the main loop until CONDITION (DATA) holds; fails the test after
  * TIMEOUT_MS. */
@@ -44,6 +47,17 @@ void           hd_ui_test_close_window     (HdWindow     *window);
 
 /* The RGB bytes of TEXTURE (width x height x 3). */
 guint8        *hd_ui_test_texture_rgb      (GdkTexture   *texture);
+/* The RGB bytes of the (square) image WINDOW shows, RES x RES x 3. */
+guint8        *hd_ui_test_frame_pixels     (HdWindow     *window,
+                                            int          *res);
+/* The square RGB images A and B, RES_A and RES_B pixels wide, are the
+ * same. */
+void           hd_ui_test_assert_same_rgb  (const guint8 *a,
+                                            int           res_a,
+                                            const guint8 *b,
+                                            int           res_b);
+/* The image on screen equals the engine's render of the window's state. */
+void           hd_ui_test_assert_screen_matches_engine (HdWindow *window);
 
 /* Renders JOB with the engine alone, as hyperdomain-render does, and
  * returns the 8-bit RGB pixels (res x res x 3). */
@@ -62,6 +76,8 @@ guint8        *hd_ui_test_run_cli          (const char  * const *args,
  * hd_ui_test_remove_state_home () once the tests have run. */
 char          *hd_ui_test_private_state_home (void);
 void           hd_ui_test_remove_state_home  (const char  *state_home);
+/* Removes DIR and everything in it (rm -rf). */
+void           hd_ui_test_remove_dir       (const char   *dir);
 
 /* The first mapped widget of CSS name NAME: ROOT or one inside it. */
 GtkWidget     *hd_ui_test_find_css_name    (GtkWidget    *root,
@@ -70,6 +86,13 @@ GtkWidget     *hd_ui_test_find_css_name    (GtkWidget    *root,
 /* An HdUiTestCondition: the export of DIALOG (an HdExportDialog: contact
  * sheet, animation, seed range) is over, or was never started. */
 gboolean       hd_ui_test_export_finished  (gpointer      dialog);
+/* The widget NAME of the template of DIALOG (an HdExportDialog or one of
+ * its subclasses). */
+GtkWidget     *hd_ui_test_dialog_part      (gpointer      dialog,
+                                            const char   *name);
+/* An HdUiTestCondition: the progress bar of DIALOG (an HdExportDialog)
+ * has moved, or its export is over. */
+gboolean       hd_ui_test_export_progressed (gpointer     dialog);
 
 /* The last visible toplevel window of TYPE, or NULL. */
 GtkWindow     *hd_ui_test_find_window      (GType         type);

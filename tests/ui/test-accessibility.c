@@ -17,10 +17,6 @@
 
 #include "hd-ui-test-util.h"
 
-static const char *tiny_files[] = {
-  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
-};
-
 typedef struct
 {
   GHashTable *widgets;    /* "%p" of every widget of the window -> widget */
@@ -331,7 +327,7 @@ test_checker (void)
 static void
 test_window_names (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   Walk w = { 0 };
 
   /* Random noise shows the noise seed too. */
@@ -358,7 +354,7 @@ test_empty_window_names (void)
 static void
 test_preferences_names (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   GtkWidget *prefs = hd_preferences_window_new (GTK_WINDOW (window));
   Walk w = { 0 };
 
@@ -379,7 +375,7 @@ find_sheet_dialog (void)
 static void
 test_sheet_names (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSheetDialog *dialog;
   Walk w = { 0 };
 
@@ -387,7 +383,7 @@ test_sheet_names (void)
   dialog = find_sheet_dialog ();
   g_assert_nonnull (dialog);
   /* The weight sweep shows every row. */
-  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_sheet_dialog_get_part (dialog, "mode_row")), 1);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_ui_test_dialog_part (dialog, "mode_row")), 1);
   hd_ui_test_run_for (100);
   assert_all_named (GTK_WIDGET (dialog), "contact sheet", &w);
   g_assert_cmpuint (w.n_checked, >, 0);
@@ -398,7 +394,7 @@ test_sheet_names (void)
 static void
 test_animation_names (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   GtkWidget *dialog;
   Walk w = { 0 };
 
@@ -467,7 +463,7 @@ test_keyboard (void)
       g_test_skip ("xdotool or an X11 display is missing");
       return;
     }
-  window = hd_ui_test_open_window (tiny_files);
+  window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   session = hd_window_get_session (window);
   pad = GTK_WIDGET (hd_window_get_blend_pad (window));
   image = GTK_WIDGET (hd_window_get_image_view (window));

@@ -20,35 +20,6 @@
 
 #include "hd-ui-test-util.h"
 
-static const char *tiny_files[] = {
-  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
-};
-
-static guint8 *
-frame_pixels (HdWindow *window,
-              int      *res)
-{
-  GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
-
-  g_assert_nonnull (texture);
-  *res = gdk_texture_get_width (texture);
-  return hd_ui_test_texture_rgb (texture);
-}
-
-static void
-assert_screen_matches_engine (HdWindow *window)
-{
-  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
-  g_autofree guint8 *shown = NULL;
-  g_autofree guint8 *expected = NULL;
-  int res, expected_res;
-
-  shown = frame_pixels (window, &res);
-  expected = hd_ui_test_render_oracle (job, &expected_res);
-  g_assert_cmpint (res, ==, expected_res);
-  g_assert_cmpmem (shown, (gsize) res * res * 3, expected, (gsize) res * res * 3);
-}
-
 static HdDomainItem *
 domain_item (HdWindow *window,
              guint     position)
@@ -64,7 +35,7 @@ domain_item (HdWindow *window,
 static void
 test_undo_redo (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   HdHistory *history = hd_window_get_history (window);
   GtkRange *scale_b = hd_window_get_domain_scale (window, 1);
@@ -115,7 +86,7 @@ test_undo_redo (void)
   g_assert_true (hd_history_can_redo (history));
 
   hd_ui_test_wait_for_current (window, 30000);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.redo", NULL));
   g_assert_cmpuint (hd_session_get_seed (session), ==, 7);
@@ -144,7 +115,7 @@ test_undo_redo (void)
   g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 1)), ==, 0.5);
 
   hd_ui_test_wait_for_current (window, 30000);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
   hd_ui_test_close_window (window);
 }
 
@@ -152,7 +123,7 @@ test_undo_redo (void)
 static void
 test_layer_ranges (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdDomainRow *row = HD_DOMAIN_ROW (hd_window_get_domain_row (window, 0));
   HdDomainItem *item = domain_item (window, 0);
   GtkCheckButton *coarse = hd_domain_row_get_group_check (row, 0);
@@ -164,7 +135,7 @@ test_layer_ranges (void)
   HdRenderFrame *frame;
   int res;
 
-  all = frame_pixels (window, &res);
+  all = hd_ui_test_frame_pixels (window, &res);
   /* Every layer: every group that exists in a 32-pixel generator. */
   g_assert_true (gtk_check_button_get_active (coarse));
   g_assert_true (gtk_check_button_get_active (middle));
@@ -180,8 +151,8 @@ test_layer_ranges (void)
   hd_ui_test_wait_for_current (window, 30000);
   frame = hd_window_get_full_frame (window);
   g_assert_cmpint (g_array_index (frame->job->state->domains, HdStateDomain, 0).max_res, ==, 8);
-  assert_screen_matches_engine (window);
-  coarse_only = frame_pixels (window, &res);
+  hd_ui_test_assert_screen_matches_engine (window);
+  coarse_only = hd_ui_test_frame_pixels (window, &res);
   g_assert_true (memcmp (all, coarse_only, (gsize) res * res * 3) != 0);
 
   /* Middle only: 16 and up (32 is the last block). */
@@ -190,8 +161,8 @@ test_layer_ranges (void)
   g_assert_cmpint (hd_domain_item_get_min_res (item), ==, 16);
   g_assert_cmpint (hd_domain_item_get_max_res (item), ==, 0);
   hd_ui_test_wait_for_current (window, 30000);
-  assert_screen_matches_engine (window);
-  middle_only = frame_pixels (window, &res);
+  hd_ui_test_assert_screen_matches_engine (window);
+  middle_only = hd_ui_test_frame_pixels (window, &res);
   g_assert_true (memcmp (middle_only, coarse_only, (gsize) res * res * 3) != 0);
   g_assert_true (memcmp (middle_only, all, (gsize) res * res * 3) != 0);
 
@@ -212,7 +183,7 @@ test_layer_ranges (void)
   g_assert_cmpint (hd_domain_item_get_max_res (item), ==, 0);
   hd_ui_test_wait_for_current (window, 30000);
   {
-    g_autofree guint8 *again = frame_pixels (window, &res);
+    g_autofree guint8 *again = hd_ui_test_frame_pixels (window, &res);
     g_assert_cmpmem (again, (gsize) res * res * 3, all, (gsize) res * res * 3);
   }
 
@@ -272,14 +243,11 @@ static void
 assert_same_screen (HdWindow *a,
                     HdWindow *b)
 {
-  g_autofree guint8 *pa = NULL;
-  g_autofree guint8 *pb = NULL;
   int ra, rb;
+  g_autofree guint8 *pa = hd_ui_test_frame_pixels (a, &ra);
+  g_autofree guint8 *pb = hd_ui_test_frame_pixels (b, &rb);
 
-  pa = frame_pixels (a, &ra);
-  pb = frame_pixels (b, &rb);
-  g_assert_cmpint (ra, ==, rb);
-  g_assert_cmpmem (pa, (gsize) ra * ra * 3, pb, (gsize) rb * rb * 3);
+  hd_ui_test_assert_same_rgb (pa, ra, pb, rb);
 }
 
 /* An exported PNG reopened in a new window gives the same state and the
@@ -287,7 +255,7 @@ assert_same_screen (HdWindow *a,
 static void
 test_reopen_png (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   HdWindow *other;
   HdSession *other_session;
@@ -322,9 +290,9 @@ test_reopen_png (void)
   g_assert_cmpint (hd_domain_item_get_min_res (domain_item (other, 1)), ==, 16);
   g_assert_cmpfloat (hd_domain_item_get_weight (domain_item (other, 1)), ==, -0.75);
   assert_same_screen (window, other);
-  assert_screen_matches_engine (other);
+  hd_ui_test_assert_screen_matches_engine (other);
 
-  shown = frame_pixels (other, &res);
+  shown = hd_ui_test_frame_pixels (other, &res);
   {
     const char *args[] = { "--from-png", path, NULL };
     cli = hd_ui_test_run_cli (args, &w, &h);
@@ -433,7 +401,7 @@ test_reopen_missing (void)
   g_assert_cmpstr (hd_domain_item_get_domain (domain_item (window, 0))->path, ==, moved);
   g_assert_cmpint (hd_domain_item_get_min_res (domain_item (window, 0)), ==, 16);
   g_assert_cmpfloat (hd_domain_item_get_weight (domain_item (window, 0)), ==, 0.5);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   g_unlink (state_path);
   g_unlink (moved);
@@ -509,7 +477,7 @@ test_session_restore (void)
 static void
 test_presets (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
@@ -524,7 +492,7 @@ test_presets (void)
   gtk_range_set_value (hd_window_get_domain_scale (window, 1), 0.5);
   hd_domain_item_set_range (domain_item (window, 0), 16, 0);
   hd_ui_test_wait_for_current (window, 30000);
-  before = frame_pixels (window, &res);
+  before = hd_ui_test_frame_pixels (window, &res);
   g_assert_true (hd_window_save_state_file (window, path, &error));
   g_assert_no_error (error);
 
@@ -537,7 +505,7 @@ test_presets (void)
   g_assert_cmpuint (hd_session_get_seed (session), ==, 21);
   g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 1)), ==, 0.5);
   g_assert_cmpint (hd_domain_item_get_min_res (domain_item (window, 0)), ==, 16);
-  after = frame_pixels (window, &res);
+  after = hd_ui_test_frame_pixels (window, &res);
   g_assert_cmpmem (before, (gsize) res * res * 3, after, (gsize) res * res * 3);
 
   hd_ui_test_run_for (20);
@@ -554,7 +522,7 @@ test_presets (void)
 static void
 test_blend_pad (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdHistory *history = hd_window_get_history (window);
   HdBlendPad *pad = hd_window_get_blend_pad (window);
   GtkRange *scale_a = hd_window_get_domain_scale (window, 0);
@@ -582,7 +550,7 @@ test_blend_pad (void)
   g_assert_cmpfloat (expected[0], >, 0.0);
   g_assert_true (hd_blend_pad_is_in_sync (pad));
   hd_ui_test_wait_for_current (window, 30000);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   /* A drag is one step of undo. */
   hd_ui_test_run_for (20);
@@ -611,7 +579,7 @@ test_blend_pad (void)
   g_assert_true (hd_blend_pad_is_in_sync (pad));
 
   hd_ui_test_wait_for_current (window, 30000);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
   hd_ui_test_close_window (window);
 }
 
@@ -619,14 +587,6 @@ static HdSheetDialog *
 find_sheet_dialog (void)
 {
   return (HdSheetDialog *) hd_ui_test_find_window (HD_TYPE_SHEET_DIALOG);
-}
-
-static gboolean
-sheet_progressed (gpointer data)
-{
-  GtkProgressBar *bar = GTK_PROGRESS_BAR (hd_sheet_dialog_get_part (data, "progress_bar"));
-
-  return gtk_progress_bar_get_fraction (bar) > 0 || !hd_sheet_dialog_is_running (data);
 }
 
 static guint
@@ -660,7 +620,7 @@ png_pixels (const char *path,
 static void
 test_contact_sheet (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
   g_autofree char *tiny = hd_ui_test_conformance_path ("tiny.safetensors");
@@ -685,16 +645,16 @@ test_contact_sheet (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.contact-sheet", NULL));
   dialog = find_sheet_dialog ();
   g_assert_nonnull (dialog);
-  hd_sheet_dialog_set_folder (dialog, dir);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "first_seed_spin")), 0);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "n_seeds_spin")), 2);
-  g_assert_false (gtk_widget_get_visible (hd_sheet_dialog_get_part (dialog, "steps_row")));
+  hd_export_dialog_set_folder (HD_EXPORT_DIALOG (dialog), dir);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "first_seed_spin")), 0);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "n_seeds_spin")), 2);
+  g_assert_false (gtk_widget_get_visible (hd_ui_test_dialog_part (dialog, "steps_row")));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
-  g_assert_true (hd_sheet_dialog_is_running (dialog));
-  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_sheet_dialog_get_part (dialog, "progress_revealer"))));
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_ui_test_dialog_part (dialog, "progress_revealer"))));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the contact sheet");
-  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_sheet_dialog_get_part (dialog, "status_label"))));
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))));
 
   sheet_path = g_strdup (hd_sheet_dialog_get_sheet_path (dialog));
   cells_dir = g_strdup (hd_sheet_dialog_get_cells_dir (dialog));
@@ -757,13 +717,13 @@ test_contact_sheet (void)
   g_assert_true (g_file_test (sheet_path, G_FILE_TEST_EXISTS));
 
   /* A long sweep, cancelled: nothing is left of it. */
-  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_sheet_dialog_get_part (dialog, "mode_row")), 1);
-  g_assert_true (gtk_widget_get_visible (hd_sheet_dialog_get_part (dialog, "steps_row")));
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "n_seeds_spin")), 64);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_sheet_dialog_get_part (dialog, "steps_spin")), 16);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_ui_test_dialog_part (dialog, "mode_row")), 1);
+  g_assert_true (gtk_widget_get_visible (hd_ui_test_dialog_part (dialog, "steps_row")));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "n_seeds_spin")), 64);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "steps_spin")), 16);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.export", NULL));
-  hd_ui_test_wait_until (sheet_progressed, dialog, 60000, "progress");
-  g_assert_true (hd_sheet_dialog_is_running (dialog));
+  hd_ui_test_wait_until (hd_ui_test_export_progressed, dialog, 60000, "progress");
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "sheet.cancel", NULL));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 10000, "the cancelled sheet to stop");
   g_assert_null (hd_sheet_dialog_get_sheet_path (dialog));
@@ -774,22 +734,11 @@ test_contact_sheet (void)
     g_assert_false (g_file_test (third, G_FILE_TEST_EXISTS));
     g_assert_false (g_file_test (third_dir, G_FILE_TEST_EXISTS));
   }
-  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_sheet_dialog_get_part (dialog, "status_label"))), "Cancelled"));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))), "Cancelled"));
 
   gtk_window_destroy (GTK_WINDOW (dialog));
   hd_ui_test_close_window (window);
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-    g_assert_cmpint (system (cmd), ==, 0);
-  }
-}
-
-static gboolean
-animation_progressed (gpointer data)
-{
-  GtkProgressBar *bar = GTK_PROGRESS_BAR (hd_animation_dialog_get_part (data, "progress_bar"));
-
-  return gtk_progress_bar_get_fraction (bar) > 0 || !hd_animation_dialog_is_running (data);
+  hd_ui_test_remove_dir (dir);
 }
 
 static gboolean
@@ -811,7 +760,7 @@ files_equal (const char *a,
 static void
 test_animation (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
@@ -826,11 +775,11 @@ test_animation (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.animation", NULL));
   dialog = HD_ANIMATION_DIALOG (hd_window_get_animation_dialog (window));
   g_assert_nonnull (dialog);
-  hd_animation_dialog_set_folder (dialog, dir);
+  hd_export_dialog_set_folder (HD_EXPORT_DIALOG (dialog), dir);
   /* One keyframe is not an animation yet. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.add-key", NULL));
   g_assert_false (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL) &&
-                  hd_animation_dialog_is_running (dialog));
+                  hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
 
   hd_session_set_seed (session, 3);
   hd_session_set_psi (session, 0.6);
@@ -840,16 +789,16 @@ test_animation (void)
   g_assert_cmpuint (hd_animation_dialog_get_n_keys (dialog), ==, 2);
   g_assert_cmpuint (hd_animation_dialog_get_key (dialog, 1)->seed, ==, 3);
 
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_animation_dialog_get_part (dialog, "frames_spin")), 4);
-  gtk_switch_set_active (GTK_SWITCH (hd_animation_dialog_get_part (dialog, "ease_switch")), TRUE);
-  gtk_switch_set_active (GTK_SWITCH (hd_animation_dialog_get_part (dialog, "loop_switch")), TRUE);
-  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (hd_animation_dialog_get_part (dialog, "frames_row"))),
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "frames_spin")), 4);
+  gtk_switch_set_active (GTK_SWITCH (hd_ui_test_dialog_part (dialog, "ease_switch")), TRUE);
+  gtk_switch_set_active (GTK_SWITCH (hd_ui_test_dialog_part (dialog, "loop_switch")), TRUE);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (hd_ui_test_dialog_part (dialog, "frames_row"))),
                    ==, "8 frames in all");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL));
-  g_assert_true (hd_animation_dialog_is_running (dialog));
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the animation");
-  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))));
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))));
   frames_dir = g_strdup (hd_animation_dialog_get_frames_dir (dialog));
   g_assert_nonnull (frames_dir);
   g_assert_cmpuint (count_files (frames_dir), ==, 8);
@@ -878,9 +827,9 @@ test_animation (void)
     }
 
   /* Long, then cancelled: its folder goes. */
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_animation_dialog_get_part (dialog, "frames_spin")), 600);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "frames_spin")), 600);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "anim.export", NULL));
-  hd_ui_test_wait_until (animation_progressed, dialog, 60000, "progress");
+  hd_ui_test_wait_until (hd_ui_test_export_progressed, dialog, 60000, "progress");
   {
     g_autofree char *second = g_strdup (hd_animation_dialog_get_frames_dir (dialog));
 
@@ -889,14 +838,11 @@ test_animation (void)
     hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 20000, "the cancelled animation to stop");
     g_assert_false (g_file_test (second, G_FILE_TEST_EXISTS));
   }
-  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_animation_dialog_get_part (dialog, "status_label"))), "Cancelled"));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))), "Cancelled"));
   g_assert_true (g_file_test (frames_dir, G_FILE_TEST_IS_DIR));
 
   hd_ui_test_close_window (window);
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-    g_assert_cmpint (system (cmd), ==, 0);
-  }
+  hd_ui_test_remove_dir (dir);
 }
 
 int

@@ -22,10 +22,6 @@
 
 #include "hd-ui-test-util.h"
 
-static const char *tiny_files[] = {
-  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
-};
-
 /* The frames a window put on screen, in order. */
 typedef struct
 {
@@ -67,7 +63,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FrameLog, frame_log_free)
 static HdWindow *
 open_window_saving_session (char **session_file)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-drags-XXXXXX", &error);
 
@@ -557,7 +553,7 @@ test_wheel_scrolls (void)
 
   if (!hd_ui_test_need_pointer ())
     return;
-  window = hd_ui_test_open_window (tiny_files);
+  window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   session = hd_window_get_session (window);
   psi = hd_latent_panel_get_psi_scale (hd_window_get_latent_panel (window));
   mix = hd_latent_panel_get_mix_scale (hd_window_get_latent_panel (window));
@@ -745,7 +741,7 @@ test_view_options (void)
 
   if (!hd_ui_test_need_pointer ())
     return;
-  window = hd_ui_test_open_window (tiny_files);
+  window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   view = hd_window_get_image_view (window);
   image = GTK_WIDGET (view);
 
@@ -781,7 +777,7 @@ test_view_options (void)
 static void
 test_narrow_window (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   GtkWidget *image = GTK_WIDGET (hd_window_get_image_view (window));
   GtkWidget *psi = GTK_WIDGET (hd_latent_panel_get_psi_scale (hd_window_get_latent_panel (window)));
   graphene_rect_t image_box, psi_box;

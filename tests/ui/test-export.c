@@ -15,10 +15,6 @@
 
 #include "hd-ui-test-util.h"
 
-static const char *tiny_files[] = {
-  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
-};
-
 /* The tiny generator's images are 32x32. */
 #define RES 32
 
@@ -83,13 +79,6 @@ export_to (HdWindow   *window,
   return path;
 }
 
-static void
-remove_dir (const char *dir)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-
-  g_assert_cmpint (system (cmd), ==, 0);
-}
 
 static GtkWidget *
 find_widget (GtkWidget  *root,
@@ -131,7 +120,7 @@ bounds_in (GtkWidget *widget,
 static void
 test_export_scale (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(GError) error = NULL;
@@ -253,7 +242,7 @@ test_export_scale (void)
   g_settings_reset (settings, "export-scale");
   g_settings_reset (settings, "export-filter");
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 /* After an export, the toast sits above the round buttons at the bottom
@@ -261,7 +250,7 @@ test_export_scale (void)
 static void
 test_toast_clear_of_buttons (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
   g_autofree char *path = NULL;
@@ -294,7 +283,7 @@ test_toast_clear_of_buttons (void)
 
   gtk_style_context_remove_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css));
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 static HdSeedsDialog *
@@ -306,9 +295,7 @@ find_seeds_dialog (void)
 static gboolean
 seeds_progressed (gpointer data)
 {
-  return hd_seeds_dialog_get_n_saved (data) > 0 ||
-         gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (hd_seeds_dialog_get_part (data, "progress_bar"))) > 0 ||
-         !hd_seeds_dialog_is_running (data);
+  return hd_seeds_dialog_get_n_saved (data) > 0 || hd_ui_test_export_progressed (data);
 }
 
 static HdSeedsDialog *
@@ -320,7 +307,7 @@ open_seeds_dialog (HdWindow   *window,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.seed-range", NULL));
   dialog = find_seeds_dialog ();
   g_assert_nonnull (dialog);
-  hd_seeds_dialog_set_folder (dialog, folder);
+  hd_export_dialog_set_folder (HD_EXPORT_DIALOG (dialog), folder);
   return dialog;
 }
 
@@ -353,7 +340,7 @@ assert_status_clear_of_folder_row (GtkWidget *dialog,
 static void
 test_seed_range (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(GError) error = NULL;
@@ -373,20 +360,20 @@ test_seed_range (void)
 
   dialog = open_seeds_dialog (window, dir);
   /* It starts at the window's seed. */
-  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (hd_seeds_dialog_get_part (dialog, "from_spin"))), ==, 40);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_seeds_dialog_get_part (dialog, "from_spin")), 3);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_seeds_dialog_get_part (dialog, "to_spin")), 6);
-  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (hd_seeds_dialog_get_part (dialog, "to_row"))),
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "from_spin"))), ==, 40);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "from_spin")), 3);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "to_spin")), 6);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (hd_ui_test_dialog_part (dialog, "to_row"))),
                    ==, "4 images");
   /* The scale row is the export-scale setting. */
-  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_seeds_dialog_get_part (dialog, "scale_row")), 1);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (hd_ui_test_dialog_part (dialog, "scale_row")), 1);
   g_assert_cmpint (g_settings_get_int (settings, "export-scale"), ==, 2);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "seeds.export", NULL));
-  g_assert_true (hd_seeds_dialog_is_running (dialog));
-  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_seeds_dialog_get_part (dialog, "progress_revealer"))));
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hd_ui_test_dialog_part (dialog, "progress_revealer"))));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 60000, "the seed range");
-  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_seeds_dialog_get_part (dialog, "status_label"))));
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))));
   g_assert_cmpuint (hd_seeds_dialog_get_n_saved (dialog), ==, 4);
   seeds_dir = hd_seeds_dialog_get_dir (dialog);
   g_assert_nonnull (seeds_dir);
@@ -433,14 +420,14 @@ test_seed_range (void)
         }
     }
 
-  assert_status_clear_of_folder_row (GTK_WIDGET (dialog), hd_seeds_dialog_get_part (dialog, "page"),
-                                     hd_seeds_dialog_get_part (dialog, "folder_row"),
-                                     hd_seeds_dialog_get_part (dialog, "status_label"));
+  assert_status_clear_of_folder_row (GTK_WIDGET (dialog), hd_ui_test_dialog_part (dialog, "page"),
+                                     hd_ui_test_dialog_part (dialog, "folder_row"),
+                                     hd_ui_test_dialog_part (dialog, "status_label"));
 
   gtk_window_destroy (GTK_WINDOW (dialog));
   g_settings_reset (settings, "export-scale");
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 /* A long range at 8x, cancelled once some images are done: it stops
@@ -449,7 +436,7 @@ test_seed_range (void)
 static void
 test_seed_range_cancel (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
@@ -461,18 +448,18 @@ test_seed_range_cancel (void)
   g_assert_no_error (error);
   g_settings_set_int (settings, "export-scale", 8);
   dialog = open_seeds_dialog (window, dir);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_seeds_dialog_get_part (dialog, "from_spin")), 100);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_seeds_dialog_get_part (dialog, "to_spin")), 100 + 99999);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "from_spin")), 100);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (hd_ui_test_dialog_part (dialog, "to_spin")), 100 + 99999);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "seeds.export", NULL));
   hd_ui_test_wait_until (seeds_progressed, dialog, 60000, "progress");
-  g_assert_true (hd_seeds_dialog_is_running (dialog));
+  g_assert_true (hd_export_dialog_is_running (HD_EXPORT_DIALOG (dialog)));
   seeds_dir = g_strdup (hd_seeds_dialog_get_dir (dialog));
   cancelled_at = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "seeds.cancel", NULL));
   hd_ui_test_wait_until (hd_ui_test_export_finished, dialog, 10000, "the cancelled range to stop");
   g_test_message ("stopped in %.0f ms: %s", (g_get_monotonic_time () - cancelled_at) / 1000.0,
-                  gtk_label_get_label (GTK_LABEL (hd_seeds_dialog_get_part (dialog, "status_label"))));
-  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_seeds_dialog_get_part (dialog, "status_label"))),
+                  gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (hd_ui_test_dialog_part (dialog, "status_label"))),
                             "Cancelled"));
 
   n_saved = hd_seeds_dialog_get_n_saved (dialog);
@@ -508,7 +495,7 @@ test_seed_range_cancel (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
   g_settings_reset (settings, "export-scale");
   hd_ui_test_close_window (window);
-  remove_dir (dir);
+  hd_ui_test_remove_dir (dir);
 }
 
 int

@@ -16,10 +16,6 @@
 
 #include "hd-ui-test-util.h"
 
-static const char *tiny_files[] = {
-  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
-};
-
 /* Whether a label under WIDGET shows text containing TEXT. */
 static gboolean
 shows_text (GtkWidget  *widget,
@@ -64,23 +60,6 @@ assert_no_dialog (HdWindow *window)
     }
 }
 
-/* The image on screen equals the engine's render of the window's state. */
-static void
-assert_screen_matches_engine (HdWindow *window)
-{
-  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
-  GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
-  g_autofree guint8 *shown = NULL;
-  g_autofree guint8 *expected = NULL;
-  int res;
-
-  g_assert_nonnull (texture);
-  shown = hd_ui_test_texture_rgb (texture);
-  expected = hd_ui_test_render_oracle (job, &res);
-  g_assert_cmpint (gdk_texture_get_width (texture), ==, res);
-  g_assert_cmpmem (shown, (gsize) res * res * 3, expected, (gsize) res * res * 3);
-}
-
 static void
 test_window_device_faults (void)
 {
@@ -101,7 +80,7 @@ test_window_device_faults (void)
 
   /* Loading runs out of device memory: the worker starts over on a new
    * device and the first frame arrives all the same. */
-  window = hd_ui_test_open_window (tiny_files);
+  window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   worker = hd_window_get_worker (window);
   view = hd_window_get_image_view (window);
   hd_ui_test_wait_for_current (window, 60000);
@@ -140,14 +119,14 @@ test_window_device_faults (void)
   g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 0)), ==, 0.25);
   g_assert_cmpfloat (gtk_range_get_value (hd_window_get_domain_scale (window, 1)), ==, -0.75);
   g_assert_cmpuint (hd_window_get_full_frame (window)->job->state->seed, ==, seed);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   /* And it goes on rendering. */
   updates = hd_image_view_get_n_updates (view);
   hd_session_set_seed (hd_window_get_session (window), seed + 1);
   hd_ui_test_wait_for_current (window, 60000);
   g_assert_cmpuint (hd_image_view_get_n_updates (view), >, updates);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
   g_assert_cmpuint (hd_render_worker_get_n_recovered (worker), ==, 2);
 
   if (g_getenv ("HD_FAULT_SCREENSHOT") != NULL)
@@ -197,7 +176,7 @@ render_error_is_shown (gpointer data)
 static void
 test_window_persistent_fault (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdRenderWorker *worker = hd_window_get_worker (window);
   g_autoptr(GError) lost = g_error_new_literal (HD_ERROR, HD_ERROR_DEVICE_LOST,
                                                 "Vulkan: VK_ERROR_DEVICE_LOST");

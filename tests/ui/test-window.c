@@ -15,37 +15,6 @@
 #include "hd-stall-monitor.h"
 #include "hd-ui-test-util.h"
 
-static const char *tiny_files[] = {
-  "tiny.safetensors", "tiny-domain-a.safetensors", "tiny-domain-b.safetensors", NULL
-};
-
-static guint8 *
-frame_pixels (HdWindow *window,
-              int      *res)
-{
-  GdkTexture *texture = hd_image_view_get_texture (hd_window_get_image_view (window));
-
-  g_assert_nonnull (texture);
-  *res = gdk_texture_get_width (texture);
-  g_assert_cmpint (gdk_texture_get_height (texture), ==, *res);
-  return hd_ui_test_texture_rgb (texture);
-}
-
-/* The image on screen equals the engine's render of the window's state. */
-static void
-assert_screen_matches_engine (HdWindow *window)
-{
-  g_autoptr(HdRenderJob) job = hd_session_create_job (hd_window_get_session (window));
-  g_autofree guint8 *shown = NULL;
-  g_autofree guint8 *expected = NULL;
-  int res, expected_res;
-
-  shown = frame_pixels (window, &res);
-  expected = hd_ui_test_render_oracle (job, &expected_res);
-  g_assert_cmpint (res, ==, expected_res);
-  g_assert_cmpmem (shown, (gsize) res * res * 3, expected, (gsize) res * res * 3);
-}
-
 static void
 test_window_empty (void)
 {
@@ -62,7 +31,7 @@ test_window_empty (void)
 static void
 test_window_domain_slider (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   GtkRange *scale_a, *scale_b;
   g_autofree guint8 *before = NULL;
@@ -86,17 +55,17 @@ test_window_domain_slider (void)
   /* A newly opened model shows domain A at 1 and B at 0. */
   g_assert_cmpfloat (gtk_range_get_value (scale_a), ==, 1.0);
   g_assert_cmpfloat (gtk_range_get_value (scale_b), ==, 0.0);
-  assert_screen_matches_engine (window);
-  before = frame_pixels (window, &res);
+  hd_ui_test_assert_screen_matches_engine (window);
+  before = hd_ui_test_frame_pixels (window, &res);
 
   updates = hd_image_view_get_n_updates (hd_window_get_image_view (window));
   gtk_range_set_value (scale_b, 0.5);
   hd_ui_test_wait_for_current (window, 30000);
   g_assert_cmpuint (hd_image_view_get_n_updates (hd_window_get_image_view (window)), >, updates);
 
-  after = frame_pixels (window, &res);
+  after = hd_ui_test_frame_pixels (window, &res);
   g_assert_true (memcmp (before, after, (gsize) res * res * 3) != 0);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   /* The same state through the command line gives the same pixels. */
   arg_a = g_strdup_printf ("--domain=%s=1", dom_a);
@@ -181,7 +150,7 @@ static void
 test_window_burst (void)
 {
   FrameTimes ft = { 0 };
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   HdRenderWorker *worker = hd_window_get_worker (window);
   GtkRange *scale = hd_window_get_domain_scale (window, 0);
@@ -207,7 +176,7 @@ test_window_burst (void)
   g_assert_cmpuint (hd_render_worker_get_n_rendered (worker) - rendered, <=, 25);
   frame = hd_window_get_full_frame (window);
   g_assert_cmpfloat ((float) g_array_index (frame->job->state->domains, HdStateDomain, 0).weight, ==, (float) last);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   /* A drag: 100 changes 1 ms apart while the pointer holds the slider,
    * with the main loop running. */
@@ -238,7 +207,7 @@ test_window_burst (void)
   frame = hd_window_get_full_frame (window);
   g_assert_false (frame->preview);
   g_assert_cmpfloat ((float) g_array_index (frame->job->state->domains, HdStateDomain, 0).weight, ==, (float) drag_value (99));
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   hd_ui_test_close_window (window);
 }
@@ -246,7 +215,7 @@ test_window_burst (void)
 static void
 test_window_latent_controls (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   HdLatentPanel *panel = hd_window_get_latent_panel (window);
   HdRenderFrame *frame;
@@ -264,7 +233,7 @@ test_window_latent_controls (void)
   frame = hd_window_get_full_frame (window);
   g_assert_cmpuint (frame->job->state->seed, ==, 42);
   g_assert_cmpfloat (frame->job->state->psi, ==, 0.5);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   /* Interpolating toward a second seed renders a W latent. */
   gtk_range_set_value (hd_latent_panel_get_mix_scale (panel), 0.25);
@@ -284,7 +253,7 @@ file_exists (gpointer data)
 static void
 test_window_export (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
   g_autofree char *path = g_build_filename (dir, "out.png", NULL);
@@ -301,7 +270,7 @@ test_window_export (void)
   hd_ui_test_wait_until (file_exists, path, 30000, "the exported file");
   hd_ui_test_run_for (100);
 
-  shown = frame_pixels (window, &res);
+  shown = hd_ui_test_frame_pixels (window, &res);
   texture = gdk_texture_new_from_filename (path, &error);
   g_assert_no_error (error);
   written = hd_ui_test_texture_rgb (texture);
@@ -326,7 +295,7 @@ test_window_export (void)
 static void
 test_window_wrong_domain (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
@@ -397,7 +366,7 @@ image_changed (gpointer data)
 static void
 test_window_preview (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   HdSession *session = hd_window_get_session (window);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   NextImage next = { window, 0 };
@@ -421,7 +390,7 @@ test_window_preview (void)
   frame = hd_window_get_frame (window);
   g_assert_false (frame->preview);
   g_assert_cmpint (frame->width, ==, 32);
-  assert_screen_matches_engine (window);
+  hd_ui_test_assert_screen_matches_engine (window);
 
   g_settings_reset (settings, "preview-policy");
   hd_ui_test_close_window (window);
@@ -556,7 +525,7 @@ file_changed (gpointer data)
 static void
 test_window_export_replace (void)
 {
-  HdWindow *window = hd_ui_test_open_window (tiny_files);
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("hyperdomain-ui-test-XXXXXX", &error);
