@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""hyperdomain-convert: StyleGAN2 generators and HyperDomainNet domains to
-Hyperdomain's safetensors files (spec/formats.md)."""
+"""hyperdomain-convert: StyleGAN2 generators, HyperDomainNet domains and
+HyperDomainNet hypernetworks (with their CLIP) to Hyperdomain's safetensors
+files (spec/formats.md, spec/text-domains.md)."""
 
 import argparse
 import json
@@ -10,23 +11,30 @@ import sys
 
 import numpy as np
 
-from . import hyperdomainnet, nvlabs, rosinality, safetensors, stylegan2, torchfile
+from . import (clip, hyperdomainnet, hypernetwork, nvlabs, rosinality, safetensors,
+               stylegan2, torchfile)
 from .errors import ConvertError
 
 PROG = "hyperdomain-convert"
-MODULATION = "input-after-demod"
+MODULATION = hyperdomainnet.MODULATION
 
 USAGE = """\
 %(prog)s [options] INPUT... -o OUTPUT.safetensors
+       %(prog)s MAPPER.pt --clip CLIP.pt --bpe MERGES[.gz] [--clip-heads N] [options]
+                          -o OUTPUT.safetensors
        %(prog)s --info INPUT..."""
 
 DESCRIPTION = """\
-Converts StyleGAN2 generators and HyperDomainNet domains to Hyperdomain's
-safetensors files.  Reads NVIDIA stylegan2-ada-pytorch / stylegan3 network
-pickles (G_ema of a StyleGAN2 network), rosinality stylegan2-pytorch .pt
-generators, and HyperDomainNet single-domain checkpoints (td_*.pt,
-im2im_*.pt).  One generator input writes a generator file; one domain input
-writes a domain file; several domain inputs write one domain pack.
+Converts StyleGAN2 generators and HyperDomainNet domains and hypernetworks to
+Hyperdomain's safetensors files.  Reads NVIDIA stylegan2-ada-pytorch /
+stylegan3 network pickles (G_ema of a StyleGAN2 network), rosinality
+stylegan2-pytorch .pt generators, HyperDomainNet single-domain checkpoints
+(td_*.pt, im2im_*.pt) and HyperDomainNet text mappers (mapper_*_td.pt).
+One generator input writes a generator file; one domain input writes a
+domain file; several domain inputs write one domain pack; a mapper, with
+the CLIP it was trained with (--clip, OpenAI's ViT-B-32.pt or a CLIP state
+dict) and CLIP's BPE merges (--bpe, bpe_simple_vocab_16e6.txt.gz), writes
+a hypernetwork file that turns text prompts into domains.
 PyTorch is not needed: checkpoints are read with a restricted unpickler that
 rebuilds only tensors, dicts, lists and numbers, and refuses anything else."""
 
@@ -37,6 +45,8 @@ examples:
   %(prog)s ffhq.pkl --dtype f16 -o ffhq-f16.safetensors
   %(prog)s td_pixar.pt -o pixar.safetensors
   %(prog)s td_checkpoints/*.pt -o text-domains.safetensors
+  %(prog)s mapper_20_td.pt --clip ViT-B-32.pt --bpe bpe_simple_vocab_16e6.txt.gz \
+      -o text-mapper.safetensors
   %(prog)s --info network-snapshot-001000.pkl
 
 A domain belongs to the generator it was trained on (same weights, same
@@ -65,6 +75,15 @@ def build_parser():
                    help="for domains: the name of the generator they were trained on "
                         "(default: the source generator recorded in the checkpoint; "
                         "'' for none)")
+    p.add_argument("--clip", metavar="CLIP.pt",
+                   help="for a HyperDomainNet mapper: the CLIP it was trained with "
+                        "(OpenAI's TorchScript .pt or a state dict)")
+    p.add_argument("--bpe", metavar="MERGES",
+                   help="for a HyperDomainNet mapper: CLIP's BPE merges file "
+                        "(bpe_simple_vocab_16e6.txt.gz, gzip or plain text)")
+    p.add_argument("--clip-heads", type=int, metavar="N",
+                   help="attention heads of the CLIP's text transformer (default: "
+                        "width / 64, as in every published CLIP)")
     p.add_argument("--pack", action="store_true",
                    help="write a domain pack even for a single domain")
     p.add_argument("--lr-mlp", type=float, metavar="LR",
@@ -100,6 +119,10 @@ def classify(obj):
     G, _ = nvlabs.find_generator(obj)
     if G is not None:
         return "nvlabs"
+    if hypernetwork.detect(obj):
+        return "mapper"
+    if clip.detect(obj):
+        return "clip"
     if hyperdomainnet.detect(obj):
         return "hyperdomainnet"
     if rosinality.find(obj) is not None:
@@ -120,6 +143,8 @@ LAYOUT_NAMES = {
     "nvlabs-state-dict": "NVIDIA generator state_dict",
     "rosinality": "rosinality stylegan2-pytorch generator",
     "hyperdomainnet": "HyperDomainNet domain",
+    "mapper": "HyperDomainNet hypernetwork (mapper)",
+    "clip": "CLIP model",
     "stylegan3-state-dict": "StyleGAN3 generator state_dict",
 }
 
@@ -155,7 +180,8 @@ def unknown_layout(obj, source):
     return ConvertError(
         "%s: unknown checkpoint layout. Readable layouts: an NVIDIA StyleGAN2 network pickle "
         "(a dict with G_ema), a rosinality generator (g_ema with style.N, conv1, convs.N, "
-        "to_rgbs.N), a HyperDomainNet domain (state_dict with heads.conv_K.params_in). "
+        "to_rgbs.N), a HyperDomainNet domain (state_dict with heads.conv_K.params_in), a "
+        "HyperDomainNet mapper (model_type 'mapper'), a CLIP (with --clip). "
         "This file holds %s" % (source, summarize(obj)))
 
 
@@ -305,6 +331,35 @@ def convert_domains(items, args, names, out):
     return lines, all_notes
 
 
+def convert_hypernetwork(ckpt, args, out):
+    """A HyperDomainNet mapper with its CLIP and merges: a hypernetwork file."""
+    notes = []
+    with torchfile.load(args.clip) as clip_ckpt:
+        metadata, tensors, summary = hypernetwork.build(ckpt, clip_ckpt, args.bpe,
+                                                        args.clip_heads, notes)
+    name = args.name[0] if args.name else stem(ckpt.path)
+    metadata["hyperdomain.name"] = name
+    if args.description:
+        metadata["hyperdomain.description"] = args.description
+    if args.license:
+        metadata["hyperdomain.license"] = args.license
+    dtype = args.dtype.upper()
+    size = safetensors.write(out, tensors, metadata, dtype)
+    tower, mapper = summary["clip"], summary["mapper"]
+    layers = mapper.layers()
+    lines = ["wrote %s: hypernetwork \u201c%s\u201d, %s, %s" % (out, name, dtype, _mib(size)),
+             "  CLIP %s (%s): %s" % (summary["clip_name"], tower.container,
+                                     tower.describe()[0]),
+             "  mapper %s, %s backbone, %s, backbone_depth %d, head_depth %d, %d layers "
+             "(%s .. %s)" % (hypernetwork.MAPPER_TYPE, hypernetwork.BACKBONE_TYPE,
+                             mapper.activation, mapper.backbone_depth, mapper.head_depth,
+                             len(layers), layers[0], layers[-1]),
+             "  tokenizer: %d merges" % summary["merges"]]
+    if mapper.generator:
+        lines.append("  trained on generator \u201c%s\u201d" % mapper.generator)
+    return lines, notes
+
+
 # --------------------------------------------------------------------------
 # --info
 
@@ -335,10 +390,36 @@ def info_safetensors(path):
             except ValueError:
                 pass
         lines.append("  %s = %s" % (key, value))
+    if metadata.get("hyperdomain.kind") == "hypernetwork":
+        lines += ["  " + l for l in _describe_hypernetwork(metadata, tensors)]
     if metadata.get("hyperdomain.kind") in ("domain", "domain-pack"):
         for name, arr in tensors.items():
             lines.append("  %s %s, max |d| %.4g" % (name, list(arr.shape),
                                                     float(np.max(np.abs(arr))) if arr.size else 0))
+    return lines
+
+
+def _describe_hypernetwork(metadata, tensors):
+    try:
+        config = json.loads(metadata.get("hyperdomain.config", ""))
+        c, m, layers = config["clip"], config["mapper"], config["layers"]
+        lines = ["CLIP %s: width %d, %d heads, %d layers, context %d, vocabulary %d, "
+                 "embedding %d" % (c["name"], c["width"], c["heads"], c["layers"],
+                                   c["context_length"], c["vocab_size"], c["embed_dim"]),
+                 "mapper %s, %s backbone, %s, input %d, width %d, backbone_depth %d, "
+                 "head_depth %d, inner %d" % (m["type"], m["backbone_type"], m["activation"],
+                                             m["input_dimension"], m["width"],
+                                             m["backbone_depth"], m["head_depth"],
+                                             m["inner_features"]),
+                 "%d layers: %s" % (len(layers), ", ".join(layers))]
+    except (ValueError, KeyError, TypeError) as exc:
+        return ["the config cannot be read: %s" % exc]
+    merges = tensors.get("tokenizer.merges")
+    if merges is not None:
+        lines.append("tokenizer.merges: %d bytes, %d lines after the header"
+                     % (merges.size, bytes(merges).count(b"\n") - 1))
+    params = sum(a.size for n, a in tensors.items() if n.startswith(("clip.", "mapper.")))
+    lines.append("%.2f M parameters" % (params / 1e6))
     return lines
 
 
@@ -355,6 +436,11 @@ def info(path, args):
             lines += ["  " + l for l in rosinality.describe(ckpt.obj)]
         elif kind == "hyperdomainnet":
             lines += ["  " + l for l in hyperdomainnet.describe(ckpt.obj)]
+        elif kind == "mapper":
+            lines += ["  " + l for l in hypernetwork.describe_mapper(ckpt.obj, path)]
+        elif kind == "clip":
+            lines += ["  " + l for l in hypernetwork.describe_clip(ckpt.obj, path,
+                                                                   args.clip_heads)]
         elif kind is None or kind == "stylegan3-state-dict":
             lines.append("  " + summarize(ckpt.obj))
         if kind in ("nvlabs", "rosinality", "nvlabs-state-dict"):
@@ -406,7 +492,9 @@ def run(argv):
     if not args.output:
         parser.error("the output file is missing: add -o OUTPUT.safetensors")
     out = args.output
-    for path in args.inputs:
+    if args.clip_heads is not None and args.clip_heads < 1:
+        parser.error("--clip-heads must be positive")
+    for path in args.inputs + [p for p in (args.clip, args.bpe) if p]:
         if os.path.exists(out) and os.path.exists(path) and os.path.samefile(out, path):
             raise ConvertError("%s: the output would overwrite an input" % out)
     if args.lr_mlp is not None and not args.lr_mlp > 0:
@@ -424,8 +512,28 @@ def run(argv):
                 raise ConvertError("%s: a StyleGAN3 (alias-free) generator; Hyperdomain "
                                    "renders StyleGAN2 generators only" % path)
             ckpt.kind = kind
-        generators = [c for c in checkpoints if c.kind != "hyperdomainnet"]
-        if generators:
+        mappers = [c for c in checkpoints if c.kind == "mapper"]
+        if not mappers and (args.clip or args.bpe or args.clip_heads is not None):
+            parser.error("--clip, --bpe and --clip-heads go with a HyperDomainNet mapper")
+        for ckpt in checkpoints:
+            if ckpt.kind == "clip":
+                raise ConvertError("%s: a CLIP model; give it with --clip beside a "
+                                   "HyperDomainNet mapper (MAPPER.pt --clip CLIP.pt --bpe "
+                                   "MERGES)" % ckpt.path)
+        generators = [c for c in checkpoints if c.kind not in ("hyperdomainnet", "mapper")]
+        if mappers:
+            if len(checkpoints) > 1:
+                raise ConvertError("a HyperDomainNet mapper is converted on its own: give one "
+                                   "mapper input per command (got %d inputs)"
+                                   % len(checkpoints))
+            if not args.clip or not args.bpe:
+                raise ConvertError("%s: %s" % (mappers[0].path, hypernetwork.NO_CLIP))
+            if len(args.name) > 1:
+                parser.error("one --name for a hypernetwork")
+            if args.pack or args.generator is not None:
+                parser.error("--pack and --generator are for domains")
+            lines, notes = convert_hypernetwork(mappers[0], args, out)
+        elif generators:
             if len(checkpoints) > 1:
                 raise ConvertError("a generator is converted on its own: give one generator "
                                    "input per command (got %d inputs)" % len(checkpoints))

@@ -22,6 +22,8 @@ from .torchfile import Tensor
 
 _HEAD = re.compile(r"heads\.conv_(\d+)\.([A-Za-z_]+)$")
 SUPPORTED_PATCH = "cin_mult"
+# The domain modulation that 'cin_mult' is (formats.md §2).
+MODULATION = "input-after-demod"
 
 
 def _state_dict(obj):
@@ -50,7 +52,7 @@ def layer_name(k):
     return "synthesis.b%d.conv%d" % (4 << j, 0 if k % 2 else 1)
 
 
-def _sg2_params(obj):
+def sg2_params(obj):
     for key in ("sg2_params", "sg_2_params"):
         value = obj.get(key) if isinstance(obj, dict) else None
         if isinstance(value, dict):
@@ -61,7 +63,7 @@ def _sg2_params(obj):
 def default_generator_name(obj):
     """The name a generator converted from the domain's source checkpoint
     gets by default (its file name without extension), or None."""
-    params = _sg2_params(obj)
+    params = sg2_params(obj)
     path = params.get("ckpt_path") or params.get("checkpoint_path") if params else None
     if isinstance(path, str) and path:
         return os.path.splitext(os.path.basename(path))[0]
@@ -147,7 +149,7 @@ def describe(obj):
         for key in ("model_type", "patch_key", "da_type"):
             if key in obj:
                 lines.append("%s: %r" % (key, obj[key]))
-        params = _sg2_params(obj)
+        params = sg2_params(obj)
         if params:
             lines.append("source generator: %s" % {k: v for k, v in params.items()
                                                    if isinstance(v, (str, int, float))})

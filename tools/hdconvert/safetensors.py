@@ -14,7 +14,20 @@ import numpy as np
 from .errors import ConvertError
 
 DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
+# Byte tensors (a hypernetwork's tokenizer.merges) are written as they are,
+# whatever the float type of the file.
+U8 = np.dtype("u1")
 F16_MAX = 65504.0
+
+
+def _check_values(name, array, np_dtype):
+    if array.size and not np.all(np.isfinite(array)):
+        raise ConvertError("tensor %s contains NaN or infinite values" % name)
+    if np_dtype == DTYPES["F16"] and array.size:
+        peak = float(np.max(np.abs(array)))
+        if peak > F16_MAX:
+            raise ConvertError("tensor %s holds values beyond the range of F16 (largest "
+                               "%g); use --dtype f32" % (name, peak))
 
 
 def _header(tensors, metadata, dtype):
@@ -33,15 +46,13 @@ def _header(tensors, metadata, dtype):
     for name, array in tensors:
         if name in header:
             raise ConvertError("tensor name %r is used twice" % name)
-        if array.size and not np.all(np.isfinite(array)):
-            raise ConvertError("tensor %s contains NaN or infinite values" % name)
-        if np_dtype == DTYPES["F16"] and array.size:
-            peak = float(np.max(np.abs(array)))
-            if peak > F16_MAX:
-                raise ConvertError("tensor %s holds values beyond the range of F16 (largest "
-                                   "%g); use --dtype f32" % (name, peak))
-        size = int(array.size) * np_dtype.itemsize
-        header[name] = {"dtype": dtype, "shape": [int(s) for s in array.shape],
+        if array.dtype == U8:
+            tag, itemsize = "U8", 1
+        else:
+            _check_values(name, array, np_dtype)
+            tag, itemsize = dtype, np_dtype.itemsize
+        size = int(array.size) * itemsize
+        header[name] = {"dtype": tag, "shape": [int(s) for s in array.shape],
                         "data_offsets": [offset, offset + size]}
         offset += size
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -67,7 +78,7 @@ def write(path, tensors, metadata, dtype="F32"):
         with os.fdopen(fd, "wb") as f:
             f.write(head)
             for _name, array in tensors:
-                data = np.ascontiguousarray(array, dtype=np_dtype)
+                data = np.ascontiguousarray(array, dtype=U8 if array.dtype == U8 else np_dtype)
                 f.write(data.tobytes())
                 size += data.nbytes
             f.flush()
@@ -88,8 +99,8 @@ def write(path, tensors, metadata, dtype="F32"):
 
 
 def read(path):
-    """Returns (tensors: dict name -> float32 array, in file order;
-    metadata: dict).  Checks the structural rules of formats.md."""
+    """Returns (tensors: dict name -> float32 array, uint8 for U8, in file
+    order; metadata: dict).  Checks the structural rules of formats.md."""
     try:
         with open(path, "rb") as f:
             blob = f.read()
@@ -120,6 +131,8 @@ def read(path):
             raise ConvertError("%s: invalid entry for tensor %s" % (path, name))
         if dtype == "BF16":
             itemsize = 2
+        elif dtype == "U8":
+            itemsize = 1
         elif dtype in DTYPES:
             itemsize = DTYPES[dtype].itemsize
         else:
@@ -130,6 +143,8 @@ def read(path):
         raw = blob[base + begin:base + end]
         if dtype == "BF16":
             arr = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
+        elif dtype == "U8":
+            arr = np.frombuffer(raw, U8)
         else:
             arr = np.frombuffer(raw, DTYPES[dtype]).astype(np.float32)
         tensors[name] = arr.reshape(shape)

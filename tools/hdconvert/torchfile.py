@@ -14,12 +14,18 @@ Three containers are understood:
   storages as legacy ``torch.save`` byte strings
   (``torch.storage._load_from_bytes``).
 
+A TorchScript archive (OpenAI's CLIP ``ViT-B-32.pt``) is a zip of the first
+kind whose ``data.pkl`` names ``__torch__.*`` module classes; only that
+pickle and ``data/`` are read, never the archive's ``code/``.
+
 Every pickle goes through :class:`RestrictedUnpickler`.  It resolves only a
 fixed list of globals, each to a stand-in defined here (or to a plain data
 constructor such as ``collections.OrderedDict``); any other global stops the
-load with an :class:`UnsafePickleError` that names it.  Nothing from the file
-is executed: NVIDIA's persistence wrapper carries the Python source of the
-network classes, and it is kept as text only.
+load with an :class:`UnsafePickleError` that names it.  Module classes
+(``torch.nn``, TorchScript's ``__torch__``) and OmegaConf configs become inert
+stand-ins that only keep their state.  Nothing from the file is executed:
+NVIDIA's persistence wrapper carries the Python source of the network
+classes, and it is kept as text only.
 
 Tensors come back as :class:`Tensor` objects that read their data lazily;
 ``Tensor.numpy()`` returns a contiguous NumPy array.
@@ -284,6 +290,40 @@ def is_module(obj):
         getattr(obj, "state", None), dict) and "_parameters" in obj.state
 
 
+def is_script_module_name(module):
+    return (module == "__torch__" or module.startswith("__torch__.")) and all(
+        part.isidentifier() for part in module.split("."))
+
+
+def is_script_object(obj):
+    """An object of a TorchScript archive's data.pkl (a stand-in)."""
+    return isinstance(obj, StandIn) and is_script_module_name(
+        obj.qualified_name.rsplit(".", 1)[0])
+
+
+def omegaconf_to_data(obj, source, depth=0):
+    """The plain value of an unpickled OmegaConf container or node: a
+    DictConfig's state '_content' maps keys to nodes whose state '_val' is
+    the value.  Anything else is returned as it is."""
+    if depth > 32:
+        raise ConvertError("%s: an OmegaConf config nested too deeply" % source)
+    if not isinstance(obj, StandIn) or not obj.qualified_name.startswith("omegaconf."):
+        return obj
+    state = obj.state if isinstance(obj.state, dict) else {}
+    kind = obj.qualified_name.rsplit(".", 1)[-1]
+    if kind in ("DictConfig", "ListConfig"):
+        content = state.get("_content")
+        if kind == "DictConfig" and isinstance(content, dict):
+            return {k: omegaconf_to_data(v, source, depth + 1) for k, v in content.items()}
+        if kind == "ListConfig" and isinstance(content, list):
+            return [omegaconf_to_data(v, source, depth + 1) for v in content]
+        raise ConvertError("%s: an OmegaConf %s without content (%s); only configs of "
+                           "plain values are read" % (source, kind, _short(content)))
+    if "_val" in state:
+        return omegaconf_to_data(state["_val"], source, depth + 1)
+    raise ConvertError("%s: an OmegaConf %s without a value" % (source, kind))
+
+
 class EasyDict(dict):
     """Stand-in for dnnlib.EasyDict: a dict."""
 
@@ -384,6 +424,14 @@ def _numpy_scalar(dtype, data=None):
     return np.frombuffer(bytes(data), dtype=dtype)[0]
 
 
+def _defaultdict(default_factory=None):
+    # collections.defaultdict as OmegaConf's metadata pickles it: the
+    # factory is a type marker and the items follow; a plain dict holds them.
+    if default_factory is not None and not isinstance(default_factory, _TypeMarker):
+        raise ConvertError("unexpected arguments to collections.defaultdict")
+    return {}
+
+
 def _refuse_load_from_bytes(data):  # replaced per unpickler
     raise ConvertError("internal error: storage bytes outside a pickle")
 
@@ -433,6 +481,25 @@ ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
 }
 _NDARRAY = ALLOWED_GLOBALS[("numpy", "ndarray")]
+
+# An OmegaConf DictConfig (HyperDomainNet's mapper_config) is read as data:
+# its containers, nodes and metadata become stand-ins that keep their
+# state, the types its metadata names become markers.  No omegaconf code is
+# imported; omegaconf_to_data() turns the stand-ins into dicts and lists.
+OMEGACONF_CLASSES = (
+    ("omegaconf.dictconfig", "DictConfig"), ("omegaconf.listconfig", "ListConfig"),
+    ("omegaconf.base", "ContainerMetadata"), ("omegaconf.base", "Metadata"),
+    ("omegaconf.nodes", "AnyNode"), ("omegaconf.nodes", "StringNode"),
+    ("omegaconf.nodes", "IntegerNode"), ("omegaconf.nodes", "FloatNode"),
+    ("omegaconf.nodes", "BooleanNode"), ("omegaconf.nodes", "BytesNode"),
+    ("omegaconf.nodes", "PathNode"), ("omegaconf.nodes", "EnumNode"),
+)
+for _module, _name in OMEGACONF_CLASSES:
+    ALLOWED_GLOBALS[(_module, _name)] = _standin_class(_module + "." + _name)
+ALLOWED_GLOBALS[("typing", "Any")] = _TypeMarker("typing.Any")
+ALLOWED_GLOBALS[("collections", "defaultdict")] = _defaultdict
+for _name in ("dict", "list", "tuple", "str", "bytes", "int", "float", "bool"):
+    ALLOWED_GLOBALS[("builtins", _name)] = _TypeMarker(_name)
 for _name, _stype in STORAGE_TYPES.items():
     ALLOWED_GLOBALS[("torch", _name)] = _stype
     ALLOWED_GLOBALS[("torch.storage", _name)] = _stype
@@ -445,10 +512,9 @@ _MODULE_ALIASES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
 
 def _hint_for_global(module, name):
     if module.startswith("omegaconf"):
-        return (" (an OmegaConf config: this looks like a training checkpoint of a "
-                "HyperDomainNet hypernetwork or mapper, which is not a single domain)")
-    if module.startswith("__torch__") or module.startswith("torch.jit"):
-        return " (a TorchScript archive; export the weights with state_dict() instead)"
+        return " (an OmegaConf object other than a config of plain values)"
+    if module.startswith("torch.jit"):
+        return " (a TorchScript object; export the weights with state_dict() instead)"
     if module in ("os", "posix", "nt", "subprocess", "sys", "shutil", "socket",
                   "runpy", "importlib", "pty") or (module == "builtins" and name in (
                       "eval", "exec", "compile", "open", "__import__", "getattr",
@@ -478,6 +544,10 @@ class RestrictedUnpickler(pickle.Unpickler):
             return ALLOWED_GLOBALS[key]
         if module.startswith("torch.nn.modules.") and name.isidentifier() \
                 and name[:1].isupper():
+            return _standin_class(module + "." + name)
+        if is_script_module_name(module) and name.isidentifier():
+            # A module of a TorchScript archive's data.pkl; its code/ is
+            # never read, the object only keeps its attributes.
             return _standin_class(module + "." + name)
         raise UnsafePickleError(
             "%s: refusing to load the global %s.%s%s. Only tensors, dicts, lists and "
