@@ -57,7 +57,8 @@ def run_convert(*args, check=True):
 
 
 def read_safetensors(path):
-    """An independent reader that also checks the layout rules."""
+    """An independent reader that also checks the layout rules (U8 tensors
+    come back as bytes, every other as float32)."""
     with open(path, "rb") as f:
         blob = f.read()
     (n,) = struct.unpack("<Q", blob[:8])
@@ -68,10 +69,12 @@ def read_safetensors(path):
     tensors, dtypes, spans = {}, {}, []
     for name, e in header.items():
         b, end = e["data_offsets"]
-        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
+        dt = {"F32": "<f4", "F16": "<f2", "U8": "u1"}[e["dtype"]]
         arr = np.frombuffer(blob[base + b:base + end], dt)
         assert arr.size == int(np.prod(e["shape"])), name
-        tensors[name] = arr.astype(np.float32).reshape(e["shape"])
+        if e["dtype"] != "U8":
+            arr = arr.astype(np.float32)
+        tensors[name] = arr.reshape(e["shape"])
         dtypes[name] = e["dtype"]
         spans.append((b, end))
     spans.sort()

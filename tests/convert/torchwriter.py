@@ -34,6 +34,16 @@ class NewObj:
         self.cls, self.items, self.state = cls, items, state
 
 
+class Raw:
+    """The opcodes of an object from another protocol-2 pickle (its bytes
+    less PROTO and STOP), written in place.  This pickler writes no memo,
+    so the snippet's own PUT/GET indices stay consistent."""
+
+    def __init__(self, pickle_bytes):
+        assert pickle_bytes[:2] == b"\x80\x02" and pickle_bytes[-1:] == b"."
+        self.body = pickle_bytes[2:-1]
+
+
 class PersId:
     def __init__(self, pid):
         self.pid = tuple(pid)
@@ -121,6 +131,8 @@ class Pickler:
             if obj.state is not None:
                 self.save(obj.state)
                 w(b"b")
+        elif isinstance(obj, Raw):
+            w(obj.body)
         elif isinstance(obj, PersId):
             self.save(obj.pid)
             w(b"Q")

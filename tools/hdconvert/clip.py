@@ -20,8 +20,8 @@ import numpy as np
 from .errors import ConvertError
 from .torchfile import Tensor, is_script_object
 
-_RESBLOCK = re.compile(r"transformer\.resblocks\.(\d+)\.")
-_VISUAL_RESBLOCK = re.compile(r"visual\.transformer\.resblocks\.(\d+)\.")
+_RESBLOCK = re.compile(r"transformer\.resblocks\.(\d{1,9})\.")
+_VISUAL_RESBLOCK = re.compile(r"visual\.transformer\.resblocks\.(\d{1,9})\.")
 
 # name: (embed_dim, text width, heads, layers, vision tower) with the
 # vision tower as build_model reads it from the shapes.
@@ -76,7 +76,8 @@ def detect(obj):
 
 
 def _count(sd, pattern):
-    return len({int(m.group(1)) for m in (pattern.match(k) for k in sd) if m})
+    return len({int(m.group(1)) for m in (pattern.match(k) for k in sd
+                                           if isinstance(k, str)) if m})
 
 
 def vision_tower(sd):
@@ -87,13 +88,13 @@ def vision_tower(sd):
 
     conv1, pos = shape("visual.conv1.weight"), shape("visual.positional_embedding")
     if shape("visual.proj") is not None and conv1 is not None and pos is not None \
-            and len(conv1) == 4:
+            and len(conv1) == 4 and pos[0] >= 1:
         grid = int(round((pos[0] - 1) ** 0.5))
         return ("vit", conv1[0], _count(sd, _VISUAL_RESBLOCK), conv1[-1], conv1[-1] * grid)
     width = shape("visual.layer1.0.conv1.weight")
     attn_pos = shape("visual.attnpool.positional_embedding")
-    if width is not None and attn_pos is not None:
-        layers = tuple(_count(sd, re.compile(r"visual\.layer%d\.(\d+)\." % b))
+    if width is not None and attn_pos is not None and attn_pos[0] >= 1:
+        layers = tuple(_count(sd, re.compile(r"visual\.layer%d\.(\d{1,9})\." % b))
                        for b in (1, 2, 3, 4))
         grid = int(round((attn_pos[0] - 1) ** 0.5))
         return ("resnet", layers, width[0], grid * 32)

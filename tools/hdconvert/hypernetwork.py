@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import zlib
 
 import numpy as np
@@ -31,6 +32,7 @@ MAX_MERGES_BYTES = 64 << 20
 SUPPORTED = "only %s / %s / %s are supported" % (MAPPER_TYPE, BACKBONE_TYPE,
                                                  hyperdomainnet.SUPPORTED_PATCH)
 NO_CLIP = "a HyperDomainNet hypernetwork: give --clip CLIP.pt and --bpe MERGES"
+_HEAD = re.compile(r"heads\.conv_(\d{1,9})\.")
 
 
 def detect(obj):
@@ -120,9 +122,8 @@ class Mapper:
         """C_in of each head, from the last Linear of conv_k; the heads
         must be conv_0 .. conv_{K-1}."""
         last = "heads.conv_%d.in." + str(self.head_depth - 1) + ".weight"
-        heads = sorted({int(k.split(".")[1][5:]) for k in self.state_dict
-                        if isinstance(k, str) and k.startswith("heads.conv_")
-                        and k.split(".")[1][5:].isdigit()})
+        heads = sorted({int(m.group(1)) for m in (_HEAD.match(k) for k in self.state_dict
+                                                   if isinstance(k, str)) if m})
         k_want = head_count(self.img_size, self.source)
         if heads != list(range(k_want)):
             raise ConvertError("%s: img_size %r needs K = %d heads conv_0 .. conv_%d; the "
@@ -287,8 +288,9 @@ def merges_blob(data, vocab_size, path):
         end = at + 1
         lines += 1
     if lines <= count:
+        have = max(lines - 1 + (end < len(data)), 0)   # the last line may lack its LF
         raise ConvertError("%s has %d merge lines; the CLIP's vocabulary of %d needs %d"
-                           % (path, max(lines - 1, 0), vocab_size, count))
+                           % (path, have, vocab_size, count))
     blob = data[:end]
     try:
         text = blob.decode("utf-8")
