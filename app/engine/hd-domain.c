@@ -33,6 +33,33 @@ domain_new (const char *path)
 }
 
 HdDomain *
+hd_domain_new (const char *path,
+               const char *name)
+{
+  HdDomain *domain = domain_new (path);
+
+  domain->name = g_strdup (name);
+  return domain;
+}
+
+void
+hd_domain_add_layer (HdDomain    *domain,
+                     const char  *layer_name,
+                     const float *values,
+                     int          length)
+{
+  HdDomainLayer *layer;
+
+  g_return_if_fail (domain != NULL);
+  g_return_if_fail (length >= 0 && (values != NULL || length == 0));
+
+  layer = g_new0 (HdDomainLayer, 1);
+  layer->length = length;
+  layer->values = g_memdup2 (values, (gsize) length * sizeof (float));
+  g_hash_table_replace (domain->layers, g_strdup (layer_name), layer);
+}
+
+HdDomain *
 hd_domain_ref (HdDomain *domain)
 {
   g_return_val_if_fail (domain != NULL, NULL);

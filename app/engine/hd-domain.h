@@ -40,6 +40,15 @@ GPtrArray  *hd_domain_load_from_safetensors (HdSafetensors *st,
                                              const char    *id,
                                              GError       **error);
 
+/* An empty domain (no layers) made in memory, e.g. from a prompt; PATH
+ * may be NULL. */
+HdDomain   *hd_domain_new        (const char   *path,
+                                  const char   *name);
+/* Adds (or replaces) layer LAYER_NAME with a copy of LENGTH values. */
+void        hd_domain_add_layer  (HdDomain     *domain,
+                                  const char   *layer_name,
+                                  const float  *values,
+                                  int           length);
 HdDomain   *hd_domain_ref        (HdDomain     *domain);
 void        hd_domain_unref      (HdDomain     *domain);
 

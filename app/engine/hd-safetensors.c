@@ -33,6 +33,7 @@ struct _HdSafetensors {
   GHashTable  *by_name;      /* name -> HdTensor* */
   GHashTable  *metadata;     /* key -> value */
   char       **metadata_keys;
+  HdSafetensorsFlags flags;
 };
 
 static const char *
@@ -46,6 +47,10 @@ dtype_name (HdDtype dtype)
       return "F16";
     case HD_DTYPE_BF16:
       return "BF16";
+    case HD_DTYPE_U8:
+      return "U8";
+    case HD_DTYPE_I64:
+      return "I64";
     default:
       return "?";
     }
@@ -54,14 +59,29 @@ dtype_name (HdDtype dtype)
 static gsize
 dtype_size (HdDtype dtype)
 {
-  return dtype == HD_DTYPE_F32 ? 4 : 2;
+  switch (dtype)
+    {
+    case HD_DTYPE_F32:
+      return 4;
+    case HD_DTYPE_U8:
+      return 1;
+    case HD_DTYPE_I64:
+      return 8;
+    default:
+      return 2;
+    }
 }
 
 static gboolean
-dtype_from_name (const char *name,
-                 HdDtype    *dtype)
+dtype_from_name (const char         *name,
+                 HdSafetensorsFlags  flags,
+                 HdDtype            *dtype)
 {
-  if (g_str_equal (name, "F32"))
+  if ((flags & HD_SAFETENSORS_ALLOW_INTEGERS) && g_str_equal (name, "U8"))
+    *dtype = HD_DTYPE_U8;
+  else if ((flags & HD_SAFETENSORS_ALLOW_INTEGERS) && g_str_equal (name, "I64"))
+    *dtype = HD_DTYPE_I64;
+  else if (g_str_equal (name, "F32"))
     *dtype = HD_DTYPE_F32;
   else if (g_str_equal (name, "F16"))
     *dtype = HD_DTYPE_F16;
@@ -253,11 +273,16 @@ parse_tensor (HdSafetensors  *st,
       return FALSE;
     }
   dtype_str = json_node_get_string (member);
-  if (!dtype_from_name (dtype_str, &tensor->dtype))
+  if (!dtype_from_name (dtype_str, st->flags, &tensor->dtype))
     {
-      hd_set_format_error (error, st->path,
-                        _("tensor “%s” has dtype %s; only F32, F16 and BF16 are supported"),
-                        name, dtype_str);
+      if (st->flags & HD_SAFETENSORS_ALLOW_INTEGERS)
+        hd_set_format_error (error, st->path,
+                             _("tensor “%s” has dtype %s; only F32, F16, BF16, U8 and I64 are supported"),
+                             name, dtype_str);
+      else
+        hd_set_format_error (error, st->path,
+                             _("tensor “%s” has dtype %s; only F32, F16 and BF16 are supported"),
+                             name, dtype_str);
       return FALSE;
     }
 
@@ -501,6 +526,15 @@ hd_safetensors_new_from_bytes (GBytes      *bytes,
                                const char  *display_name,
                                GError     **error)
 {
+  return hd_safetensors_new_from_bytes_full (bytes, display_name, HD_SAFETENSORS_FLOATS_ONLY, error);
+}
+
+HdSafetensors *
+hd_safetensors_new_from_bytes_full (GBytes              *bytes,
+                                    const char          *display_name,
+                                    HdSafetensorsFlags   flags,
+                                    GError             **error)
+{
   g_autoptr(HdSafetensors) st = NULL;
   const guint8 *contents;
   gsize size;
@@ -513,6 +547,7 @@ hd_safetensors_new_from_bytes (GBytes      *bytes,
     display_name = "(memory)";
   st = g_atomic_rc_box_new0 (HdSafetensors);
   st->path = g_strdup (display_name);
+  st->flags = flags;
   st->bytes = g_bytes_ref (bytes);
   contents = g_bytes_get_data (bytes, &size);
 
@@ -557,6 +592,14 @@ HdSafetensors *
 hd_safetensors_open (const char  *path,
                      GError     **error)
 {
+  return hd_safetensors_open_full (path, HD_SAFETENSORS_FLOATS_ONLY, error);
+}
+
+HdSafetensors *
+hd_safetensors_open_full (const char          *path,
+                          HdSafetensorsFlags   flags,
+                          GError             **error)
+{
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -581,7 +624,7 @@ hd_safetensors_open (const char  *path,
       return NULL;
     }
   bytes = g_mapped_file_get_bytes (mapped);
-  return hd_safetensors_new_from_bytes (bytes, path, error);
+  return hd_safetensors_new_from_bytes_full (bytes, path, flags, error);
 }
 
 const char *
@@ -720,6 +763,9 @@ hd_tensor_is_finite (const HdTensor *tensor)
       for (gsize i = 0; i < tensor->n_elements; i++)
         if ((load_u16 (p + 2 * i) & 0x7f80u) == 0x7f80u)
           return FALSE;
+      return TRUE;
+    case HD_DTYPE_U8:
+    case HD_DTYPE_I64:
       return TRUE;
     default:
       g_return_val_if_reached (FALSE);

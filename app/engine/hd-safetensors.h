@@ -13,7 +13,17 @@ typedef enum {
   HD_DTYPE_F32,
   HD_DTYPE_F16,
   HD_DTYPE_BF16,
+  /* Read only with HD_SAFETENSORS_ALLOW_INTEGERS (hypernetwork files:
+   * the tokenizer's merges text as U8, BatchNorm counters as I64); never
+   * converted to float. */
+  HD_DTYPE_U8,
+  HD_DTYPE_I64,
 } HdDtype;
+
+typedef enum {
+  HD_SAFETENSORS_FLOATS_ONLY     = 0,
+  HD_SAFETENSORS_ALLOW_INTEGERS  = 1 << 0,
+} HdSafetensorsFlags;
 
 #define HD_TENSOR_MAX_DIMS 8
 
@@ -38,6 +48,14 @@ HdSafetensors  *hd_safetensors_open          (const char     *path,
 HdSafetensors  *hd_safetensors_new_from_bytes (GBytes        *bytes,
                                                const char    *display_name,
                                                GError       **error);
+/* The same, with FLAGS (by default only F32, F16 and BF16 tensors). */
+HdSafetensors  *hd_safetensors_open_full     (const char          *path,
+                                              HdSafetensorsFlags   flags,
+                                              GError             **error);
+HdSafetensors  *hd_safetensors_new_from_bytes_full (GBytes             *bytes,
+                                                    const char         *display_name,
+                                                    HdSafetensorsFlags  flags,
+                                                    GError            **error);
 HdSafetensors  *hd_safetensors_ref           (HdSafetensors  *st);
 void            hd_safetensors_unref         (HdSafetensors  *st);
 
@@ -64,7 +82,8 @@ gboolean        hd_safetensors_check_version (HdSafetensors  *st,
                                               const char     *file,
                                               GError        **error);
 
-/* Converts any dtype to float32; OUT holds tensor->n_elements floats. */
+/* Converts a float dtype (F32, F16, BF16) to float32; OUT holds
+ * tensor->n_elements floats. */
 void            hd_tensor_to_f32             (const HdTensor *tensor,
                                               float          *out);
 /* True when every element is finite. */

@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Hypernetwork files: spec/text-domains.md §5. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+
+#include "hd-error.h"
+#include "hd-hypernetwork.h"
+
+static void
+hypernetwork_free (HdHypernetwork *hn)
+{
+  g_free (hn->path);
+  g_free (hn->name);
+  g_free (hn->description);
+  g_free (hn->generator);
+  g_free (hn->clip.name);
+  g_strfreev (hn->layer_names);
+  g_free (hn->layer_c_in);
+  g_clear_pointer (&hn->st, hd_safetensors_unref);
+  g_free (hn);
+}
+
+HdHypernetwork *
+hd_hypernetwork_ref (HdHypernetwork *hn)
+{
+  g_return_val_if_fail (hn != NULL, NULL);
+
+  g_atomic_int_inc (&hn->ref_count);
+  return hn;
+}
+
+void
+hd_hypernetwork_unref (HdHypernetwork *hn)
+{
+  g_return_if_fail (hn != NULL);
+
+  if (g_atomic_int_dec_and_test (&hn->ref_count))
+    hypernetwork_free (hn);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The config                                                               */
+
+/* An integer member KEY of OBJ (in SECTION, for messages), at least MIN. */
+static gboolean
+config_int (JsonObject  *obj,
+            const char  *file,
+            const char  *section,
+            const char  *key,
+            int          min,
+            int         *out,
+            GError     **error)
+{
+  JsonNode *node = json_object_get_member (obj, key);
+  gint64 value;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is missing or not an integer"),
+                           section, key);
+      return FALSE;
+    }
+  value = json_node_get_int (node);
+  if (value < min || value > G_MAXINT / 16)
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is %" G_GINT64_FORMAT
+                                          "; it must be at least %d"),
+                           section, key, value, min);
+      return FALSE;
+    }
+  *out = (int) value;
+  return TRUE;
+}
+
+static const char *
+config_string (JsonObject  *obj,
+               const char  *file,
+               const char  *section,
+               const char  *key,
+               GError     **error)
+{
+  JsonNode *node = json_object_get_member (obj, key);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is missing or not a string"),
+                           section, key);
+      return NULL;
+    }
+  return json_node_get_string (node);
+}
+
+static JsonObject *
+config_object (JsonObject  *obj,
+               const char  *file,
+               const char  *key,
+               GError     **error)
+{
+  JsonNode *node = json_object_get_member (obj, key);
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: “%s” is missing or not an object"), key);
+      return NULL;
+    }
+  return json_node_get_object (node);
+}
+
+/* One of the values §4 supports, or an error naming the value. */
+static gboolean
+config_choice (JsonObject          *obj,
+               const char          *file,
+               const char          *key,
+               const char * const  *allowed,
+               int                 *index,
+               GError             **error)
+{
+  const char *value = config_string (obj, file, "mapper", key, error);
+
+  if (value == NULL)
+    return FALSE;
+  for (int i = 0; allowed[i] != NULL; i++)
+    if (g_str_equal (value, allowed[i]))
+      {
+        *index = i;
+        return TRUE;
+      }
+  g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+               _("%s: the mapper’s %s is “%s”; only residual_channelin mappers with a shared "
+                 "backbone and relu, lrelu, prelu or id activations are supported"),
+               file, key, value);
+  return FALSE;
+}
+
+static gboolean
+parse_clip (HdHypernetwork  *hn,
+            JsonObject      *root,
+            const char      *file,
+            GError         **error)
+{
+  JsonObject *clip = config_object (root, file, "clip", error);
+  HdClipConfig *c = &hn->clip;
+  const char *name;
+
+  if (clip == NULL ||
+      (name = config_string (clip, file, "clip", "name", error)) == NULL ||
+      !config_int (clip, file, "clip", "context_length", 2, &c->context_length, error) ||
+      !config_int (clip, file, "clip", "vocab_size", 514, &c->vocab_size, error) ||
+      !config_int (clip, file, "clip", "width", 1, &c->width, error) ||
+      !config_int (clip, file, "clip", "heads", 1, &c->heads, error) ||
+      !config_int (clip, file, "clip", "layers", 0, &c->layers, error) ||
+      !config_int (clip, file, "clip", "embed_dim", 1, &c->embed_dim, error))
+    return FALSE;
+  c->name = g_strdup (name);
+  if (c->width % c->heads != 0)
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: the CLIP width %d is not a multiple "
+                                          "of its %d heads"), c->width, c->heads);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_mapper (HdHypernetwork  *hn,
+              JsonObject      *root,
+              const char      *file,
+              GError         **error)
+{
+  static const char * const types[] = { "residual_channelin", NULL };
+  static const char * const backbones[] = { "shared", NULL };
+  static const char * const activations[] = { "relu", "lrelu", "prelu", "id", NULL };
+  JsonObject *mapper = config_object (root, file, "mapper", error);
+  HdMapperConfig *m = &hn->mapper;
+  int type, backbone, activation;
+
+  if (mapper == NULL ||
+      !config_choice (mapper, file, "type", types, &type, error) ||
+      !config_choice (mapper, file, "backbone_type", backbones, &backbone, error) ||
+      !config_choice (mapper, file, "activation", activations, &activation, error) ||
+      !config_int (mapper, file, "mapper", "input_dimension", 1, &m->input_dimension, error) ||
+      !config_int (mapper, file, "mapper", "width", 1, &m->width, error) ||
+      !config_int (mapper, file, "mapper", "backbone_depth", 1, &m->backbone_depth, error) ||
+      !config_int (mapper, file, "mapper", "head_depth", 1, &m->head_depth, error) ||
+      !config_int (mapper, file, "mapper", "inner_features", 1, &m->inner_features, error))
+    return FALSE;
+  m->activation = (HdMapperActivation) activation;
+  if (m->input_dimension != hn->clip.embed_dim || m->input_dimension != m->width)
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: the mapper’s input_dimension (%d) "
+                                          "must equal the CLIP embed_dim (%d) and the mapper width (%d)"),
+                           m->input_dimension, hn->clip.embed_dim, m->width);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The K layer names of §4 for a generator of resolution R. */
+static char **
+expected_layer_names (int k)
+{
+  char **names = g_new0 (char *, k + 1);
+
+  names[0] = g_strdup ("synthesis.b4.conv1");
+  for (int i = 1; i < k; i++)
+    names[i] = g_strdup_printf ("synthesis.b%d.conv%d", 4 << ((i + 1) / 2), i % 2 == 1 ? 0 : 1);
+  return names;
+}
+
+static gboolean
+parse_layers (HdHypernetwork  *hn,
+              JsonObject      *root,
+              const char      *file,
+              GError         **error)
+{
+  JsonNode *node = json_object_get_member (root, "layers");
+  JsonArray *array;
+  g_auto(GStrv) expected = NULL;
+  guint k;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: “layers” is missing or not a list"));
+      return FALSE;
+    }
+  array = json_node_get_array (node);
+  k = json_array_get_length (array);
+  /* K = 2 log2 R - 3 for some R >= 8: 3, 5, 7, ... (at most 1024 px and
+   * a little more). */
+  if (k < 3 || k % 2 == 0 || k > 31)
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config: “layers” has %u names; a mapper has "
+                                          "2·log2(R) − 3 heads for a generator of resolution R ≥ 8"),
+                           k);
+      return FALSE;
+    }
+  expected = expected_layer_names ((int) k);
+  for (guint i = 0; i < k; i++)
+    {
+      JsonNode *item = json_array_get_element (array, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING ||
+          !g_str_equal (json_node_get_string (item), expected[i]))
+        {
+          hd_set_format_error (error, file, _("hyperdomain.config: layer %u of “layers” must be “%s”"),
+                               i, expected[i]);
+          return FALSE;
+        }
+    }
+  hn->n_layers = (int) k;
+  hn->layer_names = g_steal_pointer (&expected);
+  hn->layer_c_in = g_new0 (int, k);
+  return TRUE;
+}
+
+static gboolean
+parse_config (HdHypernetwork  *hn,
+              const char      *text,
+              const char      *file,
+              GError         **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+
+  if (text == NULL)
+    {
+      hd_set_format_error (error, file, _("the metadata has no hyperdomain.config"));
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, text, -1, &local_error))
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config is not JSON: %s"), local_error->message);
+      return FALSE;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      hd_set_format_error (error, file, _("hyperdomain.config is not a JSON object"));
+      return FALSE;
+    }
+  return parse_clip (hn, json_node_get_object (root), file, error) &&
+         parse_mapper (hn, json_node_get_object (root), file, error) &&
+         parse_layers (hn, json_node_get_object (root), file, error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The tensors                                                              */
+
+/* NAME -> its shape (gint64[3]: n_dims, d0, d1), every tensor §5 lists. */
+typedef struct {
+  GHashTable *shapes;
+} Expected;
+
+static void
+expect (Expected *e,
+        char     *name,
+        gint64    d0,
+        gint64    d1)
+{
+  gint64 *shape = g_new (gint64, 3);
+
+  shape[0] = d1 < 0 ? 1 : 2;
+  shape[1] = d0;
+  shape[2] = d1;
+  g_hash_table_replace (e->shapes, name, shape);
+}
+
+static void
+expect_bn (Expected   *e,
+           const char *prefix,
+           gint64      n)
+{
+  static const char * const parts[] = { "weight", "bias", "running_mean", "running_var" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    expect (e, g_strdup_printf ("%s.%s", prefix, parts[i]), n, -1);
+}
+
+static void
+expect_linear (Expected   *e,
+               const char *prefix,
+               gint64      out,
+               gint64      in)
+{
+  expect (e, g_strdup_printf ("%s.weight", prefix), out, in);
+  expect (e, g_strdup_printf ("%s.bias", prefix), out, -1);
+}
+
+static void
+expect_res_block (Expected        *e,
+                  HdHypernetwork  *hn,
+                  const char      *prefix)
+{
+  gint64 w = hn->mapper.width, n = hn->mapper.inner_features;
+  g_autofree char *in0 = g_strdup_printf ("%s.input_block.0", prefix);
+  g_autofree char *in1 = g_strdup_printf ("%s.input_block.1", prefix);
+  g_autofree char *second0 = g_strdup_printf ("%s.second_block.0", prefix);
+  g_autofree char *second1 = g_strdup_printf ("%s.second_block.1", prefix);
+
+  expect_linear (e, in0, n, w);
+  expect_bn (e, in1, n);
+  expect_linear (e, second0, w, n);
+  expect_bn (e, second1, w);
+  if (hn->mapper.activation == HD_MAPPER_PRELU)
+    {
+      expect (e, g_strdup_printf ("%s.input_block.2.weight", prefix), 1, -1);
+      expect (e, g_strdup_printf ("%s.out.weight", prefix), 1, -1);
+    }
+}
+
+static Expected
+expected_tensors (HdHypernetwork *hn)
+{
+  Expected e = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free) };
+  gint64 w = hn->clip.width;
+
+  expect (&e, g_strdup ("clip.token_embedding.weight"), hn->clip.vocab_size, w);
+  expect (&e, g_strdup ("clip.positional_embedding"), hn->clip.context_length, w);
+  for (int l = 0; l < hn->clip.layers; l++)
+    {
+      g_autofree char *p = g_strdup_printf ("clip.transformer.resblocks.%d", l);
+
+      expect (&e, g_strdup_printf ("%s.ln_1.weight", p), w, -1);
+      expect (&e, g_strdup_printf ("%s.ln_1.bias", p), w, -1);
+      expect (&e, g_strdup_printf ("%s.ln_2.weight", p), w, -1);
+      expect (&e, g_strdup_printf ("%s.ln_2.bias", p), w, -1);
+      expect (&e, g_strdup_printf ("%s.attn.in_proj_weight", p), 3 * w, w);
+      expect (&e, g_strdup_printf ("%s.attn.in_proj_bias", p), 3 * w, -1);
+      expect (&e, g_strdup_printf ("%s.attn.out_proj.weight", p), w, w);
+      expect (&e, g_strdup_printf ("%s.attn.out_proj.bias", p), w, -1);
+      expect (&e, g_strdup_printf ("%s.mlp.c_fc.weight", p), 4 * w, w);
+      expect (&e, g_strdup_printf ("%s.mlp.c_fc.bias", p), 4 * w, -1);
+      expect (&e, g_strdup_printf ("%s.mlp.c_proj.weight", p), w, 4 * w);
+      expect (&e, g_strdup_printf ("%s.mlp.c_proj.bias", p), w, -1);
+    }
+  expect (&e, g_strdup ("clip.ln_final.weight"), w, -1);
+  expect (&e, g_strdup ("clip.ln_final.bias"), w, -1);
+  expect (&e, g_strdup ("clip.text_projection"), w, hn->clip.embed_dim);
+
+  expect_linear (&e, "mapper.backbone.backbone.0.lin", hn->mapper.width, hn->mapper.input_dimension);
+  expect_bn (&e, "mapper.backbone.backbone.0.bn", hn->mapper.input_dimension);
+  if (hn->mapper.activation == HD_MAPPER_PRELU)
+    expect (&e, g_strdup ("mapper.backbone.backbone.0.act.weight"), 1, -1);
+  for (int i = 1; i < hn->mapper.backbone_depth; i++)
+    {
+      g_autofree char *p = g_strdup_printf ("mapper.backbone.backbone.%d", i);
+      expect_res_block (&e, hn, p);
+    }
+  for (int k = 0; k < hn->n_layers; k++)
+    for (int j = 0; j < hn->mapper.head_depth - 1; j++)
+      {
+        g_autofree char *p = g_strdup_printf ("mapper.heads.conv_%d.in.%d", k, j);
+        expect_res_block (&e, hn, p);
+      }
+  return e;
+}
+
+/* mapper.*.num_batches_tracked: present in converted checkpoints, unused. */
+static gboolean
+is_ignored_tensor (const char *name)
+{
+  return g_str_has_prefix (name, "mapper.") && g_str_has_suffix (name, ".num_batches_tracked");
+}
+
+static gboolean
+is_float (const HdTensor *t)
+{
+  return t->dtype == HD_DTYPE_F32 || t->dtype == HD_DTYPE_F16 || t->dtype == HD_DTYPE_BF16;
+}
+
+/* The heads' last Linear: [C_k, W] and [C_k], C_k read from the file. */
+static gboolean
+check_heads (HdHypernetwork  *hn,
+             Expected        *e,
+             const char      *file,
+             GError         **error)
+{
+  for (int k = 0; k < hn->n_layers; k++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("mapper.heads.conv_%d.in.%d", k,
+                                                 hn->mapper.head_depth - 1);
+      g_autofree char *weight = g_strdup_printf ("%s.weight", prefix);
+      const HdTensor *t = hd_safetensors_lookup (hn->st, weight);
+
+      if (t == NULL || t->n_dims != 2 || t->shape[0] < 1 || t->shape[0] > 65536)
+        {
+          hd_set_format_error (error, file, _("tensor “%s” is missing or not a [C_in, %d] matrix"),
+                               weight, hn->mapper.width);
+          return FALSE;
+        }
+      hn->layer_c_in[k] = (int) t->shape[0];
+      expect_linear (e, prefix, t->shape[0], hn->mapper.width);
+    }
+  return TRUE;
+}
+
+static gboolean
+check_tensors (HdHypernetwork  *hn,
+               const char      *file,
+               GError         **error)
+{
+  Expected e = expected_tensors (hn);
+  GHashTableIter iter;
+  gpointer key, value;
+  gboolean ok = check_heads (hn, &e, file, error);
+
+  g_hash_table_iter_init (&iter, e.shapes);
+  while (ok && g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const gint64 *shape = value;
+      const HdTensor *t = hd_safetensors_lookup (hn->st, key);
+      gint64 want[2] = { shape[1], shape[2] };
+
+      if (t == NULL)
+        {
+          hd_set_format_error (error, file, _("tensor “%s” is missing"), (const char *) key);
+          ok = FALSE;
+        }
+      else if (!is_float (t) || t->n_dims != (guint) shape[0] || t->shape[0] != shape[1] ||
+               (shape[0] == 2 && t->shape[1] != shape[2]))
+        {
+          g_autofree char *got = hd_shape_to_string (t->shape, t->n_dims);
+          g_autofree char *wanted = hd_shape_to_string (want, (guint) shape[0]);
+
+          hd_set_format_error (error, file, _("tensor “%s” has shape %s (%s); a float tensor of "
+                                              "shape %s was expected"),
+                               (const char *) key, got, is_float (t) ? "float" : "integer", wanted);
+          ok = FALSE;
+        }
+      else if (!hd_tensor_is_finite (t))
+        {
+          hd_set_format_error (error, file, _("tensor “%s” holds a value that is not finite"),
+                               (const char *) key);
+          ok = FALSE;
+        }
+    }
+
+  /* Nothing else may be there. */
+  for (guint i = 0; ok && i < hd_safetensors_get_n_tensors (hn->st); i++)
+    {
+      const HdTensor *t = hd_safetensors_get_tensor (hn->st, i);
+
+      if (!g_hash_table_contains (e.shapes, t->name) && !is_ignored_tensor (t->name) &&
+          !g_str_equal (t->name, "tokenizer.merges"))
+        {
+          hd_set_format_error (error, file, _("tensor “%s” does not belong in a hypernetwork file"),
+                               t->name);
+          ok = FALSE;
+        }
+    }
+  g_hash_table_unref (e.shapes);
+  return ok;
+}
+
+/* tokenizer.merges: U8 text; the tokenizer checks its lines. */
+static gboolean
+check_merges (HdHypernetwork  *hn,
+              const char      *file,
+              GError         **error)
+{
+  const HdTensor *t = hd_safetensors_lookup (hn->st, "tokenizer.merges");
+
+  if (t == NULL || t->dtype != HD_DTYPE_U8 || t->n_dims != 1)
+    {
+      hd_set_format_error (error, file, _("tensor “tokenizer.merges” is missing or not a U8 vector"));
+      return FALSE;
+    }
+  if (!g_utf8_validate ((const char *) t->data, (gssize) t->n_bytes, NULL))
+    {
+      hd_set_format_error (error, file, _("tensor “tokenizer.merges” is not UTF-8 text"));
+      return FALSE;
+    }
+  hn->merges = (const char *) t->data;
+  hn->merges_len = t->n_bytes;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading                                                                  */
+
+HdHypernetwork *
+hd_hypernetwork_load_from_safetensors (HdSafetensors  *st,
+                                       GError        **error)
+{
+  g_autoptr(HdHypernetwork) hn = NULL;
+  const char *file, *kind, *modulation, *name;
+
+  g_return_val_if_fail (st != NULL, NULL);
+
+  file = hd_safetensors_get_path (st);
+  kind = hd_safetensors_get_metadata (st, "hyperdomain.kind");
+  if (kind == NULL || !g_str_equal (kind, "hypernetwork"))
+    {
+      hd_set_format_error (error, file, _("not a hypernetwork (hyperdomain.kind is “%s”, not "
+                                          "“hypernetwork”)"), kind != NULL ? kind : "");
+      return NULL;
+    }
+  if (!hd_safetensors_check_version (st, file, error))
+    return NULL;
+  modulation = hd_safetensors_get_metadata (st, "hyperdomain.modulation");
+  if (modulation == NULL || !g_str_equal (modulation, "input-after-demod"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   _("%s: hyperdomain.modulation “%s” is not supported (only “input-after-demod” is)"),
+                   file, modulation != NULL ? modulation : "");
+      return NULL;
+    }
+  name = hd_safetensors_get_metadata (st, "hyperdomain.name");
+  if (name == NULL || name[0] == '\0')
+    {
+      hd_set_format_error (error, file, _("the metadata has no hyperdomain.name"));
+      return NULL;
+    }
+
+  hn = g_new0 (HdHypernetwork, 1);
+  hn->ref_count = 1;
+  hn->st = hd_safetensors_ref (st);
+  hn->path = g_canonicalize_filename (file, NULL);
+  hn->name = g_strdup (name);
+  hn->description = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.description"));
+  hn->generator = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.generator"));
+  if (!parse_config (hn, hd_safetensors_get_metadata (st, "hyperdomain.config"), file, error) ||
+      !check_tensors (hn, file, error) ||
+      !check_merges (hn, file, error))
+    return NULL;
+  return g_steal_pointer (&hn);
+}
+
+HdHypernetwork *
+hd_hypernetwork_load (const char  *path,
+                      GError     **error)
+{
+  g_autoptr(HdSafetensors) st = hd_safetensors_open_full (path, HD_SAFETENSORS_ALLOW_INTEGERS, error);
+
+  if (st == NULL)
+    return NULL;
+  return hd_hypernetwork_load_from_safetensors (st, error);
+}
+
+float *
+hd_hypernetwork_get_f32 (HdHypernetwork *hn,
+                         const char     *name,
+                         gsize          *n)
+{
+  const HdTensor *t = hd_safetensors_lookup (hn->st, name);
+  float *out;
+
+  g_return_val_if_fail (t != NULL && is_float (t), NULL);
+
+  out = g_new (float, MAX (t->n_elements, 1));
+  hd_tensor_to_f32 (t, out);
+  if (n != NULL)
+    *n = t->n_elements;
+  return out;
+}
+
+gsize
+hd_hypernetwork_output_size (HdHypernetwork *hn)
+{
+  gsize n = 0;
+
+  for (int k = 0; k < hn->n_layers; k++)
+    n += (gsize) hn->layer_c_in[k];
+  return n;
+}
+
+gboolean
+hd_hypernetwork_check (HdHypernetwork  *hn,
+                       HdGenerator     *gen,
+                       GError         **error)
+{
+  for (int k = 0; k < hn->n_layers; k++)
+    {
+      const HdConvLayer *conv = NULL;
+
+      for (int c = 0; c < gen->n_convs && conv == NULL; c++)
+        if (g_str_equal (gen->convs[c].name, hn->layer_names[k]))
+          conv = &gen->convs[c];
+      if (conv == NULL)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                       _("The hypernetwork %s has a head for %s, which the generator %s does not have"),
+                       hn->path, hn->layer_names[k], gen->path != NULL ? gen->path : gen->name);
+          return FALSE;
+        }
+      if (conv->c_in != hn->layer_c_in[k])
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                       _("The hypernetwork %s does not fit the generator %s: layer %s has %d input "
+                         "channels in the hypernetwork and %d in the generator"),
+                       hn->path, gen->path != NULL ? gen->path : gen->name, hn->layer_names[k],
+                       hn->layer_c_in[k], conv->c_in);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+HdDomain *
+hd_hypernetwork_make_domain (HdHypernetwork *hn,
+                             const float    *d,
+                             const char     *name)
+{
+  HdDomain *domain = hd_domain_new (NULL, name);
+  gsize offset = 0;
+
+  domain->generator = g_strdup (hn->generator);
+  for (int k = 0; k < hn->n_layers; k++)
+    {
+      hd_domain_add_layer (domain, hn->layer_names[k], d + offset, hn->layer_c_in[k]);
+      offset += (gsize) hn->layer_c_in[k];
+    }
+  return domain;
+}

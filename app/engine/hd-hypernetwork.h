@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-domain.h"
+#include "hd-generator.h"
+#include "hd-safetensors.h"
+
+G_BEGIN_DECLS
+
+/* A hypernetwork file (spec/text-domains.md §5): a CLIP text transformer
+ * and a HyperDomainNet mapper that turn a prompt into a domain.  Loading
+ * checks everything §5 lists (every tensor and its shape, the config,
+ * the merges text, finite values) with messages that name the file and
+ * the tensor or key. */
+
+typedef enum {
+  HD_MAPPER_RELU,
+  HD_MAPPER_LRELU,
+  HD_MAPPER_PRELU,
+  HD_MAPPER_ID,
+} HdMapperActivation;
+
+typedef struct {
+  char *name;             /* "ViT-B/32", "custom", ... */
+  int   context_length;
+  int   vocab_size;
+  int   width;
+  int   heads;
+  int   layers;
+  int   embed_dim;
+} HdClipConfig;
+
+typedef struct {
+  HdMapperActivation activation;
+  int   input_dimension;
+  int   width;
+  int   backbone_depth;
+  int   head_depth;
+  int   inner_features;
+} HdMapperConfig;
+
+typedef struct _HdHypernetwork HdHypernetwork;
+
+struct _HdHypernetwork {
+  char           *path;         /* absolute */
+  char           *name;
+  char           *description;  /* may be NULL */
+  char           *generator;    /* hyperdomain.generator, may be NULL */
+  HdClipConfig    clip;
+  HdMapperConfig  mapper;
+  int             n_layers;     /* K heads */
+  char          **layer_names;  /* K synthesis conv names, head order */
+  int            *layer_c_in;   /* C_k of each head */
+  const char     *merges;       /* tokenizer.merges, in the file's mapping */
+  gsize           merges_len;
+  HdSafetensors  *st;
+
+  /*< private >*/
+  gint            ref_count;
+};
+
+HdHypernetwork *hd_hypernetwork_load (const char      *path,
+                                      GError         **error);
+/* Same over an opened file (opened with HD_SAFETENSORS_ALLOW_INTEGERS). */
+HdHypernetwork *hd_hypernetwork_load_from_safetensors (HdSafetensors  *st,
+                                                       GError        **error);
+HdHypernetwork *hd_hypernetwork_ref   (HdHypernetwork *hn);
+void            hd_hypernetwork_unref (HdHypernetwork *hn);
+
+/* The tensor NAME as float32 (a new array of its n_elements), and its
+ * element count in N (may be NULL).  NAME must be one of §5's float
+ * tensors (loading checked that it exists). */
+float          *hd_hypernetwork_get_f32 (HdHypernetwork *hn,
+                                         const char     *name,
+                                         gsize          *n);
+
+/* Checks that every head's layer is a conv of GEN with the head's C_in.
+ * The error names the layer, both sizes and both files. */
+gboolean        hd_hypernetwork_check  (HdHypernetwork *hn,
+                                        HdGenerator    *gen,
+                                        GError        **error);
+
+/* A domain from the mapper's output: D holds the K heads' vectors
+ * concatenated in head order (Σ C_k floats).  NAME is the domain's name
+ * (the prompt). */
+HdDomain       *hd_hypernetwork_make_domain (HdHypernetwork *hn,
+                                             const float    *d,
+                                             const char     *name);
+/* Σ C_k: the length of the mapper's output. */
+gsize           hd_hypernetwork_output_size (HdHypernetwork *hn);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdHypernetwork, hd_hypernetwork_unref)
+
+G_END_DECLS
