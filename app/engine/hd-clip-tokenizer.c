@@ -94,28 +94,49 @@ quote_line (const char *line)
 }
 
 typedef struct {
-  /* The merges text with each space and LF of lines 1..M made a NUL, so
-   * that each symbol is a string. */
+  /* Lines 0..M of the merges text, each space and LF made a NUL, so that
+   * each symbol is a string. */
   char        *text;
+  /* The two symbols of each merge line, and their concatenation (in
+   * joined_text). */
   const char **left;
   const char **right;
-  char       **joined;  /* left + right, each its own string */
+  const char **joined;
+  char        *joined_text;
 } MergeLines;
 
 static void
-merge_lines_clear (MergeLines *lines,
-                   guint       n)
+merge_lines_clear (MergeLines *lines)
 {
-  if (lines->joined != NULL)
-    for (guint r = 0; r < n; r++)
-      g_free (lines->joined[r]);
+  g_free (lines->joined_text);
   g_free (lines->joined);
   g_free (lines->left);
   g_free (lines->right);
   g_free (lines->text);
 }
 
-/* Splits lines 1..N_MERGES of TEXT into their two symbols. */
+/* The length of lines 0..N_MERGES of TEXT, the LF that ends the last
+ * included; all of TEXT when it has fewer lines. */
+static gsize
+used_length (const char *text,
+             gsize       len,
+             guint       n_merges)
+{
+  const char *p = text, *end = text + len;
+
+  for (guint64 line = 0; line <= n_merges; line++)
+    {
+      p = memchr (p, '\n', (gsize) (end - p));
+      if (p == NULL)
+        return len;
+      p++;
+    }
+  return (gsize) (p - text);
+}
+
+/* Splits lines 1..N_MERGES of MERGES_TEXT into their two symbols. Only
+ * these lines are read: a hypernetwork file holds exactly them, a merges
+ * file from CLIP many more. */
 static gboolean
 parse_merge_lines (const char  *merges_text,
                    gsize        len,
@@ -125,9 +146,10 @@ parse_merge_lines (const char  *merges_text,
                    GError     **error)
 {
   const char *invalid = NULL;
-  char *p, *end;
+  char *p, *end, *joined;
   guint line_no = 0;
 
+  len = used_length (merges_text, len, n_merges);
   if (!g_utf8_validate_len (merges_text, len, &invalid))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
@@ -141,7 +163,9 @@ parse_merge_lines (const char  *merges_text,
   lines->text[len] = '\0';
   lines->left = g_new (const char *, MAX (n_merges, 1));
   lines->right = g_new (const char *, MAX (n_merges, 1));
-  lines->joined = g_new0 (char *, MAX (n_merges, 1));
+  lines->joined = g_new (const char *, MAX (n_merges, 1));
+  /* A line's concatenation and its NUL take no more than the line. */
+  lines->joined_text = joined = g_malloc (len + 1);
 
   p = lines->text;
   end = lines->text + len;
@@ -150,6 +174,7 @@ parse_merge_lines (const char  *merges_text,
   for (line_no = 1; line_no <= n_merges; line_no++)
     {
       char *line, *line_end, *space;
+      gsize left_len, right_len;
 
       if (p == NULL || p + 1 >= end)
         {
@@ -163,8 +188,9 @@ parse_merge_lines (const char  *merges_text,
       if (line_end == NULL)
         line_end = end;
       *line_end = '\0';
-      space = strchr (line, ' ');
-      if (space == NULL || space == line || space[1] == '\0' || strchr (space + 1, ' ') != NULL)
+      space = memchr (line, ' ', (gsize) (line_end - line));
+      if (space == NULL || space == line || space + 1 == line_end ||
+          memchr (space + 1, ' ', (gsize) (line_end - space - 1)) != NULL)
         {
           g_autofree char *quoted = quote_line (line);
 
@@ -174,9 +200,15 @@ parse_merge_lines (const char  *merges_text,
           return FALSE;
         }
       *space = '\0';
+      left_len = (gsize) (space - line);
+      right_len = (gsize) (line_end - space - 1);
       lines->left[line_no - 1] = line;
       lines->right[line_no - 1] = space + 1;
-      lines->joined[line_no - 1] = g_strconcat (line, space + 1, NULL);
+      lines->joined[line_no - 1] = joined;
+      memcpy (joined, line, left_len);
+      memcpy (joined + left_len, space + 1, right_len);
+      joined[left_len + right_len] = '\0';
+      joined += left_len + right_len + 1;
       p = line_end < end ? line_end : NULL;
     }
   return TRUE;
@@ -225,6 +257,17 @@ add_vocabulary_string (HdClipTokenizer  *tok,
   return TRUE;
 }
 
+/* g_int64_hash keeps the low 32 bits only: the right symbol alone. */
+static guint
+pair_hash (gconstpointer key)
+{
+  guint64 k = *(const guint64 *) key;
+
+  k ^= k >> 31;
+  k *= G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+  return (guint) (k >> 32);
+}
+
 static gboolean
 build_vocabulary (HdClipTokenizer  *tok,
                   const MergeLines *lines,
@@ -257,7 +300,7 @@ build_vocabulary (HdClipTokenizer  *tok,
   tok->merge_left = g_new (guint32, MAX (tok->n_merges, 1));
   tok->merge_right = g_new (guint32, MAX (tok->n_merges, 1));
   tok->pair_keys = g_new (guint64, MAX (tok->n_merges, 1));
-  tok->pair_ranks = g_hash_table_new (g_int64_hash, g_int64_equal);
+  tok->pair_ranks = g_hash_table_new (pair_hash, g_int64_equal);
   for (guint r = 0; r < tok->n_merges; r++)
     {
       gpointer left, right;
@@ -319,18 +362,22 @@ hd_clip_tokenizer_new (const char  *merges_text,
   ok = parse_merge_lines (merges_text != NULL ? merges_text : "", len, tok->n_merges,
                           vocab_size, &lines, error) &&
        build_vocabulary (tok, &lines, error);
-  merge_lines_clear (&lines, tok->n_merges);
+  merge_lines_clear (&lines);
   if (!ok)
     return NULL;
   return g_steal_pointer (&tok);
 }
 
-/* The whole of a gzip stream, refusing more than MAX_MERGES_FILE bytes. */
+/* A gzip stream decompressed up to the end of its line N_LINES - 1 (the
+ * rest would be ignored: CLIP's file has 262,145 lines, a vocabulary of
+ * 49,408 reads 48,895), refusing more than MAX_MERGES_FILE bytes. */
 static GBytes *
-gunzip (GBytes      *compressed,
-        const char  *name,
-        GError     **error)
+gunzip_lines (GBytes      *compressed,
+              guint64      n_lines,
+              const char  *name,
+              GError     **error)
 {
+  guint64 n_seen = 0;
   g_autoptr(GZlibDecompressor) decompressor =
     g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
   g_autoptr(GInputStream) raw = g_memory_input_stream_new_from_bytes (compressed);
@@ -361,6 +408,10 @@ gunzip (GBytes      *compressed,
           return NULL;
         }
       g_byte_array_append (out, buffer, (guint) got);
+      for (const guint8 *p = buffer; (p = memchr (p, '\n', (gsize) (buffer + got - p))) != NULL; p++)
+        n_seen++;
+      if (n_seen >= n_lines)
+        break;
     }
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
@@ -388,7 +439,9 @@ hd_clip_tokenizer_new_from_file (const char  *path,
   data = g_bytes_get_data (bytes, &len);
   if (len >= 2 && data[0] == 0x1F && data[1] == 0x8B)
     {
-      GBytes *plain = gunzip (bytes, name, error);
+      guint64 n_lines = vocab_size >= N_FIXED_SYMBOLS ? vocab_size - N_FIXED_SYMBOLS + 1 : 1;
+      GBytes *plain = gunzip_lines (bytes, n_lines,
+                                    name, error);
 
       if (plain == NULL)
         return NULL;
