@@ -13,6 +13,8 @@
 #include "hd-cli-tools.h"
 #include "hd-demo.h"
 #include "hd-domain.h"
+#include "hd-hypernetwork.h"
+#include "hd-text-encoder.h"
 #include "hd-error.h"
 #include "hd-generator.h"
 #include "hd-latent.h"
@@ -30,6 +32,9 @@ typedef struct {
   char    *noise;
   char    *noise_seed;
   char   **domains;
+  char    *hypernetwork;
+  char   **texts;
+  char    *save_domain;
   char    *device;
   gboolean list_devices;
   char    *output;
@@ -64,6 +69,9 @@ options_clear (Options *o)
   g_free (o->noise);
   g_free (o->noise_seed);
   g_strfreev (o->domains);
+  g_free (o->hypernetwork);
+  g_strfreev (o->texts);
+  g_free (o->save_domain);
   g_free (o->device);
   g_free (o->output);
   g_free (o->from_png);
@@ -73,8 +81,9 @@ options_clear (Options *o)
   g_free (o->filter_name);
 }
 
-/* PATH[#ID][=WEIGHT]: the weight is taken from the last '=' when what
- * follows it is a number. */
+/* PATH[#ID][=WEIGHT] or PROMPT[=WEIGHT]: the weight is taken from the
+ * last '=' when what follows it is a number.  FALSE when what comes
+ * before it is empty. */
 static gboolean
 parse_domain_arg (const char *arg,
                   char      **spec,
@@ -255,6 +264,7 @@ image_options_given (Options *o)
 {
   return o->other_options || o->model != NULL || o->z_path != NULL ||
          o->w_path != NULL || o->domains != NULL || o->noise != NULL ||
+         o->hypernetwork != NULL || o->texts != NULL || o->save_domain != NULL ||
          o->noise_seed != NULL;
 }
 
@@ -367,6 +377,119 @@ add_domains (Options      *o,
   return 0;
 }
 
+/* The --hypernetwork and --text options: the encoder of the
+ * hypernetwork, checked against GEN (NULL without texts), and every
+ * prompt's domain in LOADED and STATE.  Returns the exit status. */
+static int
+add_texts (Options        *o,
+           HdGenerator    *gen,
+           HdState        *state,
+           GPtrArray      *loaded,
+           HdTextEncoder **encoder_out,
+           GError        **error)
+{
+  g_autoptr(HdHypernetwork) hn = NULL;
+  g_autoptr(HdTextEncoder) encoder = NULL;
+
+  if (o->texts == NULL && o->hypernetwork == NULL)
+    return 0;
+  if (o->hypernetwork == NULL || o->texts == NULL)
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           o->hypernetwork == NULL ? _("--text needs --hypernetwork FILE")
+                                                   : _("--hypernetwork needs at least one --text PROMPT"));
+      return 2;
+    }
+  hn = hd_hypernetwork_load (o->hypernetwork, error);
+  if (hn == NULL)
+    return 1;
+  if (gen != NULL)
+    {
+      if (!hd_hypernetwork_check (hn, gen, error))
+        return 1;
+      if (hn->generator != NULL && g_strcmp0 (hn->generator, gen->name) != 0)
+        fprintf (stderr, _("hyperdomain-render: warning: the hypernetwork “%s” was made for the "
+                           "generator “%s”, not “%s”\n"), hn->name, hn->generator, gen->name);
+    }
+  encoder = hd_text_encoder_new (hn, error);
+  if (encoder == NULL)
+    return 1;
+  state->hypernetwork_path = g_strdup (hn->path);
+  state->hypernetwork_name = g_strdup (hn->name);
+  for (guint i = 0; o->texts[i] != NULL; i++)
+    {
+      g_autofree char *prompt = NULL;
+      float weight;
+      HdDomain *domain;
+
+      parse_domain_arg (o->texts[i], &prompt, &weight);
+      domain = hd_text_encoder_get_domain (encoder, prompt, error);
+      if (domain == NULL)
+        {
+          g_autofree char *shown = g_utf8_make_valid (prompt, -1);
+
+          g_prefix_error (error, _("--text “%s”: "), shown);
+          return g_error_matches (*error, HD_CLIP_TOKENIZER_ERROR, HD_CLIP_TOKENIZER_ERROR_TOO_LONG) ||
+                 g_error_matches (*error, HD_CLIP_TOKENIZER_ERROR, HD_CLIP_TOKENIZER_ERROR_NOT_UTF8) ? 2 : 1;
+        }
+      g_ptr_array_add (loaded, domain);
+      hd_state_add_text (state, prompt, weight, 0, 0);
+    }
+  if (encoder_out != NULL)
+    *encoder_out = g_steal_pointer (&encoder);
+  return 0;
+}
+
+/* --save-domain OUT: the domain of the one --text, written as a domain
+ * file (spec/text-domains.md §7). */
+static int
+run_save_domain (Options  *o,
+                 GError  **error)
+{
+  g_autoptr(HdGenerator) gen = NULL;
+  g_autoptr(HdState) state = hd_state_new ();
+  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
+  g_autoptr(HdTextEncoder) encoder = NULL;
+  g_autofree char *prompt = NULL;
+  g_autofree char *source = NULL;
+  HdDomain *domain;
+  HdHypernetwork *hn;
+  float weight;
+  int status;
+
+  if (o->texts == NULL || o->texts[0] == NULL || o->texts[1] != NULL || o->domains != NULL ||
+      o->output != NULL || (parse_domain_arg (o->texts[0], &prompt, &weight), weight != 1.0f))
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           _("--save-domain takes exactly one --text (of weight 1), and neither "
+                             "--domain nor -o"));
+      return 2;
+    }
+  if (!hd_cli_has_suffix (o->save_domain, ".safetensors"))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("--save-domain “%s” must end in .safetensors"), o->save_domain);
+      return 2;
+    }
+  if (o->model != NULL && (gen = hd_generator_load (o->model, error)) == NULL)
+    return 1;
+  status = add_texts (o, gen, state, loaded, &encoder, error);
+  if (status != 0)
+    return status;
+  domain = g_ptr_array_index (loaded, 0);
+  hn = hd_text_encoder_get_hypernetwork (encoder);
+  g_free (domain->description);
+  domain->description = g_strdup (domain->name);
+  /* formats.md requires a name: an empty prompt cannot be one. */
+  if (domain->name[0] == '\0')
+    {
+      g_free (domain->name);
+      domain->name = g_strdup ("(empty prompt)");
+    }
+  source = g_strdup_printf ("text prompt via %s", hn->name);
+  return hd_domain_save (domain, source, o->save_domain, error) ? 0 : 1;
+}
+
 /* The options that describe the image, checked, in STATE. */
 static gboolean
 read_image_options (Options  *o,
@@ -458,6 +581,8 @@ run_new_state (Options  *o,
       return 2;
     }
   status = add_domains (o, gen, state, loaded, error);
+  if (status == 0)
+    status = add_texts (o, gen, state, loaded, NULL, error);
   if (status != 0)
     return status;
 
@@ -490,6 +615,8 @@ run (Options  *o,
     return run_animation (o, error);
   if (o->from_png != NULL)
     return run_saved_state (o, error);
+  if (o->save_domain != NULL)
+    return run_save_domain (o, error);
   return run_new_state (o, error);
 }
 
@@ -516,6 +643,9 @@ main (int    argc,
     { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, N_("Vulkan device: auto (default), cpu or an index from --list-devices"), N_("DEVICE") },
     { "list-devices", 0, 0, G_OPTION_ARG_NONE, &o.list_devices, N_("Print the Vulkan devices with their index and exit"), NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, N_("Write the image: .png (8-bit with the state as metadata) or .npy (raw float32, shape (C, H, W)); with several seeds a pattern such as out/%05d.png"), N_("OUT") },
+    { "hypernetwork", 0, 0, G_OPTION_ARG_FILENAME, &o.hypernetwork, N_("A hypernetwork file (a CLIP text encoder and a HyperDomainNet mapper) that turns the --text prompts into domains"), N_("FILE") },
+    { "text", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.texts, N_("Blend in the domain of a text prompt with WEIGHT (default 1); needs --hypernetwork; may repeat"), N_("PROMPT[=WEIGHT]") },
+    { "save-domain", 0, 0, G_OPTION_ARG_FILENAME, &o.save_domain, N_("Write the domain of the one --text to a domain file instead of rendering"), N_("OUT.safetensors") },
     { "from-png", 0, 0, G_OPTION_ARG_FILENAME, &o.from_png, N_("Render the state saved in an image exported by Hyperdomain (or in a state or preset .json): generator, latent, psi, cutoff, noise, domains with weights and layer ranges. --seed/--seeds replace its latent. Files that moved are looked for next to FILE"), N_("FILE") },
     { "contact-sheet", 0, 0, G_OPTION_ARG_NONE, &o.contact_sheet, N_("Write a contact sheet to -o OUT.png: a labelled grid with a row per seed (--seed A-B or --seeds) and a column per blend setting: the original and each domain alone at weight 1, or the steps of --sheet-sweep"), NULL },
     { "sheet-sweep", 0, 0, G_OPTION_ARG_STRING, &o.sheet_sweep, N_("Columns of the contact sheet: the weight of domain I (1 = the first) from FROM to TO in STEPS steps, the other weights as given"), N_("I:FROM:TO:STEPS") },

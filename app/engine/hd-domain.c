@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,59 @@ hd_domain_add_layer (HdDomain    *domain,
   layer->length = length;
   layer->values = g_memdup2 (values, (gsize) length * sizeof (float));
   g_hash_table_replace (domain->layers, g_strdup (layer_name), layer);
+}
+
+/* Synthesis conv names in generator order: by block resolution, then
+ * conv0 before conv1. */
+static int
+compare_layer_names (gconstpointer a,
+                     gconstpointer b)
+{
+  const char *x = *(const char * const *) a, *y = *(const char * const *) b;
+  int rx = 0, ry = 0, kx = 0, ky = 0;
+
+  sscanf (x, "synthesis.b%d.conv%d", &rx, &kx);
+  sscanf (y, "synthesis.b%d.conv%d", &ry, &ky);
+  if (rx != ry)
+    return rx < ry ? -1 : 1;
+  if (kx != ky)
+    return kx < ky ? -1 : 1;
+  return strcmp (x, y);
+}
+
+gboolean
+hd_domain_save (HdDomain    *domain,
+                const char  *source,
+                const char  *path,
+                GError     **error)
+{
+  g_autoptr(HdSafetensorsWriter) writer = hd_safetensors_writer_new ();
+  g_autofree gpointer *names = NULL;
+  guint n;
+
+  g_return_val_if_fail (domain != NULL && domain->name != NULL, FALSE);
+
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.kind", "domain");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.version", "1");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.name", domain->name);
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.modulation", MODULATION);
+  if (domain->description != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.description", domain->description);
+  if (domain->generator != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.generator", domain->generator);
+  if (source != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.source", source);
+
+  names = g_hash_table_get_keys_as_array (domain->layers, &n);
+  qsort (names, n, sizeof (gpointer), compare_layer_names);
+  for (guint i = 0; i < n; i++)
+    {
+      HdDomainLayer *layer = g_hash_table_lookup (domain->layers, names[i]);
+      gint64 shape[1] = { layer->length };
+
+      hd_safetensors_writer_add_f32 (writer, names[i], HD_DTYPE_F32, shape, 1, layer->values);
+    }
+  return hd_safetensors_writer_write (writer, path, error);
 }
 
 HdDomain *

@@ -49,6 +49,13 @@ void        hd_domain_add_layer  (HdDomain     *domain,
                                   const char   *layer_name,
                                   const float  *values,
                                   int           length);
+/* Writes DOMAIN as a domain file (spec/formats.md §2): every layer as
+ * F32, in the order of the generator's convs; the metadata from DOMAIN's
+ * name, description and generator, and SOURCE (may be NULL). */
+gboolean    hd_domain_save       (HdDomain     *domain,
+                                  const char   *source,
+                                  const char   *path,
+                                  GError      **error);
 HdDomain   *hd_domain_ref        (HdDomain     *domain);
 void        hd_domain_unref      (HdDomain     *domain);
 

@@ -122,9 +122,15 @@ hd_state_load_domain (const char  *path,
   return hd_domain_ref (g_ptr_array_index (loaded, 0));
 }
 
+typedef enum {
+  FILE_GENERATOR,
+  FILE_DOMAIN,
+  FILE_HYPERNETWORK,
+} FileKind;
+
 static char *
 find_or_fail (const char  *recorded,
-              gboolean     is_generator,
+              FileKind     kind,
               const char  *origin,
               GError     **error)
 {
@@ -134,19 +140,46 @@ find_or_fail (const char  *recorded,
     {
       g_autofree char *base = g_path_get_basename (recorded != NULL ? recorded : "");
       g_autofree char *dir = origin != NULL ? g_path_get_dirname (origin) : NULL;
-
       if (dir != NULL)
         g_set_error (error, HD_ERROR, HD_ERROR_IO,
-                     is_generator
+                     kind == FILE_GENERATOR
                      ? _("The generator “%s” of “%s” is missing: it is neither at “%s” nor in “%s”")
-                     : _("The domain “%s” of “%s” is missing: it is neither at “%s” nor in “%s”"),
+                     : kind == FILE_DOMAIN
+                     ? _("The domain “%s” of “%s” is missing: it is neither at “%s” nor in “%s”")
+                     : _("The hypernetwork “%s” of “%s” is missing: it is neither at “%s” nor in “%s”"),
                      base, origin, recorded != NULL ? recorded : "", dir);
       else
         g_set_error (error, HD_ERROR, HD_ERROR_IO,
-                     is_generator ? _("The generator “%s” is missing") : _("The domain “%s” is missing"),
+                     kind == FILE_GENERATOR ? _("The generator “%s” is missing")
+                     : kind == FILE_DOMAIN ? _("The domain “%s” is missing")
+                     : _("The hypernetwork “%s” is missing"),
                      recorded != NULL ? recorded : "");
     }
   return found;
+}
+
+gboolean
+hd_state_has_texts (const HdState *state)
+{
+  for (guint i = 0; i < state->domains->len; i++)
+    if (g_array_index (state->domains, HdStateDomain, i).prompt != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+HdTextEncoder *
+hd_state_open_hypernetwork (const HdState  *state,
+                            const char     *origin,
+                            HdGenerator    *gen,
+                            GError        **error)
+{
+  g_autofree char *path = find_or_fail (state->hypernetwork_path, FILE_HYPERNETWORK, origin, error);
+  g_autoptr(HdHypernetwork) hn = NULL;
+
+  if (path == NULL || (hn = hd_hypernetwork_load (path, error)) == NULL ||
+      !hd_hypernetwork_check (hn, gen, error))
+    return NULL;
+  return hd_text_encoder_new (hn, error);
 }
 
 gboolean
@@ -159,23 +192,34 @@ hd_state_open_files (const HdState *state,
   g_autoptr(HdGenerator) gen = NULL;
   g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
   g_autofree char *gen_path = NULL;
+  g_autoptr(HdTextEncoder) encoder = NULL;
 
   g_return_val_if_fail (state != NULL, FALSE);
 
-  gen_path = find_or_fail (state->generator_path, TRUE, origin, error);
+  gen_path = find_or_fail (state->generator_path, FILE_GENERATOR, origin, error);
   if (gen_path == NULL)
     return FALSE;
   gen = hd_generator_load (gen_path, error);
   if (gen == NULL)
     return FALSE;
+  if (hd_state_has_texts (state) &&
+      (encoder = hd_state_open_hypernetwork (state, origin, gen, error)) == NULL)
+    return FALSE;
 
   for (guint i = 0; i < state->domains->len; i++)
     {
       const HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
-      g_autofree char *path = find_or_fail (sd->path, FALSE, origin, error);
+      g_autofree char *path = NULL;
       HdDomain *domain;
 
-      if (path == NULL)
+      if (sd->prompt != NULL)
+        {
+          if ((domain = hd_text_encoder_get_domain (encoder, sd->prompt, error)) == NULL)
+            return FALSE;
+          g_ptr_array_add (domains, domain);
+          continue;
+        }
+      if ((path = find_or_fail (sd->path, FILE_DOMAIN, origin, error)) == NULL)
         return FALSE;
       domain = hd_state_load_domain (path, sd->id, error);
       if (domain == NULL)

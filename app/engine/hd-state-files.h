@@ -7,6 +7,7 @@
 #include "hd-generator.h"
 #include "hd-render-params.h"
 #include "hd-state.h"
+#include "hd-text-encoder.h"
 
 G_BEGIN_DECLS
 
@@ -35,9 +36,19 @@ HdDomain  *hd_state_load_domain    (const char    *path,
                                     const char    *id,
                                     GError       **error);
 
+/* Whether STATE has text domains (prompts). */
+gboolean   hd_state_has_texts      (const HdState *state);
+/* The encoder of STATE's hypernetwork (looked for next to ORIGIN when it
+ * moved), checked against GEN. */
+HdTextEncoder *hd_state_open_hypernetwork (const HdState *state,
+                                           const char    *origin,
+                                           HdGenerator   *gen,
+                                           GError       **error);
+
 /* Loads the generator and the domains STATE names, looking for moved
  * files next to ORIGIN; a file found nowhere is an error naming it.
- * *DOMAINS gets one HdDomain* per state domain, in order. */
+ * *DOMAINS gets one HdDomain* per state domain, in order; text domains
+ * are encoded with the state's hypernetwork. */
 gboolean   hd_state_open_files     (const HdState *state,
                                     const char    *origin,
                                     HdGenerator  **gen,

@@ -32,6 +32,7 @@ state_domain_clear (HdStateDomain *d)
   g_clear_pointer (&d->path, g_free);
   g_clear_pointer (&d->id, g_free);
   g_clear_pointer (&d->name, g_free);
+  g_clear_pointer (&d->prompt, g_free);
 }
 
 void
@@ -44,6 +45,8 @@ hd_state_free (HdState *state)
   g_array_unref (state->domains);
   g_free (state->generator_path);
   g_free (state->generator_name);
+  g_free (state->hypernetwork_path);
+  g_free (state->hypernetwork_name);
   g_free (state->latent);
   g_free (state);
 }
@@ -64,6 +67,8 @@ hd_state_copy (const HdState *state)
   copy = g_memdup2 (state, sizeof *state);
   copy->generator_path = g_strdup (state->generator_path);
   copy->generator_name = g_strdup (state->generator_name);
+  copy->hypernetwork_path = g_strdup (state->hypernetwork_path);
+  copy->hypernetwork_name = g_strdup (state->hypernetwork_name);
   copy->latent = g_memdup2 (state->latent, latent_size (state) * sizeof (float));
   copy->domains = g_array_sized_new (FALSE, TRUE, sizeof (HdStateDomain), state->domains->len);
   for (guint i = 0; i < state->domains->len; i++)
@@ -73,6 +78,7 @@ hd_state_copy (const HdState *state)
       d.path = g_strdup (d.path);
       d.id = g_strdup (d.id);
       d.name = g_strdup (d.name);
+      d.prompt = g_strdup (d.prompt);
       g_array_append_val (copy->domains, d);
     }
   return copy;
@@ -85,6 +91,7 @@ state_domain_equal (const HdStateDomain *a,
   return g_strcmp0 (a->path, b->path) == 0 &&
          g_strcmp0 (a->id, b->id) == 0 &&
          g_strcmp0 (a->name, b->name) == 0 &&
+         g_strcmp0 (a->prompt, b->prompt) == 0 &&
          a->weight == b->weight &&
          a->min_res == b->min_res &&
          a->max_res == b->max_res;
@@ -101,6 +108,8 @@ hd_state_equal (const HdState *a,
   n = latent_size (a);
   if (g_strcmp0 (a->generator_path, b->generator_path) != 0 ||
       g_strcmp0 (a->generator_name, b->generator_name) != 0 ||
+      g_strcmp0 (a->hypernetwork_path, b->hypernetwork_path) != 0 ||
+      g_strcmp0 (a->hypernetwork_name, b->hypernetwork_name) != 0 ||
       a->latent_kind != b->latent_kind ||
       a->seed != b->seed ||
       a->latent_rows != b->latent_rows ||
@@ -138,6 +147,25 @@ hd_state_add_domain (HdState  *state,
     .min_res = min_res,
     .max_res = max_res,
   };
+  g_array_append_val (state->domains, d);
+}
+
+void
+hd_state_add_text (HdState    *state,
+                   const char *prompt,
+                   double      weight,
+                   int         min_res,
+                   int         max_res)
+{
+  HdStateDomain d = {
+    .name = g_strdup (prompt),
+    .prompt = g_strdup (prompt),
+    .weight = weight,
+    .min_res = min_res,
+    .max_res = max_res,
+  };
+
+  g_return_if_fail (prompt != NULL);
   g_array_append_val (state->domains, d);
 }
 
@@ -241,14 +269,20 @@ add_latent (JsonBuilder   *b,
   json_builder_end_object (b);
 }
 
+/* A file domain, or with TEXTS a text domain (spec/text-domains.md §7). */
 static void
 add_domain (JsonBuilder         *b,
             const HdStateDomain *d)
 {
   json_builder_begin_object (b);
-  add_string_member (b, "path", d->path);
-  add_string_member (b, "id", d->id);
-  add_string_member (b, "name", d->name);
+  if (d->prompt != NULL)
+    add_string_member (b, "prompt", d->prompt);
+  else
+    {
+      add_string_member (b, "path", d->path);
+      add_string_member (b, "id", d->id);
+      add_string_member (b, "name", d->name);
+    }
   add_double_member (b, "weight", d->weight);
   if (d->min_res != 0 || d->max_res != 0)
     {
@@ -299,8 +333,24 @@ hd_state_to_json (const HdState *state)
   json_builder_set_member_name (b, "domains");
   json_builder_begin_array (b);
   for (guint i = 0; i < state->domains->len; i++)
-    add_domain (b, &g_array_index (state->domains, HdStateDomain, i));
+    if (g_array_index (state->domains, HdStateDomain, i).prompt == NULL)
+      add_domain (b, &g_array_index (state->domains, HdStateDomain, i));
   json_builder_end_array (b);
+
+  if (state->hypernetwork_path != NULL)
+    {
+      json_builder_set_member_name (b, "hypernetwork");
+      json_builder_begin_object (b);
+      add_string_member (b, "path", state->hypernetwork_path);
+      add_string_member (b, "name", state->hypernetwork_name);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "texts");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < state->domains->len; i++)
+        if (g_array_index (state->domains, HdStateDomain, i).prompt != NULL)
+          add_domain (b, &g_array_index (state->domains, HdStateDomain, i));
+      json_builder_end_array (b);
+    }
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
@@ -475,37 +525,48 @@ read_latent (HdState    *state,
   return state_fail (error, _("the latent kind is not seed, z or w"));
 }
 
+/* The "domains" (TEXTS FALSE) or the "texts" (TRUE) of a state. */
 static gboolean
 read_domains (HdState    *state,
               JsonArray  *arr,
+              gboolean    texts,
               GError    **error)
 {
   guint n = json_array_get_length (arr);
 
-  if (n > 1024)
+  if (n > 1024 || state->domains->len + n > 1024)
     return state_fail (error, _("too many domains"));
   for (guint i = 0; i < n; i++)
     {
       JsonNode *node = json_array_get_element (arr, i);
       JsonObject *obj;
-      JsonNode *id, *layers;
-      const char *path, *name;
+      JsonNode *id = NULL, *layers;
+      const char *path = NULL, *name, *prompt = NULL;
       double weight, v;
       HdStateDomain d = { 0 };
 
       if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
         return state_fail (error, _("a domain entry is not an object"));
       obj = json_node_get_object (node);
-      path = get_string (obj, "path");
-      name = get_string (obj, "name");
-      if (path == NULL || name == NULL)
-        return state_fail (error, _("a domain has no path or name"));
+      if (texts)
+        {
+          name = prompt = get_string (obj, "prompt");
+          if (prompt == NULL)
+            return state_fail (error, _("a text domain has no prompt"));
+        }
+      else
+        {
+          path = get_string (obj, "path");
+          name = get_string (obj, "name");
+          if (path == NULL || name == NULL)
+            return state_fail (error, _("a domain has no path or name"));
+          id = json_object_get_member (obj, "id");
+          if (id != NULL && !JSON_NODE_HOLDS_NULL (id) &&
+              (JSON_NODE_TYPE (id) != JSON_NODE_VALUE || json_node_get_value_type (id) != G_TYPE_STRING))
+            return state_fail (error, _("a domain id is not text"));
+        }
       if (!get_number (obj, "weight", &weight))
         return state_fail (error, _("a domain weight is not a number"));
-      id = json_object_get_member (obj, "id");
-      if (id != NULL && !JSON_NODE_HOLDS_NULL (id) &&
-          (JSON_NODE_TYPE (id) != JSON_NODE_VALUE || json_node_get_value_type (id) != G_TYPE_STRING))
-        return state_fail (error, _("a domain id is not text"));
       layers = member (obj, "layers", JSON_NODE_OBJECT);
       if (layers != NULL)
         {
@@ -519,11 +580,35 @@ read_domains (HdState    *state,
         }
       d.path = g_strdup (path);
       d.name = g_strdup (name);
+      d.prompt = g_strdup (prompt);
       d.id = (id != NULL && !JSON_NODE_HOLDS_NULL (id)) ? g_strdup (json_node_get_string (id)) : NULL;
       d.weight = weight;
       g_array_append_val (state->domains, d);
     }
   return TRUE;
+}
+
+/* The hypernetwork and its text domains (spec/text-domains.md §7), when
+ * the state has them. */
+static gboolean
+read_texts (HdState    *state,
+            JsonObject *obj,
+            GError    **error)
+{
+  JsonNode *texts = json_object_get_member (obj, "texts");
+  JsonNode *node;
+  const char *path;
+
+  if (texts == NULL || JSON_NODE_HOLDS_NULL (texts))
+    return TRUE;
+  if (JSON_NODE_TYPE (texts) != JSON_NODE_ARRAY)
+    return state_fail (error, _("the text domains are not a list"));
+  if ((node = member (obj, "hypernetwork", JSON_NODE_OBJECT)) == NULL ||
+      (path = get_string (json_node_get_object (node), "path")) == NULL)
+    return state_fail (error, _("the text domains have no hypernetwork"));
+  state->hypernetwork_path = g_strdup (path);
+  state->hypernetwork_name = g_strdup (get_string (json_node_get_object (node), "name"));
+  return read_domains (state, json_node_get_array (texts), TRUE, error);
 }
 
 HdState *
@@ -591,7 +676,8 @@ hd_state_from_json (const char  *json,
 
   if ((node = member (obj, "domains", JSON_NODE_ARRAY)) == NULL)
     return state_fail (error, _("the domain list is missing")), NULL;
-  if (!read_domains (state, json_node_get_array (node), error))
+  if (!read_domains (state, json_node_get_array (node), FALSE, error) ||
+      !read_texts (state, obj, error))
     return NULL;
 
   return g_steal_pointer (&state);

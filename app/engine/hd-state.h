@@ -17,13 +17,16 @@ G_BEGIN_DECLS
  * sets (psi, weights, mix) are kept as set, in double; the conversion
  * rounds them to float as the renderer computes. */
 
+/* A domain of the blend: a file (PATH, ID) or a text prompt (PROMPT,
+ * encoded by the state's hypernetwork; PATH and ID are NULL). */
 typedef struct {
   char  *path;       /* absolute path of the domain or pack file */
   char  *id;         /* pack id or NULL */
-  char  *name;
+  char  *name;       /* for a prompt, the prompt */
   double weight;
   int    min_res;    /* per-layer range, 0..0 = every layer */
   int    max_res;
+  char  *prompt;     /* a text domain's prompt, or NULL */
 } HdStateDomain;
 
 typedef struct {
@@ -45,6 +48,10 @@ typedef struct {
   HdNoiseMode    noise_mode;
   guint32        noise_seed;
   GArray        *domains;         /* HdStateDomain */
+  /* The hypernetwork of the text domains (spec/text-domains.md §7), or
+   * NULL when there are none. */
+  char          *hypernetwork_path;  /* absolute, as opened */
+  char          *hypernetwork_name;
 } HdState;
 
 HdState  *hd_state_new           (void);
@@ -56,6 +63,12 @@ gboolean  hd_state_equal         (const HdState *a,
                                   const HdState *b);
 void      hd_state_add_domain    (HdState     *state,
                                   HdDomain    *domain,
+                                  double       weight,
+                                  int          min_res,
+                                  int          max_res);
+/* Adds the text domain PROMPT (HYPERNETWORK_PATH and _NAME must be set). */
+void      hd_state_add_text      (HdState     *state,
+                                  const char  *prompt,
                                   double       weight,
                                   int          min_res,
                                   int          max_res);

@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "hd-dialogs.h"
+#include "hd-error.h"
 #include "hd-state-files.h"
 #include "hd-state-opener.h"
 
@@ -225,6 +226,18 @@ hd_state_open_async (GtkWindow           *parent,
   if (state == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (hd_state_has_texts (state))
+    {
+      g_autofree char *name = g_filename_display_basename (path);
+
+      /* Text rows in the window come with the GPU text encoder; the
+       * command line renders such images today. */
+      g_task_return_new_error (task, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                               _("“%s” blends text prompts, which the window cannot show yet; "
+                                 "hyperdomain-render --from-png renders it"), name);
+      hd_state_free (state);
       return;
     }
 

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-clip-tokenizer.h"
+#include "hd-domain.h"
+#include "hd-hypernetwork.h"
+
+G_BEGIN_DECLS
+
+/* Prompts to domains with one hypernetwork (spec/text-domains.md §1):
+ * tokenize, encode, map, and keep the result, so that the same prompt is
+ * never encoded twice.  Thread-safe. */
+
+typedef struct _HdTextEncoder HdTextEncoder;
+
+HdTextEncoder  *hd_text_encoder_new    (HdHypernetwork *hn,
+                                        GError        **error);
+HdTextEncoder  *hd_text_encoder_ref    (HdTextEncoder  *encoder);
+void            hd_text_encoder_unref  (HdTextEncoder  *encoder);
+HdHypernetwork *hd_text_encoder_get_hypernetwork (HdTextEncoder *encoder);
+
+/* The domain of PROMPT (a new reference), named after it.  A prompt too
+ * long or not UTF-8 is an HD_CLIP_TOKENIZER_ERROR. */
+HdDomain       *hd_text_encoder_get_domain (HdTextEncoder  *encoder,
+                                            const char     *prompt,
+                                            GError        **error);
+/* How many prompts were encoded (not taken from the cache) so far. */
+guint           hd_text_encoder_get_n_encoded (HdTextEncoder *encoder);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdTextEncoder, hd_text_encoder_unref)
+
+G_END_DECLS
