@@ -146,4 +146,66 @@ HD_PUSH_BEGIN (HdConvPush)
 HD_PUSH_END (HdConvPush)
 #endif
 
+// The text encoder and the mapper (hd-text-gpu.c).  Offsets count
+// elements of the activation buffer (f32), the weights (f16 texels) or
+// the parameters (f32 texels); HD_TEXT_NONE marks an unused one.
+#define HD_TEXT_NONE 0xffffffffu
+#define HD_TEXT_ACT_NONE      0u
+#define HD_TEXT_ACT_RELU      1u
+#define HD_TEXT_ACT_LRELU     2u
+#define HD_TEXT_ACT_PRELU     3u   // slope: params[act_param_off]
+#define HD_TEXT_ACT_QUICKGELU 4u
+#define HD_TEXT_GEMM_ROWS     16   // rows of X per workgroup (specialization constant 0)
+
+// Y[m, n] = epilogue (Σ_k X[m, k] W[k, n] + bias[n]) for m < M, n < N,
+// with W stored transposed ([K][N], f16):
+//   v = acc + bias; v = v * pre_scale + pre_shift (a BatchNorm folded);
+//   v += act[res_off + m * y_stride + n] (a residual, may be Y itself);
+//   v = act (v); v = v * post_scale + post_shift.
+#if HD_ALL_PUSH || defined (HD_PUSH_TEXT_GEMM)
+HD_PUSH_BEGIN (HdTextGemmPush)
+  HD_U32 m;
+  HD_U32 n;
+  HD_U32 k;
+  HD_U32 x_off;
+  HD_U32 x_stride;
+  HD_U32 y_off;
+  HD_U32 y_stride;
+  HD_U32 w_off;
+  HD_U32 bias_off;
+  HD_U32 pre_scale_off;
+  HD_U32 pre_shift_off;
+  HD_U32 post_scale_off;
+  HD_U32 post_shift_off;
+  HD_U32 act;
+  HD_U32 act_param_off;
+  HD_U32 res_off;
+HD_PUSH_END (HdTextGemmPush)
+#endif
+
+// Y[r] = LN (X[r]) over n features for r < rows (weight, bias in params).
+#if HD_ALL_PUSH || defined (HD_PUSH_TEXT_NORM)
+HD_PUSH_BEGIN (HdTextNormPush)
+  HD_U32 rows;
+  HD_U32 n;
+  HD_U32 x_off;
+  HD_U32 y_off;
+  HD_U32 stride;
+  HD_U32 weight_off;
+  HD_U32 bias_off;
+  HD_U32 unit;           // 1: instead of LN, y = x / ‖x‖₂ (one row)
+HD_PUSH_END (HdTextNormPush)
+#endif
+
+// Causal multi-head attention over rows 0..rows-1 of [q | k | v].
+#if HD_ALL_PUSH || defined (HD_PUSH_TEXT_ATTENTION)
+HD_PUSH_BEGIN (HdTextAttentionPush)
+  HD_U32 rows;
+  HD_U32 width;
+  HD_U32 heads;
+  HD_U32 qkv_off;        // [rows][3 width]
+  HD_U32 out_off;        // [rows][width]
+HD_PUSH_END (HdTextAttentionPush)
+#endif
+
 #endif

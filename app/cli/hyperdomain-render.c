@@ -411,7 +411,7 @@ add_texts (Options        *o,
         fprintf (stderr, _("hyperdomain-render: warning: the hypernetwork “%s” was made for the "
                            "generator “%s”, not “%s”\n"), hn->name, hn->generator, gen->name);
     }
-  encoder = hd_text_encoder_new (hn, error);
+  encoder = hd_text_encoder_new (hn, o->device, error);
   if (encoder == NULL)
     return 1;
   state->hypernetwork_path = g_strdup (hn->path);

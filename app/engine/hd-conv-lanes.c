@@ -98,13 +98,13 @@ create_shared_views (HdRenderer  *r,
   if (r->has_texel_views)
     return TRUE;
   for (int i = 0; i < 2; i++)
-    if ((r->act_views[i] = hd_compute_texel_view (c, r->act[i], FALSE, error)) == VK_NULL_HANDLE ||
-        (r->act4_views[i] = hd_compute_texel_view (c, r->act[i], TRUE, error)) == VK_NULL_HANDLE)
+    if ((r->act_views[i] = hd_compute_texel_view (c, r->act[i], VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
+        (r->act4_views[i] = hd_compute_texel_view (c, r->act[i], VK_FORMAT_R32G32B32A32_SFLOAT, error)) == VK_NULL_HANDLE)
       return FALSE;
-  if ((r->const_view = hd_compute_texel_view (c, r->const_buf, FALSE, error)) == VK_NULL_HANDLE ||
-      (r->const4_view = hd_compute_texel_view (c, r->const_buf, TRUE, error)) == VK_NULL_HANDLE ||
-      (r->scale_view = hd_compute_texel_view (c, r->scale_buf, FALSE, error)) == VK_NULL_HANDLE ||
-      (r->noise_view = hd_compute_texel_view (c, r->noise_buf, FALSE, error)) == VK_NULL_HANDLE)
+  if ((r->const_view = hd_compute_texel_view (c, r->const_buf, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
+      (r->const4_view = hd_compute_texel_view (c, r->const_buf, VK_FORMAT_R32G32B32A32_SFLOAT, error)) == VK_NULL_HANDLE ||
+      (r->scale_view = hd_compute_texel_view (c, r->scale_buf, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
+      (r->noise_view = hd_compute_texel_view (c, r->noise_buf, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE)
     return FALSE;
   r->has_texel_views = TRUE;
   return TRUE;
@@ -123,7 +123,7 @@ lanes_bind (HdRenderer  *r,
   if (!create_shared_views (r, error))
     return FALSE;
   views[0] = index == 0 ? r->const_view : r->act_views[(index - 1) % 2];
-  views[1] = hd_compute_texel_view (r->compute, gpu->weights, FALSE, error);
+  views[1] = hd_compute_texel_view (r->compute, gpu->weights, VK_FORMAT_R32_SFLOAT, error);
   views[2] = r->scale_view;
   views[3] = r->noise_view;
   views[4] = index == 0 ? r->const4_view : r->act4_views[(index - 1) % 2];

@@ -200,7 +200,7 @@ create_texel_set (HdRenderer  *r,
         return TRUE;
       }
   for (guint b = 0; b < HD_COMPUTE_TEXEL_BINDINGS; b++)
-    if ((views[b] = hd_compute_texel_view (r->compute, bufs[b], FALSE, error)) == VK_NULL_HANDLE)
+    if ((views[b] = hd_compute_texel_view (r->compute, bufs[b], VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE)
       return FALSE;
   r->mapping.texel_set = hd_compute_texel_set (r->compute, views, error);
   return r->mapping.texel_set != VK_NULL_HANDLE;

@@ -179,7 +179,7 @@ hd_state_open_hypernetwork (const HdState  *state,
   if (path == NULL || (hn = hd_hypernetwork_load (path, error)) == NULL ||
       !hd_hypernetwork_check (hn, gen, error))
     return NULL;
-  return hd_text_encoder_new (hn, error);
+  return hd_text_encoder_new (hn, NULL, error);
 }
 
 gboolean

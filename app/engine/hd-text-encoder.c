@@ -3,6 +3,7 @@
  * mapper run as hd-text-reference.c writes them. */
 #include "hd-text-encoder.h"
 
+#include "hd-text-gpu.h"
 #include "hd-text-reference.h"
 
 struct _HdTextEncoder {
@@ -10,12 +11,16 @@ struct _HdTextEncoder {
   HdClipTokenizer *tokenizer;
   GMutex           lock;
   GHashTable      *cache;      /* prompt -> HdDomain* */
+  char            *device;
+  gboolean         tried_gpu;
+  HdTextGpu       *gpu;        /* NULL: the CPU reference */
   guint            n_encoded;
   gint             ref_count;
 };
 
 HdTextEncoder *
 hd_text_encoder_new (HdHypernetwork  *hn,
+                     const char      *device,
                      GError         **error)
 {
   g_autoptr(HdClipTokenizer) tokenizer = NULL;
@@ -34,6 +39,7 @@ hd_text_encoder_new (HdHypernetwork  *hn,
   encoder->ref_count = 1;
   encoder->hn = hd_hypernetwork_ref (hn);
   encoder->tokenizer = g_steal_pointer (&tokenizer);
+  encoder->device = g_strdup (device);
   encoder->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) hd_domain_unref);
   g_mutex_init (&encoder->lock);
@@ -57,6 +63,8 @@ hd_text_encoder_unref (HdTextEncoder *encoder)
   if (!g_atomic_int_dec_and_test (&encoder->ref_count))
     return;
   g_hash_table_unref (encoder->cache);
+  g_clear_pointer (&encoder->gpu, hd_text_gpu_free);
+  g_free (encoder->device);
   hd_clip_tokenizer_unref (encoder->tokenizer);
   hd_hypernetwork_unref (encoder->hn);
   g_mutex_clear (&encoder->lock);
@@ -98,9 +106,28 @@ hd_text_encoder_get_domain (HdTextEncoder  *encoder,
     return NULL;
   e = g_new (float, encoder->hn->clip.embed_dim);
   d = g_new (float, hd_hypernetwork_output_size (encoder->hn));
-  if (!hd_text_reference_encode (encoder->hn, (const guint32 *) ids->data, ids->len, e, error))
-    return NULL;
-  hd_text_reference_map (encoder->hn, e, d);
+  if (!encoder->tried_gpu)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(HdVkContext) ctx = hd_vk_context_new (encoder->device, &local_error);
+
+      encoder->tried_gpu = TRUE;
+      if (ctx != NULL)
+        encoder->gpu = hd_text_gpu_new (ctx, encoder->hn, &local_error);
+      if (encoder->gpu == NULL)
+        g_debug ("Text prompts are encoded on the CPU: %s", local_error->message);
+    }
+  if (encoder->gpu != NULL)
+    {
+      if (!hd_text_gpu_encode (encoder->gpu, (const guint32 *) ids->data, ids->len, d, e, error))
+        return NULL;
+    }
+  else
+    {
+      if (!hd_text_reference_encode (encoder->hn, (const guint32 *) ids->data, ids->len, e, error))
+        return NULL;
+      hd_text_reference_map (encoder->hn, e, d);
+    }
   domain = hd_hypernetwork_make_domain (encoder->hn, d, prompt);
   encoder->n_encoded++;
   g_hash_table_insert (encoder->cache, g_strdup (prompt), hd_domain_ref (domain));

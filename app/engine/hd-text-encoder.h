@@ -11,11 +11,15 @@ G_BEGIN_DECLS
 
 /* Prompts to domains with one hypernetwork (spec/text-domains.md §1):
  * tokenize, encode, map, and keep the result, so that the same prompt is
- * never encoded twice.  Thread-safe. */
+ * never encoded twice.  The encoder and the mapper run on a Vulkan
+ * device (hd-text-gpu.c), made on first use; where there is none, as
+ * hd-text-reference.c writes them, on the CPU.  Thread-safe. */
 
 typedef struct _HdTextEncoder HdTextEncoder;
 
+/* DEVICE: as hd_vk_context_new takes it (NULL: the best one). */
 HdTextEncoder  *hd_text_encoder_new    (HdHypernetwork *hn,
+                                        const char     *device,
                                         GError        **error);
 HdTextEncoder  *hd_text_encoder_ref    (HdTextEncoder  *encoder);
 void            hd_text_encoder_unref  (HdTextEncoder  *encoder);

@@ -496,14 +496,15 @@ hd_compute_upload (HdCompute   *c,
 VkBufferView
 hd_compute_texel_view (HdCompute         *c,
                        const HdVkBuffer  *buf,
-                       gboolean           vec4,
+                       VkFormat           format,
                        GError           **error)
 {
-  gsize texel = vec4 ? 4 * sizeof (float) : sizeof (float);
+  gsize texel = format == VK_FORMAT_R32G32B32A32_SFLOAT ? 4 * sizeof (float) :
+                format == VK_FORMAT_R16_SFLOAT ? 2 : sizeof (float);
   VkBufferViewCreateInfo info = {
     .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
     .buffer = buf->buffer,
-    .format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT,
+    .format = format,
     .offset = 0,
     .range = MAX (buf->size, 16) / texel * texel,
   };

@@ -94,11 +94,11 @@ gboolean     hd_compute_upload         (HdCompute               *c,
                                         const void              *data,
                                         gsize                    bytes,
                                         GError                 **error);
-/* A view of the whole of BUF as R32_SFLOAT texels, or R32G32B32A32_SFLOAT
- * with VEC4. */
+/* A view of the whole of BUF as texels of FORMAT (R32_SFLOAT,
+ * R32G32B32A32_SFLOAT or R16_SFLOAT). */
 VkBufferView hd_compute_texel_view     (HdCompute               *c,
                                         const HdVkBuffer        *buf,
-                                        gboolean                 vec4,
+                                        VkFormat                 format,
                                         GError                 **error);
 /* The most elements a texel buffer may have on this device. */
 gsize        hd_compute_max_texels     (HdCompute               *c);

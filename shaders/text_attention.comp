@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Causal multi-head self-attention: for head j and row i,
+// o = softmax ((q_i / sqrt (h)) · k_t for t <= i) · v.  One invocation per
+// (row, head); rows are few (77 at most).
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#define HD_PUSH_TEXT_ATTENTION
+#include "hd-push.h"
+
+layout (local_size_x = 32) in;
+
+layout (std430, binding = 0) buffer Act { float act[]; };
+
+void
+main ()
+{
+  uint i = gl_GlobalInvocationID.x % pc.rows;
+  uint j = gl_GlobalInvocationID.x / pc.rows;
+  uint h = pc.width / pc.heads;
+  uint stride = 3 * pc.width;
+  uint q = pc.qkv_off + i * stride + j * h;
+  float scale = 1.0 / sqrt (float (h));
+  float m = -1.0 / 0.0, total = 0.0;
+
+  if (j >= pc.heads)
+    return;
+  // Pass 1: the largest score; pass 2: the sum and the output.
+  for (uint t = 0; t <= i; t++)
+    {
+      uint k = pc.qkv_off + t * stride + pc.width + j * h;
+      float s = 0.0;
+      for (uint c = 0; c < h; c++)
+        s += act[q + c] * scale * act[k + c];
+      m = max (m, s);
+    }
+  uint o = pc.out_off + i * pc.width + j * h;
+  for (uint c = 0; c < h; c++)
+    act[o + c] = 0.0;
+  for (uint t = 0; t <= i; t++)
+    {
+      uint k = pc.qkv_off + t * stride + pc.width + j * h;
+      uint v = pc.qkv_off + t * stride + 2 * pc.width + j * h;
+      float s = 0.0;
+      for (uint c = 0; c < h; c++)
+        s += act[q + c] * scale * act[k + c];
+      float p = exp (s - m);
+      total += p;
+      for (uint c = 0; c < h; c++)
+        act[o + c] += p * act[v + c];
+    }
+  for (uint c = 0; c < h; c++)
+    act[o + c] /= total;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The text encoder and the mapper on the Vulkan device against
+ * conformance/text (every embedding and domain case from its token ids)
+ * and against the plain C reference. */
+#include <math.h>
+
+#include <json-glib/json-glib.h>
+
+#include "hd-hypernetwork.h"
+#include "hd-latent.h"
+#include "hd-test-util.h"
+#include "hd-text-gpu.h"
+#include "hd-text-reference.h"
+
+static HdVkContext *context;
+
+static HdHypernetwork *
+load_fixture (const char *name)
+{
+  g_autofree char *file = g_strdup_printf ("text/%s", name);
+  g_autofree char *path = hd_test_conformance_path (file);
+  g_autoptr(GError) error = NULL;
+  HdHypernetwork *hn = hd_hypernetwork_load (path, &error);
+
+  g_assert_no_error (error);
+  return hn;
+}
+
+/* CASES ("embeddings" or "domains") of cases.json through the device:
+ * e, or d, within the spec's tolerance of the expected vectors. */
+static void
+check_cases (const char *list_name,
+             gboolean    domains)
+{
+  g_autofree char *path = hd_test_conformance_path ("text/cases.json");
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *cases, *tolerance;
+  JsonArray *list;
+  double tol, worst = 0.0;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  cases = json_node_get_object (json_parser_get_root (parser));
+  tolerance = json_object_get_object_member (cases, "tolerance");
+  tol = json_object_get_double_member (tolerance, domains ? "domain_max_abs_rel" : "embedding_max_abs");
+  list = json_object_get_array_member (cases, list_name);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      const char *hn_name = json_object_has_member (c, "hypernetwork") ?
+                            json_object_get_string_member (c, "hypernetwork") : "tiny-text.safetensors";
+      g_autoptr(HdHypernetwork) hn = load_fixture (hn_name);
+      g_autoptr(HdTextGpu) gpu = hd_text_gpu_new (context, hn, &error);
+      JsonArray *tokens = json_object_get_array_member (c, "tokens");
+      guint n = json_array_get_length (tokens);
+      g_autofree guint32 *ids = g_new (guint32, n);
+      g_autofree float *d = g_new (float, hd_hypernetwork_output_size (hn));
+      g_autofree float *e = g_new (float, hn->clip.embed_dim);
+      g_autofree char *file = g_strdup_printf ("text/%s", json_object_get_string_member (c, "expected"));
+      g_autofree char *npy_path = hd_test_conformance_path (file);
+      g_autoptr(HdNpy) expected = NULL;
+      const float *got;
+      double max_abs = 0.0, max_ref = 1.0;
+
+      g_assert_no_error (error);
+      for (guint t = 0; t < n; t++)
+        ids[t] = (guint32) json_array_get_int_element (tokens, t);
+      g_assert_true (hd_text_gpu_encode (gpu, ids, n, d, e, &error));
+      g_assert_no_error (error);
+      expected = hd_npy_read (npy_path, &error);
+      g_assert_no_error (error);
+      got = domains ? d : e;
+      for (gsize j = 0; j < expected->n_elements; j++)
+        {
+          max_abs = MAX (max_abs, fabs (got[j] - expected->data[j]));
+          if (domains)
+            max_ref = MAX (max_ref, fabs (expected->data[j]));
+        }
+      g_test_message ("%-24s max abs %.2e  (GPU %.2f ms)", json_object_get_string_member (c, "name"),
+                      max_abs, hd_text_gpu_get_gpu_ms (gpu));
+      g_assert_cmpfloat (max_abs, <=, tol * max_ref);
+      worst = MAX (worst, max_abs / max_ref);
+    }
+  g_test_message ("worst: %.2e (tolerance %.0e)", worst, tol);
+}
+
+static void
+test_embeddings (void)
+{
+  check_cases ("embeddings", FALSE);
+}
+
+static void
+test_domains (void)
+{
+  check_cases ("domains", TRUE);
+}
+
+/* One device object encodes prompt after prompt of different lengths
+ * (command buffers per length) with the reference's results. */
+static void
+test_many_lengths (void)
+{
+  g_autoptr(HdHypernetwork) hn = load_fixture ("tiny-text.safetensors");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdTextGpu) gpu = hd_text_gpu_new (context, hn, &error);
+  gsize n_out = hd_hypernetwork_output_size (hn);
+
+  g_assert_no_error (error);
+  for (guint len = 2; len <= (guint) hn->clip.context_length; len += 9)
+    for (guint round = 0; round < 2; round++)
+      {
+        g_autofree guint32 *ids = g_new (guint32, len);
+        g_autofree float *d = g_new (float, n_out);
+        g_autofree float *ref = g_new (float, n_out);
+        g_autofree float *e = g_new (float, hn->clip.embed_dim);
+        double max_abs = 0.0;
+
+        ids[0] = hn->clip.vocab_size - 2;
+        for (guint i = 1; i + 1 < len; i++)
+          ids[i] = (i * 37 + len) % 500;
+        ids[len - 1] = hn->clip.vocab_size - 1;
+        g_assert_true (hd_text_gpu_encode (gpu, ids, len, d, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_true (hd_text_reference_encode (hn, ids, len, e, &error));
+        hd_text_reference_map (hn, e, ref);
+        for (gsize j = 0; j < n_out; j++)
+          max_abs = MAX (max_abs, fabs (d[j] - ref[j]));
+        g_assert_cmpfloat (max_abs, <=, 1e-4);
+      }
+  g_assert_cmpuint (hd_text_gpu_get_device_bytes (gpu), >, 0);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  context = hd_vk_context_new (NULL, &error);
+  g_assert_no_error (error);
+  g_test_add_func ("/Hyperdomain/TextGpu/embeddings", test_embeddings);
+  g_test_add_func ("/Hyperdomain/TextGpu/domains", test_domains);
+  g_test_add_func ("/Hyperdomain/TextGpu/many-lengths", test_many_lengths);
+  status = g_test_run ();
+  g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
+  hd_vk_context_unref (context);
+  return status;
+}
