@@ -2,6 +2,7 @@
 /* Hypernetwork files: spec/text-domains.md §5. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -658,4 +659,188 @@ hd_hypernetwork_make_domain (HdHypernetwork *hn,
       offset += (gsize) hn->layer_c_in[k];
     }
   return domain;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Random hypernetworks                                                     */
+
+typedef struct {
+  HdSafetensorsWriter *writer;
+  GRand               *rand;
+} RandomWriter;
+
+static void
+random_tensor (RandomWriter *w,
+               const char   *name,
+               HdDtype       dtype,
+               gint64        d0,
+               gint64        d1,
+               double        mean,
+               double        spread)
+{
+  gint64 shape[2] = { d0, d1 };
+  gsize n = (gsize) d0 * (d1 > 0 ? (gsize) d1 : 1);
+  g_autofree float *values = g_new (float, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    values[i] = (float) (mean + g_rand_double_range (w->rand, -spread, spread));
+  hd_safetensors_writer_add_f32 (w->writer, name, dtype, shape, d1 > 0 ? 2 : 1, values);
+}
+
+static void
+random_named (RandomWriter *w,
+              HdDtype       dtype,
+              gint64        d0,
+              gint64        d1,
+              double        mean,
+              double        spread,
+              const char   *format,
+              ...) G_GNUC_PRINTF (7, 8);
+
+static void
+random_named (RandomWriter *w,
+              HdDtype       dtype,
+              gint64        d0,
+              gint64        d1,
+              double        mean,
+              double        spread,
+              const char   *format,
+              ...)
+{
+  g_autofree char *name = NULL;
+  va_list args;
+
+  va_start (args, format);
+  name = g_strdup_vprintf (format, args);
+  va_end (args);
+  random_tensor (w, name, dtype, d0, d1, mean, spread);
+}
+
+static void
+random_bn (RandomWriter *w,
+           const char   *prefix,
+           gint64        n)
+{
+  random_named (w, HD_DTYPE_F32, n, -1, 1.0, 0.1, "%s.weight", prefix);
+  random_named (w, HD_DTYPE_F32, n, -1, 0.0, 0.1, "%s.bias", prefix);
+  random_named (w, HD_DTYPE_F32, n, -1, 0.0, 0.1, "%s.running_mean", prefix);
+  random_named (w, HD_DTYPE_F32, n, -1, 1.0, 0.5, "%s.running_var", prefix);
+}
+
+static void
+random_res_block (RandomWriter         *w,
+                  const HdMapperConfig *m,
+                  const char           *r)
+{
+  double gain_w = 1.0 / sqrt ((double) m->width), gain_n = 1.0 / sqrt ((double) m->inner_features);
+  g_autofree char *bn1 = g_strdup_printf ("%s.input_block.1", r);
+  g_autofree char *bn2 = g_strdup_printf ("%s.second_block.1", r);
+
+  random_named (w, HD_DTYPE_F32, m->inner_features, m->width, 0.0, gain_w, "%s.input_block.0.weight", r);
+  random_named (w, HD_DTYPE_F32, m->inner_features, -1, 0.0, 0.1, "%s.input_block.0.bias", r);
+  random_bn (w, bn1, m->inner_features);
+  random_named (w, HD_DTYPE_F32, m->width, m->inner_features, 0.0, gain_n, "%s.second_block.0.weight", r);
+  random_named (w, HD_DTYPE_F32, m->width, -1, 0.0, 0.1, "%s.second_block.0.bias", r);
+  random_bn (w, bn2, m->width);
+  if (m->activation == HD_MAPPER_PRELU)
+    {
+      random_named (w, HD_DTYPE_F32, 1, -1, 0.25, 0.0, "%s.input_block.2.weight", r);
+      random_named (w, HD_DTYPE_F32, 1, -1, 0.25, 0.0, "%s.out.weight", r);
+    }
+}
+
+HdHypernetwork *
+hd_hypernetwork_new_random (const HdClipConfig   *clip,
+                            const HdMapperConfig *mapper,
+                            int                   resolution,
+                            int                   channel_base,
+                            int                   channel_max,
+                            guint32               seed,
+                            GError              **error)
+{
+  static const char * const activations[] = { "relu", "lrelu", "prelu", "id" };
+  RandomWriter w = { hd_safetensors_writer_new (), g_rand_new_with_seed (seed) };
+  int k = 0, width = clip->width;
+  double gain = 1.0 / sqrt ((double) width);
+  g_autoptr(GString) layers = g_string_new (NULL);
+  g_autofree char *config = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(HdSafetensors) st = NULL;
+  static const char merges[] = "#version: 0.2\n";
+
+  for (int res = 4; res <= resolution; res *= 2)
+    for (int conv = res == 4 ? 1 : 0; conv < 2; conv++, k++)
+      {
+        int c_in = MIN (channel_base / (conv == 0 ? res / 2 : res), channel_max);
+        g_autofree char *head = g_strdup_printf ("mapper.heads.conv_%d.in", k);
+
+        g_string_append_printf (layers, "%s\"synthesis.b%d.conv%d\"", k == 0 ? "" : ",", res, conv);
+        for (int j = 0; j < mapper->head_depth - 1; j++)
+          {
+            g_autofree char *r = g_strdup_printf ("%s.%d", head, j);
+            random_res_block (&w, mapper, r);
+          }
+        random_named (&w, HD_DTYPE_F32, c_in, mapper->width, 0.0, 0.01, "%s.%d.weight", head,
+                      mapper->head_depth - 1);
+        random_named (&w, HD_DTYPE_F32, c_in, -1, 0.0, 0.01, "%s.%d.bias", head, mapper->head_depth - 1);
+      }
+
+  random_tensor (&w, "clip.token_embedding.weight", HD_DTYPE_F16, clip->vocab_size, width, 0.0, 0.02);
+  random_tensor (&w, "clip.positional_embedding", HD_DTYPE_F16, clip->context_length, width, 0.0, 0.01);
+  for (int l = 0; l < clip->layers; l++)
+    {
+      const char *p = "clip.transformer.resblocks";
+
+      random_named (&w, HD_DTYPE_F16, width, -1, 1.0, 0.1, "%s.%d.ln_1.weight", p, l);
+      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.1, "%s.%d.ln_1.bias", p, l);
+      random_named (&w, HD_DTYPE_F16, 3 * width, width, 0.0, gain, "%s.%d.attn.in_proj_weight", p, l);
+      random_named (&w, HD_DTYPE_F16, 3 * width, -1, 0.0, 0.02, "%s.%d.attn.in_proj_bias", p, l);
+      random_named (&w, HD_DTYPE_F16, width, width, 0.0, gain, "%s.%d.attn.out_proj.weight", p, l);
+      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.02, "%s.%d.attn.out_proj.bias", p, l);
+      random_named (&w, HD_DTYPE_F16, width, -1, 1.0, 0.1, "%s.%d.ln_2.weight", p, l);
+      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.1, "%s.%d.ln_2.bias", p, l);
+      random_named (&w, HD_DTYPE_F16, 4 * width, width, 0.0, gain, "%s.%d.mlp.c_fc.weight", p, l);
+      random_named (&w, HD_DTYPE_F16, 4 * width, -1, 0.0, 0.02, "%s.%d.mlp.c_fc.bias", p, l);
+      random_named (&w, HD_DTYPE_F16, width, 4 * width, 0.0, gain / 2, "%s.%d.mlp.c_proj.weight", p, l);
+      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.02, "%s.%d.mlp.c_proj.bias", p, l);
+    }
+  random_tensor (&w, "clip.ln_final.weight", HD_DTYPE_F16, width, -1, 1.0, 0.1);
+  random_tensor (&w, "clip.ln_final.bias", HD_DTYPE_F16, width, -1, 0.0, 0.1);
+  random_tensor (&w, "clip.text_projection", HD_DTYPE_F16, width, clip->embed_dim, 0.0, gain);
+  random_tensor (&w, "mapper.backbone.backbone.0.lin.weight", HD_DTYPE_F32, mapper->width,
+                 mapper->input_dimension, 0.0, 1.0 / sqrt ((double) mapper->input_dimension));
+  random_tensor (&w, "mapper.backbone.backbone.0.lin.bias", HD_DTYPE_F32, mapper->width, -1, 0.0, 0.1);
+  random_bn (&w, "mapper.backbone.backbone.0.bn", mapper->input_dimension);
+  if (mapper->activation == HD_MAPPER_PRELU)
+    random_tensor (&w, "mapper.backbone.backbone.0.act.weight", HD_DTYPE_F32, 1, -1, 0.25, 0.0);
+  for (int i = 1; i < mapper->backbone_depth; i++)
+    {
+      g_autofree char *r = g_strdup_printf ("mapper.backbone.backbone.%d", i);
+      random_res_block (&w, mapper, r);
+    }
+  hd_safetensors_writer_add_u8 (w.writer, "tokenizer.merges", (const guint8 *) merges, strlen (merges));
+
+  config = g_strdup_printf ("{\"clip\":{\"name\":\"custom\",\"context_length\":%d,\"vocab_size\":%d,"
+                            "\"width\":%d,\"heads\":%d,\"layers\":%d,\"embed_dim\":%d},"
+                            "\"mapper\":{\"type\":\"residual_channelin\",\"backbone_type\":\"shared\","
+                            "\"activation\":\"%s\",\"input_dimension\":%d,\"width\":%d,"
+                            "\"backbone_depth\":%d,\"head_depth\":%d,\"inner_features\":%d},"
+                            "\"layers\":[%s]}",
+                            clip->context_length, clip->vocab_size, width, clip->heads, clip->layers,
+                            clip->embed_dim, activations[mapper->activation], mapper->input_dimension,
+                            mapper->width, mapper->backbone_depth, mapper->head_depth,
+                            mapper->inner_features, layers->str);
+  hd_safetensors_writer_set_metadata (w.writer, "hyperdomain.kind", "hypernetwork");
+  hd_safetensors_writer_set_metadata (w.writer, "hyperdomain.version", "1");
+  hd_safetensors_writer_set_metadata (w.writer, "hyperdomain.name", "random");
+  hd_safetensors_writer_set_metadata (w.writer, "hyperdomain.modulation", "input-after-demod");
+  hd_safetensors_writer_set_metadata (w.writer, "hyperdomain.config", config);
+  bytes = hd_safetensors_writer_to_bytes (w.writer);
+  hd_safetensors_writer_free (w.writer);
+  g_rand_free (w.rand);
+  st = hd_safetensors_new_from_bytes_full (bytes, "random-hypernetwork.safetensors",
+                                           HD_SAFETENSORS_ALLOW_INTEGERS, error);
+  if (st == NULL)
+    return NULL;
+  return hd_hypernetwork_load_from_safetensors (st, error);
 }

@@ -91,6 +91,20 @@ HdDomain       *hd_hypernetwork_make_domain (HdHypernetwork *hn,
 /* Σ C_k: the length of the mapper's output. */
 gsize           hd_hypernetwork_output_size (HdHypernetwork *hn);
 
+/* A hypernetwork of random weights in memory (benchmarks, tests): a CLIP
+ * text tower of CLIP's sizes and a mapper of MAPPER's, with K heads for
+ * the layers of a generator of resolution RESOLUTION whose channel count
+ * at resolution r is min (CHANNEL_BASE / r, CHANNEL_MAX).  F16 stores
+ * the CLIP's matrices in half precision, as OpenAI's files do.  The
+ * merges text is a header only (encode token ids directly). */
+HdHypernetwork *hd_hypernetwork_new_random (const HdClipConfig   *clip,
+                                            const HdMapperConfig *mapper,
+                                            int                   resolution,
+                                            int                   channel_base,
+                                            int                   channel_max,
+                                            guint32               seed,
+                                            GError              **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdHypernetwork, hd_hypernetwork_unref)
 
 G_END_DECLS

@@ -897,6 +897,31 @@ hd_safetensors_writer_add_f32 (HdSafetensorsWriter *writer,
   g_hash_table_add (writer->tensor_names, t->name);
 }
 
+void
+hd_safetensors_writer_add_u8 (HdSafetensorsWriter *writer,
+                              const char          *name,
+                              const guint8        *data,
+                              gsize                n)
+{
+  WriterTensor *t;
+
+  g_return_if_fail (writer != NULL);
+  g_return_if_fail (name != NULL && !g_str_equal (name, METADATA_KEY));
+  g_return_if_fail (!g_hash_table_contains (writer->tensor_names, name));
+
+  t = g_new0 (WriterTensor, 1);
+  t->name = g_strdup (name);
+  t->dtype = HD_DTYPE_U8;
+  t->n_dims = 1;
+  t->shape[0] = (gint64) n;
+  t->n_bytes = n;
+  t->data = g_malloc (MAX (n, 1));
+  if (n > 0)
+    memcpy (t->data, data, n);
+  g_ptr_array_add (writer->tensors, t);
+  g_hash_table_add (writer->tensor_names, t->name);
+}
+
 static char *
 writer_header_json (HdSafetensorsWriter *writer)
 {

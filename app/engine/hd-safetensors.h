@@ -106,6 +106,11 @@ void                 hd_safetensors_writer_add_f32 (HdSafetensorsWriter *writer,
                                                     const gint64        *shape,
                                                     guint                n_dims,
                                                     const float         *data);
+/* A U8 vector of N bytes (text such as a tokenizer's merges). */
+void                 hd_safetensors_writer_add_u8  (HdSafetensorsWriter *writer,
+                                                    const char          *name,
+                                                    const guint8        *data,
+                                                    gsize                n);
 gboolean             hd_safetensors_writer_write   (HdSafetensorsWriter *writer,
                                                     const char          *path,
                                                     GError             **error);
