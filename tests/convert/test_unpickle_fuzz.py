@@ -3,12 +3,14 @@
 """Mutation fuzzing of the converter's restricted unpickler.
 
 Small pickles (benign data, NumPy arrays, tensors of every container,
-NVIDIA persistence objects, and payloads that name os.system, eval,
+NVIDIA persistence objects, TorchScript module trees, OmegaConf configs,
+HyperDomainNet mapper checkpoints, and payloads that name os.system, eval,
 subprocess...) are mutated with a fixed random seed: bit flips, byte
 changes, truncation, deleted and repeated ranges, inserted opcodes and
 inserted hostile GLOBAL / STACK_GLOBAL / INST / OBJ / REDUCE / NEWOBJ / BUILD
 sequences, splices of two pickles.  Every case must either return data or
-raise ConvertError, within a time bound, without resolving any global
+raise ConvertError, within a time bound, also when read further as the
+converter reads a mapper, a CLIP or an OmegaConf config, without resolving any global
 outside the allow-list and without the interpreter seeing any import,
 process, exec, compile, open or socket event (an audit hook watches).
 
@@ -32,13 +34,14 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+TEXT = os.path.join(ROOT, "tests", "conformance", "text")
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import numpy as np  # noqa: E402
 
 import torchwriter as tw  # noqa: E402
-from hdconvert import torchfile  # noqa: E402
+from hdconvert import clip, hypernetwork, torchfile  # noqa: E402
 from hdconvert.errors import ConvertError  # noqa: E402
 
 CASES = int(os.environ.get("HD_UNPICKLE_FUZZ_CASES", "4000"))
@@ -172,10 +175,26 @@ def _seeds():
     for module, name in HOSTILE_GLOBALS[:6]:
         seeds.append(tw.Pickler(2).dumps({"g_ema": tw.Reduce(tw.Global(module, name),
                                                              ("touch /tmp/hd-pwned",))}))
-    for name in ("torch-plain.pkl",):
+    for name in ("torch-plain.pkl", "omegaconf-mapper-config.pkl"):
         with open(os.path.join(HERE, "fixtures", name), "rb") as f:
             seeds.append(f.read())
+    seeds.append(tw.Pickler(2).dumps(_script_tree()))
+    seeds.append(tw.Pickler(2).dumps({"model_type": "mapper", "mapper_config": tw.Raw(
+        seeds[-2]), "patch_key": "cin_mult", "state_dict": {},
+        "sg2_params": {"img_size": 32}}))
     return seeds
+
+
+def _script_tree():
+    """A TorchScript data.pkl's module tree (no tensors)."""
+    def module(cls, **attrs):
+        attrs.setdefault("training", False)
+        return tw.NewObj(tw.Global("__torch__.clip.model.___torch_mangle_3", cls), state=attrs)
+    return module("CLIP", visual=module("VisionTransformer", transformer=module(
+        "Transformer", resblocks=module("Sequential"))), transformer=module(
+        "Transformer", layers=2, resblocks=module("Sequential", **{
+            "0": module("ResidualAttentionBlock", attn_mask=None)})),
+        _is_full_backward_hook=None)
 
 
 # --------------------------------------------------------------------------
@@ -236,27 +255,44 @@ def mutate(data, rng, seeds, snippets):
 # --------------------------------------------------------------------------
 # Running one case
 
-def _touch(obj, depth=0):
-    """Reads what a conversion would read: every tensor's data."""
-    if depth > 50:
+def _touch(obj, depth=0, seen=None):
+    """Reads what a conversion would read: every tensor's data.  Objects
+    are visited once (OmegaConf nodes refer back to their parents)."""
+    seen = set() if seen is None else seen
+    if depth > 50 or id(obj) in seen:
         return
+    seen.add(id(obj))
     if isinstance(obj, torchfile.Tensor):
         obj.numpy()
     elif isinstance(obj, dict):
         for v in list(obj.values())[:100]:
-            _touch(v, depth + 1)
+            _touch(v, depth + 1, seen)
     elif isinstance(obj, (list, tuple)):
         for v in obj[:100]:
-            _touch(v, depth + 1)
+            _touch(v, depth + 1, seen)
     elif isinstance(obj, (torchfile.StandIn, torchfile.PersistentObject)):
-        _touch(getattr(obj, "state", None), depth + 1)
+        _touch(getattr(obj, "state", None), depth + 1, seen)
+
+
+def _interpret(obj):
+    """Reads OBJ as the converter reads a mapper checkpoint and a CLIP."""
+    sd, container = clip.find_state_dict(obj)
+    if sd is not None:
+        clip.TextTower(sd, container, "fuzz", None)
+    if hypernetwork.detect(obj):
+        hypernetwork.describe_mapper(obj, "fuzz")
+        hypernetwork.Mapper(obj, "fuzz", []).tensors()
+    elif isinstance(obj, torchfile.StandIn):
+        torchfile.omegaconf_to_data(obj, "fuzz")
 
 
 def load_file(path):
-    """torchfile.load and every tensor read, as a conversion does."""
+    """torchfile.load and every tensor read, as a conversion does (and as
+    the converter reads a mapper or a CLIP)."""
     ckpt = torchfile.load(path)
     try:
         _touch(ckpt.obj)
+        _interpret(ckpt.obj)        # reads tensors while the file is open
         return ckpt.obj
     finally:
         ckpt.close()
@@ -269,7 +305,9 @@ def run_case(load):
     Watch.armed = True
     try:
         try:
-            _touch(load())
+            obj = load()
+            _touch(obj)
+            _interpret(obj)
             return "data"
         except ConvertError as exc:
             if not str(exc):
@@ -356,6 +394,22 @@ class UnpicklerFuzzTest(unittest.TestCase):
                              "b": np.arange(4, dtype=np.float32)}}
         return tw.torch_zip_bytes(payload), tw.torch_legacy_bytes(payload)
 
+    def _archive_members(self, path):
+        with zipfile.ZipFile(path) as zf:
+            return [(info.filename, zf.read(info.filename)) for info in zf.infolist()
+                    if "/code/" not in info.filename]
+
+    def test_text_fixtures_load(self):
+        """The CLIP archive (its code/ unread) and the mappers load and are
+        read as the converter reads them, with nothing but data touched."""
+        for name in ("clip-small.pt", "clip-small-state.pt", "mapper-tiny.pt"):
+            path = os.path.join(TEXT, name)
+            Watch.allowed_path = path
+            try:
+                self.assertEqual(self.check(name, b"", lambda p=path: load_file(p)), "data")
+            finally:
+                Watch.allowed_path = None
+
     def test_mutated_containers(self):
         """torchfile.load on mutated zip and legacy torch.save files, and on
         zip files whose data.pkl is mutated (so the zip itself is valid)."""
@@ -363,6 +417,9 @@ class UnpicklerFuzzTest(unittest.TestCase):
         zip_bytes, legacy_bytes = self._containers()
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
             members = [(info.filename, zf.read(info.filename)) for info in zf.infolist()]
+        # The text fixtures: a TorchScript CLIP archive and a mapper.
+        archives = [members] + [self._archive_members(os.path.join(TEXT, name))
+                                for name in ("clip-small.pt", "mapper-tiny-lrelu.pt")]
         results = collections.Counter()
         path = os.path.join(self.tmp, "case.pt")
         Watch.allowed_path = path
@@ -376,7 +433,7 @@ class UnpicklerFuzzTest(unittest.TestCase):
             else:
                 out = io.BytesIO()
                 with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-                    for name, member in members:
+                    for name, member in archives[(i // 3) % len(archives)]:
                         if name.endswith("/data.pkl"):
                             member = mutate(member, rng, self.seeds, self.snippets)
                         zf.writestr(name, member)

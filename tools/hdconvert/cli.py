@@ -70,7 +70,7 @@ def build_parser():
                    help="storage type of the output (f16 halves the file)")
     p.add_argument("--description", metavar="TEXT",
                    help="description stored in the file (for a domain: e.g. its prompt)")
-    p.add_argument("--license", metavar="TEXT", help="license of a generator")
+    p.add_argument("--license", metavar="TEXT", help="license of a generator or a hypernetwork")
     p.add_argument("--generator", metavar="NAME",
                    help="for domains: the name of the generator they were trained on "
                         "(default: the source generator recorded in the checkpoint; "
@@ -223,6 +223,17 @@ def _mib(size):
 # Conversion
 
 
+def _write(out, tensors, metadata, args):
+    """Writes a generator or hypernetwork file with the optional
+    --description and --license; returns (dtype, size)."""
+    if args.description:
+        metadata["hyperdomain.description"] = args.description
+    if args.license:
+        metadata["hyperdomain.license"] = args.license
+    dtype = args.dtype.upper()
+    return dtype, safetensors.write(out, tensors, metadata, dtype)
+
+
 def convert_generator(kind, ckpt, args, name, out):
     notes = []
     source = ckpt.path
@@ -245,12 +256,7 @@ def convert_generator(kind, ckpt, args, name, out):
         "hyperdomain.name": name,
         "hyperdomain.source": "%s (%s)" % (os.path.basename(source), origin),
     }
-    if args.description:
-        metadata["hyperdomain.description"] = args.description
-    if args.license:
-        metadata["hyperdomain.license"] = args.license
-    dtype = args.dtype.upper()
-    size = safetensors.write(out, tensor_list, metadata, dtype)
+    dtype, size = _write(out, tensor_list, metadata, args)
     lines = ["wrote %s: generator \u201c%s\u201d from %s" % (out, name, origin),
              "  %s" % config.describe(),
              "  %d tensors, %.2f M parameters, %s, %s"
@@ -339,12 +345,7 @@ def convert_hypernetwork(ckpt, args, out):
                                                         args.clip_heads, notes)
     name = args.name[0] if args.name else stem(ckpt.path)
     metadata["hyperdomain.name"] = name
-    if args.description:
-        metadata["hyperdomain.description"] = args.description
-    if args.license:
-        metadata["hyperdomain.license"] = args.license
-    dtype = args.dtype.upper()
-    size = safetensors.write(out, tensors, metadata, dtype)
+    dtype, size = _write(out, tensors, metadata, args)
     tower, mapper = summary["clip"], summary["mapper"]
     layers = mapper.layers()
     lines = ["wrote %s: hypernetwork \u201c%s\u201d, %s, %s" % (out, name, dtype, _mib(size)),
