@@ -14,7 +14,9 @@
 #include "hd-error.h"
 #include "hd-generator.h"
 #include "hd-render-params.h"
+#include "hd-hypernetwork.h"
 #include "hd-renderer.h"
+#include "hd-text-gpu.h"
 #include "hd-vk.h"
 
 typedef struct {
@@ -479,6 +481,80 @@ bench_generator (HdVkContext *ctx,
   return TRUE;
 }
 
+/* --text: a prompt through the CLIP text tower and the mapper on the
+ * device, with random weights of ViT-B/32's text tower and the published
+ * HyperDomainNet text mapper (17 heads, a 1024 config-f generator). */
+static gboolean
+bench_text (HdVkContext  *ctx,
+            int           frames,
+            int           n_tokens,
+            GError      **error)
+{
+  HdClipConfig clip = {
+    .context_length = 77, .vocab_size = 49408, .width = 512, .heads = 8, .layers = 12, .embed_dim = 512,
+  };
+  HdMapperConfig mapper = {
+    .activation = HD_MAPPER_RELU, .input_dimension = 512, .width = 512,
+    .backbone_depth = 4, .head_depth = 2, .inner_features = 512,
+  };
+  g_autoptr(HdHypernetwork) hn = NULL;
+  g_autoptr(HdTextGpu) gpu = NULL;
+  g_autoptr(GArray) wall = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) gpu_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree guint32 *ids = g_new (guint32, MAX (n_tokens, 2));
+  g_autofree float *d = NULL;
+  g_autofree char *report = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint64 before = hd_vk_context_get_allocated_bytes (ctx, NULL);
+  gint64 t0 = g_get_monotonic_time ();
+  double first_ms = 0.0;
+
+  n_tokens = CLAMP (n_tokens, 2, clip.context_length);
+  hn = hd_hypernetwork_new_random (&clip, &mapper, 1024, 32768, 512, 1, error);
+  if (hn == NULL)
+    return FALSE;
+  hd_vk_context_reset_peak_allocated_bytes (ctx);
+  t0 = g_get_monotonic_time ();
+  gpu = hd_text_gpu_new (ctx, hn, error);
+  if (gpu == NULL)
+    return FALSE;
+  printf ("text: ViT-B/32 text tower (random) + HyperDomainNet mapper, %zu outputs; load + upload %.0f ms, "
+          "device memory %.1f MiB (peak %.1f MiB)\n",
+          hd_hypernetwork_output_size (hn), (g_get_monotonic_time () - t0) / 1000.0,
+          hd_text_gpu_get_device_bytes (gpu) / 1048576.0,
+          (hd_vk_context_get_peak_allocated_bytes (ctx) - before) / 1048576.0);
+  d = g_new (float, hd_hypernetwork_output_size (hn));
+  ids[0] = clip.vocab_size - 2;
+  ids[n_tokens - 1] = clip.vocab_size - 1;
+  for (int f = -1; f < frames; f++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      double ms, g;
+
+      for (int i = 1; i < n_tokens - 1; i++)
+        ids[i] = (guint32) (1000 + 37 * i + 101 * (f + 1)) % 49000;
+      if (!hd_text_gpu_encode (gpu, ids, n_tokens, d, NULL, error))
+        return FALSE;
+      ms = (g_get_monotonic_time () - start) / 1000.0;
+      g = hd_text_gpu_get_gpu_ms (gpu);
+      if (f < 0)
+        {
+          first_ms = ms;
+          continue;
+        }
+      g_array_append_val (wall, ms);
+      g_array_append_val (gpu_ms, g);
+    }
+  printf ("  prompt of %d tokens: first %.1f ms (records the commands); then median %.2f ms, "
+          "GPU %.2f ms, over %d prompts\n", n_tokens, first_ms, median (wall), median (gpu_ms), frames);
+  report = hd_text_gpu_get_memory_report (gpu);
+  lines = g_strsplit (report, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0')
+      printf ("    %s\n", lines[i]);
+  return TRUE;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -495,6 +571,8 @@ main (int    argc,
   int rounds = 3;
   double latency_at = 0.2;
   gboolean latency = FALSE;
+  gboolean text = FALSE;
+  int text_tokens = 10;
   GOptionEntry entries[] = {
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Vulkan device: auto, cpu or an index", "DEVICE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames timed per case after two warm-up frames (default 10)", "N" },
@@ -506,6 +584,8 @@ main (int    argc,
     { "kernel", 0, 0, G_OPTION_ARG_STRING, &kernel, "Convolution kernels: auto (default), tiled or lanes", "KERNEL" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &renderer_options.profile, "Log the GPU time of every dispatch of every frame", NULL },
     { "force-staging", 0, 0, G_OPTION_ARG_NONE, &renderer_options.force_staging, "Upload and read back through staging buffers even where device memory is host-visible", NULL },
+    { "text", 0, 0, G_OPTION_ARG_NONE, &text, "Instead of frame times: encoding a prompt with a ViT-B/32-sized text tower and the published mapper (random weights)", NULL },
+    { "text-tokens", 0, 0, G_OPTION_ARG_INT, &text_tokens, "--text: tokens of the prompt, SOT and EOT included (default 10)", "N" },
     { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "--latency: interleaved rounds (default 3)", "N" },
     { "latency-at", 0, 0, G_OPTION_ARG_DOUBLE, &latency_at, "--latency: submit the change this far into the older frame's expected time (default 0.2)", "FRACTION" },
     { NULL }
@@ -537,6 +617,15 @@ main (int    argc,
   printf ("device: %s (%s)\n", hd_vk_context_get_device_info (ctx)->name,
           hd_vk_context_get_device_info (ctx)->type_name);
 
+  if (text)
+    {
+      if (!bench_text (ctx, frames, text_tokens, &error))
+        {
+          g_printerr ("hyperdomain-bench: text: %s\n", error->message);
+          return 1;
+        }
+      return 0;
+    }
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
     {
       const Shape *sh = &shapes[s];
