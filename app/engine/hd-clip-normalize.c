@@ -585,22 +585,30 @@ run_step (FixStep   step,
 }
 
 /* Repeats the steps until a whole pass leaves LINE as it is: ftfy fixes
- * until nothing changes, since one fix can uncover another ("&amp;lt;"). */
-static void
+ * until nothing changes, since one fix can uncover another ("&amp;lt;").
+ * Each pass costs the line's length, and each can uncover just one more
+ * reference ("&amp;amp;amp;..."), so passes are bounded: past
+ * HD_CLIP_MAX_FIX_PASSES the line is left as it stands and FALSE
+ * returned. */
+static gboolean
 fix_line (GArray   **line,
           GArray   **scratch,
           gboolean   early)
 {
   gboolean changed = TRUE;
+  guint n_passes = 0;
 
   while (changed)
     {
+      if (n_passes++ == HD_CLIP_MAX_FIX_PASSES)
+        return FALSE;
       changed = FALSE;
       if (early)
         changed |= run_step (fix_early_references, line, scratch);
       for (guint s = 0; s < G_N_ELEMENTS (line_steps); s++)
         changed |= run_step (line_steps[s], line, scratch);
     }
+  return TRUE;
 }
 
 /* ---- Python's str.lower ----------------------------------------------- */
@@ -728,7 +736,8 @@ collapse_white_space (const GArray *in,
 }
 
 GArray *
-hd_clip_normalize_chars (const char *text)
+hd_clip_normalize_chars (const char *text,
+                         gboolean   *complete)
 {
   g_autoptr(GArray) joined = g_array_new (FALSE, FALSE, sizeof (gunichar));
   g_autoptr(GArray) line = g_array_new (FALSE, FALSE, sizeof (gunichar));
@@ -739,6 +748,8 @@ hd_clip_normalize_chars (const char *text)
 
   g_return_val_if_fail (g_utf8_validate (text, -1, NULL), NULL);
 
+  if (complete != NULL)
+    *complete = TRUE;
   /* ftfy fixes line by line, each keeping its LF; once a line has a '<'
    * it takes the text for HTML and stops decoding references early. */
   while (*p != '\0')
@@ -751,7 +762,8 @@ hd_clip_normalize_chars (const char *text)
       g_array_set_size (line, 0);
       for (const char *q = p; q < end; q = g_utf8_next_char (q))
         append (line, g_utf8_get_char (q));
-      fix_line (&line, &scratch, early);
+      if (!fix_line (&line, &scratch, early) && complete != NULL)
+        *complete = FALSE;
       append_range (joined, line, 0, line->len);
       p = end;
     }
@@ -779,7 +791,7 @@ hd_clip_normalize (const char *text)
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  chars = hd_clip_normalize_chars (text);
+  chars = hd_clip_normalize_chars (text, NULL);
   if (chars == NULL)
     return NULL;
   return g_ucs4_to_utf8 ((const gunichar *) (const void *) chars->data,
