@@ -54,7 +54,9 @@ static gboolean
 same_text (const GArray *a,
            const GArray *b)
 {
-  return a->len == b->len && memcmp (a->data, b->data, a->len * sizeof (gunichar)) == 0;
+  /* An empty GArray may have no data at all. */
+  return a->len == b->len &&
+         (a->len == 0 || memcmp (a->data, b->data, a->len * sizeof (gunichar)) == 0);
 }
 
 /* The Unicode White_Space property: the spec's W. */
