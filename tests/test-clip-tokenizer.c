@@ -753,7 +753,7 @@ test_speed (void)
 
   g_test_message ("construction from the gzip file (48,894 merges): %.1f ms",
                   (built - start) / 1000.0);
-  g_test_message ("75-token prompt: first encode %.1f µs, then %.1f µs each",
+  g_test_message ("75-token prompt: first encode %.1f us, then %.1f us each",
                   (double) (first - built), (double) (repeated - first) / n_repeats);
   g_assert_cmpint (built - start, <, 5 * G_USEC_PER_SEC);
   g_assert_cmpint ((repeated - first) / n_repeats, <, 20000);

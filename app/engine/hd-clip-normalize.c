@@ -90,6 +90,24 @@ static const gunichar windows_1252[32] = {
   0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 };
 
+/* Whether some character of TEXT satisfies PRED: most steps change
+ * nothing in most text, and then need not copy it. */
+static gboolean
+any_char (const GArray *text,
+          gboolean    (*pred) (gunichar c))
+{
+  for (gsize i = 0; i < text->len; i++)
+    if (pred (AT (text, i)))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_ampersand (gunichar c)
+{
+  return c == '&';
+}
+
 /* ---- HTML character references ---------------------------------------- */
 
 static int
@@ -247,6 +265,11 @@ decode_references (const GArray *in,
   gsize i = 0;
 
   g_array_set_size (out, 0);
+  if (!any_char (in, is_ampersand))
+    {
+      append_range (out, in, 0, in->len);
+      return FALSE;
+    }
   while (i < in->len)
     {
       gsize next = i;
@@ -285,6 +308,8 @@ fix_early_references (const GArray *in,
   gboolean changed = FALSE;
   gsize i = 0;
 
+  if (!any_char (in, is_ampersand))
+    return FALSE;
   while (i < in->len)
     {
       char name[EARLY_REFERENCE_MAX + 3];
@@ -342,6 +367,12 @@ fix_early_references (const GArray *in,
 
 /* ---- the other steps of one pass over a line -------------------------- */
 
+static gboolean
+is_c1 (gunichar c)
+{
+  return c >= 0x80 && c <= 0x9F;
+}
+
 /* Step 1.2: C1 controls to the windows-1252 characters of their bytes. */
 static gboolean
 fix_c1_controls (const GArray *in,
@@ -349,6 +380,8 @@ fix_c1_controls (const GArray *in,
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_c1))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -390,11 +423,19 @@ ligature_of (gunichar c)
 }
 
 static gboolean
+is_ligature (gunichar c)
+{
+  return ligature_of (c) != NULL;
+}
+
+static gboolean
 fix_ligatures (const GArray *in,
                GArray       *out)
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_ligature))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       const char *to = ligature_of (AT (in, i));
@@ -413,11 +454,19 @@ fix_ligatures (const GArray *in,
 /* Step 1.4: the ideographic space and the NFKC forms of the full- and
  * half-width block. */
 static gboolean
+is_wide (gunichar c)
+{
+  return c == 0x3000 || (c >= 0xFF01 && c <= 0xFFEF);
+}
+
+static gboolean
 fix_width (const GArray *in,
            GArray       *out)
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_wide))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -441,11 +490,19 @@ fix_width (const GArray *in,
 /* Step 1.5: curly quotes and the modifier apostrophe to ASCII; primes and
  * guillemets stay. */
 static gboolean
+is_fancy_quote (gunichar c)
+{
+  return c == 0x02BC || (c >= 0x2018 && c <= 0x201F);
+}
+
+static gboolean
 fix_quotes (const GArray *in,
             GArray       *out)
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_fancy_quote))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -467,11 +524,19 @@ fix_quotes (const GArray *in,
 
 /* Step 1.6: every line break to LF. */
 static gboolean
+is_other_line_break (gunichar c)
+{
+  return c == '\r' || c == 0x2028 || c == 0x2029 || c == 0x85;
+}
+
+static gboolean
 fix_line_breaks (const GArray *in,
                  GArray       *out)
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_other_line_break))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -491,12 +556,20 @@ fix_line_breaks (const GArray *in,
 
 /* Step 1.7: ANSI terminal escapes, ESC '[' (';' | Nd)* letter. */
 static gboolean
+is_escape (gunichar c)
+{
+  return c == 0x1B;
+}
+
+static gboolean
 fix_terminal_escapes (const GArray *in,
                       GArray       *out)
 {
   gboolean changed = FALSE;
   gsize i = 0;
 
+  if (!any_char (in, is_escape))
+    return FALSE;
   while (i < in->len)
     {
       gsize j = i + 2;
@@ -531,6 +604,8 @@ static gboolean
 fix_controls (const GArray *in,
               GArray       *out)
 {
+  if (!any_char (in, is_deleted_control))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     if (!is_deleted_control (AT (in, i)))
       append (out, AT (in, i));
