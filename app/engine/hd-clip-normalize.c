@@ -305,7 +305,6 @@ fix_early_references (const GArray *in,
 {
   g_autoptr(GArray) reference = g_array_new (FALSE, FALSE, sizeof (gunichar));
   g_autoptr(GArray) decoded = g_array_new (FALSE, FALSE, sizeof (gunichar));
-  gboolean changed = FALSE;
   gsize i = 0;
 
   if (!any_char (in, is_ampersand))
@@ -361,8 +360,7 @@ fix_early_references (const GArray *in,
         }
       i = k + 1;
     }
-  changed = !same_text (in, out);
-  return changed;
+  return !same_text (in, out);
 }
 
 /* ---- the other steps of one pass over a line -------------------------- */
@@ -499,8 +497,6 @@ static gboolean
 fix_quotes (const GArray *in,
             GArray       *out)
 {
-  gboolean changed = FALSE;
-
   if (!any_char (in, is_fancy_quote))
     return FALSE;
   for (gsize i = 0; i < in->len; i++)
@@ -511,15 +507,9 @@ fix_quotes (const GArray *in,
         c = '\'';
       else if (c >= 0x201C && c <= 0x201F)
         c = '"';
-      else
-        {
-          append (out, c);
-          continue;
-        }
       append (out, c);
-      changed = TRUE;
     }
-  return changed;
+  return TRUE;
 }
 
 /* Step 1.6: every line break to LF. */
