@@ -375,6 +375,20 @@ test_prompt_errors (void)
   g_assert_cmpuint (ids->len, ==, 0);
   g_clear_error (&error);
 
+  /* References nested deeper than the passes allowed. */
+  g_string_assign (huge, "&");
+  for (guint i = 0; i < 50; i++)
+    g_string_append (huge, "amp;");
+  g_assert_true (hd_clip_tokenizer_encode (tok, huge->str, ids, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ids->len, ==, 3);
+  for (guint i = 0; i < 20; i++)
+    g_string_append (huge, "amp;");
+  g_assert_false (hd_clip_tokenizer_encode (tok, huge->str, ids, &error));
+  g_assert_error (error, HD_CLIP_TOKENIZER_ERROR, HD_CLIP_TOKENIZER_ERROR_TOO_NESTED);
+  g_assert_cmpuint (ids->len, ==, 0);
+  g_clear_error (&error);
+
   /* 76 single-token pieces at most 75 fit; 75 do. */
   g_string_truncate (huge, 0);
   for (guint i = 0; i < 75; i++)
@@ -739,7 +753,7 @@ test_speed (void)
 
   g_test_message ("construction from the gzip file (48,894 merges): %.1f ms",
                   (built - start) / 1000.0);
-  g_test_message ("75-token prompt: first encode %.1f µs, then %.1f µs each",
+  g_test_message ("75-token prompt: first encode %.1f us, then %.1f us each",
                   (double) (first - built), (double) (repeated - first) / n_repeats);
   g_assert_cmpint (built - start, <, 5 * G_USEC_PER_SEC);
   g_assert_cmpint ((repeated - first) / n_repeats, <, 20000);

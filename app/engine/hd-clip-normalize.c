@@ -54,7 +54,9 @@ static gboolean
 same_text (const GArray *a,
            const GArray *b)
 {
-  return a->len == b->len && memcmp (a->data, b->data, a->len * sizeof (gunichar)) == 0;
+  /* An empty GArray may have no data at all. */
+  return a->len == b->len &&
+         (a->len == 0 || memcmp (a->data, b->data, a->len * sizeof (gunichar)) == 0);
 }
 
 /* The Unicode White_Space property: the spec's W. */
@@ -87,6 +89,24 @@ static const gunichar windows_1252[32] = {
   0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
   0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 };
+
+/* Whether some character of TEXT satisfies PRED: most steps change
+ * nothing in most text, and then need not copy it. */
+static gboolean
+any_char (const GArray *text,
+          gboolean    (*pred) (gunichar c))
+{
+  for (gsize i = 0; i < text->len; i++)
+    if (pred (AT (text, i)))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_ampersand (gunichar c)
+{
+  return c == '&';
+}
 
 /* ---- HTML character references ---------------------------------------- */
 
@@ -245,6 +265,11 @@ decode_references (const GArray *in,
   gsize i = 0;
 
   g_array_set_size (out, 0);
+  if (!any_char (in, is_ampersand))
+    {
+      append_range (out, in, 0, in->len);
+      return FALSE;
+    }
   while (i < in->len)
     {
       gsize next = i;
@@ -280,9 +305,10 @@ fix_early_references (const GArray *in,
 {
   g_autoptr(GArray) reference = g_array_new (FALSE, FALSE, sizeof (gunichar));
   g_autoptr(GArray) decoded = g_array_new (FALSE, FALSE, sizeof (gunichar));
-  gboolean changed = FALSE;
   gsize i = 0;
 
+  if (!any_char (in, is_ampersand))
+    return FALSE;
   while (i < in->len)
     {
       char name[EARLY_REFERENCE_MAX + 3];
@@ -334,11 +360,16 @@ fix_early_references (const GArray *in,
         }
       i = k + 1;
     }
-  changed = !same_text (in, out);
-  return changed;
+  return !same_text (in, out);
 }
 
 /* ---- the other steps of one pass over a line -------------------------- */
+
+static gboolean
+is_c1 (gunichar c)
+{
+  return c >= 0x80 && c <= 0x9F;
+}
 
 /* Step 1.2: C1 controls to the windows-1252 characters of their bytes. */
 static gboolean
@@ -347,6 +378,8 @@ fix_c1_controls (const GArray *in,
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_c1))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -388,11 +421,19 @@ ligature_of (gunichar c)
 }
 
 static gboolean
+is_ligature (gunichar c)
+{
+  return ligature_of (c) != NULL;
+}
+
+static gboolean
 fix_ligatures (const GArray *in,
                GArray       *out)
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_ligature))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       const char *to = ligature_of (AT (in, i));
@@ -411,11 +452,19 @@ fix_ligatures (const GArray *in,
 /* Step 1.4: the ideographic space and the NFKC forms of the full- and
  * half-width block. */
 static gboolean
+is_wide (gunichar c)
+{
+  return c == 0x3000 || (c >= 0xFF01 && c <= 0xFFEF);
+}
+
+static gboolean
 fix_width (const GArray *in,
            GArray       *out)
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_wide))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -439,11 +488,17 @@ fix_width (const GArray *in,
 /* Step 1.5: curly quotes and the modifier apostrophe to ASCII; primes and
  * guillemets stay. */
 static gboolean
+is_fancy_quote (gunichar c)
+{
+  return c == 0x02BC || (c >= 0x2018 && c <= 0x201F);
+}
+
+static gboolean
 fix_quotes (const GArray *in,
             GArray       *out)
 {
-  gboolean changed = FALSE;
-
+  if (!any_char (in, is_fancy_quote))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -452,24 +507,26 @@ fix_quotes (const GArray *in,
         c = '\'';
       else if (c >= 0x201C && c <= 0x201F)
         c = '"';
-      else
-        {
-          append (out, c);
-          continue;
-        }
       append (out, c);
-      changed = TRUE;
     }
-  return changed;
+  return TRUE;
 }
 
 /* Step 1.6: every line break to LF. */
+static gboolean
+is_other_line_break (gunichar c)
+{
+  return c == '\r' || c == 0x2028 || c == 0x2029 || c == 0x85;
+}
+
 static gboolean
 fix_line_breaks (const GArray *in,
                  GArray       *out)
 {
   gboolean changed = FALSE;
 
+  if (!any_char (in, is_other_line_break))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     {
       gunichar c = AT (in, i);
@@ -489,12 +546,20 @@ fix_line_breaks (const GArray *in,
 
 /* Step 1.7: ANSI terminal escapes, ESC '[' (';' | Nd)* letter. */
 static gboolean
+is_escape (gunichar c)
+{
+  return c == 0x1B;
+}
+
+static gboolean
 fix_terminal_escapes (const GArray *in,
                       GArray       *out)
 {
   gboolean changed = FALSE;
   gsize i = 0;
 
+  if (!any_char (in, is_escape))
+    return FALSE;
   while (i < in->len)
     {
       gsize j = i + 2;
@@ -529,6 +594,8 @@ static gboolean
 fix_controls (const GArray *in,
               GArray       *out)
 {
+  if (!any_char (in, is_deleted_control))
+    return FALSE;
   for (gsize i = 0; i < in->len; i++)
     if (!is_deleted_control (AT (in, i)))
       append (out, AT (in, i));
@@ -585,22 +652,30 @@ run_step (FixStep   step,
 }
 
 /* Repeats the steps until a whole pass leaves LINE as it is: ftfy fixes
- * until nothing changes, since one fix can uncover another ("&amp;lt;"). */
-static void
+ * until nothing changes, since one fix can uncover another ("&amp;lt;").
+ * Each pass costs the line's length, and each can uncover just one more
+ * reference ("&amp;amp;amp;..."), so passes are bounded: past
+ * HD_CLIP_MAX_FIX_PASSES the line is left as it stands and FALSE
+ * returned. */
+static gboolean
 fix_line (GArray   **line,
           GArray   **scratch,
           gboolean   early)
 {
   gboolean changed = TRUE;
+  guint n_passes = 0;
 
   while (changed)
     {
+      if (n_passes++ == HD_CLIP_MAX_FIX_PASSES)
+        return FALSE;
       changed = FALSE;
       if (early)
         changed |= run_step (fix_early_references, line, scratch);
       for (guint s = 0; s < G_N_ELEMENTS (line_steps); s++)
         changed |= run_step (line_steps[s], line, scratch);
     }
+  return TRUE;
 }
 
 /* ---- Python's str.lower ----------------------------------------------- */
@@ -728,7 +803,8 @@ collapse_white_space (const GArray *in,
 }
 
 GArray *
-hd_clip_normalize_chars (const char *text)
+hd_clip_normalize_chars (const char *text,
+                         gboolean   *complete)
 {
   g_autoptr(GArray) joined = g_array_new (FALSE, FALSE, sizeof (gunichar));
   g_autoptr(GArray) line = g_array_new (FALSE, FALSE, sizeof (gunichar));
@@ -739,6 +815,8 @@ hd_clip_normalize_chars (const char *text)
 
   g_return_val_if_fail (g_utf8_validate (text, -1, NULL), NULL);
 
+  if (complete != NULL)
+    *complete = TRUE;
   /* ftfy fixes line by line, each keeping its LF; once a line has a '<'
    * it takes the text for HTML and stops decoding references early. */
   while (*p != '\0')
@@ -751,7 +829,8 @@ hd_clip_normalize_chars (const char *text)
       g_array_set_size (line, 0);
       for (const char *q = p; q < end; q = g_utf8_next_char (q))
         append (line, g_utf8_get_char (q));
-      fix_line (&line, &scratch, early);
+      if (!fix_line (&line, &scratch, early) && complete != NULL)
+        *complete = FALSE;
       append_range (joined, line, 0, line->len);
       p = end;
     }
@@ -779,7 +858,7 @@ hd_clip_normalize (const char *text)
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  chars = hd_clip_normalize_chars (text);
+  chars = hd_clip_normalize_chars (text, NULL);
   if (chars == NULL)
     return NULL;
   return g_ucs4_to_utf8 ((const gunichar *) (const void *) chars->data,

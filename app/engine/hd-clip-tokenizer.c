@@ -805,6 +805,7 @@ hd_clip_tokenizer_encode (HdClipTokenizer  *tokenizer,
   g_autoptr(GArray) text = NULL;
   g_autoptr(GString) piece = g_string_new (NULL);
   gsize prompt_len, i = 0;
+  gboolean complete;
   guint n_tokens;
 
   g_return_val_if_fail (tokenizer != NULL, FALSE);
@@ -828,7 +829,14 @@ hd_clip_tokenizer_encode (HdClipTokenizer  *tokenizer,
       return FALSE;
     }
 
-  text = hd_clip_normalize_chars (prompt);
+  text = hd_clip_normalize_chars (prompt, &complete);
+  if (!complete)
+    {
+      g_set_error (error, HD_CLIP_TOKENIZER_ERROR, HD_CLIP_TOKENIZER_ERROR_TOO_NESTED,
+                   _("The prompt nests HTML character references (such as “&amp;amp;”) "
+                     "more than %d deep"), HD_CLIP_MAX_FIX_PASSES);
+      return FALSE;
+    }
   g_array_append_val (ids_out, tokenizer->sot);
   while (i < text->len)
     {

@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 typedef enum {
   HD_CLIP_TOKENIZER_ERROR_NOT_UTF8, /* the prompt is not valid UTF-8 */
   HD_CLIP_TOKENIZER_ERROR_TOO_LONG, /* more tokens than fit, or too many bytes */
+  HD_CLIP_TOKENIZER_ERROR_TOO_NESTED, /* references nested past HD_CLIP_MAX_FIX_PASSES */
 } HdClipTokenizerError;
 
 /* Every published CLIP: 48,894 merges, 77 positions. */
@@ -21,6 +22,11 @@ typedef enum {
 #define HD_CLIP_CONTEXT_LENGTH 77
 /* Prompts longer than this are refused before they are normalised. */
 #define HD_CLIP_MAX_PROMPT_BYTES 65536
+/* Normalisation fixes a line until a pass changes nothing; a line that
+ * still changes after this many passes ("&amp;amp;amp;..." nested 64
+ * deep) is refused, so that no prompt costs more than 64 passes over its
+ * text. No prompt of 75 tokens written by a person comes near it. */
+#define HD_CLIP_MAX_FIX_PASSES   64
 
 typedef struct _HdClipTokenizer HdClipTokenizer;
 
@@ -54,16 +60,17 @@ guint             hd_clip_tokenizer_get_context_length (HdClipTokenizer *tokeniz
 
 /* Replaces the contents of IDS_OUT (guint32) with the ids of PROMPT: SOT,
  * the ids of its pieces, EOT; no padding. A prompt that is not UTF-8,
- * longer than HD_CLIP_MAX_PROMPT_BYTES or of more than context_length - 2
- * ids is an HD_CLIP_TOKENIZER_ERROR; IDS_OUT is then empty. Safe to call
- * from several threads at once. */
+ * longer than HD_CLIP_MAX_PROMPT_BYTES, of more than context_length - 2
+ * ids or nested past HD_CLIP_MAX_FIX_PASSES is an HD_CLIP_TOKENIZER_ERROR;
+ * IDS_OUT is then empty. Safe to call from several threads at once. */
 gboolean          hd_clip_tokenizer_encode         (HdClipTokenizer *tokenizer,
                                                     const char      *prompt,
                                                     GArray          *ids_out,
                                                     GError         **error);
 
 /* The text the splitter sees (§2.1): PROMPT normalised, white space
- * cleaned and lower-cased. PROMPT must be valid UTF-8. */
+ * cleaned and lower-cased. PROMPT must be valid UTF-8. A line that needs
+ * more than HD_CLIP_MAX_FIX_PASSES passes is left as it stands then. */
 char             *hd_clip_normalize                (const char      *text);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdClipTokenizer, hd_clip_tokenizer_unref)
