@@ -5,9 +5,19 @@
 // weights and the inputs are read through texel buffers (set 1), which
 // CPU devices fetch as vector gathers, and every weight is read once per
 // ROWS rows.  See HdTextGemmPush in hd-push.h for the epilogue.
+//
+// With -DLANES (subgroups of exactly 8, CPU devices): the 8 lanes of a
+// subgroup are 8 consecutive n; each lane fetches a different one of 8
+// consecutive inputs of a row, and every input reaches every lane by
+// subgroupShuffle with a constant lane (one permute), instead of each
+// lane fetching the same input (a gather per input).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef LANES
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 #define HD_PUSH_TEXT_GEMM
 #include "hd-push.h"
 
@@ -22,6 +32,10 @@ layout (std430, binding = 0) buffer Act { float act[]; };
 layout (set = 1, binding = 0) uniform samplerBuffer weights;   // f16
 layout (set = 1, binding = 1) uniform samplerBuffer act_t;     // act as texels
 layout (set = 1, binding = 2) uniform samplerBuffer params;    // f32
+// The same weights as vec4s: the renderer lays W out as [K/4][N][4], four
+// consecutive k of one n in one texel, so one fetch brings four.
+layout (set = 1, binding = 3) uniform samplerBuffer weights4;  // f16 x 4
+layout (set = 1, binding = 4) uniform samplerBuffer params4;   // f32 x 4
 
 float
 param (uint off,
@@ -29,6 +43,15 @@ param (uint off,
        float none)
 {
   return off == HD_TEXT_NONE ? none : texelFetch (params, int (off + n)).x;
+}
+
+// W[k4 * 4 .. k4 * 4 + 3][n] (zero past K: the layout pads K to fours).
+vec4
+weight4 (uint k4,
+         uint n)
+{
+  int at = int (pc.w_off / 4 + k4 * pc.n + n);
+  return W_F32 != 0 ? texelFetch (params4, at) : texelFetch (weights4, at);
 }
 
 void
@@ -39,8 +62,15 @@ main ()
   int rows[ROWS];
   float acc[ROWS];
 
+#ifdef LANES
+  // Every lane takes part in the shuffles: lanes past the last column
+  // compute column N - 1 again and write nothing.
+  uint nw = min (n, pc.n - 1);
+#else
+  uint nw = n;
   if (n >= pc.n)
     return;
+#endif
   [[unroll]] for (int r = 0; r < ROWS; r++)
     {
       // Rows past the last read the last row again (their results are
@@ -48,13 +78,35 @@ main ()
       rows[r] = int (pc.x_off + min (m0 + uint (r), pc.m - 1) * pc.x_stride);
       acc[r] = 0.0;
     }
-  for (uint k = 0; k < pc.k; k++)
+#ifdef LANES
+  uint lane = gl_SubgroupInvocationID;
+  uint k4s = (pc.k + 3) / 4;
+  for (uint k0 = 0; k0 < pc.k; k0 += 8)
     {
-      int at = int (pc.w_off + k * pc.n + n);
-      float w = W_F32 != 0 ? texelFetch (params, at).x : texelFetch (weights, at).x;
+      float x[ROWS];
       [[unroll]] for (int r = 0; r < ROWS; r++)
-        acc[r] = fma (texelFetch (act_t, rows[r] + int (k)).x, w, acc[r]);
+        x[r] = texelFetch (act_t, rows[r] + int (min (k0 + lane, pc.k - 1))).x;
+      vec4 w[2];
+      w[0] = weight4 (k0 / 4, nw);
+      w[1] = k0 / 4 + 1 < k4s ? weight4 (k0 / 4 + 1, nw) : vec4 (0.0);
+      [[unroll]] for (uint j = 0; j < 8; j++)
+        [[unroll]] for (int r = 0; r < ROWS; r++)
+          acc[r] = fma (subgroupShuffle (x[r], j), w[j / 4][j % 4], acc[r]);
     }
+  if (n >= pc.n)
+    return;
+#else
+  for (uint k4 = 0; k4 < (pc.k + 3) / 4; k4++)
+    {
+      vec4 w = weight4 (k4, nw);
+      [[unroll]] for (uint j = 0; j < 4; j++)
+        {
+          int k = int (min (k4 * 4 + j, pc.k - 1));
+          [[unroll]] for (int r = 0; r < ROWS; r++)
+            acc[r] = fma (texelFetch (act_t, rows[r] + k).x, w[j], acc[r]);
+        }
+    }
+#endif
 
   float bias = param (pc.bias_off, n, 0.0);
   float pre_scale = param (pc.pre_scale_off, n, 1.0);

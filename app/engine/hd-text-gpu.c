@@ -42,7 +42,8 @@ typedef struct {
 struct _HdTextGpu {
   HdHypernetwork *hn;
   HdCompute      *c;
-  HdKernel       *gemm, *gemm32, *norm, *attention;
+  HdKernel       *norm, *attention;
+  gboolean        lanes;            /* text_gemm_lanes: subgroups of 8 */
   HdVkBuffer     *weights, *params, *act, *readback;
   VkDescriptorSet set, texel_set;
 
@@ -72,9 +73,11 @@ typedef struct {
   GArray    *floats;   /* float */
 } Packer;
 
-/* Matrix NAME [N][K] of the file, transposed to [K][N] (or as it is,
- * [K][N] already, with AS_IS): in half precision with the weights, or
- * with F32 in float with the parameters. */
+/* Matrix NAME [N][K] of the file (or [K][N] already, with AS_IS) laid
+ * out as text_gemm.comp reads it: [K/4][N][4], four consecutive k of one
+ * n together, K padded to fours with zeros; in half precision with the
+ * weights, or with F32 in float with the parameters.  The offset is a
+ * multiple of 4 (a vec4 texel). */
 static guint32
 pack_matrix (Packer     *p,
              const char *name,
@@ -84,21 +87,24 @@ pack_matrix (Packer     *p,
   gsize n_elements;
   g_autofree float *m = hd_hypernetwork_get_f32 (p->gpu->hn, name, &n_elements);
   const HdTensor *t = hd_safetensors_lookup (p->gpu->hn->st, name);
-  gsize rows = (gsize) t->shape[0], cols = (gsize) t->shape[1];
+  gsize n = (gsize) (as_is ? t->shape[1] : t->shape[0]);
+  gsize k = (gsize) (as_is ? t->shape[0] : t->shape[1]);
+  gsize k_padded = (k + 3) / 4 * 4;
   GArray *array = f32 ? p->floats : p->halves;
-  guint32 offset = array->len;
+  guint32 offset = (array->len + 3) / 4 * 4;
 
-  g_array_set_size (array, array->len + n_elements);
-  for (gsize r = 0; r < rows; r++)
-    for (gsize k = 0; k < cols; k++)
+  /* g_array_set_size zeroes the new elements (the arrays are cleared). */
+  g_array_set_size (array, offset + k_padded * n);
+  for (gsize kk = 0; kk < k; kk++)
+    for (gsize nn = 0; nn < n; nn++)
       {
-        /* Row r, column k of the file's [rows][cols]. */
-        gsize at = offset + (as_is ? r * cols + k : k * rows + r);
+        float v = as_is ? m[kk * n + nn] : m[nn * k + kk];
+        gsize at = offset + ((kk / 4) * n + nn) * 4 + kk % 4;
 
         if (f32)
-          g_array_index (array, float, at) = m[r * cols + k];
+          g_array_index (array, float, at) = v;
         else
-          g_array_index (array, guint16, at) = hd_float_to_half (m[r * cols + k]);
+          g_array_index (array, guint16, at) = hd_float_to_half (v);
       }
   return offset;
 }
@@ -307,8 +313,8 @@ upload_all (HdTextGpu  *gpu,
   HdCompute *c = gpu->c;
   Packer p = {
     .gpu = gpu,
-    .halves = g_array_new (FALSE, FALSE, sizeof (guint16)),
-    .floats = g_array_new (FALSE, FALSE, sizeof (float)),
+    .halves = g_array_new (FALSE, TRUE, sizeof (guint16)),
+    .floats = g_array_new (FALSE, TRUE, sizeof (float)),
   };
   gsize n_act;
   gboolean ok = FALSE;
@@ -355,8 +361,9 @@ create_sets (HdTextGpu  *gpu,
       (views[1] = hd_compute_texel_view (gpu->c, gpu->act, VK_FORMAT_R32_SFLOAT, error)) == NULL ||
       (views[2] = hd_compute_texel_view (gpu->c, gpu->params, VK_FORMAT_R32_SFLOAT, error)) == NULL)
     return FALSE;
-  /* Bindings 3 and 4 are not read; they need valid views. */
-  views[3] = views[4] = views[2];
+  if ((views[3] = hd_compute_texel_view (gpu->c, gpu->weights, VK_FORMAT_R16G16B16A16_SFLOAT, error)) == NULL ||
+      (views[4] = hd_compute_texel_view (gpu->c, gpu->params, VK_FORMAT_R32G32B32A32_SFLOAT, error)) == NULL)
+    return FALSE;
   gpu->set = hd_compute_storage_set (gpu->c, bufs, gpu->act, error);
   if (gpu->set == VK_NULL_HANDLE)
     return FALSE;
@@ -364,17 +371,44 @@ create_sets (HdTextGpu  *gpu,
   return gpu->texel_set != VK_NULL_HANDLE;
 }
 
+static guint32
+gemm_rows (guint32 m)
+{
+  return MIN (m, HD_TEXT_GEMM_ROWS);
+}
+
+/* The linear-layer kernel for M rows (specialized for exactly M rows a
+ * workgroup up to 16, so that no row is computed for nothing), with float
+ * weights (F32) or half.  Made on first use; the compute layer keeps
+ * them. */
+static HdKernel *
+gemm_kernel (HdTextGpu  *gpu,
+             guint32     m,
+             gboolean    f32,
+             GError    **error)
+{
+  guint32 rows = gemm_rows (m);
+  HdKernelInfo info = {
+    .shader = gpu->lanes ? "text_gemm_lanes" : "text_gemm",
+    .n_constants = 2,
+    .constants = { rows, f32 ? 1 : 0 },
+    .subgroup_size = gpu->lanes ? 8 : 0,
+  };
+
+  return hd_compute_kernel (gpu->c, &info, error);
+}
+
 static gboolean
 create_kernels (HdTextGpu  *gpu,
                 GError    **error)
 {
-  HdKernelInfo gemm = { .shader = "text_gemm", .n_constants = 2, .constants = { HD_TEXT_GEMM_ROWS, 0 } };
-  HdKernelInfo gemm32 = { .shader = "text_gemm", .n_constants = 2, .constants = { HD_TEXT_GEMM_ROWS, 1 } };
   HdKernelInfo norm = { .shader = "text_norm" };
   HdKernelInfo attention = { .shader = "text_attention" };
 
-  return (gpu->gemm = hd_compute_kernel (gpu->c, &gemm, error)) != NULL &&
-         (gpu->gemm32 = hd_compute_kernel (gpu->c, &gemm32, error)) != NULL &&
+  gpu->lanes = hd_vk_context_get_device_info (hd_compute_get_context (gpu->c))->type ==
+               VK_PHYSICAL_DEVICE_TYPE_CPU &&
+               hd_vk_context_supports_subgroup_size (hd_compute_get_context (gpu->c), 8, 8);
+  return gemm_kernel (gpu, 1, TRUE, error) != NULL &&
          (gpu->norm = hd_compute_kernel (gpu->c, &norm, error)) != NULL &&
          (gpu->attention = hd_compute_kernel (gpu->c, &attention, error)) != NULL;
 }
@@ -424,6 +458,7 @@ hd_text_gpu_free (HdTextGpu *gpu)
 typedef struct {
   HdTextGpu       *gpu;
   VkCommandBuffer  cb;
+  GError          *error;    /* the first failure */
 } Rec;
 
 /* A linear layer of the text encoder (half-precision weights) or, with
@@ -434,9 +469,12 @@ dispatch_gemm (Rec            *rec,
                gboolean        f32,
                const char     *label)
 {
-  hd_compute_dispatch (rec->gpu->c, rec->cb, f32 ? rec->gpu->gemm32 : rec->gpu->gemm, rec->gpu->set,
-                       &push, sizeof push,
-                       hd_compute_groups (push.n, 64), hd_compute_groups (push.m, HD_TEXT_GEMM_ROWS), 1,
+  HdKernel *kernel = gemm_kernel (rec->gpu, push.m, f32, rec->error == NULL ? &rec->error : NULL);
+
+  if (kernel == NULL)
+    return;
+  hd_compute_dispatch (rec->gpu->c, rec->cb, kernel, rec->gpu->set, &push, sizeof push,
+                       hd_compute_groups (push.n, 64), hd_compute_groups (push.m, gemm_rows (push.m)), 1,
                        label);
   hd_compute_barrier (rec->cb);
 }
@@ -609,8 +647,11 @@ get_commands (HdTextGpu  *gpu,
   hd_compute_record_readback (rec.cb, gpu->act, gpu->readback,
                               (gpu->n_out + gpu->hn->clip.embed_dim) * sizeof (float));
   hd_compute_timestamp (gpu->c, rec.cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 2);
-  if (!hd_vk_check (vkEndCommandBuffer (rec.cb), "Recording the text encoder", error))
+  if (!hd_vk_check (vkEndCommandBuffer (rec.cb), "Recording the text encoder", error) ||
+      rec.error != NULL)
     {
+      if (rec.error != NULL)
+        g_propagate_error (error, rec.error);
       hd_compute_free_commands (gpu->c, 1, &rec.cb);
       return VK_NULL_HANDLE;
     }

@@ -499,8 +499,9 @@ hd_compute_texel_view (HdCompute         *c,
                        VkFormat           format,
                        GError           **error)
 {
-  gsize texel = format == VK_FORMAT_R32G32B32A32_SFLOAT ? 4 * sizeof (float) :
-                format == VK_FORMAT_R16_SFLOAT ? 2 : sizeof (float);
+  gsize texel = format == VK_FORMAT_R32G32B32A32_SFLOAT ? 16 :
+                format == VK_FORMAT_R16G16B16A16_SFLOAT ? 8 :
+                format == VK_FORMAT_R16_SFLOAT ? 2 : 4;
   VkBufferViewCreateInfo info = {
     .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
     .buffer = buf->buffer,

@@ -95,7 +95,7 @@ gboolean     hd_compute_upload         (HdCompute               *c,
                                         gsize                    bytes,
                                         GError                 **error);
 /* A view of the whole of BUF as texels of FORMAT (R32_SFLOAT,
- * R32G32B32A32_SFLOAT or R16_SFLOAT). */
+ * R32G32B32A32_SFLOAT, R16_SFLOAT or R16G16B16A16_SFLOAT). */
 VkBufferView hd_compute_texel_view     (HdCompute               *c,
                                         const HdVkBuffer        *buf,
                                         VkFormat                 format,
