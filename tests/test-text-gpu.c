@@ -132,6 +132,59 @@ test_many_lengths (void)
   g_assert_cmpuint (hd_text_gpu_get_device_bytes (gpu), >, 0);
 }
 
+/* Random networks for what the fixtures lack: prelu and id
+ * activations, deeper mappers, a long prompt of many heads. */
+static void
+test_random_mappers (void)
+{
+  static const HdMapperActivation acts[] = { HD_MAPPER_PRELU, HD_MAPPER_ID, HD_MAPPER_LRELU };
+
+  for (guint a = 0; a < G_N_ELEMENTS (acts); a++)
+    {
+      HdClipConfig clip = {
+        .context_length = 20, .vocab_size = 600, .width = 32, .heads = 2, .layers = 2, .embed_dim = 24,
+      };
+      HdMapperConfig mapper = {
+        .activation = acts[a], .input_dimension = 24, .width = 24,
+        .backbone_depth = 3, .head_depth = 3, .inner_features = 40,
+      };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HdHypernetwork) hn = hd_hypernetwork_new_random (&clip, &mapper, 64, 512, 48, 5 + a, &error);
+      g_autoptr(HdTextGpu) gpu = NULL;
+      gsize n_out;
+      guint32 ids[13];
+      g_autofree float *d = NULL;
+      g_autofree float *ref = NULL;
+      float e[24], e_ref[24];
+      double max_abs = 0.0, max_e = 0.0;
+
+      g_assert_no_error (error);
+      gpu = hd_text_gpu_new (context, hn, &error);
+      g_assert_no_error (error);
+      n_out = hd_hypernetwork_output_size (hn);
+      d = g_new (float, n_out);
+      ref = g_new (float, n_out);
+      ids[0] = 598;
+      for (guint i = 1; i < 12; i++)
+        ids[i] = 17 * i;
+      ids[12] = 599;
+      g_assert_true (hd_text_gpu_encode (gpu, ids, 13, d, e, &error));
+      g_assert_no_error (error);
+      g_assert_true (hd_text_reference_encode (hn, ids, 13, e_ref, &error));
+      hd_text_reference_map (hn, e_ref, ref);
+      for (int j = 0; j < 24; j++)
+        max_e = MAX (max_e, fabs (e[j] - e_ref[j]));
+      for (gsize j = 0; j < n_out; j++)
+        max_abs = MAX (max_abs, fabs (d[j] - ref[j]));
+      g_test_message ("activation %u: max |e - ref| %.2e, max |d - ref| %.2e over %zu", acts[a],
+                      max_e, max_abs, n_out);
+      /* The CLIP of a random network is stored in half precision (the
+       * reference reads the same halves), so only float rounding differs. */
+      g_assert_cmpfloat (max_e, <=, 1e-4);
+      g_assert_cmpfloat (max_abs, <=, 1e-4);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -145,6 +198,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/TextGpu/embeddings", test_embeddings);
   g_test_add_func ("/Hyperdomain/TextGpu/domains", test_domains);
   g_test_add_func ("/Hyperdomain/TextGpu/many-lengths", test_many_lengths);
+  g_test_add_func ("/Hyperdomain/TextGpu/random-mappers", test_random_mappers);
   status = g_test_run ();
   g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
   hd_vk_context_unref (context);

@@ -749,14 +749,13 @@ random_res_block (RandomWriter         *w,
     }
 }
 
-HdHypernetwork *
-hd_hypernetwork_new_random (const HdClipConfig   *clip,
-                            const HdMapperConfig *mapper,
-                            int                   resolution,
-                            int                   channel_base,
-                            int                   channel_max,
-                            guint32               seed,
-                            GError              **error)
+GBytes *
+hd_hypernetwork_random_bytes (const HdClipConfig   *clip,
+                              const HdMapperConfig *mapper,
+                              int                   resolution,
+                              int                   channel_base,
+                              int                   channel_max,
+                              guint32               seed)
 {
   static const char * const activations[] = { "relu", "lrelu", "prelu", "id" };
   RandomWriter w = { hd_safetensors_writer_new (), g_rand_new_with_seed (seed) };
@@ -764,8 +763,7 @@ hd_hypernetwork_new_random (const HdClipConfig   *clip,
   double gain = 1.0 / sqrt ((double) width);
   g_autoptr(GString) layers = g_string_new (NULL);
   g_autofree char *config = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(HdSafetensors) st = NULL;
+  GBytes *bytes;
   static const char merges[] = "#version: 0.2\n";
 
   for (int res = 4; res <= resolution; res *= 2)
@@ -838,8 +836,23 @@ hd_hypernetwork_new_random (const HdClipConfig   *clip,
   bytes = hd_safetensors_writer_to_bytes (w.writer);
   hd_safetensors_writer_free (w.writer);
   g_rand_free (w.rand);
-  st = hd_safetensors_new_from_bytes_full (bytes, "random-hypernetwork.safetensors",
-                                           HD_SAFETENSORS_ALLOW_INTEGERS, error);
+  return bytes;
+}
+
+HdHypernetwork *
+hd_hypernetwork_new_random (const HdClipConfig   *clip,
+                            const HdMapperConfig *mapper,
+                            int                   resolution,
+                            int                   channel_base,
+                            int                   channel_max,
+                            guint32               seed,
+                            GError              **error)
+{
+  g_autoptr(GBytes) bytes = hd_hypernetwork_random_bytes (clip, mapper, resolution, channel_base,
+                                                          channel_max, seed);
+  g_autoptr(HdSafetensors) st = hd_safetensors_new_from_bytes_full (bytes, "random-hypernetwork.safetensors",
+                                                                    HD_SAFETENSORS_ALLOW_INTEGERS, error);
+
   if (st == NULL)
     return NULL;
   return hd_hypernetwork_load_from_safetensors (st, error);

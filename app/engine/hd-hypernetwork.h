@@ -105,6 +105,14 @@ HdHypernetwork *hd_hypernetwork_new_random (const HdClipConfig   *clip,
                                             guint32               seed,
                                             GError              **error);
 
+/* The file bytes of such a hypernetwork. */
+GBytes         *hd_hypernetwork_random_bytes (const HdClipConfig   *clip,
+                                              const HdMapperConfig *mapper,
+                                              int                   resolution,
+                                              int                   channel_base,
+                                              int                   channel_max,
+                                              guint32               seed);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdHypernetwork, hd_hypernetwork_unref)
 
 G_END_DECLS

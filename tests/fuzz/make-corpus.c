@@ -11,6 +11,7 @@
 
 #include "hd-cpu-reference.h"
 #include "hd-generator.h"
+#include "hd-hypernetwork.h"
 #include "hd-latent.h"
 #include "hd-png.h"
 #include "hd-safetensors.h"
@@ -80,6 +81,24 @@ main (int    argc,
     }
   root = argv[1];
   conf = argv[2];
+
+  /* Hypernetworks: a small CLIP and mapper, relu and prelu. */
+  for (int i = 0; i < 2; i++)
+    {
+      HdClipConfig clip = {
+        .context_length = 6, .vocab_size = 520, .width = 8, .heads = 2, .layers = 1, .embed_dim = 4,
+      };
+      HdMapperConfig mapper = {
+        .activation = i == 0 ? HD_MAPPER_RELU : HD_MAPPER_PRELU, .input_dimension = 4, .width = 4,
+        .backbone_depth = 2, .head_depth = 2, .inner_features = 6,
+      };
+      g_autoptr(GBytes) bytes = hd_hypernetwork_random_bytes (&clip, &mapper, 8, 32, 4, 7 + i);
+      g_autofree char *path = corpus_path (root, "fuzz-hypernetwork",
+                                           i == 0 ? "small-relu.safetensors" : "small-prelu.safetensors");
+
+      g_file_set_contents (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), &error);
+      die_on (error);
+    }
 
   /* Generators, F32 and F16, and domains. */
   gen = hd_generator_new_random (&config, 1);
