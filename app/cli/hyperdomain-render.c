@@ -414,8 +414,6 @@ add_texts (Options        *o,
   encoder = hd_text_encoder_new (hn, o->device, error);
   if (encoder == NULL)
     return 1;
-  state->hypernetwork_path = g_strdup (hn->path);
-  state->hypernetwork_name = g_strdup (hn->name);
   for (guint i = 0; o->texts[i] != NULL; i++)
     {
       g_autofree char *prompt = NULL;
@@ -433,7 +431,7 @@ add_texts (Options        *o,
                  g_error_matches (*error, HD_CLIP_TOKENIZER_ERROR, HD_CLIP_TOKENIZER_ERROR_NOT_UTF8) ? 2 : 1;
         }
       g_ptr_array_add (loaded, domain);
-      hd_state_add_text (state, prompt, weight, 0, 0);
+      hd_state_add_domain (state, domain, weight, 0, 0);
     }
   if (encoder_out != NULL)
     *encoder_out = g_steal_pointer (&encoder);

@@ -134,6 +134,9 @@ hd_domain_unref (HdDomain *domain)
   g_free (domain->name);
   g_free (domain->description);
   g_free (domain->generator);
+  g_free (domain->prompt);
+  g_free (domain->hypernetwork_path);
+  g_free (domain->hypernetwork_name);
   g_hash_table_unref (domain->layers);
   g_free (domain);
 }

@@ -18,6 +18,11 @@ struct _HdDomain {
   char       *name;         /* display name */
   char       *description;  /* may be NULL */
   char       *generator;    /* hyperdomain.generator, may be NULL */
+  /* A domain made from a text prompt (hd_hypernetwork_make_domain): the
+   * prompt and the hypernetwork that encoded it; NULL for a file. */
+  char       *prompt;
+  char       *hypernetwork_path;
+  char       *hypernetwork_name;
   /* layer name ("synthesis.b8.conv0") -> HdDomainLayer* */
   GHashTable *layers;
 

@@ -653,6 +653,9 @@ hd_hypernetwork_make_domain (HdHypernetwork *hn,
   gsize offset = 0;
 
   domain->generator = g_strdup (hn->generator);
+  domain->prompt = g_strdup (name);
+  domain->hypernetwork_path = g_strdup (hn->path);
+  domain->hypernetwork_name = g_strdup (hn->name);
   for (int k = 0; k < hn->n_layers; k++)
     {
       hd_domain_add_layer (domain, hn->layer_names[k], d + offset, hn->layer_c_in[k]);

@@ -82,9 +82,9 @@ gboolean        hd_hypernetwork_check  (HdHypernetwork *hn,
                                         HdGenerator    *gen,
                                         GError        **error);
 
-/* A domain from the mapper's output: D holds the K heads' vectors
- * concatenated in head order (Σ C_k floats).  NAME is the domain's name
- * (the prompt). */
+/* The domain of the prompt NAME (its name and prompt) from the mapper's
+ * output: D holds the K heads' vectors concatenated in head order (Σ C_k
+ * floats). */
 HdDomain       *hd_hypernetwork_make_domain (HdHypernetwork *hn,
                                              const float    *d,
                                              const char     *name);

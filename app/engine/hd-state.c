@@ -139,7 +139,20 @@ hd_state_add_domain (HdState  *state,
                      int       min_res,
                      int       max_res)
 {
-  HdStateDomain d = {
+  HdStateDomain d;
+
+  if (domain->prompt != NULL)
+    {
+      /* A text domain: the state keeps its prompt and hypernetwork. */
+      if (state->hypernetwork_path == NULL)
+        {
+          state->hypernetwork_path = g_strdup (domain->hypernetwork_path);
+          state->hypernetwork_name = g_strdup (domain->hypernetwork_name);
+        }
+      hd_state_add_text (state, domain->prompt, weight, min_res, max_res);
+      return;
+    }
+  d = (HdStateDomain) {
     .path = g_strdup (domain->path),
     .id = g_strdup (domain->id),
     .name = g_strdup (domain->name),

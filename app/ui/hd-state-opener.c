@@ -9,6 +9,7 @@
 #include "hd-dialogs.h"
 #include "hd-error.h"
 #include "hd-state-files.h"
+#include "hd-text-encoder.h"
 #include "hd-state-opener.h"
 
 typedef struct
@@ -48,9 +49,13 @@ static const char *
 recorded_path (OpenData *data,
                guint     index)
 {
+  const HdStateDomain *sd;
+
   if (index == 0)
     return data->state->generator_path;
-  return g_array_index (data->state->domains, HdStateDomain, index - 1).path;
+  /* A text domain needs its hypernetwork. */
+  sd = &g_array_index (data->state->domains, HdStateDomain, index - 1);
+  return sd->prompt != NULL ? data->state->hypernetwork_path : sd->path;
 }
 
 static void
@@ -61,6 +66,7 @@ load_thread (GTask        *task,
 {
   OpenData *data = task_data;
   g_autoptr(HdOpenedState) opened = g_new0 (HdOpenedState, 1);
+  g_autoptr(HdTextEncoder) encoder = NULL;
   const char *gen_path = g_ptr_array_index (data->paths, 0);
   GError *error = NULL;
 
@@ -76,7 +82,22 @@ load_thread (GTask        *task,
   for (guint i = 0; i < data->state->domains->len; i++)
     {
       const HdStateDomain *sd = &g_array_index (data->state->domains, HdStateDomain, i);
-      HdDomain *domain = hd_state_load_domain (g_ptr_array_index (data->paths, i + 1), sd->id, &error);
+      const char *path = g_ptr_array_index (data->paths, i + 1);
+      HdDomain *domain;
+
+      if (sd->prompt != NULL && encoder == NULL)
+        {
+          g_autoptr(HdHypernetwork) hn = hd_hypernetwork_load (path, &error);
+
+          if (hn == NULL || !hd_hypernetwork_check (hn, opened->generator, &error) ||
+              (encoder = hd_text_encoder_new (hn, NULL, &error)) == NULL)
+            {
+              g_task_return_error (task, error);
+              return;
+            }
+        }
+      domain = sd->prompt != NULL ? hd_text_encoder_get_domain (encoder, sd->prompt, &error)
+                                  : hd_state_load_domain (path, sd->id, &error);
 
       if (domain == NULL)
         {
@@ -99,6 +120,11 @@ load_thread (GTask        *task,
 
       g_free (sd->path);
       sd->path = g_strdup (((HdDomain *) g_ptr_array_index (opened->domains, i))->path);
+    }
+  if (encoder != NULL)
+    {
+      g_free (opened->state->hypernetwork_path);
+      opened->state->hypernetwork_path = g_strdup (hd_text_encoder_get_hypernetwork (encoder)->path);
     }
   g_task_return_pointer (task, g_steal_pointer (&opened), (GDestroyNotify) hd_opened_state_free);
 }
@@ -191,7 +217,10 @@ find_next (GTask *task)
       body = g_strdup_printf (_("“%s” used by “%s” is no longer at “%s”, nor next to “%s”. Locate it to restore the image."),
                               base, origin_name, recorded != NULL ? recorded : "", origin_name);
       dialog = hd_question_dialog_new (data->parent,
-                                       data->next == 0 ? _("Generator Not Found") : _("Domain Not Found"),
+                                       data->next == 0 ? _("Generator Not Found")
+                                       : g_array_index (data->state->domains, HdStateDomain,
+                                                        data->next - 1).prompt != NULL
+                                       ? _("Hypernetwork Not Found") : _("Domain Not Found"),
                                        body, "locate", _("_Locate…"), ADW_RESPONSE_SUGGESTED,
                                        "locate");
       g_signal_connect (dialog, "response", G_CALLBACK (on_missing_response), g_object_ref (task));
@@ -228,19 +257,6 @@ hd_state_open_async (GtkWindow           *parent,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (hd_state_has_texts (state))
-    {
-      g_autofree char *name = g_filename_display_basename (path);
-
-      /* Text rows in the window come with the GPU text encoder; the
-       * command line renders such images today. */
-      g_task_return_new_error (task, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                               _("“%s” blends text prompts, which the window cannot show yet; "
-                                 "hyperdomain-render --from-png renders it"), name);
-      hd_state_free (state);
-      return;
-    }
-
   data = g_new0 (OpenData, 1);
   g_set_weak_pointer (&data->parent, parent);
   data->state = state;
