@@ -153,7 +153,7 @@ parse_merge_lines (const char  *merges_text,
   if (!g_utf8_validate_len (merges_text, len, &invalid))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
-                   _("The tokenizer merges are not UTF-8 text (byte %" G_GSIZE_FORMAT ")"),
+                   _("The tokenizer merges are not UTF-8 text (byte %zu)"),
                    (gsize) (invalid - merges_text));
       return FALSE;
     }
@@ -818,7 +818,7 @@ hd_clip_tokenizer_encode (HdClipTokenizer  *tokenizer,
   if (prompt_len > HD_CLIP_MAX_PROMPT_BYTES)
     {
       g_set_error (error, HD_CLIP_TOKENIZER_ERROR, HD_CLIP_TOKENIZER_ERROR_TOO_LONG,
-                   _("The prompt is %" G_GSIZE_FORMAT " bytes long; at most %d fit"),
+                   _("The prompt is %zu bytes long; at most %d fit"),
                    prompt_len, HD_CLIP_MAX_PROMPT_BYTES);
       return FALSE;
     }

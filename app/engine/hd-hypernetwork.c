@@ -69,9 +69,8 @@ config_int (JsonObject  *obj,
   value = json_node_get_int (node);
   if (value < min || value > G_MAXINT / 16)
     {
-      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is %" G_GINT64_FORMAT
-                                          "; it must be at least %d"),
-                           section, key, value, min);
+      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is %lld; it must be at least %d"),
+                           section, key, (long long) value, min);
       return FALSE;
     }
   *out = (int) value;
@@ -249,8 +248,8 @@ parse_layers (HdHypernetwork  *hn,
       if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING ||
           !g_str_equal (json_node_get_string (item), expected[i]))
         {
-          hd_set_format_error (error, file, _("hyperdomain.config: layer %u of “layers” must be “%s”"),
-                               i, expected[i]);
+          hd_set_format_error (error, file, _("hyperdomain.config: entry %u of “layers” must be “%s”"),
+                               i + 1, expected[i]);
           return FALSE;
         }
     }
@@ -470,9 +469,11 @@ check_tensors (HdHypernetwork  *hn,
           g_autofree char *got = hd_shape_to_string (t->shape, t->n_dims);
           g_autofree char *wanted = hd_shape_to_string (want, (guint) shape[0]);
 
-          hd_set_format_error (error, file, _("tensor “%s” has shape %s (%s); a float tensor of "
-                                              "shape %s was expected"),
-                               (const char *) key, got, is_float (t) ? "float" : "integer", wanted);
+          hd_set_format_error (error, file,
+                               is_float (t) ? _("tensor “%s” has shape %s; shape %s was expected")
+                                            : _("tensor “%s” is not a float tensor (shape %s); a float "
+                                                "tensor of shape %s was expected"),
+                               (const char *) key, got, wanted);
           ok = FALSE;
         }
       else if (!hd_tensor_is_finite (t))
@@ -539,8 +540,11 @@ hd_hypernetwork_load_from_safetensors (HdSafetensors  *st,
   kind = hd_safetensors_get_metadata (st, "hyperdomain.kind");
   if (kind == NULL || !g_str_equal (kind, "hypernetwork"))
     {
-      hd_set_format_error (error, file, _("not a hypernetwork (hyperdomain.kind is “%s”, not "
-                                          "“hypernetwork”)"), kind != NULL ? kind : "");
+      if (kind == NULL)
+        hd_set_format_error (error, file, _("not a hypernetwork (its metadata has no hyperdomain.kind)"));
+      else
+        hd_set_format_error (error, file, _("not a hypernetwork (hyperdomain.kind is “%s”, not "
+                                            "“hypernetwork”)"), kind);
       return NULL;
     }
   if (!hd_safetensors_check_version (st, file, error))
@@ -548,9 +552,14 @@ hd_hypernetwork_load_from_safetensors (HdSafetensors  *st,
   modulation = hd_safetensors_get_metadata (st, "hyperdomain.modulation");
   if (modulation == NULL || !g_str_equal (modulation, "input-after-demod"))
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   _("%s: hyperdomain.modulation “%s” is not supported (only “input-after-demod” is)"),
-                   file, modulation != NULL ? modulation : "");
+      if (modulation == NULL)
+        g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                     _("%s: the metadata has no hyperdomain.modulation (only “input-after-demod” is supported)"),
+                     file);
+      else
+        g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                     _("%s: hyperdomain.modulation “%s” is not supported (only “input-after-demod” is)"),
+                     file, modulation);
       return NULL;
     }
   name = hd_safetensors_get_metadata (st, "hyperdomain.name");
@@ -627,14 +636,14 @@ hd_hypernetwork_check (HdHypernetwork  *hn,
       if (conv == NULL)
         {
           g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       _("The hypernetwork %s has a head for %s, which the generator %s does not have"),
+                       _("The hypernetwork “%s” has a head for %s, which the generator “%s” does not have"),
                        hn->path, hn->layer_names[k], gen->path != NULL ? gen->path : gen->name);
           return FALSE;
         }
       if (conv->c_in != hn->layer_c_in[k])
         {
           g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
-                       _("The hypernetwork %s does not fit the generator %s: layer %s has %d input "
+                       _("The hypernetwork “%s” does not fit the generator “%s”: layer %s has %d input "
                          "channels in the hypernetwork and %d in the generator"),
                        hn->path, gen->path != NULL ? gen->path : gen->name, hn->layer_names[k],
                        hn->layer_c_in[k], conv->c_in);

@@ -186,7 +186,7 @@ hd_text_reference_encode (HdHypernetwork  *hn,
   if (n_ids == 0 || n_ids > (guint) hn->clip.context_length)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("A token row of %u ids; this CLIP takes 1 to %d"), n_ids, hn->clip.context_length);
+                   _("The token row has %u ids, but this CLIP takes from 1 to %d"), n_ids, hn->clip.context_length);
       return FALSE;
     }
   /* p: the first occurrence of the largest id (the first EOT). */
