@@ -132,6 +132,7 @@ hd_domain_item_class_init (HdDomainItemClass *klass)
   object_class->get_property = hd_domain_item_get_property;
   object_class->set_property = hd_domain_item_set_property;
 
+  /* Notified when the domain changes (a text row whose prompt is edited). */
   properties[PROP_NAME] =
     g_param_spec_string ("name", NULL, NULL, NULL,
                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -185,6 +186,22 @@ hd_domain_item_get_domain (HdDomainItem *self)
   g_return_val_if_fail (HD_IS_DOMAIN_ITEM (self), NULL);
 
   return self->domain;
+}
+
+void
+hd_domain_item_set_domain (HdDomainItem *self,
+                           HdDomain     *domain)
+{
+  g_return_if_fail (HD_IS_DOMAIN_ITEM (self));
+  g_return_if_fail (domain != NULL);
+
+  if (domain == self->domain)
+    return;
+  hd_domain_ref (domain);
+  g_clear_pointer (&self->domain, hd_domain_unref);
+  self->domain = domain;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DESCRIPTION]);
 }
 
 const char *

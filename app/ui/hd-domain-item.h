@@ -7,8 +7,8 @@
 
 G_BEGIN_DECLS
 
-/* One loaded domain in the session: the domain itself (immutable) and the
- * user's controls for it (weight, mute, solo, layer range). */
+/* One domain in the session: the domain itself and the user's controls
+ * for it (weight, mute, solo, layer range). */
 
 #define HD_DOMAIN_WEIGHT_MIN (-1.0)
 #define HD_DOMAIN_WEIGHT_MAX 2.0
@@ -20,6 +20,10 @@ G_DECLARE_FINAL_TYPE (HdDomainItem, hd_domain_item, HD, DOMAIN_ITEM, GObject)
 HdDomainItem *hd_domain_item_new          (HdDomain     *domain,
                                            double        weight);
 HdDomain     *hd_domain_item_get_domain   (HdDomainItem *self);
+/* Replaces the domain (a text row's, when its prompt changes); notifies
+ * "name" and "description". */
+void          hd_domain_item_set_domain   (HdDomainItem *self,
+                                           HdDomain     *domain);
 const char   *hd_domain_item_get_name     (HdDomainItem *self);
 double        hd_domain_item_get_weight   (HdDomainItem *self);
 void          hd_domain_item_set_weight   (HdDomainItem *self,

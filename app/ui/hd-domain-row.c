@@ -290,12 +290,26 @@ hd_domain_row_name_controls (HdDomainRow *self,
   set_accessible_label (self->remove_button, g_strdup_printf (_("Remove %s"), name));
 }
 
+static void
+hd_domain_row_show_name (HdDomainRow *self)
+{
+  HdDomain *domain = hd_domain_item_get_domain (self->item);
+
+  gtk_label_set_label (self->name_label, hd_domain_item_get_name (self->item));
+  if (domain->prompt != NULL)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->hypernetwork_name);
+  else if (domain->description != NULL && *domain->description != '\0')
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->description);
+  else
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->path);
+  hd_domain_row_name_controls (self, hd_domain_item_get_name (self->item));
+}
+
 GtkWidget *
 hd_domain_row_new (HdDomainItem *item,
                    HdSession    *session)
 {
   HdDomainRow *self;
-  HdDomain *domain;
 
   g_return_val_if_fail (HD_IS_DOMAIN_ITEM (item), NULL);
   g_return_val_if_fail (HD_IS_SESSION (session), NULL);
@@ -303,14 +317,11 @@ hd_domain_row_new (HdDomainItem *item,
   self = g_object_new (HD_TYPE_DOMAIN_ROW, NULL);
   self->item = g_object_ref (item);
   g_weak_ref_set (&self->session, session);
-  domain = hd_domain_item_get_domain (item);
 
-  gtk_label_set_label (self->name_label, hd_domain_item_get_name (item));
-  if (domain->description != NULL && *domain->description != '\0')
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->description);
-  else
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->path);
-  hd_domain_row_name_controls (self, hd_domain_item_get_name (item));
+  hd_domain_row_show_name (self);
+  /* A text row's prompt may change under it. */
+  g_signal_connect_object (item, "notify::name", G_CALLBACK (hd_domain_row_show_name), self,
+                           G_CONNECT_SWAPPED);
 
   g_object_bind_property (item, "weight",
                           gtk_range_get_adjustment (GTK_RANGE (self->weight_scale)), "value",

@@ -21,6 +21,7 @@ hd_load_result_free (HdLoadResult *result)
   g_clear_pointer (&result->domains, g_ptr_array_unref);
   g_clear_pointer (&result->latent, hd_npy_free);
   g_free (result->latent_path);
+  g_clear_pointer (&result->text_encoder, hd_text_encoder_unref);
   g_clear_pointer (&result->errors, g_ptr_array_unref);
   g_free (result);
 }
@@ -44,7 +45,9 @@ hd_file_kind_guess (const char  *path,
   if (has_suffix_ci (path, ".npy"))
     return HD_FILE_LATENT;
 
-  st = hd_safetensors_open (path, error);
+  /* Integer tensors too: a hypernetwork holds its tokenizer's merges as
+   * U8 (the loader of each kind checks its own tensors). */
+  st = hd_safetensors_open_full (path, HD_SAFETENSORS_ALLOW_INTEGERS, error);
   if (st == NULL)
     return HD_FILE_UNKNOWN;
 
@@ -53,6 +56,8 @@ hd_file_kind_guess (const char  *path,
     return HD_FILE_GENERATOR;
   if (g_strcmp0 (kind, "domain") == 0 || g_strcmp0 (kind, "domain-pack") == 0)
     return HD_FILE_DOMAIN;
+  if (g_strcmp0 (kind, "hypernetwork") == 0)
+    return HD_FILE_HYPERNETWORK;
 
   if (kind == NULL)
     g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
@@ -97,6 +102,19 @@ load_one (HdLoadResult *result,
             g_free (result->latent_path);
             result->latent = npy;
             result->latent_path = g_strdup (path);
+          }
+      }
+      break;
+
+    case HD_FILE_HYPERNETWORK:
+      {
+        g_autoptr(HdHypernetwork) hn = hd_hypernetwork_load (path, &error);
+        HdTextEncoder *encoder = hn != NULL ? hd_text_encoder_new (hn, NULL, &error) : NULL;
+
+        if (encoder != NULL)
+          {
+            g_clear_pointer (&result->text_encoder, hd_text_encoder_unref);
+            result->text_encoder = encoder;
           }
       }
       break;

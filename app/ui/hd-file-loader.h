@@ -5,13 +5,14 @@
 
 #include "hd-domain.h"
 #include "hd-generator.h"
+#include "hd-text-encoder.h"
 #include "hd-latent.h"
 
 G_BEGIN_DECLS
 
 /* Opens files off the main thread and sorts them by what they hold: a
- * generator, domains or domain packs (*.safetensors, told apart by their
- * hyperdomain.kind), latents (*.npy). */
+ * generator, domains or domain packs, a hypernetwork (*.safetensors, told
+ * apart by their hyperdomain.kind), latents (*.npy). */
 
 typedef struct
 {
@@ -19,6 +20,7 @@ typedef struct
   GPtrArray   *domains;        /* HdDomain*, in file order */
   HdNpy       *latent;         /* the last latent among the files */
   char        *latent_path;
+  HdTextEncoder *text_encoder; /* of the last hypernetwork among the files */
   GPtrArray   *errors;         /* GError*, one per file that failed */
 } HdLoadResult;
 
@@ -30,6 +32,7 @@ typedef enum {
   HD_FILE_GENERATOR,
   HD_FILE_DOMAIN,
   HD_FILE_LATENT,
+  HD_FILE_HYPERNETWORK,
 } HdFileKind;
 
 HdFileKind    hd_file_kind_guess    (const char          *path,

@@ -434,6 +434,7 @@ hd_session_append_item (HdSession    *self,
 {
   static const char *signals_of_item[] = {
     "notify::weight", "notify::muted", "notify::solo", "notify::min-res", "notify::max-res",
+    "notify::name",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (signals_of_item); i++)

@@ -49,6 +49,14 @@ hd_window_apply_load_result (HdWindow     *self,
         _hd_window_toast (self, warnings);
     }
 
+  if (result->text_encoder != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!_hd_window_set_text_encoder (self, result->text_encoder, &error))
+        g_string_append_printf (problems, "%s\n", error->message), n_problems++;
+    }
+
   if (result->latent != NULL)
     {
       g_autoptr(GError) error = NULL;

@@ -4,6 +4,7 @@
 /* Shared by the files of HdWindow (hd-window*.c) only: its instance
  * structure and the functions they call in one another. */
 
+#include "hd-text-encoder.h"
 #include "hd-window-private.h"
 
 G_BEGIN_DECLS
@@ -31,6 +32,9 @@ struct _HdWindow
   HdImageView          *image_view;
   HdLatentPanel        *latent_panel;
   GtkListBox           *domain_list;
+  GtkWidget            *text_list;
+  AdwEntryRow          *text_entry;
+  GtkLabel             *text_message;
   GtkWidget            *blend_pad_group;
   HdBlendPad           *blend_pad;
   GtkWidget            *animation_dialog;  /* kept: it holds the keyframes */
@@ -64,7 +68,24 @@ struct _HdWindow
   char                 *last_error;
   gboolean              zoom_original;
   gboolean              comparing;     /* the original generator is shown */
+
+  /* Text domains (hd-window-text.c). */
+  HdTextEncoder        *text_encoder;  /* of the open hypernetwork, or NULL */
+  HdDomainItem         *text_draft;    /* the row the prompt being typed shows */
+  guint                 text_debounce_id;
+  guint                 text_serial;   /* of the newest encode asked for */
+  gboolean              text_clearing; /* the entry is being emptied */
 };
+
+/* hd-window-text.c */
+void     _hd_window_text_init          (HdWindow      *self);
+void     _hd_window_text_dispose       (HdWindow      *self);
+/* Makes ENCODER (of a hypernetwork the user opened) the window's: its
+ * prompts become domains.  FALSE with ERROR when it does not fit the
+ * generator. */
+gboolean _hd_window_set_text_encoder   (HdWindow      *self,
+                                        HdTextEncoder *encoder,
+                                        GError       **error);
 
 /* hd-window.c */
 void     _hd_window_toast              (HdWindow      *self,

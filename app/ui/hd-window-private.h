@@ -23,6 +23,9 @@ GtkWidget      *hd_window_get_animation_dialog (HdWindow *self);
 GtkWidget      *hd_window_get_domain_row    (HdWindow *self,
                                              guint     position);
 HdImageView    *hd_window_get_image_view    (HdWindow *self);
+/* The "Describe a Domain" entry row and the message under it. */
+GtkWidget      *hd_window_get_text_entry    (HdWindow *self);
+GtkLabel       *hd_window_get_text_message  (HdWindow *self);
 /* TRUE while the original generator is shown (the compare key or button
  * is held). */
 gboolean        hd_window_get_comparing     (HdWindow *self);

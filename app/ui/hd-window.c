@@ -669,6 +669,7 @@ hd_window_dispose (GObject *object)
   g_clear_pointer (&self->last_job, hd_render_job_unref);
   g_clear_pointer (&self->frame, hd_render_frame_unref);
   g_clear_pointer (&self->full_frame, hd_render_frame_unref);
+  _hd_window_text_dispose (self);
   g_clear_object (&self->session);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
@@ -772,6 +773,9 @@ hd_window_class_init (HdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdWindow, image_view);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, latent_panel);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, domain_list);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, text_list);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, text_entry);
+  gtk_widget_class_bind_template_child (widget_class, HdWindow, text_message);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, blend_pad_group);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, blend_pad);
   gtk_widget_class_bind_template_child (widget_class, HdWindow, spinner);
@@ -797,6 +801,20 @@ name_split_button (AdwSplitButton *split,
                                       GTK_ACCESSIBLE_PROPERTY_LABEL,
                                       GTK_IS_MENU_BUTTON (child) ? arrow_name : button_name,
                                       -1);
+}
+
+/* The hypernetwork opened last, opened again so that prompts can be
+ * typed at once. */
+static void
+hd_window_reopen_hypernetwork (HdWindow *self)
+{
+  g_autofree char *path = g_settings_get_string (self->settings, "last-hypernetwork");
+  g_autoptr(GFile) file = NULL;
+
+  if (path[0] == '\0' || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return;
+  file = g_file_new_for_path (path);
+  hd_window_open_files (self, &file, 1);
 }
 
 static void
@@ -859,6 +877,8 @@ hd_window_init (HdWindow *self)
                            create_domain_row, self, NULL);
 
   _hd_window_dnd_init (self);
+  _hd_window_text_init (self);
+  hd_window_reopen_hypernetwork (self);
 
   _hd_window_actions_init (self);
   hd_window_setup_compare (self);

@@ -36,6 +36,7 @@ main (int   argc,
   char *show = NULL;
   char *pad = NULL;
   char **weights = NULL;
+  char **texts = NULL;
   gint64 seed = 0;
   int seconds = 8, width = 1200, height = 760;
   g_autoptr(GOptionContext) context = g_option_context_new ("GENERATOR [DOMAIN...]");
@@ -47,6 +48,7 @@ main (int   argc,
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "S" },
     { "weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &weights, "Weight of domain I", "I=W" },
     { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers|sheet|animation" },
+    { "text", 0, 0, G_OPTION_ARG_STRING_ARRAY, &texts, "Type a prompt into the Describe a Domain row and keep it (needs a hypernetwork among the files)", "PROMPT" },
     { "pad", 0, 0, G_OPTION_ARG_STRING, &pad, "Puck of the blend pad", "X,Y" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
     { NULL }
@@ -100,6 +102,19 @@ main (int   argc,
     g_ptr_array_add (paths, g_canonicalize_filename (argv[i], NULL));
   hd_ui_test_open_paths (window, (const char * const *) paths->pdata);
 
+  for (guint i = 0; texts != NULL && texts[i] != NULL; i++)
+    {
+      GListModel *domains = hd_session_get_domains (session);
+      guint n = g_list_model_get_n_items (domains);
+      gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+      gtk_editable_set_text (GTK_EDITABLE (hd_window_get_text_entry (window)), texts[i]);
+      g_signal_emit_by_name (hd_window_get_text_entry (window), "entry-activated");
+      while ((g_list_model_get_n_items (domains) == n ||
+              *gtk_editable_get_text (GTK_EDITABLE (hd_window_get_text_entry (window))) != '\0') &&
+             g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, TRUE);
+    }
   hd_session_set_seed (session, (guint32) seed);
   for (guint i = 0; weights != NULL && weights[i] != NULL; i++)
     {
@@ -156,5 +171,6 @@ main (int   argc,
   g_free (show);
   g_free (pad);
   g_strfreev (weights);
+  g_strfreev (texts);
   return 0;
 }

@@ -58,3 +58,9 @@ if locale -a 2>/dev/null | grep -qi '^ru_RU\.utf-\?8$'; then
 fi
 LANGUAGE=ru LANG=$ru_locale LC_ALL=$ru_locale HYPERDOMAIN_LOCALEDIR=$build/po \
   shot ru 1200 760 "${light[@]//./$point}"
+
+# Two text domains blended: the conformance generator and its hypernetwork.
+conf=tests/conformance
+files=("$conf/tiny.safetensors" "$conf/text/tiny-text.safetensors")
+shot text-domains 1200 1180 --seed 42 --text "Pixar style" --text "ukiyo-e woodblock print" \
+  --weight 0=0.7 --weight 1=0.6
