@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hd-test-util.h"
+#include "hd-hypernetwork.h"
 
 char *
 hd_test_conformance_path (const char *name)
@@ -373,4 +374,17 @@ hd_test_count_lines (const char *text)
   for (const char *p = text; *p != '\0'; p++)
     n += *p == '\n';
   return n;
+}
+
+HdHypernetwork *
+hd_test_load_hypernetwork (const char *name)
+{
+  g_autofree char *file = g_strdup_printf ("text/%s", name);
+  g_autofree char *path = hd_test_conformance_path (file);
+  g_autoptr(GError) error = NULL;
+  HdHypernetwork *hn = hd_hypernetwork_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (hn);
+  return hn;
 }

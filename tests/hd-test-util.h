@@ -9,6 +9,8 @@
 char     *hd_test_conformance_path (const char *name);
 /* The tiny generator of tests/conformance, loaded. */
 HdGenerator *hd_test_load_tiny     (void);
+/* The hypernetwork NAME of tests/conformance/text, loaded. */
+struct _HdHypernetwork *hd_test_load_hypernetwork (const char *name);
 
 /* max |a - b| and PSNR = 10 log10(4 / MSE) over N floats. */
 void      hd_test_compare          (const float *got,

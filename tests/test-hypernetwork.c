@@ -24,18 +24,6 @@ load_cases (JsonParser *parser)
   return json_node_get_object (json_parser_get_root (parser));
 }
 
-static HdHypernetwork *
-load_fixture (const char *name)
-{
-  g_autofree char *file = g_strdup_printf ("text/%s", name);
-  g_autofree char *path = hd_test_conformance_path (file);
-  g_autoptr(GError) error = NULL;
-  HdHypernetwork *hn = hd_hypernetwork_load (path, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (hn);
-  return hn;
-}
 
 static guint32 *
 case_tokens (JsonObject *c,
@@ -66,7 +54,7 @@ case_expected (JsonObject *c)
 static void
 test_load (void)
 {
-  g_autoptr(HdHypernetwork) hn = load_fixture ("tiny-text.safetensors");
+  g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork ("tiny-text.safetensors");
   g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autoptr(GError) error = NULL;
 
@@ -94,7 +82,7 @@ test_embeddings (void)
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *cases = load_cases (parser);
   JsonArray *list = json_object_get_array_member (cases, "embeddings");
-  g_autoptr(HdHypernetwork) hn = load_fixture ("tiny-text.safetensors");
+  g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork ("tiny-text.safetensors");
   double tol = json_object_get_double_member (json_object_get_object_member (cases, "tolerance"),
                                               "embedding_max_abs");
   double worst = 0.0;
@@ -138,7 +126,7 @@ test_domains (void)
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *c = json_array_get_object_element (list, i);
-      g_autoptr(HdHypernetwork) hn = load_fixture (json_object_get_string_member (c, "hypernetwork"));
+      g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork (json_object_get_string_member (c, "hypernetwork"));
       g_autoptr(GError) error = NULL;
       g_autoptr(HdNpy) expected = case_expected (c);
       g_autofree float *e = g_new (float, hn->clip.embed_dim);
@@ -298,7 +286,7 @@ test_refusals (void)
 static void
 test_generator_mismatch (void)
 {
-  g_autoptr(HdHypernetwork) hn = load_fixture ("tiny-text.safetensors");
+  g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork ("tiny-text.safetensors");
   HdGeneratorConfig config = hd_test_config (32, 1024, 128, 32, 48, FALSE);
   g_autoptr(HdGenerator) gen = hd_generator_new_random (&config, 1);
   g_autoptr(GError) error = NULL;

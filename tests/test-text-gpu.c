@@ -14,17 +14,6 @@
 
 static HdVkContext *context;
 
-static HdHypernetwork *
-load_fixture (const char *name)
-{
-  g_autofree char *file = g_strdup_printf ("text/%s", name);
-  g_autofree char *path = hd_test_conformance_path (file);
-  g_autoptr(GError) error = NULL;
-  HdHypernetwork *hn = hd_hypernetwork_load (path, &error);
-
-  g_assert_no_error (error);
-  return hn;
-}
 
 /* CASES ("embeddings" or "domains") of cases.json through the device:
  * e, or d, within the spec's tolerance of the expected vectors. */
@@ -50,7 +39,7 @@ check_cases (const char *list_name,
       JsonObject *c = json_array_get_object_element (list, i);
       const char *hn_name = json_object_has_member (c, "hypernetwork") ?
                             json_object_get_string_member (c, "hypernetwork") : "tiny-text.safetensors";
-      g_autoptr(HdHypernetwork) hn = load_fixture (hn_name);
+      g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork (hn_name);
       g_autoptr(HdTextGpu) gpu = hd_text_gpu_new (context, hn, &error);
       JsonArray *tokens = json_object_get_array_member (c, "tokens");
       guint n = json_array_get_length (tokens);
@@ -102,7 +91,7 @@ test_domains (void)
 static void
 test_many_lengths (void)
 {
-  g_autoptr(HdHypernetwork) hn = load_fixture ("tiny-text.safetensors");
+  g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork ("tiny-text.safetensors");
   g_autoptr(GError) error = NULL;
   g_autoptr(HdTextGpu) gpu = hd_text_gpu_new (context, hn, &error);
   gsize n_out = hd_hypernetwork_output_size (hn);

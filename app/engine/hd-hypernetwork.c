@@ -611,6 +611,70 @@ hd_hypernetwork_get_f32 (HdHypernetwork *hn,
   return out;
 }
 
+float *
+hd_hypernetwork_embed_tokens (HdHypernetwork  *hn,
+                              const guint32   *ids,
+                              guint            n_ids,
+                              guint           *n_rows,
+                              GError         **error)
+{
+  const HdTensor *tokens = hd_safetensors_lookup (hn->st, "clip.token_embedding.weight");
+  gsize elem = tokens->n_bytes / tokens->n_elements, w = (gsize) hn->clip.width;
+  g_autofree float *pos = NULL;
+  float *x;
+  guint p = 0;
+
+  if (n_ids == 0 || n_ids > (guint) hn->clip.context_length)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("The token row has %u ids, but this CLIP takes from 1 to %d"),
+                   n_ids, hn->clip.context_length);
+      return NULL;
+    }
+  for (guint i = 0; i < n_ids; i++)
+    {
+      if (ids[i] >= (guint) hn->clip.vocab_size)
+        {
+          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                       _("Token id %u is outside this CLIP’s vocabulary of %d"), ids[i], hn->clip.vocab_size);
+          return NULL;
+        }
+      if (ids[i] > ids[p])
+        p = i;
+    }
+
+  pos = hd_hypernetwork_get_f32 (hn, "clip.positional_embedding", NULL);
+  x = g_new (float, (gsize) (p + 1) * w);
+  for (guint i = 0; i <= p; i++)
+    {
+      HdTensor row = *tokens;
+
+      row.n_elements = w;
+      row.n_bytes = elem * w;
+      row.data = tokens->data + (gsize) ids[i] * w * elem;
+      hd_tensor_to_f32 (&row, x + (gsize) i * w);
+      for (gsize c = 0; c < w; c++)
+        x[i * w + c] += pos[i * w + c];
+    }
+  *n_rows = p + 1;
+  return x;
+}
+
+float *
+hd_hypernetwork_get_f32_printf (HdHypernetwork *hn,
+                                gsize          *n,
+                                const char     *format,
+                                ...)
+{
+  g_autofree char *name = NULL;
+  va_list args;
+
+  va_start (args, format);
+  name = g_strdup_vprintf (format, args);
+  va_end (args);
+  return hd_hypernetwork_get_f32 (hn, name, n);
+}
+
 gsize
 hd_hypernetwork_output_size (HdHypernetwork *hn)
 {

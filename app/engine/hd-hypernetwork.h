@@ -76,6 +76,23 @@ float          *hd_hypernetwork_get_f32 (HdHypernetwork *hn,
                                          const char     *name,
                                          gsize          *n);
 
+/* The same, the name made by FORMAT as printf does. */
+float          *hd_hypernetwork_get_f32_printf (HdHypernetwork *hn,
+                                                gsize          *n,
+                                                const char     *format,
+                                                ...) G_GNUC_PRINTF (3, 4);
+
+/* The input of the text transformer for the token row IDS (SOT ... EOT,
+ * no padding; spec/text-domains.md §3): checks the ids, finds p, the
+ * first occurrence of the largest id (the first EOT), and returns the
+ * (p + 1) x width floats token_embedding[id_i] + positional_embedding[i]
+ * of rows 0 .. p (*N_ROWS = p + 1): later rows cannot reach row p. */
+float          *hd_hypernetwork_embed_tokens (HdHypernetwork  *hn,
+                                              const guint32   *ids,
+                                              guint            n_ids,
+                                              guint           *n_rows,
+                                              GError         **error);
+
 /* Checks that every head's layer is a conv of GEN with the head's C_in.
  * The error names the layer, both sizes and both files. */
 gboolean        hd_hypernetwork_check  (HdHypernetwork *hn,

@@ -58,8 +58,6 @@ struct _HdTextGpu {
   guint32         d_off, e_off, x_off, a_off, h_off, qkv_off, o_off, y_off, mx_off, mt_off, mh_off;
   gsize           n_out;            /* Σ C_k */
 
-  const HdTensor *token_embedding;
-  float          *positional;       /* [context][w] */
   VkCommandBuffer *commands;        /* per row count, lazily */
   double          gpu_ms;
 };
@@ -120,33 +118,16 @@ pack_floats (Packer      *p,
   return offset;
 }
 
+/* The vector named as printf makes it. */
+#define pack_vectorf(p, ...) \
+  ({ gsize n_; g_autofree float *v_ = hd_hypernetwork_get_f32_printf ((p)->gpu->hn, &n_, __VA_ARGS__); \
+     pack_floats ((p), v_, n_); })
+
 static guint32
 pack_vector (Packer     *p,
              const char *name)
 {
-  gsize n;
-  g_autofree float *v = hd_hypernetwork_get_f32 (p->gpu->hn, name, &n);
-
-  return pack_floats (p, v, n);
-}
-
-static guint32
-pack_vectorf (Packer     *p,
-              const char *format,
-              ...) G_GNUC_PRINTF (2, 3);
-
-static guint32
-pack_vectorf (Packer     *p,
-              const char *format,
-              ...)
-{
-  g_autofree char *name = NULL;
-  va_list args;
-
-  va_start (args, format);
-  name = g_strdup_vprintf (format, args);
-  va_end (args);
-  return pack_vector (p, name);
+  return pack_vectorf (p, "%s", name);
 }
 
 /* BatchNorm PREFIX (eval mode) as v * scale + shift. */
@@ -419,13 +400,9 @@ hd_text_gpu_new (HdVkContext     *ctx,
                  GError         **error)
 {
   g_autoptr(HdTextGpu) gpu = g_new0 (HdTextGpu, 1);
-  g_autofree float *pos = NULL;
-
   g_return_val_if_fail (ctx != NULL && hn != NULL, NULL);
 
   gpu->hn = hd_hypernetwork_ref (hn);
-  gpu->token_embedding = hd_safetensors_lookup (hn->st, "clip.token_embedding.weight");
-  gpu->positional = hd_hypernetwork_get_f32 (hn, "clip.positional_embedding", NULL);
   gpu->commands = g_new0 (VkCommandBuffer, hn->clip.context_length + 1);
   gpu->c = hd_compute_new (ctx, NULL, error);
   if (gpu->c == NULL || !create_kernels (gpu, error) || !upload_all (gpu, error) ||
@@ -447,7 +424,6 @@ hd_text_gpu_free (HdTextGpu *gpu)
   g_free (gpu->head_blocks);
   g_free (gpu->head_w);
   g_free (gpu->head_b);
-  g_free (gpu->positional);
   hd_hypernetwork_unref (gpu->hn);
   g_free (gpu);
 }
@@ -671,48 +647,18 @@ hd_text_gpu_encode (HdTextGpu      *gpu,
                     GError        **error)
 {
   HdHypernetwork *hn = gpu->hn;
-  guint w = (guint) hn->clip.width, p = 0;
-  const HdTensor *tokens = gpu->token_embedding;
-  gsize elem = tokens->n_bytes / tokens->n_elements;
+  guint w = (guint) hn->clip.width, rows;
   g_autofree float *x = NULL;
   double ms[HD_COMPUTE_TIMESTAMPS];
   VkCommandBuffer cb;
   const float *out;
 
-  if (n_ids == 0 || n_ids > (guint) hn->clip.context_length)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("The token row has %u ids, but this CLIP takes from 1 to %d"), n_ids, hn->clip.context_length);
-      return FALSE;
-    }
-  for (guint i = 0; i < n_ids; i++)
-    {
-      if (ids[i] >= (guint) hn->clip.vocab_size)
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       _("Token id %u is outside this CLIP’s vocabulary of %d"), ids[i], hn->clip.vocab_size);
-          return FALSE;
-        }
-      if (ids[i] > ids[p])
-        p = i;
-    }
-
-  /* Rows 0 .. p: the token's embedding plus its position's. */
-  x = g_new (float, (gsize) (p + 1) * w);
-  for (guint i = 0; i <= p; i++)
-    {
-      HdTensor row = *tokens;
-
-      row.n_elements = w;
-      row.n_bytes = elem * w;
-      row.data = tokens->data + (gsize) ids[i] * w * elem;
-      hd_tensor_to_f32 (&row, x + (gsize) i * w);
-      for (guint c = 0; c < w; c++)
-        x[(gsize) i * w + c] += gpu->positional[(gsize) i * w + c];
-    }
-  cb = get_commands (gpu, p + 1, error);
+  x = hd_hypernetwork_embed_tokens (hn, ids, n_ids, &rows, error);
+  if (x == NULL)
+    return FALSE;
+  cb = get_commands (gpu, rows, error);
   if (cb == VK_NULL_HANDLE ||
-      !hd_compute_upload (gpu->c, gpu->act, gpu->x_off * sizeof (float), x, (gsize) (p + 1) * w * sizeof (float),
+      !hd_compute_upload (gpu->c, gpu->act, gpu->x_off * sizeof (float), x, (gsize) rows * w * sizeof (float),
                           error) ||
       !hd_compute_submit (gpu->c, cb, error))
     return FALSE;

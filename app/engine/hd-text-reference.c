@@ -12,36 +12,28 @@
 #include "hd-text-reference.h"
 
 /* A tensor of the file as doubles (a new array). */
+/* F (N floats, freed) as doubles. */
 static double *
-tensor (HdHypernetwork *hn,
-        const char     *name)
+to_doubles (float *f,
+            gsize  n)
 {
-  gsize n;
-  g_autofree float *f = hd_hypernetwork_get_f32 (hn, name, &n);
   double *out = g_new (double, MAX (n, 1));
 
   for (gsize i = 0; i < n; i++)
     out[i] = f[i];
+  g_free (f);
   return out;
 }
 
-static double *
-tensorf (HdHypernetwork *hn,
-         const char     *format,
-         ...) G_GNUC_PRINTF (2, 3);
+/* The tensor named as printf makes it, as doubles. */
+#define tensorf(hn, ...) \
+  ({ gsize n_; float *f_ = hd_hypernetwork_get_f32_printf ((hn), &n_, __VA_ARGS__); to_doubles (f_, n_); })
 
 static double *
-tensorf (HdHypernetwork *hn,
-         const char     *format,
-         ...)
+tensor (HdHypernetwork *hn,
+        const char     *name)
 {
-  g_autofree char *name = NULL;
-  va_list args;
-
-  va_start (args, format);
-  name = g_strdup_vprintf (format, args);
-  va_end (args);
-  return tensor (hn, name);
+  return tensorf (hn, "%s", name);
 }
 
 /* Y[r] = X[r] · Wᵀ + b for ROWS rows: X [rows, in], W [out, in]. */
@@ -171,54 +163,23 @@ hd_text_reference_encode (HdHypernetwork  *hn,
                           GError         **error)
 {
   int w = hn->clip.width, embed = hn->clip.embed_dim;
-  const HdTensor *tokens = hd_safetensors_lookup (hn->st, "clip.token_embedding.weight");
-  g_autofree double *pos = tensor (hn, "clip.positional_embedding");
   g_autofree double *lnf_w = tensor (hn, "clip.ln_final.weight");
   g_autofree double *lnf_b = tensor (hn, "clip.ln_final.bias");
   g_autofree double *proj = tensor (hn, "clip.text_projection");
-  g_autofree double *x = NULL;
-  g_autofree float *row = g_new (float, w);
-  double norm = 0.0;
   g_autofree double *ln = g_new (double, w);
   g_autofree double *yv = g_new0 (double, embed);
-  guint p = 0;
+  g_autofree double *x = NULL;
+  double norm = 0.0;
+  guint rows;
+  float *x0 = hd_hypernetwork_embed_tokens (hn, ids, n_ids, &rows, error);
 
-  if (n_ids == 0 || n_ids > (guint) hn->clip.context_length)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("The token row has %u ids, but this CLIP takes from 1 to %d"), n_ids, hn->clip.context_length);
-      return FALSE;
-    }
-  /* p: the first occurrence of the largest id (the first EOT). */
-  for (guint i = 0; i < n_ids; i++)
-    {
-      if (ids[i] >= (guint) hn->clip.vocab_size)
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       _("Token id %u is outside this CLIP’s vocabulary of %d"), ids[i], hn->clip.vocab_size);
-          return FALSE;
-        }
-      if (ids[i] > ids[p])
-        p = i;
-    }
-
-  x = g_new (double, (gsize) (p + 1) * w);
-  for (guint i = 0; i <= p; i++)
-    {
-      HdTensor one = *tokens;
-      gsize elem = tokens->n_bytes / tokens->n_elements;
-
-      one.n_elements = w;
-      one.n_bytes = elem * w;
-      one.data = tokens->data + (gsize) ids[i] * w * elem;
-      hd_tensor_to_f32 (&one, row);
-      for (int c = 0; c < w; c++)
-        x[(gsize) i * w + c] = row[c] + pos[(gsize) i * w + c];
-    }
+  if (x0 == NULL)
+    return FALSE;
+  x = to_doubles (x0, (gsize) rows * w);
   for (int l = 0; l < hn->clip.layers; l++)
-    resblock (hn, l, x, (int) p + 1);
+    resblock (hn, l, x, (int) rows);
 
-  layer_norm (x + (gsize) p * w, 1, w, lnf_w, lnf_b, ln);
+  layer_norm (x + (gsize) (rows - 1) * w, 1, w, lnf_w, lnf_b, ln);
   for (int j = 0; j < embed; j++)
     for (int c = 0; c < w; c++)
       yv[j] += ln[c] * proj[(gsize) c * embed + j];
