@@ -16,6 +16,7 @@ PACKAGES=(
   libglib2.0-dev libjson-glib-dev libpng-dev libvulkan-dev
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libgtk-4-dev libadwaita-1-dev
+  libpango1.0-dev libcairo2-dev fonts-dejavu-core
   python3-numpy
   xvfb xauth xdotool desktop-file-utils appstream gettext man-db
   clang libclang-rt-14-dev llvm valgrind
@@ -123,7 +124,8 @@ fuzz_targets () {
 }
 
 # The command-line renderer under valgrind: no definite leak and no
-# memory error on a render with domains, on a bad file and on --help.
+# memory error on a render with domains, on a contact sheet (its labels
+# go through Pango), on a bad file and on --help.
 valgrind_cli () {
   local cli="$BUILD_DIR/app/cli/hyperdomain-render" out rc=0 code
   local vg=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite
@@ -136,6 +138,11 @@ valgrind_cli () {
     --domain tests/conformance/tiny-domain-b.safetensors=-0.25 \
     --device cpu --seed 0-1 -o "$out/%d.png" || code=$?
   [ $code -eq 0 ] && [ -f "$out/1.png" ] || { echo "render: exit status $code"; rc=1; }
+  code=0
+  "${vg[@]}" "$cli" --model tests/conformance/tiny.safetensors \
+    --domain tests/conformance/tiny-domain-a.safetensors=0.5 \
+    --device cpu --contact-sheet --seeds 0-1 -o "$out/sheet.png" || code=$?
+  [ $code -eq 0 ] && [ -f "$out/sheet.png" ] || { echo "contact sheet: exit status $code"; rc=1; }
   code=0
   "${vg[@]}" "$cli" --model tests/conformance/tiny-domain-a.safetensors -o "$out/x.png" \
     2>"$out/err" || code=$?

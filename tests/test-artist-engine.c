@@ -227,8 +227,9 @@ static void
 test_sheet_layout (void)
 {
   g_autoptr(HdSheet) sheet = hd_sheet_new (0);
+  PangoContext *context = hd_sheet_text_context_new ();
   HdSheetLayout small, large;
-  int x0, y0, x1, y1;
+  int x0, y0, x1, y1, label_w, label_h;
 
   for (guint32 s = 0; s < 3; s++)
     hd_sheet_add_seed (sheet, s * 1000);
@@ -243,9 +244,18 @@ test_sheet_layout (void)
   g_assert_cmpint (large.scale, ==, 1);
   g_assert_cmpint (large.cell, ==, 1024);
 
-  /* Row labels fit their column; cells follow with a gap, within the
-   * image. */
-  g_assert_cmpint (small.row_label_w, >=, hd_sheet_text_width ("seed 2000", small.glyph_scale));
+  /* The font grows with the cell, within readable bounds. */
+  g_assert_cmpint (small.font_px, >=, 12);
+  g_assert_cmpint (large.font_px, >, small.font_px);
+  g_assert_cmpint (large.font_px, <=, 64);
+
+  /* Row labels fit their column, a line of text fits the header; cells
+   * follow with a gap, within the image. */
+  hd_sheet_text_size (context, "seed 2000", small.font_px, &label_w, &label_h);
+  g_assert_cmpint (label_w, >, 0);
+  g_assert_cmpint (label_h, >=, small.font_px);
+  g_assert_cmpint (small.row_label_w, >=, label_w + 2 * small.gap);
+  g_assert_cmpint (small.header_h, >=, label_h + 2 * small.gap);
   hd_sheet_cell_origin (&small, 0, 0, &x0, &y0);
   hd_sheet_cell_origin (&small, 2, 1, &x1, &y1);
   g_assert_cmpint (x0, ==, small.row_label_w);
@@ -254,39 +264,120 @@ test_sheet_layout (void)
   g_assert_cmpint (y1 - y0, ==, 2 * (small.cell + small.gap));
   g_assert_cmpint (x1 + small.cell, <=, small.width);
   g_assert_cmpint (y1 + small.cell, <=, small.height);
+  g_object_unref (context);
 }
 
+#define TEXT_W 240
+#define TEXT_H 80
+
+static const guint8 paper[3] = { 0xfa, 0xfa, 0xfa };
+static const guint8 dark[3] = { 0x24, 0x24, 0x24 };
+
 static void
-test_sheet_text (void)
+fill_paper (guint8 *img)
 {
-  guint8 img[60 * 20 * 3];
-  const guint8 black[3] = { 0, 0, 0 };
+  for (gsize p = 0; p < (gsize) TEXT_W * TEXT_H; p++)
+    memcpy (img + p * 3, paper, 3);
+}
+
+/* Pixels that are not the background, inside and outside a box. */
+static void
+count_ink (const guint8 *img,
+           int           bx,
+           int           by,
+           int           bw,
+           int           bh,
+           int          *inside,
+           int          *outside,
+           int          *right_edge)
+{
+  *inside = *outside = 0;
+  *right_edge = -1;
+  for (int y = 0; y < TEXT_H; y++)
+    for (int x = 0; x < TEXT_W; x++)
+      {
+        gboolean in_box = x >= bx && x < bx + bw && y >= by && y < by + bh;
+
+        if (memcmp (img + ((gsize) y * TEXT_W + x) * 3, paper, 3) == 0)
+          continue;
+        if (in_box)
+          {
+            (*inside)++;
+            *right_edge = MAX (*right_edge, x - bx);
+          }
+        else
+          (*outside)++;
+      }
+}
+
+/* Labels in any script: ink inside the box, none outside; the same pixels
+ * twice; dark on light. */
+static void
+test_sheet_text_scripts (void)
+{
+  const char *labels[] = { "пиксар 1", "日本の絵 0.50", "seed 7", "Ünïcödé «пиксар» 日本" };
+  PangoContext *context = hd_sheet_text_context_new ();
+  g_autofree guint8 *img = g_malloc ((gsize) TEXT_W * TEXT_H * 3);
+  g_autofree guint8 *again = g_malloc ((gsize) TEXT_W * TEXT_H * 3);
   g_autofree char *name = hd_sheet_cell_name (7, 2);
-  int drawn, inked = 0;
 
-  memset (img, 0xff, sizeof img);
-  drawn = hd_sheet_draw_text (img, 60, 20, 0, 0, "I", 60, 1, black);
-  g_assert_cmpint (drawn, ==, 5);
-  /* "I": the top bar of three pixels, then the stem. */
-  g_assert_cmpuint (img[(0 * 60 + 0) * 3], ==, 0xff);
-  g_assert_cmpuint (img[(0 * 60 + 1) * 3], ==, 0);
-  g_assert_cmpuint (img[(0 * 60 + 3) * 3], ==, 0);
-  g_assert_cmpuint (img[(3 * 60 + 2) * 3], ==, 0);
-  g_assert_cmpuint (img[(3 * 60 + 1) * 3], ==, 0xff);
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    {
+      const int bx = 30, by = 20, bw = 200, bh = 36;
+      int inside, outside, edge, drawn, darkest = 0xff;
 
-  /* Lower case draws as upper case; long text is cut to the width with
-   * two dots; nothing is drawn outside the image. */
-  memset (img, 0xff, sizeof img);
-  g_assert_cmpint (hd_sheet_draw_text (img, 60, 20, 0, 0, "abc", 60, 1, black), ==,
-                   hd_sheet_text_width ("ABC", 1));
-  drawn = hd_sheet_draw_text (img, 60, 20, 0, 10, "a very long label", 35, 1, black);
-  g_assert_cmpint (drawn, <=, 35);
-  hd_sheet_draw_text (img, 60, 20, 50, 15, "WWWW", 100, 2, black);
-  for (gsize i = 0; i < sizeof img; i += 3)
-    inked += img[i] == 0;
-  g_assert_cmpint (inked, >, 0);
+      fill_paper (img);
+      drawn = hd_sheet_draw_text (context, img, TEXT_W, TEXT_H, bx, by, bw, bh, labels[i], 16, dark);
+      count_ink (img, bx, by, bw, bh, &inside, &outside, &edge);
+      g_test_message ("“%s”: %d pixels of ink, %d wide", labels[i], inside, drawn);
+      g_assert_cmpint (inside, >, 20);
+      g_assert_cmpint (outside, ==, 0);
+      g_assert_cmpint (drawn, >, 0);
+      g_assert_cmpint (drawn, <=, bw);
+      for (gsize p = 0; p < (gsize) TEXT_W * TEXT_H * 3; p++)
+        darkest = MIN (darkest, img[p]);
+      g_assert_cmpint (darkest, <, 0x80);
+
+      fill_paper (again);
+      hd_sheet_draw_text (context, again, TEXT_W, TEXT_H, bx, by, bw, bh, labels[i], 16, dark);
+      g_assert_cmpmem (img, (gsize) TEXT_W * TEXT_H * 3, again, (gsize) TEXT_W * TEXT_H * 3);
+    }
+
+  /* A box over the image's edge draws only what is inside the image. */
+  fill_paper (img);
+  hd_sheet_draw_text (context, img, TEXT_W, TEXT_H, TEXT_W - 20, TEXT_H - 10, 100, 40, "WWWW", 24, dark);
+  hd_sheet_draw_text (context, img, TEXT_W, TEXT_H, -10, -10, 60, 30, "WWWW", 24, dark);
+  /* An empty box draws nothing. */
+  g_assert_cmpint (hd_sheet_draw_text (context, img, TEXT_W, TEXT_H, 0, 0, 0, 20, "W", 16, dark), ==, 0);
 
   g_assert_cmpstr (name, ==, "seed0000000007-col02.png");
+  g_object_unref (context);
+}
+
+/* A label wider than its cell ends in an ellipsis within the cell. */
+static void
+test_sheet_text_ellipsis (void)
+{
+  const char *long_label = "очень длинное название домена, которое не помещается 長い名前 1.00";
+  PangoContext *context = hd_sheet_text_context_new ();
+  g_autofree guint8 *img = g_malloc ((gsize) TEXT_W * TEXT_H * 3);
+  const int bx = 10, by = 10, bw = 128, bh = 30;
+  int natural_w, inside, outside, edge, drawn;
+
+  hd_sheet_text_size (context, long_label, 16, &natural_w, NULL);
+  g_assert_cmpint (natural_w, >, 2 * bw);
+
+  fill_paper (img);
+  drawn = hd_sheet_draw_text (context, img, TEXT_W, TEXT_H, bx, by, bw, bh, long_label, 16, dark);
+  count_ink (img, bx, by, bw, bh, &inside, &outside, &edge);
+  g_assert_cmpint (outside, ==, 0);
+  g_assert_cmpint (drawn, <=, bw);
+  /* Shortened, not dropped: the text and its ellipsis fill most of the
+   * cell, and the ink stops within it. */
+  g_assert_cmpint (drawn, >, bw / 2);
+  g_assert_cmpint (inside, >, 50);
+  g_assert_cmpint (edge, <, bw);
+  g_object_unref (context);
 }
 
 static void
@@ -457,7 +548,8 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/ArtistEngine/blend-pad/locate", test_blend_pad_locate);
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/columns", test_sheet_columns);
   g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/layout", test_sheet_layout);
-  g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/text", test_sheet_text);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/text/scripts", test_sheet_text_scripts);
+  g_test_add_func ("/Hyperdomain/ArtistEngine/sheet/text/ellipsis", test_sheet_text_ellipsis);
   g_test_add_func ("/Hyperdomain/ArtistEngine/animation/ease", test_animation_ease);
   g_test_add_func ("/Hyperdomain/ArtistEngine/animation/frames", test_animation_frames);
 

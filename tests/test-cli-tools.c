@@ -186,6 +186,7 @@ test_contact_sheet (void)
   g_autofree char *arg_a = g_strdup_printf ("--domain=%s=0.5", dom_a);
   g_autofree char *arg_b = g_strdup_printf ("--domain=%s=0", dom_b);
   g_autofree char *sheet = g_build_filename (dir, "sheet.png", NULL);
+  g_autofree char *sheet_again = g_build_filename (dir, "sheet-again.png", NULL);
   g_autofree char *sweep = g_build_filename (dir, "sweep.png", NULL);
   g_autofree char *cells = g_build_filename (dir, "cells", NULL);
   g_autofree char *cell = g_build_filename (cells, "seed0000000003-col02.png", NULL);
@@ -203,6 +204,10 @@ test_contact_sheet (void)
   g_auto(HdTestCliResult) r4 = { 0 };
   g_auto(HdTestCliResult) r5 = { 0 };
   g_auto(HdTestCliResult) r6 = { 0 };
+  g_auto(HdTestCliResult) r7 = { 0 };
+  g_autofree char *bytes = NULL;
+  g_autofree char *bytes_again = NULL;
+  gsize len, len_again;
   guint n = 0;
 
   hd_test_run_cli (&r1, "--model", tiny, arg_a, arg_b, "--contact-sheet", "--seeds", "2,3",
@@ -215,6 +220,14 @@ test_contact_sheet (void)
   while (g_dir_read_name (d) != NULL)
     n++;
   g_assert_cmpuint (n, ==, 2 * 3);
+
+  /* The same sheet, labels included, byte for byte when made again. */
+  hd_test_run_cli (&r7, "--model", tiny, arg_a, arg_b, "--contact-sheet", "--seeds", "2,3",
+           "-o", sheet_again, NULL);
+  g_assert_cmpint (r7.status, ==, 0);
+  g_assert_true (g_file_get_contents (sheet, &bytes, &len, NULL));
+  g_assert_true (g_file_get_contents (sheet_again, &bytes_again, &len_again, NULL));
+  g_assert_cmpmem (bytes, len, bytes_again, len_again);
 
   /* Column 2 is domain B alone at weight 1, on seed 3. */
   g_free (json);

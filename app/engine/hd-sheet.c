@@ -8,94 +8,15 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
+#include <pango/pangocairo.h>
 
 #include "hd-error.h"
 #include "hd-png.h"
 #include "hd-render-params.h"
 #include "hd-state-render.h"
 
-/* The built-in font: 5 × 7 cells, one byte per row, bit 4 the left
- * column. */
-typedef struct
-{
-  char   ch;
-  guint8 rows[7];
-} Glyph;
-
-static const Glyph glyphs[] = {
-  { 'A', { 0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 } },
-  { 'B', { 0x1e, 0x11, 0x11, 0x1e, 0x11, 0x11, 0x1e } },
-  { 'C', { 0x0e, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0e } },
-  { 'D', { 0x1e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1e } },
-  { 'E', { 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f } },
-  { 'F', { 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10 } },
-  { 'G', { 0x0e, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0f } },
-  { 'H', { 0x11, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 } },
-  { 'I', { 0x0e, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e } },
-  { 'J', { 0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0c } },
-  { 'K', { 0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11 } },
-  { 'L', { 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1f } },
-  { 'M', { 0x11, 0x1b, 0x15, 0x15, 0x11, 0x11, 0x11 } },
-  { 'N', { 0x11, 0x19, 0x15, 0x13, 0x11, 0x11, 0x11 } },
-  { 'O', { 0x0e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e } },
-  { 'P', { 0x1e, 0x11, 0x11, 0x1e, 0x10, 0x10, 0x10 } },
-  { 'Q', { 0x0e, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0d } },
-  { 'R', { 0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11 } },
-  { 'S', { 0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e } },
-  { 'T', { 0x1f, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 } },
-  { 'U', { 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e } },
-  { 'V', { 0x11, 0x11, 0x11, 0x11, 0x11, 0x0a, 0x04 } },
-  { 'W', { 0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0a } },
-  { 'X', { 0x11, 0x11, 0x0a, 0x04, 0x0a, 0x11, 0x11 } },
-  { 'Y', { 0x11, 0x11, 0x0a, 0x04, 0x04, 0x04, 0x04 } },
-  { 'Z', { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1f } },
-  { '0', { 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e } },
-  { '1', { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e } },
-  { '2', { 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f } },
-  { '3', { 0x1e, 0x01, 0x01, 0x0e, 0x01, 0x01, 0x1e } },
-  { '4', { 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 } },
-  { '5', { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e } },
-  { '6', { 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e } },
-  { '7', { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
-  { '8', { 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e } },
-  { '9', { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c } },
-  { '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c } },
-  { ',', { 0x00, 0x00, 0x00, 0x00, 0x0c, 0x04, 0x08 } },
-  { '-', { 0x00, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x00 } },
-  { '+', { 0x00, 0x04, 0x04, 0x1f, 0x04, 0x04, 0x00 } },
-  { '=', { 0x00, 0x00, 0x1f, 0x00, 0x1f, 0x00, 0x00 } },
-  { ':', { 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00 } },
-  { '(', { 0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02 } },
-  { ')', { 0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08 } },
-  { '/', { 0x01, 0x01, 0x02, 0x04, 0x08, 0x10, 0x10 } },
-  { '_', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1f } },
-  { '#', { 0x0a, 0x0a, 0x1f, 0x0a, 0x1f, 0x0a, 0x0a } },
-  { '%', { 0x19, 0x19, 0x02, 0x04, 0x08, 0x13, 0x13 } },
-  { '\'', { 0x04, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00 } },
-  { '?', { 0x0e, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04 } },
-  { '!', { 0x04, 0x04, 0x04, 0x04, 0x04, 0x00, 0x04 } },
-  { '*', { 0x00, 0x15, 0x0e, 0x1f, 0x0e, 0x15, 0x00 } },
-};
-
-#define GLYPH_W 5
-#define GLYPH_H 7
-#define GLYPH_ADVANCE 6   /* a blank column between letters */
-
 static const guint8 background[3] = { 0xfa, 0xfa, 0xfa };
 static const guint8 ink[3] = { 0x24, 0x24, 0x24 };
-
-static const Glyph *
-find_glyph (char ch)
-{
-  ch = g_ascii_toupper (ch);
-  if (ch == ' ')
-    return NULL;
-  for (guint i = 0; i < G_N_ELEMENTS (glyphs); i++)
-    if (glyphs[i].ch == ch)
-      return &glyphs[i];
-  /* Anything else shows as a question mark. */
-  return find_glyph ('?');
-}
 
 HdSheet *
 hd_sheet_new (guint n_domains)
@@ -219,15 +140,6 @@ hd_sheet_add_sweep_columns (HdSheet       *sheet,
   return TRUE;
 }
 
-int
-hd_sheet_text_width (const char *text,
-                     int         glyph_scale)
-{
-  int n = (int) strlen (text);
-
-  return n > 0 ? (n * GLYPH_ADVANCE - 1) * glyph_scale : 0;
-}
-
 char *
 hd_sheet_row_label (guint32 seed)
 {
@@ -241,30 +153,173 @@ hd_sheet_cell_name (guint32 seed,
   return g_strdup_printf ("seed%010u-col%02u.png", seed, col);
 }
 
-void
-hd_sheet_get_layout (const HdSheet *sheet,
-                     int            img_res,
-                     HdSheetLayout *layout)
+PangoContext *
+hd_sheet_text_context_new (void)
 {
-  int widest = 0;
+  PangoFontMap *map = pango_cairo_font_map_new ();
+  PangoContext *context = pango_font_map_create_context (map);
+  cairo_font_options_t *options = cairo_font_options_create ();
+
+  /* Fixed rendering options rather than the desktop's, so the labels come
+   * out the same in the application, on its worker thread, and in
+   * hyperdomain-render without a display: greyscale antialiasing, no
+   * hinting, unhinted metrics.  The font map is our own (not Pango's
+   * per-thread default, which GTK configures). */
+  cairo_font_options_set_antialias (options, CAIRO_ANTIALIAS_GRAY);
+  cairo_font_options_set_hint_style (options, CAIRO_HINT_STYLE_NONE);
+  cairo_font_options_set_hint_metrics (options, CAIRO_HINT_METRICS_OFF);
+  pango_cairo_context_set_font_options (context, options);
+  pango_cairo_context_set_resolution (context, 96.0);
+  cairo_font_options_destroy (options);
+  g_object_unref (map);
+  return context;
+}
+
+/* One line of TEXT at FONT_PX pixels, cut with an ellipsis at MAX_W
+ * pixels when MAX_W > 0. */
+static PangoLayout *
+label_layout (PangoContext *context,
+              const char   *text,
+              int           font_px,
+              int           max_w)
+{
+  PangoLayout *layout = pango_layout_new (context);
+  PangoFontDescription *desc = pango_font_description_from_string ("Sans");
+
+  pango_font_description_set_absolute_size (desc, (double) font_px * PANGO_SCALE);
+  pango_layout_set_font_description (layout, desc);
+  pango_font_description_free (desc);
+  /* A prompt with a line break still makes one line. */
+  pango_layout_set_single_paragraph_mode (layout, TRUE);
+  if (max_w > 0)
+    {
+      pango_layout_set_width (layout, max_w * PANGO_SCALE);
+      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+    }
+  pango_layout_set_text (layout, text, -1);
+  return layout;
+}
+
+void
+hd_sheet_text_size (PangoContext *context,
+                    const char   *text,
+                    int           font_px,
+                    int          *width,
+                    int          *height)
+{
+  g_autoptr(PangoLayout) layout = label_layout (context, text, font_px, 0);
+  PangoRectangle logical;
+
+  pango_layout_get_pixel_extents (layout, NULL, &logical);
+  if (width != NULL)
+    *width = logical.width;
+  if (height != NULL)
+    *height = logical.height;
+}
+
+int
+hd_sheet_draw_text (PangoContext *context,
+                    guint8       *rgb,
+                    int           width,
+                    int           height,
+                    int           box_x,
+                    int           box_y,
+                    int           box_w,
+                    int           box_h,
+                    const char   *text,
+                    int           font_px,
+                    const guint8  color[3])
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  cairo_surface_t *mask;
+  cairo_t *cr;
+  PangoRectangle logical;
+  const guint8 *alpha;
+  int stride;
+
+  if (box_w <= 0 || box_h <= 0)
+    return 0;
+
+  /* The text becomes coverage in an alpha mask the size of the box, so
+   * nothing can land outside it; then COLOR is laid over the image
+   * through the mask. */
+  layout = label_layout (context, text, font_px, box_w);
+  pango_layout_get_pixel_extents (layout, NULL, &logical);
+  mask = cairo_image_surface_create (CAIRO_FORMAT_A8, box_w, box_h);
+  cr = cairo_create (mask);
+  cairo_set_source_rgba (cr, 0, 0, 0, 1);
+  cairo_move_to (cr, 0, (box_h - logical.height) / 2);
+  pango_cairo_show_layout (cr, layout);
+  cairo_destroy (cr);
+  cairo_surface_flush (mask);
+
+  alpha = cairo_image_surface_get_data (mask);
+  stride = cairo_image_surface_get_stride (mask);
+  for (int y = MAX (0, -box_y); y < box_h && box_y + y < height; y++)
+    for (int x = MAX (0, -box_x); x < box_w && box_x + x < width; x++)
+      {
+        guint a = alpha[(gsize) y * stride + x];
+        guint8 *px = rgb + ((gsize) (box_y + y) * width + box_x + x) * 3;
+
+        if (a == 0)
+          continue;
+        for (int c = 0; c < 3; c++)
+          px[c] = (guint8) ((px[c] * (255 - a) + color[c] * a + 127) / 255);
+      }
+  cairo_surface_destroy (mask);
+  return MAX (logical.x + logical.width, 0);
+}
+
+static void
+compute_layout (const HdSheet *sheet,
+                int            img_res,
+                PangoContext  *context,
+                HdSheetLayout *layout)
+{
+  int widest = 0, text_h = 0;
 
   memset (layout, 0, sizeof *layout);
   layout->img_res = img_res;
   layout->scale = MAX (1, (HD_SHEET_MIN_CELL + img_res - 1) / img_res);
   layout->cell = img_res * layout->scale;
-  layout->glyph_scale = layout->cell >= 256 ? 3 : 2;
-  layout->gap = 4 * layout->glyph_scale;
-  layout->header_h = GLYPH_H * layout->glyph_scale + 2 * layout->gap;
+  layout->font_px = CLAMP (layout->cell / 8, 16, 32);
+  layout->gap = layout->font_px / 2;
 
+  /* The header is as tall as the tallest label line (a fallback font for
+   * another script may be taller than Sans). */
+  for (guint c = 0; c < sheet->columns->len; c++)
+    {
+      HdSheetColumn *col = g_ptr_array_index (sheet->columns, c);
+      int h;
+
+      hd_sheet_text_size (context, col->label, layout->font_px, NULL, &h);
+      text_h = MAX (text_h, h);
+    }
   for (guint r = 0; r < sheet->seeds->len; r++)
     {
       g_autofree char *label = hd_sheet_row_label (g_array_index (sheet->seeds, guint32, r));
-      widest = MAX (widest, hd_sheet_text_width (label, layout->glyph_scale));
+      int w, h;
+
+      hd_sheet_text_size (context, label, layout->font_px, &w, &h);
+      widest = MAX (widest, w);
+      text_h = MAX (text_h, h);
     }
+  layout->header_h = text_h + 2 * layout->gap;
   layout->row_label_w = widest + 2 * layout->gap;
 
   layout->width = layout->row_label_w + (int) sheet->columns->len * (layout->cell + layout->gap);
   layout->height = layout->header_h + (int) sheet->seeds->len * (layout->cell + layout->gap);
+}
+
+void
+hd_sheet_get_layout (const HdSheet *sheet,
+                     int            img_res,
+                     HdSheetLayout *layout)
+{
+  PangoContext *context = hd_sheet_text_context_new ();
+
+  compute_layout (sheet, img_res, context, layout);
+  g_object_unref (context);
 }
 
 void
@@ -278,60 +333,37 @@ hd_sheet_cell_origin (const HdSheetLayout *layout,
   *y = layout->header_h + (int) row * (layout->cell + layout->gap);
 }
 
+/* Labels: the blend settings over the columns, the seeds by the rows;
+ * each in its box (a column's is the cell's width by the header's
+ * height; a row's is the label column, less its margins, by the cell's
+ * height), left-aligned and centred vertically. */
 static void
-draw_glyph (guint8       *rgb,
-            int           width,
-            int           height,
-            int           x,
-            int           y,
-            const Glyph  *glyph,
-            int           scale,
-            const guint8  color[3])
+draw_labels (const HdSheet       *sheet,
+             const HdSheetLayout *layout,
+             guint8              *rgb)
 {
-  for (int gy = 0; gy < GLYPH_H * scale; gy++)
-    for (int gx = 0; gx < GLYPH_W * scale; gx++)
-      {
-        int px = x + gx, py = y + gy;
+  PangoContext *context = hd_sheet_text_context_new ();
 
-        if (px < 0 || py < 0 || px >= width || py >= height)
-          continue;
-        if (glyph->rows[gy / scale] & (0x10 >> (gx / scale)))
-          memcpy (rgb + ((gsize) py * width + px) * 3, color, 3);
-      }
-}
-
-int
-hd_sheet_draw_text (guint8       *rgb,
-                    int           width,
-                    int           height,
-                    int           x,
-                    int           y,
-                    const char   *text,
-                    int           max_w,
-                    int           glyph_scale,
-                    const guint8  color[3])
-{
-  int advance = GLYPH_ADVANCE * glyph_scale;
-  int fits = (max_w + glyph_scale) / advance;
-  int n = (int) strlen (text);
-  int shown = n <= fits ? n : MAX (fits - 2, 0);
-  const Glyph *dot = find_glyph ('.');
-
-  for (int i = 0; i < shown; i++)
+  for (guint c = 0; c < sheet->columns->len; c++)
     {
-      const Glyph *glyph = find_glyph (text[i]);
+      HdSheetColumn *col = g_ptr_array_index (sheet->columns, c);
+      int x, y;
 
-      if (glyph != NULL)
-        draw_glyph (rgb, width, height, x + i * advance, y, glyph, glyph_scale, color);
+      hd_sheet_cell_origin (layout, 0, c, &x, &y);
+      hd_sheet_draw_text (context, rgb, layout->width, layout->height, x, 0, layout->cell,
+                          layout->header_h, col->label, layout->font_px, ink);
     }
-  if (shown < n)
+  for (guint r = 0; r < sheet->seeds->len; r++)
     {
-      /* Cut: two dots say there is more. */
-      for (int i = 0; i < 2 && shown + i < fits; i++)
-        draw_glyph (rgb, width, height, x + (shown + i) * advance, y, dot, glyph_scale, color);
-      shown = MIN (shown + 2, fits);
+      g_autofree char *label = hd_sheet_row_label (g_array_index (sheet->seeds, guint32, r));
+      int x, y;
+
+      hd_sheet_cell_origin (layout, r, 0, &x, &y);
+      hd_sheet_draw_text (context, rgb, layout->width, layout->height, layout->gap, y,
+                          layout->row_label_w - 2 * layout->gap, layout->cell, label,
+                          layout->font_px, ink);
     }
-  return shown > 0 ? shown * advance - glyph_scale : 0;
+  g_object_unref (context);
 }
 
 /* Copies an image (CHANNELS interleaved bytes, RES × RES) into the sheet,
@@ -449,26 +481,7 @@ hd_sheet_render (const HdSheet        *sheet,
   for (gsize p = 0; p < (gsize) layout.width * layout.height; p++)
     memcpy (rgb + p * 3, background, 3);
 
-  /* Labels: the blend settings over the columns, the seeds by the rows. */
-  for (guint c = 0; c < n_cols; c++)
-    {
-      HdSheetColumn *col = g_ptr_array_index (sheet->columns, c);
-      int x, y;
-
-      hd_sheet_cell_origin (&layout, 0, c, &x, &y);
-      hd_sheet_draw_text (rgb, layout.width, layout.height, x, layout.gap, col->label,
-                          layout.cell, layout.glyph_scale, ink);
-    }
-  for (guint r = 0; r < n_rows; r++)
-    {
-      g_autofree char *label = hd_sheet_row_label (g_array_index (sheet->seeds, guint32, r));
-      int x, y;
-
-      hd_sheet_cell_origin (&layout, r, 0, &x, &y);
-      hd_sheet_draw_text (rgb, layout.width, layout.height, layout.gap,
-                          y + (layout.cell - GLYPH_H * layout.glyph_scale) / 2, label,
-                          layout.row_label_w - 2 * layout.gap, layout.glyph_scale, ink);
-    }
+  draw_labels (sheet, &layout, rgb);
 
   img = g_new (float, (gsize) channels * res * res);
   cell_u8 = g_malloc ((gsize) channels * res * res);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <pango/pango.h>
 
 #include "hd-domain.h"
 #include "hd-generator.h"
@@ -13,8 +14,10 @@ G_BEGIN_DECLS
 /* Contact sheets: a grid of seeds (rows) × blend settings (columns) in one
  * labelled PNG, and each cell as its own PNG with its state.  The
  * application and hyperdomain-render share this code, so they write the
- * same bytes; the labels use a small built-in font (upper case, 5 × 7
- * pixels, drawn at a whole multiple), so no text library is needed. */
+ * same bytes.  The labels (domain names and prompts in any script) are
+ * drawn with Pango and cairo in the generic "Sans" family, as fontconfig
+ * resolves it, with fixed rendering options: the same bytes for the same
+ * input on one machine, with or without a display. */
 
 typedef struct
 {
@@ -57,9 +60,11 @@ typedef struct
   int scale;          /* whole-number upscaling of a cell (nearest) */
   int cell;           /* img_res * scale */
   int gap;
-  int glyph_scale;    /* the 5 × 7 font drawn this many times larger */
-  int header_h;       /* the row of column labels */
-  int row_label_w;    /* the column of row labels */
+  int font_px;        /* the labels' font size in pixels, from the cell size */
+  int header_h;       /* the row of column labels: a line of text and a gap
+                       * above and below */
+  int row_label_w;    /* the column of row labels: the widest and a gap
+                       * either side */
   int width;
   int height;
 } HdSheetLayout;
@@ -80,20 +85,34 @@ char     *hd_sheet_row_label           (guint32        seed);
 /* The file name of a cell: "seed0000000007-col02.png". */
 char     *hd_sheet_cell_name           (guint32        seed,
                                         guint          col);
-/* Draws TEXT in the built-in font into an RGB image WIDTH × HEIGHT at
- * (X, Y), cut to MAX_W pixels (ending in ".." when cut).  Returns the
- * width drawn. */
-int       hd_sheet_draw_text           (guint8        *rgb,
+/* A Pango context for measuring and drawing labels: its own font map and
+ * fixed font options (greyscale antialiasing, no hinting), so the pixels
+ * do not depend on the desktop's settings.  Use it on one thread. */
+PangoContext *hd_sheet_text_context_new (void);
+/* The size in pixels of TEXT (UTF-8, one line) at FONT_PX. */
+void      hd_sheet_text_size           (PangoContext  *context,
+                                        const char    *text,
+                                        int            font_px,
+                                        int           *width,
+                                        int           *height);
+/* Draws TEXT (UTF-8, one line) at FONT_PX pixels in COLOR over an RGB
+ * image WIDTH × HEIGHT, inside the box at (BOX_X, BOX_Y) of BOX_W × BOX_H:
+ * left-aligned (right-aligned for right-to-left text), centred
+ * vertically, ending in an ellipsis when it is wider than the box.
+ * Nothing is drawn outside the box or the image.  Returns the right edge
+ * of the text drawn, from the box's left (more than BOX_W only when not
+ * even the ellipsis fits). */
+int       hd_sheet_draw_text           (PangoContext  *context,
+                                        guint8        *rgb,
                                         int            width,
                                         int            height,
-                                        int            x,
-                                        int            y,
+                                        int            box_x,
+                                        int            box_y,
+                                        int            box_w,
+                                        int            box_h,
                                         const char    *text,
-                                        int            max_w,
-                                        int            glyph_scale,
+                                        int            font_px,
                                         const guint8   color[3]);
-int       hd_sheet_text_width          (const char    *text,
-                                        int            glyph_scale);
 
 /* Called after each cell, on the thread that renders. */
 typedef void (*HdSheetProgressFunc) (guint    done,
