@@ -297,6 +297,42 @@ test_generator_mismatch (void)
   g_assert_nonnull (strstr (error->message, "synthesis.b4.conv1"));
 }
 
+/* A text domain saved as a domain file: named and described by its
+ * prompt, its source says which hypernetwork, the layers come back. */
+static void
+test_save_text_domain (void)
+{
+  g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork ("tiny-text.safetensors");
+  g_autofree float *d = g_new (float, hd_hypernetwork_output_size (hn));
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "pixar.safetensors", NULL);
+  g_autoptr(HdDomain) domain = NULL;
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(HdSafetensors) st = NULL;
+  g_autoptr(GError) error = NULL;
+  HdDomain *back;
+
+  for (gsize i = 0; i < hd_hypernetwork_output_size (hn); i++)
+    d[i] = (float) i / 100.0f;
+  domain = hd_hypernetwork_make_domain (hn, d, "Pixar style");
+  g_assert_true (hd_domain_save (domain, NULL, path, &error));
+  g_assert_no_error (error);
+  loaded = hd_domain_load_all (path, &error);
+  g_assert_no_error (error);
+  back = g_ptr_array_index (loaded, 0);
+  g_assert_cmpstr (back->name, ==, "Pixar style");
+  g_assert_cmpstr (back->description, ==, "Pixar style");
+  g_assert_cmpstr (back->generator, ==, "tiny");
+  g_assert_null (back->prompt);
+  g_assert_cmpuint (g_hash_table_size (back->layers), ==, 7);
+  g_assert_cmpfloat (((HdDomainLayer *) g_hash_table_lookup (back->layers, "synthesis.b32.conv1"))->values[0],
+                     ==, d[320]);
+  st = hd_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hd_safetensors_get_metadata (st, "hyperdomain.source"), ==, "text prompt via mapper-tiny");
+  hd_test_rmdir_recursive (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -305,6 +341,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Hypernetwork/load", test_load);
   g_test_add_func ("/Hyperdomain/Hypernetwork/refusals", test_refusals);
   g_test_add_func ("/Hyperdomain/Hypernetwork/generator-mismatch", test_generator_mismatch);
+  g_test_add_func ("/Hyperdomain/Hypernetwork/save-text-domain", test_save_text_domain);
   g_test_add_func ("/Hyperdomain/TextReference/embeddings", test_embeddings);
   g_test_add_func ("/Hyperdomain/TextReference/domains", test_domains);
   return g_test_run ();

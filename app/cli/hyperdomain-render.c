@@ -449,9 +449,7 @@ run_save_domain (Options  *o,
   g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
   g_autoptr(HdTextEncoder) encoder = NULL;
   g_autofree char *prompt = NULL;
-  g_autofree char *source = NULL;
   HdDomain *domain;
-  HdHypernetwork *hn;
   float weight;
   int status;
 
@@ -475,17 +473,7 @@ run_save_domain (Options  *o,
   if (status != 0)
     return status;
   domain = g_ptr_array_index (loaded, 0);
-  hn = hd_text_encoder_get_hypernetwork (encoder);
-  g_free (domain->description);
-  domain->description = g_strdup (domain->name);
-  /* formats.md requires a name: an empty prompt cannot be one. */
-  if (domain->name[0] == '\0')
-    {
-      g_free (domain->name);
-      domain->name = g_strdup ("(empty prompt)");
-    }
-  source = g_strdup_printf ("text prompt via %s", hn->name);
-  return hd_domain_save (domain, source, o->save_domain, error) ? 0 : 1;
+  return hd_domain_save (domain, NULL, o->save_domain, error) ? 0 : 1;
 }
 
 /* The options that describe the image, checked, in STATE. */

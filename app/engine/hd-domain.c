@@ -88,14 +88,27 @@ hd_domain_save (HdDomain    *domain,
   g_autofree gpointer *names = NULL;
   guint n;
 
+  g_autofree char *text_source = NULL;
+  const char *name, *description = domain->description;
+
   g_return_val_if_fail (domain != NULL && domain->name != NULL, FALSE);
 
+  /* A text domain (spec/text-domains.md §7): named and described by its
+   * prompt, from its hypernetwork.  formats.md requires a name, which an
+   * empty prompt cannot be. */
+  name = domain->name[0] != '\0' ? domain->name : "(empty prompt)";
+  if (domain->prompt != NULL)
+    {
+      description = domain->prompt;
+      if (source == NULL)
+        source = text_source = g_strdup_printf ("text prompt via %s", domain->hypernetwork_name);
+    }
   hd_safetensors_writer_set_metadata (writer, "hyperdomain.kind", "domain");
   hd_safetensors_writer_set_metadata (writer, "hyperdomain.version", "1");
-  hd_safetensors_writer_set_metadata (writer, "hyperdomain.name", domain->name);
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.name", name);
   hd_safetensors_writer_set_metadata (writer, "hyperdomain.modulation", MODULATION);
-  if (domain->description != NULL)
-    hd_safetensors_writer_set_metadata (writer, "hyperdomain.description", domain->description);
+  if (description != NULL)
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.description", description);
   if (domain->generator != NULL)
     hd_safetensors_writer_set_metadata (writer, "hyperdomain.generator", domain->generator);
   if (source != NULL)

@@ -56,7 +56,9 @@ void        hd_domain_add_layer  (HdDomain     *domain,
                                   int           length);
 /* Writes DOMAIN as a domain file (spec/formats.md §2): every layer as
  * F32, in the order of the generator's convs; the metadata from DOMAIN's
- * name, description and generator, and SOURCE (may be NULL). */
+ * name, description and generator, and SOURCE (may be NULL).  A text
+ * domain is described by its prompt and, without SOURCE, says which
+ * hypernetwork made it (spec/text-domains.md §7). */
 gboolean    hd_domain_save       (HdDomain     *domain,
                                   const char   *source,
                                   const char   *path,

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "hd-domain-row.h"
+#include "hd-dialogs.h"
 #include "hd-slider.h"
 
 struct _HdDomainRow
@@ -16,6 +17,7 @@ struct _HdDomainRow
   GtkToggleButton *mute_button;
   GtkToggleButton *solo_button;
   GtkButton       *remove_button;
+  GtkButton       *save_button;     /* text rows only */
   GtkScale        *weight_scale;
   GtkMenuButton   *range_button;
   GtkPopover      *range_popover;
@@ -50,6 +52,52 @@ hd_domain_row_remove (GtkWidget  *widget,
 
   if (session != NULL)
     hd_session_remove_domain (session, self->item);
+}
+
+static void
+on_save_response (GtkNativeDialog *chooser,
+                  int              response,
+                  gpointer         user_data)
+{
+  g_autoptr(HdDomain) domain = user_data;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT &&
+      (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) != NULL &&
+      (path = g_file_get_path (file)) != NULL &&
+      !hd_domain_save (domain, NULL, path, &error))
+    {
+      GtkWindow *parent = gtk_native_dialog_get_transient_for (chooser);
+      GtkWidget *dialog = adw_message_dialog_new (parent, _("Could Not Save the Domain"), error->message);
+
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
+  g_object_unref (chooser);
+}
+
+/* A text row's domain, as a domain file that any window or
+ * hyperdomain-render --domain opens. */
+static void
+hd_domain_row_save (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  HdDomainRow *self = HD_DOMAIN_ROW (widget);
+  HdDomain *domain = hd_domain_item_get_domain (self->item);
+  GtkFileChooserNative *chooser;
+  g_autofree char *name = NULL;
+
+  chooser = hd_file_chooser_new (GTK_WINDOW (gtk_widget_get_root (widget)), _("Save Domain"),
+                                 GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL);
+  hd_file_chooser_add_filter (chooser, _("Domain Files (.safetensors)"), "*.safetensors");
+  name = g_strdup_printf ("%s.safetensors", domain->prompt[0] != '\0' ? domain->prompt : "domain");
+  g_strdelimit (name, "/\\", '-');
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_save_response), hd_domain_ref (domain));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 /* The range as block sizes LO..HI, both within 4..img_res. */
@@ -244,6 +292,7 @@ hd_domain_row_class_init (HdDomainRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, mute_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, solo_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, remove_button);
+  gtk_widget_class_bind_template_child (widget_class, HdDomainRow, save_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, weight_scale);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, range_button);
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, range_popover);
@@ -254,6 +303,7 @@ hd_domain_row_class_init (HdDomainRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdDomainRow, to_dropdown);
 
   gtk_widget_class_install_action (widget_class, "row.remove", NULL, hd_domain_row_remove);
+  gtk_widget_class_install_action (widget_class, "row.save", NULL, hd_domain_row_save);
   gtk_widget_class_install_action (widget_class, "row.all-layers", NULL, hd_domain_row_all_layers);
 }
 
@@ -288,6 +338,7 @@ hd_domain_row_name_controls (HdDomainRow *self,
   set_accessible_label (self->mute_button, g_strdup_printf (_("Mute %s"), name));
   set_accessible_label (self->solo_button, g_strdup_printf (_("Solo %s"), name));
   set_accessible_label (self->remove_button, g_strdup_printf (_("Remove %s"), name));
+  set_accessible_label (self->save_button, g_strdup_printf (_("Save %s as a domain file"), name));
 }
 
 static void
@@ -303,6 +354,7 @@ hd_domain_row_show_name (HdDomainRow *self)
   else
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), domain->path);
   hd_domain_row_name_controls (self, hd_domain_item_get_name (self->item));
+  gtk_widget_set_visible (GTK_WIDGET (self->save_button), domain->prompt != NULL);
 }
 
 GtkWidget *
