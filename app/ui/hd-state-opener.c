@@ -18,6 +18,7 @@ typedef struct
   HdState     *state;
   char        *origin;
   HdGenerator *current;
+  HdTextEncoder *current_encoder;
   GPtrArray   *paths;      /* char*: generator, then every domain; NULL until found */
   guint        next;       /* the next path to find */
 } OpenData;
@@ -29,6 +30,7 @@ open_data_free (OpenData *data)
   g_clear_pointer (&data->state, hd_state_free);
   g_free (data->origin);
   g_clear_pointer (&data->current, hd_generator_unref);
+  g_clear_pointer (&data->current_encoder, hd_text_encoder_unref);
   g_clear_pointer (&data->paths, g_ptr_array_unref);
   g_free (data);
 }
@@ -42,6 +44,7 @@ hd_opened_state_free (HdOpenedState *opened)
   g_free (opened->origin);
   g_clear_pointer (&opened->generator, hd_generator_unref);
   g_clear_pointer (&opened->domains, g_ptr_array_unref);
+  g_clear_pointer (&opened->text_encoder, hd_text_encoder_unref);
   g_free (opened);
 }
 
@@ -85,6 +88,9 @@ load_thread (GTask        *task,
       const char *path = g_ptr_array_index (data->paths, i + 1);
       HdDomain *domain;
 
+      if (sd->prompt != NULL && encoder == NULL && data->current_encoder != NULL &&
+          g_strcmp0 (hd_text_encoder_get_hypernetwork (data->current_encoder)->path, path) == 0)
+        encoder = hd_text_encoder_ref (data->current_encoder);
       if (sd->prompt != NULL && encoder == NULL)
         {
           g_autoptr(HdHypernetwork) hn = hd_hypernetwork_load (path, &error);
@@ -125,6 +131,7 @@ load_thread (GTask        *task,
     {
       g_free (opened->state->hypernetwork_path);
       opened->state->hypernetwork_path = g_strdup (hd_text_encoder_get_hypernetwork (encoder)->path);
+      opened->text_encoder = g_steal_pointer (&encoder);
     }
   g_task_return_pointer (task, g_steal_pointer (&opened), (GDestroyNotify) hd_opened_state_free);
 }
@@ -237,6 +244,7 @@ void
 hd_state_open_async (GtkWindow           *parent,
                      const char          *path,
                      HdGenerator         *current,
+                     HdTextEncoder       *current_encoder,
                      GCancellable        *cancellable,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
@@ -262,6 +270,7 @@ hd_state_open_async (GtkWindow           *parent,
   data->state = state;
   data->origin = g_canonicalize_filename (path, NULL);
   data->current = current != NULL ? hd_generator_ref (current) : NULL;
+  data->current_encoder = current_encoder != NULL ? hd_text_encoder_ref (current_encoder) : NULL;
   data->paths = g_ptr_array_new_full (state->domains->len + 1, g_free);
   g_ptr_array_set_size (data->paths, state->domains->len + 1);
   g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);

@@ -6,6 +6,7 @@
 #include "hd-domain.h"
 #include "hd-generator.h"
 #include "hd-state.h"
+#include "hd-text-encoder.h"
 
 G_BEGIN_DECLS
 
@@ -21,16 +22,19 @@ typedef struct
   char        *origin;     /* the file the state was read from */
   HdGenerator *generator;
   GPtrArray   *domains;    /* HdDomain*, one per state domain */
+  HdTextEncoder *text_encoder; /* of the state's text domains, or NULL */
 } HdOpenedState;
 
 void            hd_opened_state_free      (HdOpenedState       *opened);
 
-/* CURRENT (may be NULL) is reused when the state names its file.  The
- * task fails with G_IO_ERROR_CANCELLED when the person declines to locate
- * a missing file. */
+/* CURRENT (may be NULL) is reused when the state names its file, and so
+ * is CURRENT_ENCODER (may be NULL) when the state's text domains come
+ * from its hypernetwork.  The task fails with G_IO_ERROR_CANCELLED when
+ * the person declines to locate a missing file. */
 void            hd_state_open_async       (GtkWindow           *parent,
                                            const char          *path,
                                            HdGenerator         *current,
+                                           HdTextEncoder       *current_encoder,
                                            GCancellable        *cancellable,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);

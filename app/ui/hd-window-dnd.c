@@ -161,6 +161,9 @@ on_state_opened (GObject      *source,
         }
       if (!hd_session_apply_state (self->session, opened->state, opened->domains, source_name, &error))
         _hd_window_show_error (self, _("Could Not Reopen"), error->message);
+      /* Prompts can be typed again with the hypernetwork of the rows. */
+      else if (opened->text_encoder != NULL && opened->text_encoder != self->text_encoder)
+        _hd_window_set_text_encoder (self, opened->text_encoder, NULL);
     }
 
   _hd_window_update_page (self);
@@ -180,7 +183,7 @@ _hd_window_open_state (HdWindow   *self,
   self->n_loading++;
   _hd_window_update_page (self);
   hd_state_open_async (GTK_WINDOW (self), path, hd_session_get_generator (self->session),
-                       self->cancellable, on_state_opened, op);
+                       self->text_encoder, self->cancellable, on_state_opened, op);
 }
 
 static gboolean

@@ -9,6 +9,8 @@
 #include <adwaita.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "hd-ui-test-util.h"
 
 static guint
@@ -128,6 +130,32 @@ test_text_rows (void)
   g_assert_nonnull (strstr (gtk_label_get_label (hd_window_get_text_message (window)), "tokens"));
   g_assert_cmpuint (n_domains (window), ==, 1);
   type_prompt (window, "");
+
+  /* A saved state with the prompt reopens in a new window with its row,
+   * the same pixels, and the entry ready for more prompts. */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("hd-text-XXXXXX", NULL);
+    g_autofree char *state_path = g_build_filename (dir, "state.json", NULL);
+    const char *state_paths[] = { state_path, NULL };
+    g_autoptr(GError) error = NULL;
+    HdWindow *other;
+    HdRenderFrame *reopened;
+
+    hd_ui_test_wait_for_current (window, 30000);
+    frame = hd_window_get_full_frame (window);
+    g_assert_true (hd_state_save_file (frame->job->state, state_path, &error));
+    g_assert_no_error (error);
+    other = hd_ui_test_open_window (NULL);
+    hd_ui_test_open_paths (other, state_paths);
+    hd_ui_test_wait_for_current (other, 30000);
+    reopened = hd_window_get_full_frame (other);
+    g_assert_true (hd_state_equal (reopened->job->state, frame->job->state));
+    hd_ui_test_assert_screen_matches_engine (other);
+    g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (hd_window_get_text_entry (other))));
+    hd_ui_test_close_window (other);
+    g_unlink (state_path);
+    g_rmdir (dir);
+  }
 
   hd_ui_test_close_window (window);
 }
