@@ -267,16 +267,7 @@ open_state (HdState      *state,
 {
   if (!hd_state_open_files (state, origin, gen, domains, error))
     return FALSE;
-
-  g_free (state->generator_path);
-  state->generator_path = g_strdup ((*gen)->path);
-  for (guint i = 0; i < (*domains)->len; i++)
-    {
-      HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
-
-      g_free (sd->path);
-      sd->path = g_strdup (((HdDomain *) g_ptr_array_index (*domains, i))->path);
-    }
+  hd_state_record_found (state, *gen, *domains);
   return TRUE;
 }
 

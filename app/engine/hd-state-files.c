@@ -158,6 +158,30 @@ find_or_fail (const char  *recorded,
   return found;
 }
 
+void
+hd_state_record_found (HdState     *state,
+                       HdGenerator *gen,
+                       GPtrArray   *domains)
+{
+  g_return_if_fail (domains->len == state->domains->len);
+
+  g_free (state->generator_path);
+  state->generator_path = g_strdup (gen->path);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      HdStateDomain *sd = &g_array_index (state->domains, HdStateDomain, i);
+      HdDomain *domain = g_ptr_array_index (domains, i);
+
+      g_free (sd->path);
+      sd->path = g_strdup (domain->path);
+      if (domain->prompt != NULL)
+        {
+          g_free (state->hypernetwork_path);
+          state->hypernetwork_path = g_strdup (domain->hypernetwork_path);
+        }
+    }
+}
+
 gboolean
 hd_state_has_texts (const HdState *state)
 {

@@ -36,6 +36,14 @@ HdDomain  *hd_state_load_domain    (const char    *path,
                                     const char    *id,
                                     GError       **error);
 
+/* Records in STATE where its files were found: GEN's path, each domain's
+ * (DOMAINS: the loaded HdDomain* of STATE's domains, in order) and the
+ * hypernetwork of its text domains, so that what is written next names
+ * real files. */
+void       hd_state_record_found   (HdState       *state,
+                                    HdGenerator   *gen,
+                                    GPtrArray     *domains);
+
 /* Whether STATE has text domains (prompts). */
 gboolean   hd_state_has_texts      (const HdState *state);
 /* The encoder of STATE's hypernetwork (looked for next to ORIGIN when it

@@ -132,6 +132,25 @@ hd_state_equal (const HdState *a,
   return TRUE;
 }
 
+static void
+add_text (HdState    *state,
+          const char *prompt,
+          double      weight,
+          int         min_res,
+          int         max_res)
+{
+  HdStateDomain d = {
+    .name = g_strdup (prompt),
+    .prompt = g_strdup (prompt),
+    .weight = weight,
+    .min_res = min_res,
+    .max_res = max_res,
+  };
+
+  g_return_if_fail (prompt != NULL);
+  g_array_append_val (state->domains, d);
+}
+
 void
 hd_state_add_domain (HdState  *state,
                      HdDomain *domain,
@@ -149,7 +168,7 @@ hd_state_add_domain (HdState  *state,
           state->hypernetwork_path = g_strdup (domain->hypernetwork_path);
           state->hypernetwork_name = g_strdup (domain->hypernetwork_name);
         }
-      hd_state_add_text (state, domain->prompt, weight, min_res, max_res);
+      add_text (state, domain->prompt, weight, min_res, max_res);
       return;
     }
   d = (HdStateDomain) {
@@ -160,25 +179,6 @@ hd_state_add_domain (HdState  *state,
     .min_res = min_res,
     .max_res = max_res,
   };
-  g_array_append_val (state->domains, d);
-}
-
-void
-hd_state_add_text (HdState    *state,
-                   const char *prompt,
-                   double      weight,
-                   int         min_res,
-                   int         max_res)
-{
-  HdStateDomain d = {
-    .name = g_strdup (prompt),
-    .prompt = g_strdup (prompt),
-    .weight = weight,
-    .min_res = min_res,
-    .max_res = max_res,
-  };
-
-  g_return_if_fail (prompt != NULL);
   g_array_append_val (state->domains, d);
 }
 

@@ -61,14 +61,10 @@ void      hd_state_free          (HdState     *state);
  * numbers, the domains' paths, ids, names, weights and ranges). */
 gboolean  hd_state_equal         (const HdState *a,
                                   const HdState *b);
+/* Adds DOMAIN: a file, or a text domain (its prompt, and its
+ * hypernetwork, which all text domains of a state share). */
 void      hd_state_add_domain    (HdState     *state,
                                   HdDomain    *domain,
-                                  double       weight,
-                                  int          min_res,
-                                  int          max_res);
-/* Adds the text domain PROMPT (HYPERNETWORK_PATH and _NAME must be set). */
-void      hd_state_add_text      (HdState     *state,
-                                  const char  *prompt,
                                   double       weight,
                                   int          min_res,
                                   int          max_res);

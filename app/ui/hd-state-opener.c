@@ -118,21 +118,8 @@ load_thread (GTask        *task,
   opened->state = g_steal_pointer (&data->state);
   opened->origin = g_strdup (data->origin);
   /* Paths as found: what the restored session will record. */
-  g_free (opened->state->generator_path);
-  opened->state->generator_path = g_strdup (opened->generator->path);
-  for (guint i = 0; i < opened->domains->len; i++)
-    {
-      HdStateDomain *sd = &g_array_index (opened->state->domains, HdStateDomain, i);
-
-      g_free (sd->path);
-      sd->path = g_strdup (((HdDomain *) g_ptr_array_index (opened->domains, i))->path);
-    }
-  if (encoder != NULL)
-    {
-      g_free (opened->state->hypernetwork_path);
-      opened->state->hypernetwork_path = g_strdup (hd_text_encoder_get_hypernetwork (encoder)->path);
-      opened->text_encoder = g_steal_pointer (&encoder);
-    }
+  hd_state_record_found (opened->state, opened->generator, opened->domains);
+  opened->text_encoder = g_steal_pointer (&encoder);
   g_task_return_pointer (task, g_steal_pointer (&opened), (GDestroyNotify) hd_opened_state_free);
 }
 
