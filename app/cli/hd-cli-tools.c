@@ -261,11 +261,12 @@ hd_cli_render_state (const HdCliTools  *args,
 static gboolean
 open_state (HdState      *state,
             const char   *origin,
+            const char   *device,
             HdGenerator **gen,
             GPtrArray   **domains,
             GError      **error)
 {
-  if (!hd_state_open_files (state, origin, gen, domains, error))
+  if (!hd_state_open_files (state, origin, device, gen, domains, error))
     return FALSE;
   hd_state_record_found (state, *gen, *domains);
   return TRUE;
@@ -306,7 +307,7 @@ hd_cli_run_from_state (const HdCliTools  *args,
   state = hd_state_read_any (args->from_png, error);
   if (state == NULL)
     return 1;
-  if (!open_state (state, args->from_png, &gen, &domains, error))
+  if (!open_state (state, args->from_png, args->device, &gen, &domains, error))
     return 1;
   if (args->contact_sheet)
     return hd_cli_run_sheet (args, state, gen, domains, error);
@@ -445,7 +446,7 @@ hd_cli_run_animation (const HdCliTools  *args,
       g_autoptr(HdGenerator) gen = NULL;
       g_autoptr(GPtrArray) domains = NULL;
 
-      if (state == NULL || !open_state (state, args->animate[i], &gen, &domains, error))
+      if (state == NULL || !open_state (state, args->animate[i], args->device, &gen, &domains, error))
         return 1;
       if (first_gen == NULL)
         {

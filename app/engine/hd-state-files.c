@@ -195,6 +195,7 @@ HdTextEncoder *
 hd_state_open_hypernetwork (const HdState  *state,
                             const char     *origin,
                             HdGenerator    *gen,
+                            const char     *device,
                             GError        **error)
 {
   g_autofree char *path = find_or_fail (state->hypernetwork_path, FILE_HYPERNETWORK, origin, error);
@@ -203,12 +204,13 @@ hd_state_open_hypernetwork (const HdState  *state,
   if (path == NULL || (hn = hd_hypernetwork_load (path, error)) == NULL ||
       !hd_hypernetwork_check (hn, gen, error))
     return NULL;
-  return hd_text_encoder_new (hn, NULL, error);
+  return hd_text_encoder_new (hn, device, error);
 }
 
 gboolean
 hd_state_open_files (const HdState *state,
                      const char    *origin,
+                     const char    *device,
                      HdGenerator  **gen_out,
                      GPtrArray    **domains_out,
                      GError       **error)
@@ -227,7 +229,7 @@ hd_state_open_files (const HdState *state,
   if (gen == NULL)
     return FALSE;
   if (hd_state_has_texts (state) &&
-      (encoder = hd_state_open_hypernetwork (state, origin, gen, error)) == NULL)
+      (encoder = hd_state_open_hypernetwork (state, origin, gen, device, error)) == NULL)
     return FALSE;
 
   for (guint i = 0; i < state->domains->len; i++)

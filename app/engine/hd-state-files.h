@@ -47,18 +47,21 @@ void       hd_state_record_found   (HdState       *state,
 /* Whether STATE has text domains (prompts). */
 gboolean   hd_state_has_texts      (const HdState *state);
 /* The encoder of STATE's hypernetwork (looked for next to ORIGIN when it
- * moved), checked against GEN. */
+ * moved), checked against GEN, encoding on the Vulkan device DEVICE (as
+ * hd_vk_context_new takes it). */
 HdTextEncoder *hd_state_open_hypernetwork (const HdState *state,
                                            const char    *origin,
                                            HdGenerator   *gen,
+                                           const char    *device,
                                            GError       **error);
 
 /* Loads the generator and the domains STATE names, looking for moved
  * files next to ORIGIN; a file found nowhere is an error naming it.
  * *DOMAINS gets one HdDomain* per state domain, in order; text domains
- * are encoded with the state's hypernetwork. */
+ * are encoded with the state's hypernetwork on DEVICE. */
 gboolean   hd_state_open_files     (const HdState *state,
                                     const char    *origin,
+                                    const char    *device,
                                     HdGenerator  **gen,
                                     GPtrArray    **domains,
                                     GError       **error);

@@ -69,9 +69,24 @@ hd_file_kind_guess (const char  *path,
   return HD_FILE_UNKNOWN;
 }
 
+/* The files to load, and the Vulkan device a hypernetwork's encoder uses. */
+typedef struct {
+  GStrv  paths;
+  char  *device;
+} LoadFiles;
+
+static void
+load_files_free (LoadFiles *load)
+{
+  g_strfreev (load->paths);
+  g_free (load->device);
+  g_free (load);
+}
+
 static void
 load_one (HdLoadResult *result,
-          const char   *path)
+          const char   *path,
+          const char   *device)
 {
   g_autoptr(GError) error = NULL;
 
@@ -109,7 +124,7 @@ load_one (HdLoadResult *result,
     case HD_FILE_HYPERNETWORK:
       {
         g_autoptr(HdHypernetwork) hn = hd_hypernetwork_load (path, &error);
-        HdTextEncoder *encoder = hn != NULL ? hd_text_encoder_new (hn, NULL, &error) : NULL;
+        HdTextEncoder *encoder = hn != NULL ? hd_text_encoder_new (hn, device, &error) : NULL;
 
         if (encoder != NULL)
           {
@@ -134,17 +149,17 @@ load_files_thread (GTask        *task,
                    gpointer      task_data,
                    GCancellable *cancellable)
 {
-  GStrv paths = task_data;
+  LoadFiles *load = task_data;
   HdLoadResult *result = g_new0 (HdLoadResult, 1);
 
   result->domains = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
   result->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
 
-  for (guint i = 0; paths[i] != NULL; i++)
+  for (guint i = 0; load->paths[i] != NULL; i++)
     {
       if (g_cancellable_is_cancelled (cancellable))
         break;
-      load_one (result, paths[i]);
+      load_one (result, load->paths[i], load->device);
     }
 
   g_task_return_pointer (task, result, (GDestroyNotify) hd_load_result_free);
@@ -153,12 +168,14 @@ load_files_thread (GTask        *task,
 void
 hd_load_files_async (GFile               **files,
                      guint                 n_files,
+                     const char           *device,
                      GCancellable         *cancellable,
                      GAsyncReadyCallback   callback,
                      gpointer              user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GPtrArray) paths = g_ptr_array_new_null_terminated (n_files, g_free, TRUE);
+  LoadFiles *load;
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, hd_load_files_async);
@@ -177,7 +194,10 @@ hd_load_files_async (GFile               **files,
       g_ptr_array_add (paths, path);
     }
 
-  g_task_set_task_data (task, g_ptr_array_steal (paths, NULL), (GDestroyNotify) g_strfreev);
+  load = g_new0 (LoadFiles, 1);
+  load->paths = (GStrv) g_ptr_array_steal (paths, NULL);
+  load->device = g_strdup (device);
+  g_task_set_task_data (task, load, (GDestroyNotify) load_files_free);
   g_task_run_in_thread (task, load_files_thread);
 }
 

@@ -38,8 +38,11 @@ typedef enum {
 HdFileKind    hd_file_kind_guess    (const char          *path,
                                      GError             **error);
 
+/* DEVICE: the Vulkan device (as hd_vk_context_new takes it) that a
+ * hypernetwork among the files encodes prompts on. */
 void          hd_load_files_async   (GFile              **files,
                                      guint                n_files,
+                                     const char          *device,
                                      GCancellable        *cancellable,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data);

@@ -19,6 +19,7 @@ typedef struct
   char        *origin;
   HdGenerator *current;
   HdTextEncoder *current_encoder;
+  char        *device;     /* of a new text encoder */
   GPtrArray   *paths;      /* char*: generator, then every domain; NULL until found */
   guint        next;       /* the next path to find */
 } OpenData;
@@ -31,6 +32,7 @@ open_data_free (OpenData *data)
   g_free (data->origin);
   g_clear_pointer (&data->current, hd_generator_unref);
   g_clear_pointer (&data->current_encoder, hd_text_encoder_unref);
+  g_free (data->device);
   g_clear_pointer (&data->paths, g_ptr_array_unref);
   g_free (data);
 }
@@ -96,7 +98,7 @@ load_thread (GTask        *task,
           g_autoptr(HdHypernetwork) hn = hd_hypernetwork_load (path, &error);
 
           if (hn == NULL || !hd_hypernetwork_check (hn, opened->generator, &error) ||
-              (encoder = hd_text_encoder_new (hn, NULL, &error)) == NULL)
+              (encoder = hd_text_encoder_new (hn, data->device, &error)) == NULL)
             {
               g_task_return_error (task, error);
               return;
@@ -232,6 +234,7 @@ hd_state_open_async (GtkWindow           *parent,
                      const char          *path,
                      HdGenerator         *current,
                      HdTextEncoder       *current_encoder,
+                     const char          *device,
                      GCancellable        *cancellable,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
@@ -258,6 +261,7 @@ hd_state_open_async (GtkWindow           *parent,
   data->origin = g_canonicalize_filename (path, NULL);
   data->current = current != NULL ? hd_generator_ref (current) : NULL;
   data->current_encoder = current_encoder != NULL ? hd_text_encoder_ref (current_encoder) : NULL;
+  data->device = g_strdup (device);
   data->paths = g_ptr_array_new_full (state->domains->len + 1, g_free);
   g_ptr_array_set_size (data->paths, state->domains->len + 1);
   g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);

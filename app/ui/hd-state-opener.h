@@ -29,12 +29,13 @@ void            hd_opened_state_free      (HdOpenedState       *opened);
 
 /* CURRENT (may be NULL) is reused when the state names its file, and so
  * is CURRENT_ENCODER (may be NULL) when the state's text domains come
- * from its hypernetwork.  The task fails with G_IO_ERROR_CANCELLED when
+ * from its hypernetwork; a new encoder uses the Vulkan device DEVICE.  The task fails with G_IO_ERROR_CANCELLED when
  * the person declines to locate a missing file. */
 void            hd_state_open_async       (GtkWindow           *parent,
                                            const char          *path,
                                            HdGenerator         *current,
                                            HdTextEncoder       *current_encoder,
+                                           const char          *device,
                                            GCancellable        *cancellable,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);

@@ -177,13 +177,15 @@ _hd_window_open_state (HdWindow   *self,
                       gboolean    is_session)
 {
   StateOpen *op = g_new0 (StateOpen, 1);
+  /* Text prompts are encoded on the device that renders. */
+  g_autofree char *device = g_settings_get_string (self->settings, "device");
 
   op->self = g_object_ref (self);
   op->is_session = is_session;
   self->n_loading++;
   _hd_window_update_page (self);
   hd_state_open_async (GTK_WINDOW (self), path, hd_session_get_generator (self->session),
-                       self->text_encoder, self->cancellable, on_state_opened, op);
+                       self->text_encoder, device, self->cancellable, on_state_opened, op);
 }
 
 static gboolean
@@ -202,6 +204,7 @@ hd_window_open_files (HdWindow  *self,
                       guint      n_files)
 {
   g_autoptr(GPtrArray) others = g_ptr_array_new ();
+  g_autofree char *device = NULL;
 
   g_return_if_fail (HD_IS_WINDOW (self));
 
@@ -221,9 +224,10 @@ hd_window_open_files (HdWindow  *self,
   if (n_files == 0)
     return;
 
+  device = g_settings_get_string (self->settings, "device");
   self->n_loading++;
   _hd_window_update_page (self);
-  hd_load_files_async (files, n_files, self->cancellable, on_files_loaded, g_object_ref (self));
+  hd_load_files_async (files, n_files, device, self->cancellable, on_files_loaded, g_object_ref (self));
 }
 
 static gboolean

@@ -330,7 +330,7 @@ test_session_job_and_file_agree (void)
       g_assert_no_error (error);
       read = hd_state_read_any (state_path, &error);
       g_assert_no_error (error);
-      g_assert_true (hd_state_open_files (read, state_path, &file_gen, &file_domains, &error));
+      g_assert_true (hd_state_open_files (read, state_path, NULL, &file_gen, &file_domains, &error));
       g_assert_no_error (error);
       g_assert_true (hd_state_prepare (read, file_gen, file_domains, &from_file, &error));
       g_assert_no_error (error);
