@@ -9,6 +9,7 @@
 #include "hd-hypernetwork.h"
 #include "hd-latent.h"
 #include "hd-test-util.h"
+#include "hd-text-encoder.h"
 #include "hd-text-gpu.h"
 #include "hd-text-reference.h"
 
@@ -174,6 +175,33 @@ test_random_mappers (void)
     }
 }
 
+/* Prompts through the encoder object: the same prompt is encoded once,
+ * and its domain is the one the fixtures expect. */
+static void
+test_encoder_cache (void)
+{
+  g_autoptr(HdHypernetwork) hn = hd_test_load_hypernetwork ("tiny-text.safetensors");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdTextEncoder) encoder = hd_text_encoder_new (hn, NULL, &error);
+  g_autoptr(HdDomain) a = NULL;
+  g_autoptr(HdDomain) b = NULL;
+  g_autoptr(HdDomain) c = NULL;
+
+  g_assert_no_error (error);
+  a = hd_text_encoder_get_domain (encoder, "Pixar style", &error);
+  g_assert_no_error (error);
+  b = hd_text_encoder_get_domain (encoder, "Pixar style", &error);
+  g_assert_no_error (error);
+  g_assert_true (a == b);
+  g_assert_cmpuint (hd_text_encoder_get_n_encoded (encoder), ==, 1);
+  c = hd_text_encoder_get_domain (encoder, "pixar style", &error);
+  g_assert_no_error (error);
+  g_assert_true (c != a);
+  g_assert_cmpuint (hd_text_encoder_get_n_encoded (encoder), ==, 2);
+  g_assert_cmpstr (a->prompt, ==, "Pixar style");
+  g_assert_cmpstr (a->hypernetwork_name, ==, "mapper-tiny");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -188,6 +216,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/TextGpu/domains", test_domains);
   g_test_add_func ("/Hyperdomain/TextGpu/many-lengths", test_many_lengths);
   g_test_add_func ("/Hyperdomain/TextGpu/random-mappers", test_random_mappers);
+  g_test_add_func ("/Hyperdomain/TextGpu/encoder-cache", test_encoder_cache);
   status = g_test_run ();
   g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
   hd_vk_context_unref (context);

@@ -182,7 +182,8 @@ hd_state_record_found (HdState     *state,
     }
 }
 
-gboolean
+/* Whether STATE has text domains (prompts). */
+static gboolean
 hd_state_has_texts (const HdState *state)
 {
   for (guint i = 0; i < state->domains->len; i++)

@@ -44,8 +44,6 @@ void       hd_state_record_found   (HdState       *state,
                                     HdGenerator   *gen,
                                     GPtrArray     *domains);
 
-/* Whether STATE has text domains (prompts). */
-gboolean   hd_state_has_texts      (const HdState *state);
 /* The encoder of STATE's hypernetwork (looked for next to ORIGIN when it
  * moved), checked against GEN, encoding on the Vulkan device DEVICE (as
  * hd_vk_context_new takes it). */

@@ -252,12 +252,6 @@ hd_compute_get_context (HdCompute *c)
   return c->ctx;
 }
 
-const HdComputeOptions *
-hd_compute_get_options (HdCompute *c)
-{
-  return &c->options;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Kernels                                                                  */
 
@@ -355,12 +349,6 @@ hd_compute_kernel (HdCompute           *c,
   kernel->info.shader = g_intern_string (info->shader);
   g_ptr_array_add (c->kernels, kernel);
   return kernel;
-}
-
-const char *
-hd_kernel_get_name (HdKernel *kernel)
-{
-  return kernel->name;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -56,13 +56,11 @@ HdCompute   *hd_compute_new            (HdVkContext             *ctx,
 /* Waits for the device, then releases everything CTX handed out. */
 void         hd_compute_free           (HdCompute               *c);
 HdVkContext *hd_compute_get_context    (HdCompute               *c);
-const HdComputeOptions *hd_compute_get_options (HdCompute       *c);
 
 /* Kernels. */
 HdKernel    *hd_compute_kernel         (HdCompute               *c,
                                         const HdKernelInfo      *info,
                                         GError                 **error);
-const char  *hd_kernel_get_name        (HdKernel                *kernel);
 
 /* Buffers.  KIND groups buffers in the memory report (a static string,
  * e.g. "activations"); WHAT names this one in error messages.  A buffer
