@@ -33,6 +33,7 @@
 // every frame), then z, w and the blended domain vector.
 #define HD_FRAME_PSI    0
 #define HD_FRAME_CUTOFF 1   // int bits; < 0 truncates every w
+#define HD_FRAME_STYLE  2   // int bits; 1: mix the style latents at style_off
 #define HD_FRAME_HEADER 4   // floats
 
 // Tile sizes, passed to the conv kernels as specialization constants
@@ -83,6 +84,7 @@ HD_PUSH_BEGIN (HdTruncatePush)
   HD_U32 src_stride;     // 0 broadcasts one w
   HD_U32 avg_off;        // w_avg in mapping
   HD_U32 ws_off;         // output in latent
+  HD_U32 style_off;      // in frame: alpha[num_ws], then sum[num_ws][w_dim]
 HD_PUSH_END (HdTruncatePush)
 #endif
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Broadcast to num_ws and truncation: w_k = w_avg + psi (w_k - w_avg) for
 // k < cutoff.  The source is the mapping output (the same w for every k)
-// or a W / W+ latent uploaded by the host.
+// or a W / W+ latent uploaded by the host.  Then the style latents of
+// image-driven domains, when the frame has them.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "hd-common.glsl"
@@ -34,6 +35,13 @@ main ()
     {
       float avg = mapping[pc.avg_off + j];
       w = avg + psi * (w - avg);
+    }
+  // Style latents after truncation (generator-math §7).
+  if (floatBitsToInt (frame[HD_FRAME_STYLE]) != 0)
+    {
+      precise float keep = 1.0 - frame[pc.style_off + k];
+      precise float mixed = keep * w + frame[pc.style_off + pc.num_ws + idx];
+      w = mixed;
     }
   latent[pc.ws_off + idx] = w;
 }

@@ -481,6 +481,224 @@ test_bad_domains (void)
     }
 }
 
+
+/* A domain with style latents (formats.md §2 style.w) built in memory:
+ * STYLE is NULL for none; FROM_TEXT the metadata (NULL: absent). */
+static GPtrArray *
+load_built_style (const char  *style_name,
+                  gint64       rows,
+                  gint64       cols,
+                  guint        n_dims,
+                  const char  *from_key,
+                  const char  *from_text,
+                  float        first,
+                  gboolean     pack,
+                  GError     **error)
+{
+  g_autoptr(HdSafetensorsWriter) writer = hd_safetensors_writer_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(HdSafetensors) st = NULL;
+  g_autofree float *values = g_new0 (float, MAX (rows * cols, 64));
+  gint64 layer_shape[1] = { 64 };
+  gint64 shape[3] = { rows, cols, 1 };
+
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.kind", pack ? "domain-pack" : "domain");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.version", "1");
+  hd_safetensors_writer_set_metadata (writer, "hyperdomain.modulation", "input-after-demod");
+  hd_safetensors_writer_set_metadata (writer, pack ? "im.name" : "hyperdomain.name", "Image");
+  if (from_text != NULL)
+    hd_safetensors_writer_set_metadata (writer, from_key, from_text);
+  hd_safetensors_writer_add_f32 (writer, pack ? "im/synthesis.b8.conv0" : "synthesis.b8.conv0",
+                                 HD_DTYPE_F32, layer_shape, 1, values);
+  values[0] = first;
+  if (style_name != NULL)
+    hd_safetensors_writer_add_f32 (writer, style_name, HD_DTYPE_F32, shape, n_dims, values);
+  bytes = hd_safetensors_writer_to_bytes (writer);
+  st = hd_safetensors_new_from_bytes (bytes, "built.safetensors", error);
+  g_assert_nonnull (st);
+  return hd_domain_load_from_safetensors (st, NULL, error);
+}
+
+static void
+test_bad_style (void)
+{
+  const char *key = "hyperdomain.style_from";
+  struct {
+    const char *style_name;
+    gint64 rows, cols;
+    guint n_dims;
+    const char *from_key, *from_text;
+    float first;
+    gboolean pack;
+    int code;
+    const char *needle;
+  } cases[] = {
+    { "style.w", 5, 48, 1, key, "3", 0.0f, FALSE, HD_ERROR_SHAPE,
+      "tensor “style.w” (style latents) must have the shape [layers, w_dim]" },
+    { "style.w", 5, 5000, 2, key, "3", 0.0f, FALSE, HD_ERROR_SHAPE, "at most [4096, 4096]" },
+    { "style.w", 5, 48, 2, key, NULL, 0.0f, FALSE, HD_ERROR_FORMAT,
+      "has style latents (“style.w”) but hyperdomain.style_from is (missing)" },
+    { "style.w", 5, 48, 2, key, "-1", 0.0f, FALSE, HD_ERROR_FORMAT,
+      "hyperdomain.style_from is -1; it must be the first layer they replace" },
+    { "style.w", 5, 48, 2, key, "seven", 0.0f, FALSE, HD_ERROR_FORMAT, "is seven" },
+    { "style.w", 5, 48, 2, key, "3", NAN, FALSE, HD_ERROR_FORMAT,
+      "tensor “style.w” contains NaN or infinite values" },
+    { NULL, 5, 48, 2, key, "3", 0.0f, FALSE, HD_ERROR_FORMAT,
+      "hyperdomain.style_from is set but the file has no style latents" },
+    { "im/style.w", 5, 48, 2, "im.style_from", NULL, 0.0f, TRUE, HD_ERROR_FORMAT,
+      "but im.style_from is (missing)" },
+    { "im/style.w", 5, 48, 3, "im.style_from", "3", 0.0f, TRUE, HD_ERROR_SHAPE,
+      "tensor “im/style.w” (style latents)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) result = load_built_style (cases[i].style_name, cases[i].rows,
+                                                      cases[i].cols, cases[i].n_dims,
+                                                      cases[i].from_key, cases[i].from_text,
+                                                      cases[i].first, cases[i].pack, &error);
+
+      expect_built_error (result, error, cases[i].code, cases[i].needle);
+    }
+}
+
+static float *
+random_floats (guint32 seed,
+               gsize   n)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  float *v = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, -2.0, 2.0);
+  g_rand_free (rand);
+  return v;
+}
+
+/* Style latents: saved and read back (single file and pack), checked
+ * against the generator, and blended as generator-math §7 says. */
+static void
+test_style (void)
+{
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autoptr(HdDomain) a = load_one ("tiny-domain-a.safetensors");
+  g_autoptr(HdDomain) b = load_one ("tiny-domain-b.safetensors");
+  g_autofree char *dir = hd_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "image.safetensors", NULL);
+  int w_dim = gen->config.w_dim, from = 3, rows = gen->num_ws - from;
+  g_autofree float *style_a = random_floats (5, (gsize) rows * w_dim);
+  g_autofree float *style_b = random_floats (6, (gsize) (rows + 1) * w_dim);
+  g_autofree float *alpha = g_new (float, gen->num_ws);
+  g_autofree float *sum = g_new (float, (gsize) gen->num_ws * w_dim);
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  HdDomain *image, *image_b;
+  HdBlendTerm terms[3];
+
+  g_assert_cmpint (a->style_from, ==, -1);
+  g_assert_null (a->style_w);
+  hd_domain_set_style (a, from, rows, w_dim, style_a);
+  g_assert_true (hd_domain_save (a, NULL, path, &error));
+  g_assert_no_error (error);
+  loaded = hd_domain_load_all (path, &error);
+  g_assert_no_error (error);
+  image = g_ptr_array_index (loaded, 0);
+  g_assert_cmpint (image->style_from, ==, from);
+  g_assert_cmpint (image->style_rows, ==, rows);
+  g_assert_cmpint (image->style_dim, ==, w_dim);
+  g_assert_cmpmem (image->style_w, sizeof (float) * rows * w_dim, style_a,
+                   sizeof (float) * rows * w_dim);
+  g_assert_cmpuint (g_hash_table_size (image->layers), ==, g_hash_table_size (a->layers));
+  g_assert_true (hd_domain_check (image, gen, NULL, &error));
+  g_assert_no_error (error);
+
+  /* Latents that do not end at the generator's last layer, or of another
+   * w_dim, belong to another generator. */
+  hd_domain_set_style (b, from - 1, rows, w_dim, style_b);
+  g_assert_false (hd_domain_check (b, gen, NULL, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "its style latents are 5 × 48 from layer 2, where "
+                                            "that generator takes 8 layers of 48"));
+  g_clear_error (&error);
+  hd_domain_set_style (b, from - 1, rows + 1, w_dim - 1, style_b);
+  g_assert_false (hd_domain_check (b, gen, NULL, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_SHAPE);
+  g_clear_error (&error);
+  hd_domain_set_style (b, from - 1, rows + 1, w_dim, style_b);
+  g_assert_true (hd_domain_check (b, gen, NULL, &error));
+  image_b = b;
+
+  /* No term with style latents: nothing to mix. */
+  terms[0] = (HdBlendTerm) { load_one ("tiny-domain-partial.safetensors"), 1.0f, 0, 0 };
+  alpha[0] = 42.0f;
+  g_assert_false (hd_domain_blend_style (gen, terms, 1, alpha, sum));
+  g_assert_cmpfloat (alpha[0], ==, 42.0f);
+
+  /* α and Σ α S per layer, with the layer ranges: w_k belongs to the
+   * block whose first conv reads it (tiny: w_0 b4, w_1 and w_2 b8, w_3
+   * and w_4 b16, w_5 and w_6 b32, w_7 the last ToRGB, b32). */
+  terms[1] = (HdBlendTerm) { image, 0.75f, 0, 0 };
+  terms[2] = (HdBlendTerm) { image_b, -0.5f, 16, 16 };
+  g_assert_true (hd_domain_blend_style (gen, terms, 3, alpha, sum));
+  for (int k = 0; k < gen->num_ws; k++)
+    {
+      int res = k == 0 ? 4 : k == gen->num_ws - 1 ? 32 : 4 << ((k + 1) / 2);
+      gboolean in_a = k >= from, in_b = k >= from - 1 && res == 16;
+      float want_alpha = (in_a ? 0.75f : 0.0f) + (in_b ? -0.5f : 0.0f);
+
+      g_assert_cmpfloat_with_epsilon (alpha[k], want_alpha, 1e-7);
+      for (int j = 0; j < w_dim; j++)
+        {
+          float want = 0.0f;
+          if (in_a)
+            want += 0.75f * style_a[(gsize) (k - from) * w_dim + j];
+          if (in_b)
+            want += -0.5f * style_b[(gsize) (k - from + 1) * w_dim + j];
+          g_assert_cmpfloat_with_epsilon (sum[(gsize) k * w_dim + j], want, 1e-6);
+        }
+    }
+  hd_domain_unref (terms[0].domain);
+
+  /* A pack carries them as <id>/style.w and <id>.style_from. */
+  {
+    g_autoptr(HdSafetensorsWriter) writer = hd_safetensors_writer_new ();
+    g_autoptr(GBytes) bytes = NULL;
+    g_autoptr(HdSafetensors) st = NULL;
+    g_autoptr(GPtrArray) pack = NULL;
+    HdDomainLayer *layer = g_hash_table_lookup (a->layers, "synthesis.b8.conv0");
+    gint64 lshape[1] = { layer->length }, sshape[2] = { rows, w_dim };
+    HdDomain *p;
+
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.kind", "domain-pack");
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.version", "1");
+    hd_safetensors_writer_set_metadata (writer, "hyperdomain.modulation", "input-after-demod");
+    hd_safetensors_writer_set_metadata (writer, "im.name", "Image");
+    hd_safetensors_writer_set_metadata (writer, "im.style_from", "3");
+    hd_safetensors_writer_set_metadata (writer, "tx.name", "Text");
+    hd_safetensors_writer_add_f32 (writer, "im/synthesis.b8.conv0", HD_DTYPE_F32, lshape, 1,
+                                   layer->values);
+    hd_safetensors_writer_add_f32 (writer, "im/style.w", HD_DTYPE_F16, sshape, 2, style_a);
+    hd_safetensors_writer_add_f32 (writer, "tx/synthesis.b8.conv0", HD_DTYPE_F32, lshape, 1,
+                                   layer->values);
+    bytes = hd_safetensors_writer_to_bytes (writer);
+    st = hd_safetensors_new_from_bytes (bytes, "pack.safetensors", &error);
+    g_assert_no_error (error);
+    pack = hd_domain_load_from_safetensors (st, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (pack->len, ==, 2);
+    p = g_ptr_array_index (pack, 0);
+    g_assert_cmpstr (p->id, ==, "im");
+    g_assert_cmpint (p->style_from, ==, 3);
+    g_assert_cmpint (p->style_rows, ==, rows);
+    g_assert_cmpfloat_with_epsilon (p->style_w[7], style_a[7], 2e-3);
+    g_assert_true (hd_domain_check (p, gen, NULL, &error));
+    p = g_ptr_array_index (pack, 1);
+    g_assert_null (p->style_w);
+  }
+  hd_test_rmdir_recursive (dir);
+}
+
 static void
 test_version (void)
 {
@@ -607,6 +825,8 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Domain/pack-bad-ids", test_pack_bad_ids);
   g_test_add_func ("/Hyperdomain/Domain/hash-in-name", test_hash_in_name);
   g_test_add_func ("/Hyperdomain/Domain/bad-domains", test_bad_domains);
+  g_test_add_func ("/Hyperdomain/Domain/bad-style", test_bad_style);
+  g_test_add_func ("/Hyperdomain/Domain/style", test_style);
   g_test_add_func ("/Hyperdomain/Domain/version", test_version);
   g_test_add_func ("/Hyperdomain/Domain/generator-as-domain", test_generator_as_domain);
   g_test_add_func ("/Hyperdomain/Domain/check", test_check);

@@ -343,6 +343,106 @@ test_mapping_cache (void)
   hd_renderer_free (renderer);
 }
 
+/* Style latents (generator-math §7): the GPU against the CPU reference;
+ * one image-driven domain at weight 1 is exactly the W+ latent with the
+ * reference's rows in place of the sample's truncated ones; weight 0 is
+ * the sample itself; a change of their weights maps again, a change of
+ * the domain vector alone does not. */
+static void
+test_style_latents (void)
+{
+  g_autoptr(HdGenerator) gen = shape_generator (&shape_tiny, 17);
+  HdRenderer *renderer = renderer_new (gen);
+  int w_dim = gen->config.w_dim, num_ws = gen->num_ws, from = 5;
+  gsize n_ws = (gsize) num_ws * w_dim;
+  g_autofree float *style = random_vector (41, n_ws, 1.2);
+  g_autofree float *alpha = g_new0 (float, num_ws);
+  g_autofree float *sum = g_new0 (float, n_ws);
+  g_autofree float *ws = g_new (float, n_ws);
+  g_autofree float *domain = random_vector (42, gen->domain_dim, 0.5);
+  g_autofree float *mixed = NULL, *replaced = NULL, *plain = NULL, *zero = NULL;
+  g_autoptr(GError) error = NULL;
+  HdRenderParams params, w_params;
+  HdRenderStats stats;
+  gsize n;
+
+  hd_render_params_init (&params);
+  params.seed = 3;
+  params.psi = 0.7f;
+  params.domain = domain;
+  for (int k = from; k < num_ws; k++)
+    {
+      alpha[k] = 1.0f;
+      memcpy (sum + (gsize) k * w_dim, style + (gsize) k * w_dim, sizeof (float) * w_dim);
+    }
+  params.style_alpha = alpha;
+  params.style_sum = sum;
+  mixed = render_gpu (renderer, &params, &n);
+  compare_render (renderer, &params, "style latents at weight 1");
+
+  /* The official inference: truncate every layer, then replace. */
+  w_params = params;
+  w_params.style_alpha = w_params.style_sum = NULL;
+  g_assert_true (hd_cpu_compute_ws (gen, &w_params, ws, &error));
+  g_assert_no_error (error);
+  memcpy (ws + (gsize) from * w_dim, style + (gsize) from * w_dim,
+          sizeof (float) * (num_ws - from) * w_dim);
+  w_params.latent_kind = HD_LATENT_W;
+  w_params.w = ws;
+  w_params.psi = 1.0f;
+  replaced = render_gpu (renderer, &w_params, NULL);
+  g_assert_cmpmem (mixed, n * sizeof (float), replaced, n * sizeof (float));
+
+  /* Weight 0: the sample itself. */
+  for (int k = 0; k < num_ws; k++)
+    alpha[k] = 0.0f;
+  memset (sum, 0, sizeof (float) * n_ws);
+  zero = render_gpu (renderer, &params, NULL);
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+  params.style_alpha = params.style_sum = NULL;
+  plain = render_gpu (renderer, &params, NULL);
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+  g_assert_cmpmem (zero, n * sizeof (float), plain, n * sizeof (float));
+
+  /* Two domains, partly negative, over a W+ latent with a cutoff. */
+  for (int k = from - 2; k < num_ws; k++)
+    {
+      alpha[k] = k >= from ? 0.4f : -0.3f;
+      for (int j = 0; j < w_dim; j++)
+        sum[(gsize) k * w_dim + j] = alpha[k] * style[(gsize) k * w_dim + j] +
+                                     (k >= from ? 0.2f * style[(gsize) (num_ws - 1 - k) * w_dim + j] : 0.0f);
+      if (k >= from)
+        alpha[k] += 0.2f;
+    }
+  params.style_alpha = alpha;
+  params.style_sum = sum;
+  params.latent_kind = HD_LATENT_W;
+  params.w = random_vector (43, n_ws, 1.0);
+  params.cutoff = 4;
+  compare_render (renderer, &params, "two style domains, W+ latent, cutoff 4");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+
+  /* A new domain vector with the same style latents reuses the mapping. */
+  params.domain = NULL;
+  compare_render (renderer, &params, "same style latents, no domain vector");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_true (stats.mapping_cached);
+  alpha[num_ws - 1] += 0.125f;
+  compare_render (renderer, &params, "one style weight changed");
+  hd_renderer_get_stats (renderer, &stats);
+  g_assert_false (stats.mapping_cached);
+
+  /* Weights without latents are refused. */
+  params.style_sum = NULL;
+  g_assert_false (hd_renderer_render (renderer, &params, mixed, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+  g_free ((float *) params.w);
+  hd_renderer_free (renderer);
+}
+
 /* Cancels the frame at the CANCEL_AT-th check (0: before any piece). */
 typedef struct {
   guint calls;
@@ -747,6 +847,7 @@ main (int   argc,
   add_kernel_tests ("res256", test_res256);
   add_kernel_tests ("latent-kinds", test_latent_kinds);
   add_kernel_tests ("mapping-cache", test_mapping_cache);
+  add_kernel_tests ("style-latents", test_style_latents);
   add_kernel_tests ("cancel", test_cancel);
   add_kernel_tests ("f16-weights", test_f16_weights);
   add_kernel_tests ("staging-upload", test_staging_upload);

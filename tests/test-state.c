@@ -295,7 +295,33 @@ test_prepare (void)
   hd_domain_blend (gen, terms, 2, expected_d);
   g_assert_cmpmem (prepared.params.domain, gen->domain_dim * sizeof (float),
                    expected_d, gen->domain_dim * sizeof (float));
+  g_assert_null (prepared.params.style_alpha);
+  g_assert_null (prepared.params.style_sum);
   hd_prepared_render_clear (&prepared);
+
+  /* A domain with style latents: blended as hd_domain_blend_style does. */
+  {
+    HdDomain *image = g_ptr_array_index (domains, 1);
+    int rows = gen->num_ws - 6;
+    g_autofree float *style = g_new (float, (gsize) rows * gen->config.w_dim);
+    g_autofree float *alpha = g_new (float, gen->num_ws);
+    g_autofree float *sum = g_new (float, n_w);
+
+    for (gsize i = 0; i < (gsize) rows * gen->config.w_dim; i++)
+      style[i] = (float) i / 100.0f - 1.0f;
+    hd_domain_set_style (image, 6, rows, gen->config.w_dim, style);
+    g_assert_true (hd_state_prepare (state, gen, domains, &prepared, &error));
+    g_assert_no_error (error);
+    g_assert_true (hd_domain_blend_style (gen, terms, 2, alpha, sum));
+    g_assert_true (prepared.params.style_alpha == prepared.style_alpha);
+    g_assert_cmpmem (prepared.params.style_alpha, gen->num_ws * sizeof (float),
+                     alpha, gen->num_ws * sizeof (float));
+    g_assert_cmpmem (prepared.params.style_sum, n_w * sizeof (float), sum, n_w * sizeof (float));
+    hd_prepared_render_clear (&prepared);
+    g_assert_null (prepared.style_alpha);
+    g_clear_pointer (&image->style_w, g_free);
+    image->style_from = -1;
+  }
 
   /* Mixed: the untruncated w of both seeds, lerped. */
   state->mix_seed = 3;

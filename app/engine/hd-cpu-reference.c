@@ -113,6 +113,20 @@ hd_cpu_compute_ws (HdGenerator          *gen,
           *v = avg + params->psi * (*v - avg);
         }
     }
+
+  /* Style latents after truncation (§7): w_k = (1 - α_k) w_k + Σ α_j S_j,k,
+   * which is S_k exactly for one such domain at weight 1. */
+  if (params->style_alpha != NULL && params->style_sum != NULL)
+    for (int k = 0; k < gen->num_ws; k++)
+      {
+        float keep = 1.0f - params->style_alpha[k];
+
+        for (int j = 0; j < w_dim; j++)
+          {
+            float *v = &ws[(gsize) k * w_dim + j];
+            *v = keep * *v + params->style_sum[(gsize) k * w_dim + j];
+          }
+      }
   return TRUE;
 }
 

@@ -11,6 +11,9 @@
 #include "hd-error.h"
 
 #define MODULATION "input-after-demod"
+/* The style latents of an image-driven domain (formats.md §2). */
+#define STYLE_TENSOR "style.w"
+#define STYLE_FROM_KEY "hyperdomain.style_from"
 
 static void
 domain_layer_free (gpointer data)
@@ -28,6 +31,7 @@ domain_new (const char *path)
 
   domain->ref_count = 1;
   domain->path = g_strdup (path);
+  domain->style_from = -1;
   domain->layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           domain_layer_free);
   return domain;
@@ -58,6 +62,23 @@ hd_domain_add_layer (HdDomain    *domain,
   layer->length = length;
   layer->values = g_memdup2 (values, (gsize) length * sizeof (float));
   g_hash_table_replace (domain->layers, g_strdup (layer_name), layer);
+}
+
+void
+hd_domain_set_style (HdDomain    *domain,
+                     int          from,
+                     int          rows,
+                     int          dim,
+                     const float *values)
+{
+  g_return_if_fail (domain != NULL);
+  g_return_if_fail (from >= 0 && rows > 0 && dim > 0 && values != NULL);
+
+  g_free (domain->style_w);
+  domain->style_from = from;
+  domain->style_rows = rows;
+  domain->style_dim = dim;
+  domain->style_w = g_memdup2 (values, (gsize) rows * dim * sizeof (float));
 }
 
 /* Synthesis conv names in generator order: by block resolution, then
@@ -123,6 +144,14 @@ hd_domain_save (HdDomain    *domain,
 
       hd_safetensors_writer_add_f32 (writer, names[i], HD_DTYPE_F32, shape, 1, layer->values);
     }
+  if (domain->style_w != NULL)
+    {
+      gint64 shape[2] = { domain->style_rows, domain->style_dim };
+      g_autofree char *from = g_strdup_printf ("%d", domain->style_from);
+
+      hd_safetensors_writer_set_metadata (writer, STYLE_FROM_KEY, from);
+      hd_safetensors_writer_add_f32 (writer, STYLE_TENSOR, HD_DTYPE_F32, shape, 2, domain->style_w);
+    }
   return hd_safetensors_writer_write (writer, path, error);
 }
 
@@ -150,6 +179,7 @@ hd_domain_unref (HdDomain *domain)
   g_free (domain->prompt);
   g_free (domain->hypernetwork_path);
   g_free (domain->hypernetwork_name);
+  g_free (domain->style_w);
   g_hash_table_unref (domain->layers);
   g_free (domain);
 }
@@ -236,6 +266,58 @@ add_layer (HdDomain        *domain,
   return TRUE;
 }
 
+/* The style latents of DOMAIN from TENSOR (FILE's "style.w" or
+ * "<id>/style.w") and the metadata FROM_KEY, whose value is FROM_TEXT. */
+static gboolean
+add_style (HdDomain        *domain,
+           const char      *file,
+           const HdTensor  *tensor,
+           const char      *from_key,
+           const char      *from_text,
+           GError         **error)
+{
+  guint64 from;
+
+  if (domain->style_w != NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   _("%s: the domain has more than one tensor “%s”"), file, tensor->name);
+      return FALSE;
+    }
+  if (tensor->n_dims != 2 || tensor->shape[0] < 1 || tensor->shape[1] < 1 ||
+      tensor->shape[0] > HD_MAX_RESOLUTION || tensor->shape[1] > HD_MAX_CHANNELS)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                   _("%s: tensor “%s” (style latents) must have the shape "
+                     "[layers, w_dim], at most [%d, %d]"),
+                   file, tensor->name, HD_MAX_RESOLUTION, HD_MAX_CHANNELS);
+      return FALSE;
+    }
+  if (from_text == NULL ||
+      !g_ascii_string_to_unsigned (from_text, 10, 0, HD_MAX_RESOLUTION, &from, NULL))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   _("%s: the domain has style latents (“%s”) but %s is %s; it must be "
+                     "the first layer they replace, a whole number"),
+                   file, tensor->name, from_key,
+                   from_text != NULL ? from_text : _("(missing)"));
+      return FALSE;
+    }
+  if (!hd_tensor_is_finite (tensor))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   _("%s: tensor “%s” contains NaN or infinite values"),
+                   file, tensor->name);
+      return FALSE;
+    }
+  domain->style_from = (int) from;
+  domain->style_rows = (int) tensor->shape[0];
+  domain->style_dim = (int) tensor->shape[1];
+  domain->style_w = g_new (float, tensor->n_elements);
+  hd_tensor_to_f32 (tensor, domain->style_w);
+  return TRUE;
+}
+
 static GPtrArray *
 load_single (HdSafetensors  *st,
              const char     *file,
@@ -270,8 +352,18 @@ load_single (HdSafetensors  *st,
     {
       const HdTensor *tensor = hd_safetensors_get_tensor (st, i);
 
-      if (!add_layer (domain, file, tensor->name, tensor, error))
+      if (g_str_equal (tensor->name, STYLE_TENSOR)
+          ? !add_style (domain, file, tensor, STYLE_FROM_KEY,
+                        hd_safetensors_get_metadata (st, STYLE_FROM_KEY), error)
+          : !add_layer (domain, file, tensor->name, tensor, error))
         return NULL;
+    }
+  if (domain->style_w == NULL && hd_safetensors_get_metadata (st, STYLE_FROM_KEY) != NULL)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   _("%s: %s is set but the file has no style latents (tensor “%s”)"),
+                   file, STYLE_FROM_KEY, STYLE_TENSOR);
+      return NULL;
     }
 
   result = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_domain_unref);
@@ -351,7 +443,15 @@ load_pack (HdSafetensors  *st,
           g_hash_table_insert (domains, domain->id, domain);
           g_ptr_array_add (ids, domain->id);
         }
-      if (!add_layer (domain, file, slash + 1, tensor, error))
+      if (g_str_equal (slash + 1, STYLE_TENSOR))
+        {
+          g_autofree char *from_key = g_strdup_printf ("%s.style_from", tensor_id);
+
+          if (!add_style (domain, file, tensor, from_key,
+                          hd_safetensors_get_metadata (st, from_key), error))
+            return NULL;
+        }
+      else if (!add_layer (domain, file, slash + 1, tensor, error))
         return NULL;
     }
 
@@ -580,6 +680,22 @@ hd_domain_check (HdDomain     *domain,
         }
     }
 
+  if (domain->style_w != NULL &&
+      (domain->style_dim != gen->config.w_dim ||
+       domain->style_from + domain->style_rows != gen->num_ws))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
+                   /* Translators: the domain’s file, its number of style-latent rows,
+                      their length, the first layer they replace, then the generator’s
+                      file, its number of layers (w vectors) and w_dim. */
+                   _("“%s” was made for another generator than “%s”: its style latents "
+                     "are %d × %d from layer %d, where that generator takes %d layers "
+                     "of %d"),
+                   domain->path, generator_file (gen), domain->style_rows,
+                   domain->style_dim, domain->style_from, gen->num_ws, gen->config.w_dim);
+      return FALSE;
+    }
+
   if (warning != NULL && domain->generator != NULL && gen->name != NULL &&
       !g_str_equal (domain->generator, gen->name))
     *warning = g_strdup_printf (_("%s: the domain “%s” was made for the generator “%s”, "
@@ -637,4 +753,69 @@ hd_domain_blend (HdGenerator       *gen,
             dst[i] += term->weight * layer->values[i];
         }
     }
+}
+
+/* The resolution of the block whose first conv reads w_K (the ToRGB
+ * layer's block for a w only a ToRGB reads). */
+static int
+w_block_res (HdGenerator *gen,
+             int          k)
+{
+  for (int c = 0; c < gen->n_convs; c++)
+    if (gen->convs[c].w_index == k)
+      return gen->convs[c].block_res;
+  for (int b = 0; b < gen->n_rgbs; b++)
+    if (gen->rgbs[b].w_index == k)
+      return gen->rgbs[b].block_res;
+  return 0;
+}
+
+gboolean
+hd_domain_blend_style (HdGenerator       *gen,
+                       const HdBlendTerm *terms,
+                       guint              n_terms,
+                       float             *alpha,
+                       float             *sum)
+{
+  int w_dim = gen->config.w_dim;
+  gboolean any = FALSE;
+
+  g_return_val_if_fail (gen != NULL, FALSE);
+  g_return_val_if_fail (terms != NULL || n_terms == 0, FALSE);
+  g_return_val_if_fail (alpha != NULL && sum != NULL, FALSE);
+
+  for (guint t = 0; t < n_terms && !any; t++)
+    any = terms[t].domain->style_w != NULL;
+  if (!any)
+    return FALSE;
+
+  memset (alpha, 0, sizeof (float) * (gsize) gen->num_ws);
+  memset (sum, 0, sizeof (float) * (gsize) gen->num_ws * w_dim);
+  for (guint t = 0; t < n_terms; t++)
+    {
+      const HdBlendTerm *term = &terms[t];
+      const HdDomain *domain = term->domain;
+
+      if (domain->style_w == NULL)
+        continue;
+      if (domain->style_dim != w_dim || domain->style_from + domain->style_rows != gen->num_ws)
+        {
+          g_critical ("hd_domain_blend_style: the style latents of %s do not fit; "
+                      "hd_domain_check was not called", domain->path);
+          continue;
+        }
+      for (int r = 0; r < domain->style_rows; r++)
+        {
+          int k = domain->style_from + r;
+          const float *src = domain->style_w + (gsize) r * w_dim;
+          float *dst = sum + (gsize) k * w_dim;
+
+          if (!term_covers (term, w_block_res (gen, k)))
+            continue;
+          alpha[k] += term->weight;
+          for (int j = 0; j < w_dim; j++)
+            dst[j] += term->weight * src[j];
+        }
+    }
+  return TRUE;
 }

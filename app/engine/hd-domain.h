@@ -25,6 +25,13 @@ struct _HdDomain {
   char       *hypernetwork_name;
   /* layer name ("synthesis.b8.conv0") -> HdDomainLayer* */
   GHashTable *layers;
+  /* Style latents of an image-driven domain (formats.md §2 `style.w`):
+   * style_rows x style_dim floats, the w of layers style_from and above;
+   * style_w is NULL (and style_from -1) for a domain without them. */
+  int         style_from;
+  int         style_rows;
+  int         style_dim;
+  float      *style_w;
 
   /*< private >*/
   gint        ref_count;
@@ -54,8 +61,15 @@ void        hd_domain_add_layer  (HdDomain     *domain,
                                   const char   *layer_name,
                                   const float  *values,
                                   int           length);
+/* Gives DOMAIN style latents: ROWS x DIM floats for the w of layers FROM
+ * and above (a copy); replaces any it had. */
+void        hd_domain_set_style  (HdDomain     *domain,
+                                  int           from,
+                                  int           rows,
+                                  int           dim,
+                                  const float  *values);
 /* Writes DOMAIN as a domain file (spec/formats.md §2): every layer as
- * F32, in the order of the generator's convs; the metadata from DOMAIN's
+ * F32, in the order of the generator's convs, and its style latents; the metadata from DOMAIN's
  * name, description and generator, and SOURCE (may be NULL).  A text
  * domain is described by its prompt and, without SOURCE, says which
  * hypernetwork made it (spec/text-domains.md §7). */
@@ -91,6 +105,16 @@ void        hd_domain_blend      (HdGenerator       *gen,
                                   const HdBlendTerm *terms,
                                   guint              n_terms,
                                   float             *out);
+/* The style-latent part of the blend (generator-math §7): for every w
+ * index k, ALPHA[k] = Σ weight_j and SUM[k] = Σ weight_j · S_j,k over the
+ * terms whose domain has style latents for k and whose range covers the
+ * block that first reads w_k (ALPHA: gen->num_ws floats, SUM: num_ws x
+ * w_dim).  FALSE (and both untouched) when no term has style latents. */
+gboolean    hd_domain_blend_style (HdGenerator       *gen,
+                                   const HdBlendTerm *terms,
+                                   guint              n_terms,
+                                   float             *alpha,
+                                   float             *sum);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdDomain, hd_domain_unref)
 

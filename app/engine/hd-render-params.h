@@ -32,6 +32,12 @@ typedef struct {
   HdNoiseMode  noise_mode;
   guint32      noise_seed;  /* for HD_NOISE_RANDOM */
   const float *domain;      /* gen->domain_dim floats (blended d), or NULL = 0 */
+  /* Style latents (generator-math §7), or both NULL: after truncation,
+   * w_k becomes (1 - style_alpha[k]) w_k + style_sum[k] where style_alpha
+   * (num_ws floats) is Σ α_j over the domains j with style latents for
+   * layer k and style_sum (num_ws x w_dim floats) is Σ α_j S_j,k. */
+  const float *style_alpha;
+  const float *style_sum;
   int          stop_res;    /* 0: full image; else the skip image after
                                block stop_res (a drag preview), stop_res x
                                stop_res pixels */

@@ -255,6 +255,7 @@ hd_mapping_record (HdRenderer      *r,
     .num_ws = gen->num_ws,
     .avg_off = m->w_avg_off,
     .ws_off = r->latent_ws,
+    .style_off = r->frame_style,
   };
   HdStylesPush styles = {
     .rows = r->style_rows,

@@ -116,6 +116,7 @@ struct _HdRenderer {
   /* Offsets in floats. */
   guint32               latent_x[2], latent_ws;
   guint32               frame_z, frame_w, frame_d;
+  guint32               frame_style;   /* α[num_ws], then Σ α S [num_ws][w_dim] */
   guint32               style_rows, dcoef_rows;
   guint32               noise_total;
 
@@ -126,6 +127,8 @@ struct _HdRenderer {
   float                *cache_latent;  /* z or w */
   float                 cache_psi;
   int                   cache_cutoff;
+  gboolean              cache_style;   /* style latents were mixed in, ... */
+  float                *cache_style_mix; /* ... these (frame_style's layout) */
 
   int                   noise_content; /* what noise_buf holds now */
   guint32               noise_seed;

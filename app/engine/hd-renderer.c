@@ -276,7 +276,8 @@ create_runtime_buffers (HdRenderer  *r,
   r->frame_z = HD_FRAME_HEADER;
   r->frame_w = r->frame_z + config->z_dim;
   r->frame_d = r->frame_w + ws;
-  frame = r->frame_d + gen->domain_dim;
+  r->frame_style = r->frame_d + gen->domain_dim;
+  frame = r->frame_style + gen->num_ws + ws;
 
   r->latent_x[0] = 0;
   r->latent_x[1] = width;
@@ -444,6 +445,7 @@ hd_renderer_new_with_options (HdVkContext              *ctx,
   r->rgbs = g_new0 (HdRgbGpu, gen->n_rgbs);
   r->cache_latent = g_new0 (float, MAX ((gsize) gen->config.z_dim,
                                         (gsize) gen->num_ws * gen->config.w_dim));
+  r->cache_style_mix = g_new0 (float, (gsize) gen->num_ws * (1 + gen->config.w_dim));
   r->min_piece_macs = MIN_PIECE_MACS;
   r->n_commands = N_SPLIT_MODES * N_MAPPING_MODES * gen->n_blocks * N_NOISE_MODES;
   r->commands = g_new0 (HdFrameCommands, r->n_commands);
@@ -506,6 +508,7 @@ hd_renderer_free (HdRenderer *r)
   g_free (r->convs);
   g_free (r->rgbs);
   g_free (r->cache_latent);
+  g_free (r->cache_style_mix);
   hd_generator_unref (r->gen);
   hd_vk_context_unref (r->ctx);
   g_free (r);
@@ -788,9 +791,16 @@ mapping_is_cached (HdRenderer           *r,
   HdGenerator *gen = r->gen;
   int cutoff = params->cutoff < 0 ? -1 : params->cutoff;
 
+  gboolean style = params->style_alpha != NULL;
+  gsize num_ws = gen->num_ws, ws = num_ws * gen->config.w_dim;
+
   if (!r->cache_valid || r->cache_kind != params->latent_kind ||
       memcmp (&r->cache_psi, &params->psi, sizeof (float)) != 0 ||
-      r->cache_cutoff != cutoff)
+      r->cache_cutoff != cutoff || r->cache_style != style)
+    return FALSE;
+  if (style &&
+      (memcmp (r->cache_style_mix, params->style_alpha, sizeof (float) * num_ws) != 0 ||
+       memcmp (r->cache_style_mix + num_ws, params->style_sum, sizeof (float) * ws) != 0))
     return FALSE;
   switch (params->latent_kind)
     {
@@ -817,6 +827,13 @@ remember_mapping (HdRenderer           *r,
   r->cache_seed = params->seed;
   r->cache_psi = params->psi;
   r->cache_cutoff = params->cutoff < 0 ? -1 : params->cutoff;
+  r->cache_style = params->style_alpha != NULL;
+  if (r->cache_style)
+    {
+      memcpy (r->cache_style_mix, params->style_alpha, sizeof (float) * gen->num_ws);
+      memcpy (r->cache_style_mix + gen->num_ws, params->style_sum,
+              sizeof (float) * gen->num_ws * gen->config.w_dim);
+    }
   if (params->latent_kind == HD_LATENT_Z)
     memcpy (r->cache_latent, params->z, sizeof (float) * gen->config.z_dim);
   else if (params->latent_kind == HD_LATENT_W)
@@ -832,9 +849,17 @@ write_frame (HdRenderer           *r,
   HdGenerator *gen = r->gen;
   float *frame = r->frame_buf->mapped;
   gint32 cutoff = params->cutoff < 0 ? -1 : params->cutoff;
+  gint32 style = params->style_alpha != NULL && params->style_sum != NULL;
 
   frame[HD_FRAME_PSI] = params->psi;
   memcpy (&frame[HD_FRAME_CUTOFF], &cutoff, sizeof cutoff);
+  memcpy (&frame[HD_FRAME_STYLE], &style, sizeof style);
+  if (style && mode != MAPPING_CACHED)
+    {
+      memcpy (frame + r->frame_style, params->style_alpha, sizeof (float) * gen->num_ws);
+      memcpy (frame + r->frame_style + gen->num_ws, params->style_sum,
+              sizeof (float) * gen->num_ws * gen->config.w_dim);
+    }
   if (mode == MAPPING_Z)
     {
       if (params->latent_kind == HD_LATENT_SEED)
@@ -904,6 +929,12 @@ static gboolean
 check_params (const HdRenderParams  *params,
               GError               **error)
 {
+  if ((params->style_alpha == NULL) != (params->style_sum == NULL))
+    {
+      g_set_error_literal (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                           "The render parameters give style weights without style latents, or the reverse");
+      return FALSE;
+    }
   if ((params->latent_kind == HD_LATENT_Z && params->z == NULL) ||
       (params->latent_kind == HD_LATENT_W && params->w == NULL))
     {

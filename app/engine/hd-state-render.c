@@ -46,18 +46,17 @@ set_latent (const HdState   *state,
   return TRUE;
 }
 
-/* The blend of the domains of STATE (DOMAINS loaded), or NULL without
- * domains or on an error. */
+/* The blend of the domains of STATE (DOMAINS loaded) into PREPARED: the
+ * domain vector and the style latents, each NULL when there is none. */
 static gboolean
-blend_domains (const HdState  *state,
-               HdGenerator    *gen,
-               GPtrArray      *domains,
-               float         **out,
-               GError        **error)
+blend_domains (const HdState     *state,
+               HdGenerator       *gen,
+               GPtrArray         *domains,
+               HdPreparedRender  *prepared,
+               GError           **error)
 {
   g_autofree HdBlendTerm *terms = NULL;
 
-  *out = NULL;
   if (domains->len == 0)
     return TRUE;
 
@@ -73,8 +72,16 @@ blend_domains (const HdState  *state,
       terms[i].min_res = sd->min_res;
       terms[i].max_res = sd->max_res;
     }
-  *out = g_new0 (float, gen->domain_dim);
-  hd_domain_blend (gen, terms, domains->len, *out);
+  prepared->domain = g_new0 (float, gen->domain_dim);
+  hd_domain_blend (gen, terms, domains->len, prepared->domain);
+  prepared->style_alpha = g_new (float, gen->num_ws);
+  prepared->style_sum = g_new (float, (gsize) gen->num_ws * gen->config.w_dim);
+  if (!hd_domain_blend_style (gen, terms, domains->len, prepared->style_alpha,
+                              prepared->style_sum))
+    {
+      g_clear_pointer (&prepared->style_alpha, g_free);
+      g_clear_pointer (&prepared->style_sum, g_free);
+    }
   return TRUE;
 }
 
@@ -89,6 +96,7 @@ compute_raw_ws (HdGenerator          *gen,
 
   p.psi = 1.0f;
   p.cutoff = -1;
+  p.style_alpha = p.style_sum = NULL;
   if (!hd_cpu_compute_ws (gen, &p, ws, error))
     return NULL;
   return g_steal_pointer (&ws);
@@ -150,9 +158,11 @@ hd_state_prepare (const HdState     *state,
   params->noise_mode = state->noise_mode;
   params->noise_seed = state->noise_seed;
 
-  if (!blend_domains (state, gen, domains, &prepared->domain, error))
+  if (!blend_domains (state, gen, domains, prepared, error))
     return FALSE;
   params->domain = prepared->domain;
+  params->style_alpha = prepared->style_alpha;
+  params->style_sum = prepared->style_sum;
 
   if (state->mix != 0.0)
     {
@@ -171,6 +181,8 @@ hd_prepared_render_clear (HdPreparedRender *prepared)
 {
   g_clear_pointer (&prepared->domain, g_free);
   g_clear_pointer (&prepared->ws, g_free);
+  g_clear_pointer (&prepared->style_alpha, g_free);
+  g_clear_pointer (&prepared->style_sum, g_free);
 }
 
 HdState *

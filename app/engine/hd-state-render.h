@@ -18,6 +18,8 @@ typedef struct {
   HdRenderParams params;
   float         *domain;  /* the blended d (gen->domain_dim floats), or NULL */
   float         *ws;      /* the mixed latent (num_ws x w_dim floats), or NULL */
+  float         *style_alpha;  /* the domains' style latents blended, or NULL */
+  float         *style_sum;
 } HdPreparedRender;
 
 /* Fills PREPARED for rendering STATE with GEN and DOMAINS (the loaded

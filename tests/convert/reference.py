@@ -162,10 +162,17 @@ def upfirdn2d(x, kernel, up=1, pad=(0, 0)):
     return y
 
 
-def rosinality_forward(sd, z=None, lr_mlp=0.01, w=None):
-    """SD: a rosinality generator state dict (name -> array)."""
+def rosinality_forward(sd, z=None, lr_mlp=0.01, w=None, ws=None, offsets=None):
+    """SD: a rosinality generator state dict (name -> array).  WS: a W+
+    latent (one w per layer, in rosinality's order: conv1, to_rgb1, then
+    per block its two convs, its to_rgb reads the next).  OFFSETS: the
+    HyperDomainNet 'cin_mult' domain, {k: d_k} for conv_k (conv1, then
+    the convs in order): the demodulated weight times (1 + d_k) per input
+    channel."""
     sd = {k: np.asarray(v, np.float64) for k, v in sd.items()}
-    if w is None:
+    if ws is not None:
+        ws = [np.asarray(v, np.float64) for v in ws]
+    elif w is None:
         x = np.asarray(z, np.float64)
         x = x * (1.0 / np.sqrt(np.mean(x ** 2) + 1e-8))          # PixelNorm
         i = 1
@@ -176,12 +183,14 @@ def rosinality_forward(sd, z=None, lr_mlp=0.01, w=None):
             x = lrelu(out + b * lr_mlp) * SQRT2                  # fused_leaky_relu
             i += 1
         w = x
+    if ws is None:
+        ws = [w] * 64
 
     def modulation(prefix, wv):
         a, ab = sd[prefix + ".modulation.weight"], sd[prefix + ".modulation.bias"]
         return wv @ (a * (1 / math.sqrt(a.shape[1]))).T + ab * 1.0
 
-    def modconv(x, prefix, wv, demodulate, upsample):
+    def modconv(x, prefix, wv, demodulate, upsample, offset=None):
         weight = sd[prefix + ".weight"]                          # [1, O, I, k, k]
         _, o, i, k, _ = weight.shape
         scale = 1 / math.sqrt(i * k * k)
@@ -190,6 +199,8 @@ def rosinality_forward(sd, z=None, lr_mlp=0.01, w=None):
         if demodulate:
             demod = 1.0 / np.sqrt(np.sum(weight ** 2, axis=(2, 3, 4)) + 1e-8)
             weight = weight * demod.reshape(1, o, 1, 1, 1)
+        if offset is not None:
+            weight = weight * (1.0 + np.asarray(offset, np.float64)).reshape(1, 1, i, 1, 1)
         weight = weight[0]
         if upsample:
             out = conv_transpose_s2(x, weight)
@@ -198,8 +209,9 @@ def rosinality_forward(sd, z=None, lr_mlp=0.01, w=None):
             return np.einsum("oi,ihw->ohw", weight[:, :, 0, 0], x)
         return conv3x3_same(x, weight)
 
-    def styled_conv(x, prefix, wv, noise, upsample):
-        out = modconv(x, prefix + ".conv", wv, True, upsample)
+    def styled_conv(x, prefix, wv, noise, upsample, conv_index):
+        offset = offsets.get(conv_index) if offsets else None
+        out = modconv(x, prefix + ".conv", wv, True, upsample, offset)
         out = out + sd[prefix + ".noise.weight"].reshape(()) * noise[0]   # NoiseInjection
         return lrelu(out + sd[prefix + ".activate.bias"][:, None, None]) * SQRT2
 
@@ -216,12 +228,14 @@ def rosinality_forward(sd, z=None, lr_mlp=0.01, w=None):
         noises.append(sd["noises.noise_%d" % n][0])
         n += 1
     out = sd["input.input"][0]
-    out = styled_conv(out, "conv1", w, noises[0], False)
-    skip = to_rgb(out, "to_rgb1", w, None)
+    out = styled_conv(out, "conv1", ws[0], noises[0], False, 0)
+    skip = to_rgb(out, "to_rgb1", ws[1], None)
     j = 0
     while "convs.%d.conv.weight" % (2 * j) in sd:
-        out = styled_conv(out, "convs.%d" % (2 * j), w, noises[2 * j + 1], True)
-        out = styled_conv(out, "convs.%d" % (2 * j + 1), w, noises[2 * j + 2], False)
-        skip = to_rgb(out, "to_rgbs.%d" % j, w, skip)
+        out = styled_conv(out, "convs.%d" % (2 * j), ws[2 * j + 1], noises[2 * j + 1], True,
+                          2 * j + 1)
+        out = styled_conv(out, "convs.%d" % (2 * j + 1), ws[2 * j + 2], noises[2 * j + 2],
+                          False, 2 * j + 2)
+        skip = to_rgb(out, "to_rgbs.%d" % j, ws[2 * j + 3], skip)
         j += 1
     return skip

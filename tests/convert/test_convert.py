@@ -397,7 +397,7 @@ def hdn_vectors(rng, cfg):
     return out
 
 
-def hdn_checkpoint(vectors, da_type="td", patch="cin_mult", extra=None):
+def hdn_checkpoint(vectors, da_type="td", patch="cin_mult", extra=None, style=None):
     sd = collections.OrderedDict()
     for k, (_name, vec) in enumerate(vectors.items()):
         sd["heads.conv_%d.params_in" % k] = vec.reshape(1, 1, -1, 1, 1)
@@ -408,8 +408,11 @@ def hdn_checkpoint(vectors, da_type="td", patch="cin_mult", extra=None):
             "sg2_params": {"img_size": 32, "latent_size": 12, "map_layers": 3,
                            "channel_multiplier": 2,
                            "ckpt_path": "pretrained/StyleGAN2/tiny-ros.pt"}}
-    if da_type == "im2im":
-        ckpt["style_latents"] = np.zeros((1, 18, 12), np.float32)
+    if style is not None and style is not False:
+        ckpt["style_latents"] = style
+    elif da_type == "im2im" and style is None:
+        # what the official code assigns to latents[:, 7:, :]
+        ckpt["style_latents"] = np.zeros((1, len(vectors) + 1 - 7, 12), np.float32)
     return tw.torch_zip_bytes(ckpt)
 
 
@@ -762,6 +765,52 @@ class HyperDomainNetTest(ConverterTest):
         self.assertEqual(meta["hyperdomain.description"], "one-shot")
         self.assertNotIn("hyperdomain.generator", meta)
         self.assertEqual(set(dtypes.values()), {"F16"})
+        # the reference image's latents of layers 7+ are kept (formats.md §2)
+        self.assertEqual(meta["hyperdomain.style_from"], "7")
+        self.assertEqual(got["style.w"].shape, (1, 12))
+        self.assertIn("style latents for layers 7 and above", proc.stdout)
+
+    def test_style_latent_shapes(self):
+        rng = np.random.RandomState(26)
+        vec = hdn_vectors(rng, spec_config())          # 32x32: 7 convs, 8 w
+        rows = rng.randn(8, 12).astype(np.float32)
+        cases = [(rows[None, 7:], rows[7:]),           # what latents[:, 7:] takes
+                 (rows[7:], rows[7:]),
+                 (rows[None], rows[7:]),               # all 8 layers: the first 7 dropped
+                 (rows[7], rows[7:]),                  # one w
+                 (rows[None, None, 7:], rows[7:])]
+        for i, (given, want) in enumerate(cases):
+            src = write(self.path("im2im_%d.pt" % i), hdn_checkpoint(vec, "im2im", style=given))
+            out = self.path("s%d.safetensors" % i)
+            run_convert(src, "-o", out)
+            got, meta, _ = read_safetensors(out)
+            np.testing.assert_array_equal(got["style.w"], want)
+            self.assertEqual(meta["hyperdomain.style_from"], "7")
+        # in a pack: <id>/style.w and <id>.style_from
+        out = self.path("pack.safetensors")
+        run_convert(self.path("im2im_0.pt"), write(self.path("td_x.pt"), hdn_checkpoint(vec)),
+                    "-o", out)
+        got, meta, _ = read_safetensors(out)
+        np.testing.assert_array_equal(got["0/style.w"], rows[7:])
+        self.assertEqual(meta["0.style_from"], "7")
+        self.assertNotIn("x/style.w", got)
+        bad = [(rng.randn(1, 18, 12).astype(np.float32), "style_latents has shape [1, 18, 12]"),
+               (rng.randn(3, 2, 12).astype(np.float32), "style_latents has shape"),
+               (np.full((1, 12), np.nan, np.float32), "NaN"),
+               ("text", "style_latents is not a tensor")]
+        for i, (given, needle) in enumerate(bad):
+            src = write(self.path("bad_%d.pt" % i), hdn_checkpoint(vec, "im2im", style=given))
+            proc = run_convert(src, "-o", self.path("bad.safetensors"), check=False)
+            self.assertNotEqual(proc.returncode, 0)
+            self.assertIn(needle, proc.stderr)
+            self.assertFalse(os.path.exists(self.path("bad.safetensors")))
+        # an im2im checkpoint without them converts, with a warning
+        src = write(self.path("im2im_none.pt"), hdn_checkpoint(vec, "im2im", style=False))
+        proc = run_convert(src, "-o", self.path("none.safetensors"))
+        self.assertIn("does not have them", proc.stdout + proc.stderr)
+        got, meta, _ = read_safetensors(self.path("none.safetensors"))
+        self.assertNotIn("style.w", got)
+        self.assertNotIn("hyperdomain.style_from", meta)
 
     def test_pack(self):
         rng = np.random.RandomState(22)
@@ -1020,6 +1069,46 @@ class RenderTest(ConverterTest):
                 k: 0.7 * v.astype(np.float64) for k, v in vec.items()})
             self.assertLess(float(np.max(np.abs(d - ref_d))), 2e-3)
             self.assertGreater(float(np.max(np.abs(d - b))), 1e-2)
+
+    def test_im2im_renders_like_hyperdomainnet(self):
+        """An image-driven domain against HyperDomainNet's inference of it
+        (Inferencer: map z, truncate all layers with psi, put the style
+        latents in layers 7+, render with the domain as cin_mult offsets),
+        written here on the rosinality generator that HyperDomainNet runs."""
+        rng = np.random.RandomState(41)
+        cfg = spec_config(z_dim=12, w_dim=12, res=64, clamp=None)
+        t = spec_generator(rng, cfg)
+        sd = rosinality_from_spec(t, cfg)
+        src = write(self.path("ros.pt"), tw.torch_zip_bytes(
+            {"g_ema": sd, "latent_avg": t["mapping.w_avg"]}))
+        conv = self.path("conv.safetensors")
+        run_convert(src, "-o", conv)
+        vec = hdn_vectors(rng, cfg)
+        num_ws = len(vec) + 1                                   # 10 at 64x64
+        style = (rng.randn(1, num_ws - 7, 12) * 0.8).astype(np.float32)
+        dom = self.path("im2im.safetensors")
+        run_convert(write(self.path("im2im_ref.pt"), hdn_checkpoint(vec, "im2im", style=style)),
+                    "-o", dom)
+        offsets = {k: v for k, v in enumerate(vec.values())}
+        avg = np.asarray(t["mapping.w_avg"], np.float64)
+        for seed, psi, alpha in ((1, 0.6, 1.0), (6, 1.0, 1.0), (6, 0.8, 0.5)):
+            z = np.random.RandomState(seed).randn(12).astype(np.float32)
+            w = reference.spec_mapping(t, cfg, z)
+            ws = [avg + psi * (w - avg)] * num_ws
+            # generator-math §7: w_k + α (S_k - w_k) for k >= 7
+            ws = ws[:7] + [ws[k] + alpha * (style[0, k - 7] - ws[k]) for k in range(7, num_ws)]
+            ref = reference.rosinality_forward(
+                sd, ws=ws, offsets={k: alpha * v for k, v in offsets.items()})
+            got = self.render_npy(conv, seed, "--domain", "%s=%g" % (dom, alpha),
+                                  "--psi", str(psi))
+            self.assertEqual(got.shape, (3, 64, 64))
+            err = float(np.max(np.abs(got - ref)))
+            self.assertLess(err, 2e-3, "seed %d psi %g weight %g" % (seed, psi, alpha))
+            # the latents matter: without them the image is another one
+            plain = reference.rosinality_forward(
+                sd, ws=[avg + psi * (w - avg)] * num_ws,
+                offsets={k: alpha * v for k, v in offsets.items()})
+            self.assertGreater(float(np.max(np.abs(plain - ref))), 1e-2)
 
 
 if __name__ == "__main__":

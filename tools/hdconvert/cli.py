@@ -273,7 +273,7 @@ def convert_domains(items, args, names, out):
     taken = set()
     for i, ckpt in enumerate(items):
         notes = []
-        layers, description = hyperdomainnet.convert(ckpt.obj, ckpt.path, notes)
+        layers, description, style = hyperdomainnet.convert(ckpt.obj, ckpt.path, notes)
         name = names[i] if names else domain_display_name(ckpt.path)
         if args.generator is not None:
             generator = args.generator or None
@@ -281,7 +281,7 @@ def convert_domains(items, args, names, out):
             generator = hyperdomainnet.default_generator_name(ckpt.obj)
         desc = args.description if args.description else "%s, converted from %s" % (
             description, os.path.basename(ckpt.path))
-        domains.append({"name": name, "layers": layers, "description": desc,
+        domains.append({"name": name, "layers": layers, "description": desc, "style": style,
                         "generator": generator, "id": make_id(name, taken) if pack else None,
                         "path": ckpt.path})
         all_notes.extend("%s: %s" % (os.path.basename(ckpt.path), n) for n in notes)
@@ -303,12 +303,18 @@ def convert_domains(items, args, names, out):
         }
         if d["generator"]:
             metadata["hyperdomain.generator"] = d["generator"]
-        size = safetensors.write(out, d["layers"], metadata, dtype)
+        tensors = list(d["layers"])
+        if d["style"] is not None:
+            metadata["hyperdomain.style_from"] = str(d["style"][0])
+            tensors.append((hyperdomainnet.STYLE_TENSOR, d["style"][1]))
+        size = safetensors.write(out, tensors, metadata, dtype)
         lines = ["wrote %s: domain \u201c%s\u201d, %d layers, %d values, %s, %s"
                  % (out, d["name"], len(d["layers"]), sum(v.size for _, v in d["layers"]),
                     dtype, _mib(size))]
         if d["generator"]:
             lines.append("  trained on generator \u201c%s\u201d" % d["generator"])
+        if d["style"] is not None:
+            lines.append("  style latents for layers %d and above" % d["style"][0])
         return lines, all_notes
     metadata = {
         "hyperdomain.kind": "domain-pack",
@@ -327,6 +333,9 @@ def convert_domains(items, args, names, out):
         metadata["%s.name" % d["id"]] = d["name"]
         metadata["%s.description" % d["id"]] = d["description"]
         tensors.extend(("%s/%s" % (d["id"], layer), vec) for layer, vec in d["layers"])
+        if d["style"] is not None:
+            metadata["%s.style_from" % d["id"]] = str(d["style"][0])
+            tensors.append(("%s/%s" % (d["id"], hyperdomainnet.STYLE_TENSOR), d["style"][1]))
     size = safetensors.write(out, tensors, metadata, dtype)
     lines = ["wrote %s: domain pack of %d domains, %s, %s" % (out, len(domains), dtype,
                                                              _mib(size))]
@@ -463,8 +472,10 @@ def info(path, args):
         elif kind == "hyperdomainnet":
             notes = []
             try:
-                layers, description = hyperdomainnet.convert(ckpt.obj, path, notes)
-                lines.append("  would write a domain: %s, %d layers" % (description, len(layers)))
+                layers, description, style = hyperdomainnet.convert(ckpt.obj, path, notes)
+                lines.append("  would write a domain: %s, %d layers%s"
+                             % (description, len(layers),
+                                ", style latents from layer %d" % style[0] if style else ""))
             except ConvertError as exc:
                 lines.append("  cannot be converted: %s" % exc)
             lines += ["  note: %s" % n for n in notes]

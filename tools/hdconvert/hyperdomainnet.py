@@ -24,6 +24,11 @@ _HEAD = re.compile(r"heads\.conv_(\d+)\.([A-Za-z_]+)$")
 SUPPORTED_PATCH = "cin_mult"
 # The domain modulation that 'cin_mult' is (formats.md §2).
 MODULATION = "input-after-demod"
+# HyperDomainNet's inference of an image-driven (im2im) domain puts the
+# reference image's W+ latents in place of the sample's from this layer on
+# (generator-math.md §7).
+STYLE_FROM = 7
+STYLE_TENSOR = "style.w"
 
 
 def _state_dict(obj):
@@ -70,8 +75,41 @@ def default_generator_name(obj):
     return None
 
 
+def _style_latents(value, num_ws, source):
+    """The checkpoint's style_latents as the [num_ws - STYLE_FROM, w_dim]
+    rows that the inference puts in layers STYLE_FROM and above.  The
+    official code assigns them to latents[:, 7:, :], so any shape that
+    broadcasts there is taken: [rows, w_dim] with leading 1s, all num_ws
+    rows (the first ones are dropped), or one w for every row."""
+    if not isinstance(value, Tensor):
+        raise ConvertError("%s: style_latents is not a tensor" % source)
+    arr = value.numpy().astype(np.float32)
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    rows = num_ws - STYLE_FROM
+    if rows < 1:
+        raise ConvertError("%s: an image-driven domain of a generator with %d layers; "
+                           "HyperDomainNet replaces the latents of layers %d and above, "
+                           "which this generator does not have" % (source, num_ws, STYLE_FROM))
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[1] < 1 or arr.shape[0] not in (1, rows, num_ws):
+        raise ConvertError("%s: style_latents has shape %s; expected [%d, w_dim] (the W+ "
+                           "latents of layers %d to %d), [%d, w_dim] or [1, w_dim]"
+                           % (source, list(value.shape), rows, STYLE_FROM, num_ws - 1,
+                              num_ws))
+    if arr.shape[0] == num_ws:
+        arr = arr[STYLE_FROM:]
+    elif arr.shape[0] == 1 and rows > 1:
+        arr = np.repeat(arr, rows, axis=0)
+    if not np.all(np.isfinite(arr)):
+        raise ConvertError("%s: style_latents contains NaN or infinite values" % source)
+    return np.ascontiguousarray(arr)
+
+
 def convert(obj, source, notes):
-    """Returns (layers: list of (layer name, float32 vector), description)."""
+    """Returns (layers: list of (layer name, float32 vector), description,
+    style: None or (first layer, float32 [rows, w_dim]))."""
     if isinstance(obj, dict):
         model_type = obj.get("model_type")
         if model_type == "mapper":
@@ -127,18 +165,27 @@ def convert(obj, source, notes):
     resolution = 4 << ((count - 1) // 2)
     layers = [(layer_name(k), vectors[k]) for k in range(count)]
     description = "HyperDomainNet domain"
+    style = None
     if isinstance(obj, dict):
         da_type = obj.get("da_type")
-        if da_type == "im2im" or "style_latents" in obj:
+        if "style_latents" in obj:
             description = "HyperDomainNet one-shot (image) domain"
-            notes.append("an image-driven domain: HyperDomainNet also mixes the reference "
-                         "image's latent into the fine layers; that latent is not part of "
-                         "a domain and is not converted")
+            rows = _style_latents(obj["style_latents"], count + 1, source)
+            style = (STYLE_FROM, rows)
+            notes.append("an image-driven domain: the reference image's latents of layers "
+                         "%d to %d (w_dim %d) are kept as %s and mixed in as HyperDomainNet's "
+                         "inference does" % (STYLE_FROM, count, rows.shape[1], STYLE_TENSOR))
+        elif da_type == "im2im":
+            description = "HyperDomainNet one-shot (image) domain"
+            notes.append("warning: an image-driven domain without style_latents: HyperDomainNet "
+                         "mixes the reference image's latents into layers %d and above, and "
+                         "this checkpoint does not have them; it will not look as in the "
+                         "paper" % STYLE_FROM)
         elif da_type == "td":
             description = "HyperDomainNet text-driven domain"
     notes.append("%d layers (a %dx%d generator), %d values"
                  % (count, resolution, resolution, sum(v.size for v in vectors.values())))
-    return layers, description
+    return layers, description, style
 
 
 def describe(obj):
