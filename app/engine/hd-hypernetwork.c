@@ -46,72 +46,6 @@ hd_hypernetwork_unref (HdHypernetwork *hn)
 /* ------------------------------------------------------------------------ */
 /* The config                                                               */
 
-/* An integer member KEY of OBJ (in SECTION, for messages), at least MIN. */
-static gboolean
-config_int (JsonObject  *obj,
-            const char  *file,
-            const char  *section,
-            const char  *key,
-            int          min,
-            int         *out,
-            GError     **error)
-{
-  JsonNode *node = json_object_get_member (obj, key);
-  gint64 value;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_INT64)
-    {
-      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is missing or not an integer"),
-                           section, key);
-      return FALSE;
-    }
-  value = json_node_get_int (node);
-  if (value < min || value > G_MAXINT / 16)
-    {
-      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is %lld; it must be at least %d"),
-                           section, key, (long long) value, min);
-      return FALSE;
-    }
-  *out = (int) value;
-  return TRUE;
-}
-
-static const char *
-config_string (JsonObject  *obj,
-               const char  *file,
-               const char  *section,
-               const char  *key,
-               GError     **error)
-{
-  JsonNode *node = json_object_get_member (obj, key);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      hd_set_format_error (error, file, _("hyperdomain.config: %s.%s is missing or not a string"),
-                           section, key);
-      return NULL;
-    }
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-config_object (JsonObject  *obj,
-               const char  *file,
-               const char  *key,
-               GError     **error)
-{
-  JsonNode *node = json_object_get_member (obj, key);
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      hd_set_format_error (error, file, _("hyperdomain.config: “%s” is missing or not an object"), key);
-      return NULL;
-    }
-  return json_node_get_object (node);
-}
-
 /* One of the values §4 supports, or an error naming the value. */
 static gboolean
 config_choice (JsonObject          *obj,
@@ -121,7 +55,7 @@ config_choice (JsonObject          *obj,
                int                 *index,
                GError             **error)
 {
-  const char *value = config_string (obj, file, "mapper", key, error);
+  const char *value = hd_config_string (obj, file, "mapper", key, error);
 
   if (value == NULL)
     return FALSE;
@@ -144,27 +78,10 @@ parse_clip (HdHypernetwork  *hn,
             const char      *file,
             GError         **error)
 {
-  JsonObject *clip = config_object (root, file, "clip", error);
-  HdClipConfig *c = &hn->clip;
-  const char *name;
+  JsonObject *clip = hd_config_object (root, file, "clip", error);
 
-  if (clip == NULL ||
-      (name = config_string (clip, file, "clip", "name", error)) == NULL ||
-      !config_int (clip, file, "clip", "context_length", 2, &c->context_length, error) ||
-      !config_int (clip, file, "clip", "vocab_size", 514, &c->vocab_size, error) ||
-      !config_int (clip, file, "clip", "width", 1, &c->width, error) ||
-      !config_int (clip, file, "clip", "heads", 1, &c->heads, error) ||
-      !config_int (clip, file, "clip", "layers", 0, &c->layers, error) ||
-      !config_int (clip, file, "clip", "embed_dim", 1, &c->embed_dim, error))
-    return FALSE;
-  c->name = g_strdup (name);
-  if (c->width % c->heads != 0)
-    {
-      hd_set_format_error (error, file, _("hyperdomain.config: the CLIP width %d is not a multiple "
-                                          "of its %d heads"), c->width, c->heads);
-      return FALSE;
-    }
-  return TRUE;
+  return clip != NULL &&
+         hd_clip_parse_text_config (clip, "clip", clip, "clip", file, &hn->clip, error);
 }
 
 static gboolean
@@ -176,7 +93,7 @@ parse_mapper (HdHypernetwork  *hn,
   static const char * const types[] = { "residual_channelin", NULL };
   static const char * const backbones[] = { "shared", NULL };
   static const char * const activations[] = { "relu", "lrelu", "prelu", "id", NULL };
-  JsonObject *mapper = config_object (root, file, "mapper", error);
+  JsonObject *mapper = hd_config_object (root, file, "mapper", error);
   HdMapperConfig *m = &hn->mapper;
   int type, backbone, activation;
 
@@ -184,11 +101,11 @@ parse_mapper (HdHypernetwork  *hn,
       !config_choice (mapper, file, "type", types, &type, error) ||
       !config_choice (mapper, file, "backbone_type", backbones, &backbone, error) ||
       !config_choice (mapper, file, "activation", activations, &activation, error) ||
-      !config_int (mapper, file, "mapper", "input_dimension", 1, &m->input_dimension, error) ||
-      !config_int (mapper, file, "mapper", "width", 1, &m->width, error) ||
-      !config_int (mapper, file, "mapper", "backbone_depth", 1, &m->backbone_depth, error) ||
-      !config_int (mapper, file, "mapper", "head_depth", 1, &m->head_depth, error) ||
-      !config_int (mapper, file, "mapper", "inner_features", 1, &m->inner_features, error))
+      !hd_config_int (mapper, file, "mapper", "input_dimension", 1, &m->input_dimension, error) ||
+      !hd_config_int (mapper, file, "mapper", "width", 1, &m->width, error) ||
+      !hd_config_int (mapper, file, "mapper", "backbone_depth", 1, &m->backbone_depth, error) ||
+      !hd_config_int (mapper, file, "mapper", "head_depth", 1, &m->head_depth, error) ||
+      !hd_config_int (mapper, file, "mapper", "inner_features", 1, &m->inner_features, error))
     return FALSE;
   m->activation = (HdMapperActivation) activation;
   if (m->input_dimension != hn->clip.embed_dim || m->input_dimension != m->width)
@@ -265,76 +182,41 @@ parse_config (HdHypernetwork  *hn,
               const char      *file,
               GError         **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local_error = NULL;
-  JsonNode *root;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *root = hd_config_parse (text, file, &parser, error);
 
-  if (text == NULL)
-    {
-      hd_set_format_error (error, file, _("the metadata has no hyperdomain.config"));
-      return FALSE;
-    }
-  if (!json_parser_load_from_data (parser, text, -1, &local_error))
-    {
-      hd_set_format_error (error, file, _("hyperdomain.config is not JSON: %s"), local_error->message);
-      return FALSE;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      hd_set_format_error (error, file, _("hyperdomain.config is not a JSON object"));
-      return FALSE;
-    }
-  return parse_clip (hn, json_node_get_object (root), file, error) &&
-         parse_mapper (hn, json_node_get_object (root), file, error) &&
-         parse_layers (hn, json_node_get_object (root), file, error);
+  return root != NULL &&
+         parse_clip (hn, root, file, error) &&
+         parse_mapper (hn, root, file, error) &&
+         parse_layers (hn, root, file, error);
 }
 
 /* ------------------------------------------------------------------------ */
 /* The tensors                                                              */
 
-/* NAME -> its shape (gint64[3]: n_dims, d0, d1), every tensor §5 lists. */
-typedef struct {
-  GHashTable *shapes;
-} Expected;
-
 static void
-expect (Expected *e,
-        char     *name,
-        gint64    d0,
-        gint64    d1)
-{
-  gint64 *shape = g_new (gint64, 3);
-
-  shape[0] = d1 < 0 ? 1 : 2;
-  shape[1] = d0;
-  shape[2] = d1;
-  g_hash_table_replace (e->shapes, name, shape);
-}
-
-static void
-expect_bn (Expected   *e,
+expect_bn (HdExpected *e,
            const char *prefix,
            gint64      n)
 {
   static const char * const parts[] = { "weight", "bias", "running_mean", "running_var" };
 
   for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
-    expect (e, g_strdup_printf ("%s.%s", prefix, parts[i]), n, -1);
+    hd_expected_add (e, g_strdup_printf ("%s.%s", prefix, parts[i]), n, -1);
 }
 
 static void
-expect_linear (Expected   *e,
+expect_linear (HdExpected *e,
                const char *prefix,
                gint64      out,
                gint64      in)
 {
-  expect (e, g_strdup_printf ("%s.weight", prefix), out, in);
-  expect (e, g_strdup_printf ("%s.bias", prefix), out, -1);
+  hd_expected_add (e, g_strdup_printf ("%s.weight", prefix), out, in);
+  hd_expected_add (e, g_strdup_printf ("%s.bias", prefix), out, -1);
 }
 
 static void
-expect_res_block (Expected        *e,
+expect_res_block (HdExpected      *e,
                   HdHypernetwork  *hn,
                   const char      *prefix)
 {
@@ -350,54 +232,39 @@ expect_res_block (Expected        *e,
   expect_bn (e, second1, w);
   if (hn->mapper.activation == HD_MAPPER_PRELU)
     {
-      expect (e, g_strdup_printf ("%s.input_block.2.weight", prefix), 1, -1);
-      expect (e, g_strdup_printf ("%s.out.weight", prefix), 1, -1);
+      hd_expected_add (e, g_strdup_printf ("%s.input_block.2.weight", prefix), 1, -1);
+      hd_expected_add (e, g_strdup_printf ("%s.out.weight", prefix), 1, -1);
     }
 }
 
-static Expected
+/* Every tensor §5 lists but the heads' last Linear (check_heads). */
+static HdExpected *
 expected_tensors (HdHypernetwork *hn)
 {
-  Expected e = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free) };
+  HdExpected *e = hd_expected_new ();
   gint64 w = hn->clip.width;
 
-  expect (&e, g_strdup ("clip.token_embedding.weight"), hn->clip.vocab_size, w);
-  expect (&e, g_strdup ("clip.positional_embedding"), hn->clip.context_length, w);
-  for (int l = 0; l < hn->clip.layers; l++)
-    {
-      g_autofree char *p = g_strdup_printf ("clip.transformer.resblocks.%d", l);
+  hd_expected_add (e, g_strdup ("clip.token_embedding.weight"), hn->clip.vocab_size, w);
+  hd_expected_add (e, g_strdup ("clip.positional_embedding"), hn->clip.context_length, w);
+  hd_expected_add_resblocks (e, "clip.", w, hn->clip.layers);
+  hd_expected_add (e, g_strdup ("clip.ln_final.weight"), w, -1);
+  hd_expected_add (e, g_strdup ("clip.ln_final.bias"), w, -1);
+  hd_expected_add (e, g_strdup ("clip.text_projection"), w, hn->clip.embed_dim);
 
-      expect (&e, g_strdup_printf ("%s.ln_1.weight", p), w, -1);
-      expect (&e, g_strdup_printf ("%s.ln_1.bias", p), w, -1);
-      expect (&e, g_strdup_printf ("%s.ln_2.weight", p), w, -1);
-      expect (&e, g_strdup_printf ("%s.ln_2.bias", p), w, -1);
-      expect (&e, g_strdup_printf ("%s.attn.in_proj_weight", p), 3 * w, w);
-      expect (&e, g_strdup_printf ("%s.attn.in_proj_bias", p), 3 * w, -1);
-      expect (&e, g_strdup_printf ("%s.attn.out_proj.weight", p), w, w);
-      expect (&e, g_strdup_printf ("%s.attn.out_proj.bias", p), w, -1);
-      expect (&e, g_strdup_printf ("%s.mlp.c_fc.weight", p), 4 * w, w);
-      expect (&e, g_strdup_printf ("%s.mlp.c_fc.bias", p), 4 * w, -1);
-      expect (&e, g_strdup_printf ("%s.mlp.c_proj.weight", p), w, 4 * w);
-      expect (&e, g_strdup_printf ("%s.mlp.c_proj.bias", p), w, -1);
-    }
-  expect (&e, g_strdup ("clip.ln_final.weight"), w, -1);
-  expect (&e, g_strdup ("clip.ln_final.bias"), w, -1);
-  expect (&e, g_strdup ("clip.text_projection"), w, hn->clip.embed_dim);
-
-  expect_linear (&e, "mapper.backbone.backbone.0.lin", hn->mapper.width, hn->mapper.input_dimension);
-  expect_bn (&e, "mapper.backbone.backbone.0.bn", hn->mapper.input_dimension);
+  expect_linear (e, "mapper.backbone.backbone.0.lin", hn->mapper.width, hn->mapper.input_dimension);
+  expect_bn (e, "mapper.backbone.backbone.0.bn", hn->mapper.input_dimension);
   if (hn->mapper.activation == HD_MAPPER_PRELU)
-    expect (&e, g_strdup ("mapper.backbone.backbone.0.act.weight"), 1, -1);
+    hd_expected_add (e, g_strdup ("mapper.backbone.backbone.0.act.weight"), 1, -1);
   for (int i = 1; i < hn->mapper.backbone_depth; i++)
     {
       g_autofree char *p = g_strdup_printf ("mapper.backbone.backbone.%d", i);
-      expect_res_block (&e, hn, p);
+      expect_res_block (e, hn, p);
     }
   for (int k = 0; k < hn->n_layers; k++)
     for (int j = 0; j < hn->mapper.head_depth - 1; j++)
       {
         g_autofree char *p = g_strdup_printf ("mapper.heads.conv_%d.in.%d", k, j);
-        expect_res_block (&e, hn, p);
+        expect_res_block (e, hn, p);
       }
   return e;
 }
@@ -409,16 +276,10 @@ is_ignored_tensor (const char *name)
   return g_str_has_prefix (name, "mapper.") && g_str_has_suffix (name, ".num_batches_tracked");
 }
 
-static gboolean
-is_float (const HdTensor *t)
-{
-  return t->dtype == HD_DTYPE_F32 || t->dtype == HD_DTYPE_F16 || t->dtype == HD_DTYPE_BF16;
-}
-
 /* The heads' last Linear: [C_k, W] and [C_k], C_k read from the file. */
 static gboolean
 check_heads (HdHypernetwork  *hn,
-             Expected        *e,
+             HdExpected      *e,
              const char      *file,
              GError         **error)
 {
@@ -446,82 +307,13 @@ check_tensors (HdHypernetwork  *hn,
                const char      *file,
                GError         **error)
 {
-  Expected e = expected_tensors (hn);
-  GHashTableIter iter;
-  gpointer key, value;
-  gboolean ok = check_heads (hn, &e, file, error);
+  HdExpected *e = expected_tensors (hn);
+  gboolean ok = check_heads (hn, e, file, error) &&
+                hd_expected_check (e, hn->st, is_ignored_tensor,
+                                   _("tensor “%s” does not belong in a hypernetwork file"), error);
 
-  g_hash_table_iter_init (&iter, e.shapes);
-  while (ok && g_hash_table_iter_next (&iter, &key, &value))
-    {
-      const gint64 *shape = value;
-      const HdTensor *t = hd_safetensors_lookup (hn->st, key);
-      gint64 want[2] = { shape[1], shape[2] };
-
-      if (t == NULL)
-        {
-          hd_set_format_error (error, file, _("tensor “%s” is missing"), (const char *) key);
-          ok = FALSE;
-        }
-      else if (!is_float (t) || t->n_dims != (guint) shape[0] || t->shape[0] != shape[1] ||
-               (shape[0] == 2 && t->shape[1] != shape[2]))
-        {
-          g_autofree char *got = hd_shape_to_string (t->shape, t->n_dims);
-          g_autofree char *wanted = hd_shape_to_string (want, (guint) shape[0]);
-
-          hd_set_format_error (error, file,
-                               is_float (t) ? _("tensor “%s” has shape %s; shape %s was expected")
-                                            : _("tensor “%s” is not a float tensor (shape %s); a float "
-                                                "tensor of shape %s was expected"),
-                               (const char *) key, got, wanted);
-          ok = FALSE;
-        }
-      else if (!hd_tensor_is_finite (t))
-        {
-          hd_set_format_error (error, file, _("tensor “%s” holds a value that is not finite"),
-                               (const char *) key);
-          ok = FALSE;
-        }
-    }
-
-  /* Nothing else may be there. */
-  for (guint i = 0; ok && i < hd_safetensors_get_n_tensors (hn->st); i++)
-    {
-      const HdTensor *t = hd_safetensors_get_tensor (hn->st, i);
-
-      if (!g_hash_table_contains (e.shapes, t->name) && !is_ignored_tensor (t->name) &&
-          !g_str_equal (t->name, "tokenizer.merges"))
-        {
-          hd_set_format_error (error, file, _("tensor “%s” does not belong in a hypernetwork file"),
-                               t->name);
-          ok = FALSE;
-        }
-    }
-  g_hash_table_unref (e.shapes);
+  hd_expected_free (e);
   return ok;
-}
-
-/* tokenizer.merges: U8 text; the tokenizer checks its lines. */
-static gboolean
-check_merges (HdHypernetwork  *hn,
-              const char      *file,
-              GError         **error)
-{
-  const HdTensor *t = hd_safetensors_lookup (hn->st, "tokenizer.merges");
-
-  if (t == NULL || t->dtype != HD_DTYPE_U8 || t->n_dims != 1)
-    {
-      hd_set_format_error (error, file, _("tensor “tokenizer.merges” is missing or not a U8 vector"));
-      return FALSE;
-    }
-  if (!g_utf8_validate ((const char *) t->data, (gssize) t->n_bytes, NULL))
-    {
-      hd_set_format_error (error, file, _("tensor “tokenizer.merges” is not UTF-8 text"));
-      return FALSE;
-    }
-  hn->merges = (const char *) t->data;
-  hn->merges_len = t->n_bytes;
-  return TRUE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -576,10 +368,15 @@ hd_hypernetwork_load_from_safetensors (HdSafetensors  *st,
   hn->name = g_strdup (name);
   hn->description = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.description"));
   hn->generator = g_strdup (hd_safetensors_get_metadata (st, "hyperdomain.generator"));
+  hn->text.st = hn->st;
+  hn->text.prefix = "clip.";
+  hn->text.config = &hn->clip;
   if (!parse_config (hn, hd_safetensors_get_metadata (st, "hyperdomain.config"), file, error) ||
       !check_tensors (hn, file, error) ||
-      !check_merges (hn, file, error))
+      !hd_clip_text_check_merges (&hn->text, error))
     return NULL;
+  hn->merges = hn->text.merges;
+  hn->merges_len = hn->text.merges_len;
   return g_steal_pointer (&hn);
 }
 
@@ -599,16 +396,7 @@ hd_hypernetwork_get_f32 (HdHypernetwork *hn,
                          const char     *name,
                          gsize          *n)
 {
-  const HdTensor *t = hd_safetensors_lookup (hn->st, name);
-  float *out;
-
-  g_return_val_if_fail (t != NULL && is_float (t), NULL);
-
-  out = g_new (float, MAX (t->n_elements, 1));
-  hd_tensor_to_f32 (t, out);
-  if (n != NULL)
-    *n = t->n_elements;
-  return out;
+  return hd_clip_get_f32 (hn->st, n, "%s", name);
 }
 
 float *
@@ -618,46 +406,7 @@ hd_hypernetwork_embed_tokens (HdHypernetwork  *hn,
                               guint           *n_rows,
                               GError         **error)
 {
-  const HdTensor *tokens = hd_safetensors_lookup (hn->st, "clip.token_embedding.weight");
-  gsize elem = tokens->n_bytes / tokens->n_elements, w = (gsize) hn->clip.width;
-  g_autofree float *pos = NULL;
-  float *x;
-  guint p = 0;
-
-  if (n_ids == 0 || n_ids > (guint) hn->clip.context_length)
-    {
-      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                   _("The token row has %u ids, but this CLIP takes from 1 to %d"),
-                   n_ids, hn->clip.context_length);
-      return NULL;
-    }
-  for (guint i = 0; i < n_ids; i++)
-    {
-      if (ids[i] >= (guint) hn->clip.vocab_size)
-        {
-          g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
-                       _("Token id %u is outside this CLIP’s vocabulary of %d"), ids[i], hn->clip.vocab_size);
-          return NULL;
-        }
-      if (ids[i] > ids[p])
-        p = i;
-    }
-
-  pos = hd_hypernetwork_get_f32 (hn, "clip.positional_embedding", NULL);
-  x = g_new (float, (gsize) (p + 1) * w);
-  for (guint i = 0; i <= p; i++)
-    {
-      HdTensor row = *tokens;
-
-      row.n_elements = w;
-      row.n_bytes = elem * w;
-      row.data = tokens->data + (gsize) ids[i] * w * elem;
-      hd_tensor_to_f32 (&row, x + (gsize) i * w);
-      for (gsize c = 0; c < w; c++)
-        x[i * w + c] += pos[i * w + c];
-    }
-  *n_rows = p + 1;
-  return x;
+  return hd_clip_text_embed_tokens (&hn->text, ids, n_ids, n_rows, error);
 }
 
 float *

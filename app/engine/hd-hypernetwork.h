@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "hd-clip-model.h"
 #include "hd-domain.h"
 #include "hd-generator.h"
 #include "hd-safetensors.h"
@@ -21,16 +22,6 @@ typedef enum {
   HD_MAPPER_PRELU,
   HD_MAPPER_ID,
 } HdMapperActivation;
-
-typedef struct {
-  char *name;             /* "ViT-B/32", "custom", ... */
-  int   context_length;
-  int   vocab_size;
-  int   width;
-  int   heads;
-  int   layers;
-  int   embed_dim;
-} HdClipConfig;
 
 typedef struct {
   HdMapperActivation activation;
@@ -56,6 +47,7 @@ struct _HdHypernetwork {
   const char     *merges;       /* tokenizer.merges, in the file's mapping */
   gsize           merges_len;
   HdSafetensors  *st;
+  HdClipText      text;         /* the CLIP's tensors: prefix "clip." */
 
   /*< private >*/
   gint            ref_count;

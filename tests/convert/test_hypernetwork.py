@@ -435,7 +435,7 @@ class HypernetworkTest(ConverterTest):
         self.assertIn("on its own", proc.stderr)
         proc = run_convert(CLIP_STATE, "--clip", CLIP_ARCHIVE, "-o", out, check=False)
         self.assertEqual(proc.returncode, 2)
-        self.assertIn("go with a HyperDomainNet mapper", proc.stderr)
+        self.assertIn("--clip goes with a HyperDomainNet mapper", proc.stderr)
         proc = run_convert(MAPPER, "--clip", CLIP_ARCHIVE, "--bpe", MERGES, "--clip-heads",
                            "0", "-o", out, check=False)
         self.assertEqual(proc.returncode, 2)

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from . import (clip, hyperdomainnet, hypernetwork, nvlabs, rosinality, safetensors,
+from . import (clip, clipfile, hyperdomainnet, hypernetwork, nvlabs, rosinality, safetensors,
                stylegan2, torchfile)
 from .errors import ConvertError
 
@@ -22,6 +22,7 @@ USAGE = """\
 %(prog)s [options] INPUT... -o OUTPUT.safetensors
        %(prog)s MAPPER.pt --clip CLIP.pt --bpe MERGES[.gz] [--clip-heads N] [options]
                           -o OUTPUT.safetensors
+       %(prog)s CLIP.pt --bpe MERGES[.gz] [--clip-heads N] [options] -o OUTPUT.safetensors
        %(prog)s --info INPUT..."""
 
 DESCRIPTION = """\
@@ -34,7 +35,9 @@ One generator input writes a generator file; one domain input writes a
 domain file; several domain inputs write one domain pack; a mapper, with
 the CLIP it was trained with (--clip, OpenAI's ViT-B-32.pt or a CLIP state
 dict) and CLIP's BPE merges (--bpe, bpe_simple_vocab_16e6.txt.gz), writes
-a hypernetwork file that turns text prompts into domains.
+a hypernetwork file that turns text prompts into domains; a CLIP alone
+(a ViT one), with --bpe, writes a clip file (both towers and the merges) for
+training domains with hyperdomain-train.
 PyTorch is not needed: checkpoints are read with a restricted unpickler that
 rebuilds only tensors, dicts, lists and numbers, and refuses anything else."""
 
@@ -47,6 +50,7 @@ examples:
   %(prog)s td_checkpoints/*.pt -o text-domains.safetensors
   %(prog)s mapper_20_td.pt --clip ViT-B-32.pt --bpe bpe_simple_vocab_16e6.txt.gz \
       -o text-mapper.safetensors
+  %(prog)s ViT-B-32.pt --bpe bpe_simple_vocab_16e6.txt.gz -o vit-b-32.safetensors
   %(prog)s --info network-snapshot-001000.pkl
 
 A domain belongs to the generator it was trained on (same weights, same
@@ -79,7 +83,7 @@ def build_parser():
                    help="for a HyperDomainNet mapper: the CLIP it was trained with "
                         "(OpenAI's TorchScript .pt or a state dict)")
     p.add_argument("--bpe", metavar="MERGES",
-                   help="for a HyperDomainNet mapper: CLIP's BPE merges file "
+                   help="for a HyperDomainNet mapper or a CLIP: CLIP's BPE merges file "
                         "(bpe_simple_vocab_16e6.txt.gz, gzip or plain text)")
     p.add_argument("--clip-heads", type=int, metavar="N",
                    help="attention heads of the CLIP's text transformer (default: "
@@ -346,6 +350,21 @@ def convert_domains(items, args, names, out):
     return lines, all_notes
 
 
+def convert_clip(ckpt, args, out):
+    """A CLIP alone with its merges: a clip file (domain-training.md §7)."""
+    notes = []
+    metadata, tensors, summary = clipfile.build(ckpt, args.bpe, args.clip_heads, notes)
+    name = args.name[0] if args.name else stem(ckpt.path)
+    metadata["hyperdomain.name"] = name
+    dtype, size = _write(out, tensors, metadata, args)
+    lines = ["wrote %s: clip \u201c%s\u201d (%s, %s), %s, %s"
+             % (out, name, summary["name"], summary["container"], dtype, _mib(size)),
+             "  " + summary["text"].describe()[0],
+             "  vision: " + summary["vision"].describe(),
+             "  tokenizer: %d merges" % summary["merges"]]
+    return lines, notes
+
+
 def convert_hypernetwork(ckpt, args, out):
     """A HyperDomainNet mapper with its CLIP and merges: a hypernetwork file."""
     notes = []
@@ -402,6 +421,8 @@ def info_safetensors(path):
         lines.append("  %s = %s" % (key, value))
     if metadata.get("hyperdomain.kind") == "hypernetwork":
         lines += ["  " + l for l in _describe_hypernetwork(metadata, tensors)]
+    if metadata.get("hyperdomain.kind") == "clip":
+        lines += ["  " + l for l in clipfile.describe_config(metadata)]
     if metadata.get("hyperdomain.kind") in ("domain", "domain-pack"):
         for name, arr in tensors.items():
             lines.append("  %s %s, max |d| %.4g" % (name, list(arr.shape),
@@ -525,15 +546,36 @@ def run(argv):
                                    "renders StyleGAN2 generators only" % path)
             ckpt.kind = kind
         mappers = [c for c in checkpoints if c.kind == "mapper"]
-        if not mappers and (args.clip or args.bpe or args.clip_heads is not None):
-            parser.error("--clip, --bpe and --clip-heads go with a HyperDomainNet mapper")
-        for ckpt in checkpoints:
-            if ckpt.kind == "clip":
-                raise ConvertError("%s: a CLIP model; give it with --clip beside a "
-                                   "HyperDomainNet mapper (MAPPER.pt --clip CLIP.pt --bpe "
-                                   "MERGES)" % ckpt.path)
-        generators = [c for c in checkpoints if c.kind not in ("hyperdomainnet", "mapper")]
-        if mappers:
+        clips = [c for c in checkpoints if c.kind == "clip"]
+        if clips and not mappers:
+            if len(checkpoints) > 1:
+                raise ConvertError("a CLIP is converted on its own: give one CLIP input per "
+                                   "command (got %d inputs)" % len(checkpoints))
+            if args.clip:
+                parser.error("--clip goes with a HyperDomainNet mapper; a CLIP input alone "
+                             "(with --bpe) writes a clip file")
+            if not args.bpe:
+                raise ConvertError("%s: a CLIP model: give its BPE merges with --bpe MERGES to "
+                                   "write a clip file (for training domains), or give it "
+                                   "with --clip beside a HyperDomainNet mapper"
+                                   % clips[0].path)
+            if len(args.name) > 1:
+                parser.error("one --name for a clip file")
+            if args.pack or args.generator is not None:
+                parser.error("--pack and --generator are for domains")
+        if not mappers and not clips and (args.clip or args.bpe or
+                                          args.clip_heads is not None):
+            parser.error("--clip, --bpe and --clip-heads go with a HyperDomainNet mapper "
+                         "or a CLIP")
+        for ckpt in (clips if mappers else []):
+            raise ConvertError("%s: a CLIP model; give it with --clip beside the "
+                               "HyperDomainNet mapper (MAPPER.pt --clip CLIP.pt --bpe "
+                               "MERGES)" % ckpt.path)
+        generators = [c for c in checkpoints
+                      if c.kind not in ("hyperdomainnet", "mapper", "clip")]
+        if clips and not mappers:
+            lines, notes = convert_clip(clips[0], args, out)
+        elif mappers:
             if len(checkpoints) > 1:
                 raise ConvertError("a HyperDomainNet mapper is converted on its own: give one "
                                    "mapper input per command (got %d inputs)"

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-clip.h"
+#include "hd-clip-model.h"
+
+G_BEGIN_DECLS
+
+/* A plain C implementation of CLIP's two towers (spec/text-domains.md §3,
+ * spec/domain-training.md §2), in double precision: the oracle for the
+ * GPU stages, like hd-cpu-reference for the generator.  Slow for a
+ * full-size CLIP (seconds), exact enough for every fixture. */
+
+/* E (embed_dim floats, unit length) of the token row IDS (SOT ... EOT,
+ * without the padding; N_IDS <= context_length). */
+gboolean hd_clip_reference_encode_text  (const HdClipText *text,
+                                         const guint32    *ids,
+                                         guint             n_ids,
+                                         float            *e,
+                                         GError          **error);
+
+/* The CLIP input of a generator image IMG (3 x R x R, range [-1, 1]):
+ * (x + 1) / 2, bicubic resampling to N x N when R != N, the centre crop
+ * (nothing at a square image) and CLIP's normalisation; OUT holds
+ * 3 x N x N floats (domain-training.md §2.1). */
+void     hd_clip_reference_preprocess   (const float      *img,
+                                         int               r,
+                                         int               n,
+                                         float            *out);
+
+/* The N x R bicubic resampling matrix of §2.1 (rows sum to 1). */
+void     hd_clip_resize_matrix          (int               n,
+                                         int               r,
+                                         double           *m);
+
+/* Ê (embed_dim floats, unit length) of the preprocessed image PRE
+ * (3 x n x n, n = CLIP's image_resolution; §2.2). */
+void     hd_clip_reference_encode_image (HdClip           *clip,
+                                         const float      *pre,
+                                         float            *e);
+
+/* Y[r] = X[r] · Wᵀ + b for ROWS rows: X [rows, in], W [out, in], B may be
+ * NULL.  The one linear layer of every reference. */
+void     hd_reference_linear            (const double     *x,
+                                         int               rows,
+                                         int               in,
+                                         const double     *w,
+                                         const double     *b,
+                                         int               out,
+                                         double           *y);
+
+/* A float array (N floats, freed) as doubles. */
+double  *hd_reference_to_doubles        (float            *f,
+                                         gsize             n);
+
+G_END_DECLS
