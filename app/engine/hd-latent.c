@@ -26,12 +26,7 @@
 #define MT_UPPER_MASK 0x80000000U
 #define MT_LOWER_MASK 0x7fffffffU
 
-typedef struct {
-  guint32  mt[MT_N];
-  guint    index;
-  gboolean has_gauss;
-  double   gauss;
-} HdMt;
+typedef HdRandomState HdMt;
 
 static void
 hd_mt_init (HdMt    *state,
@@ -154,6 +149,25 @@ hd_randn_f32 (guint32  seed,
               gsize    n)
 {
   randn_fill (seed, NULL, out, n);
+}
+
+void
+hd_random_state_init (HdRandomState *state,
+                      guint32        seed)
+{
+  hd_mt_init (state, seed);
+}
+
+double
+hd_random_state_double (HdRandomState *state)
+{
+  return hd_mt_next_double (state);
+}
+
+double
+hd_random_state_gauss (HdRandomState *state)
+{
+  return hd_mt_next_gauss (state);
 }
 
 /* ------------------------------------------------------------------------ */

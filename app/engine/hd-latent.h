@@ -11,6 +11,23 @@ void      hd_randn            (guint32   seed,
                                double   *out,
                                gsize     n);
 
+/* One numpy.random.RandomState stream, for schedules that draw doubles
+ * and normals in turn (spec/domain-training.md §5). */
+typedef struct {
+  guint32  mt[624];
+  guint    index;
+  gboolean has_gauss;
+  double   gauss;
+} HdRandomState;
+
+void      hd_random_state_init   (HdRandomState *state,
+                                  guint32        seed);
+/* random_sample(): a double in [0, 1). */
+double    hd_random_state_double (HdRandomState *state);
+/* standard_normal(): the legacy polar method; the second normal of a
+ * pair is kept for the next call. */
+double    hd_random_state_gauss  (HdRandomState *state);
+
 /* The same stream as float32 (what z = randn(z_dim).astype(float32) is). */
 void      hd_randn_f32        (guint32   seed,
                                float    *out,

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-clip.h"
+#include "hd-generator.h"
+
+G_BEGIN_DECLS
+
+/* Training a domain from text (spec/domain-training.md): the random
+ * draws of a step (§5), Adam (§6) and a plain double-precision reference
+ * of one step's loss and its gradient with respect to d (§1–§4): the
+ * generator's synthesis forward and backward, CLIP's preprocessing and
+ * image tower forward and backward, and the direction loss.  The oracle
+ * for the GPU stages; slow, exact enough for every fixture. */
+
+/* The draws of step index STEP for seed SEED (§5). */
+typedef struct {
+  int       step;
+  double    u;
+  gboolean  mix;
+  int       c_src, c_trg;    /* crossovers, 1 .. num_ws - 1 */
+  int       batch;
+  float    *z;               /* [2][batch][z_dim]: z1 of every sample, then z2 */
+  guint32  *noise_src;       /* batch seeds */
+  guint32  *noise_trg;
+} HdTrainDraws;
+
+void      hd_train_draws_init   (HdTrainDraws  *draws,
+                                 guint32        seed,
+                                 int            step,
+                                 int            batch,
+                                 double         mixing,
+                                 int            num_ws,
+                                 int            z_dim);
+void      hd_train_draws_clear  (HdTrainDraws  *draws);
+
+/* One CLIP of the loss: its file and its text direction t (§3). */
+typedef struct {
+  HdClip *clip;
+  float  *direction;   /* embed_dim floats */
+} HdTrainClip;
+
+/* L = Σ_v ℓ_v of the step with DRAWS at the domain D (gen->domain_dim
+ * floats) into *LOSS (and each ℓ_v into LOSS_PER_CLIP when not NULL), and
+ * ∂L/∂d into GRAD (gen->domain_dim floats). */
+gboolean  hd_train_reference_step (HdGenerator          *gen,
+                                   const HdTrainClip    *clips,
+                                   guint                 n_clips,
+                                   const HdTrainDraws   *draws,
+                                   const float          *d,
+                                   double               *loss,
+                                   double               *loss_per_clip,
+                                   float                *grad,
+                                   GError              **error);
+
+/* The rendered image of the trainable branch of sample B of DRAWS at D
+ * (img_channels x R x R), the forward pass the step differentiates; for
+ * checking it against the renderer. */
+void      hd_train_reference_render (HdGenerator        *gen,
+                                     const HdTrainDraws *draws,
+                                     int                 b,
+                                     gboolean            trainable,
+                                     const float        *d,
+                                     float              *img);
+
+/* Adam (§6): lr, β = (0.9, 0.999), ε = 1e-8 outside the root, state from
+ * zero; float32 m, v and d. */
+typedef struct {
+  gsize  n;
+  int    t;
+  double lr;
+  float *m;
+  float *v;
+} HdAdam;
+
+void      hd_adam_init   (HdAdam       *adam,
+                          gsize         n,
+                          double        lr);
+void      hd_adam_step   (HdAdam       *adam,
+                          float        *d,
+                          const float  *grad);
+void      hd_adam_clear  (HdAdam       *adam);
+
+G_END_DECLS

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Training a domain from text (spec/domain-training.md) with the plain
+ * reference: the draws (§5), every gradient case of conformance/training
+ * (loss and ∂L/∂d), the trajectory with Adam (§6), and finite-difference
+ * checks of the gradient. */
+#include <math.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "hd-clip.h"
+#include "hd-clip-reference.h"
+#include "hd-cpu-reference.h"
+#include "hd-domain.h"
+#include "hd-latent.h"
+#include "hd-test-util.h"
+#include "hd-train-reference.h"
+
+static JsonObject *
+load_cases (JsonParser *parser)
+{
+  g_autofree char *path = hd_test_conformance_path ("training/cases.json");
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static HdNpy *
+load_npy (const char *relative)
+{
+  g_autofree char *file = g_strdup_printf ("training/%s", relative);
+  g_autofree char *path = hd_test_conformance_path (file);
+  g_autoptr(GError) error = NULL;
+  HdNpy *npy = hd_npy_read (path, &error);
+
+  g_assert_no_error (error);
+  return npy;
+}
+
+static gboolean
+encode_text (const guint32  *ids,
+             guint           n_ids,
+             float          *e,
+             gpointer        user_data,
+             GError        **error)
+{
+  HdClip *clip = user_data;
+
+  return hd_clip_reference_encode_text (&clip->text, ids, n_ids, e, error);
+}
+
+/* The clips of case C with their directions for its prompts. */
+static HdTrainClip *
+case_clips (JsonObject *c,
+            guint      *n)
+{
+  JsonArray *names = json_object_get_array_member (c, "clips");
+  HdTrainClip *clips;
+
+  *n = json_array_get_length (names);
+  clips = g_new0 (HdTrainClip, *n);
+  for (guint i = 0; i < *n; i++)
+    {
+      g_autofree char *file = g_strdup_printf ("training/%s", json_array_get_string_element (names, i));
+      g_autofree char *path = hd_test_conformance_path (file);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HdClipTokenizer) tokenizer = NULL;
+
+      clips[i].clip = hd_clip_load (path, &error);
+      g_assert_no_error (error);
+      tokenizer = hd_clip_new_tokenizer (clips[i].clip, &error);
+      g_assert_no_error (error);
+      clips[i].direction = g_new (float, clips[i].clip->config.embed_dim);
+      g_assert_true (hd_clip_text_direction (clips[i].clip, tokenizer, encode_text, clips[i].clip,
+                                             json_object_get_string_member (c, "source"),
+                                             json_object_get_string_member (c, "target"),
+                                             clips[i].direction, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  return clips;
+}
+
+static void
+clips_free (HdTrainClip *clips,
+            guint        n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      hd_clip_unref (clips[i].clip);
+      g_free (clips[i].direction);
+    }
+  g_free (clips);
+}
+
+/* The domain D of GEN from a domain file (NULL: zeros). */
+static float *
+initial_d (HdGenerator *gen,
+           const char  *init)
+{
+  float *d = g_new0 (float, gen->domain_dim);
+
+  if (init != NULL)
+    {
+      g_autofree char *rel = g_strdup (init + strlen ("{fix}/"));
+      g_autofree char *file = g_strdup_printf ("training/%s", rel);
+      g_autofree char *path = hd_test_conformance_path (file);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) domains = hd_domain_load_all (path, &error);
+      HdBlendTerm term = { NULL, 1.0f, 0, 0 };
+
+      g_assert_no_error (error);
+      term.domain = g_ptr_array_index (domains, 0);
+      hd_domain_blend (gen, &term, 1, d);
+    }
+  return d;
+}
+
+static double
+mixing_of (JsonObject *c)
+{
+  return json_object_has_member (c, "mixing") ? json_object_get_double_member (c, "mixing") : 0.9;
+}
+
+/* The draws match the case's schedule and z. */
+static void
+check_draws (const HdTrainDraws *draws,
+             JsonObject         *schedule,
+             const float        *z,
+             int                 z_dim)
+{
+  JsonArray *ns = json_object_get_array_member (schedule, "noise_src");
+  JsonArray *nt = json_object_get_array_member (schedule, "noise_trg");
+
+  g_assert_cmpint (draws->step, ==, json_object_get_int_member (schedule, "step"));
+  g_assert_cmpfloat (draws->u, ==, json_object_get_double_member (schedule, "u"));
+  g_assert_cmpint (draws->mix, ==, json_object_get_boolean_member (schedule, "mix"));
+  g_assert_cmpint (draws->c_src, ==, json_object_get_int_member (schedule, "c_src"));
+  g_assert_cmpint (draws->c_trg, ==, json_object_get_int_member (schedule, "c_trg"));
+  for (int b = 0; b < draws->batch; b++)
+    {
+      g_assert_cmpuint (draws->noise_src[b], ==, (guint32) json_array_get_int_element (ns, b));
+      g_assert_cmpuint (draws->noise_trg[b], ==, (guint32) json_array_get_int_element (nt, b));
+    }
+  g_assert_cmpmem (draws->z, sizeof (float) * 2 * draws->batch * z_dim,
+                   z, sizeof (float) * 2 * draws->batch * z_dim);
+}
+
+static void
+test_gradients (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *cases = load_cases (parser);
+  JsonArray *list = json_object_get_array_member (cases, "gradients");
+  JsonObject *tol = json_object_get_object_member (cases, "tolerance");
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+
+  g_assert_cmpuint (json_array_get_length (list), ==, 5);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      const char *init = json_object_get_null_member (c, "init") ? NULL
+                         : json_object_get_string_member (c, "init");
+      g_autofree float *d = initial_d (gen, init);
+      g_autofree float *grad = g_new (float, gen->domain_dim);
+      g_autoptr(HdNpy) z = load_npy (json_object_get_string_member (c, "z"));
+      g_autoptr(HdNpy) expected = load_npy (json_object_get_string_member (c, "expected"));
+      g_autoptr(GError) error = NULL;
+      HdTrainDraws draws;
+      HdTrainClip *clips;
+      guint n_clips;
+      double loss, max_g = 0.0, max_diff = 0.0;
+      g_autofree double *per_clip = NULL;
+
+      clips = case_clips (c, &n_clips);
+      per_clip = g_new (double, n_clips);
+      hd_train_draws_init (&draws, (guint32) json_object_get_int_member (c, "seed"),
+                           (int) json_object_get_int_member (c, "start_step"),
+                           (int) json_object_get_int_member (c, "batch"), mixing_of (c), gen->num_ws,
+                           gen->config.z_dim);
+      check_draws (&draws, json_object_get_object_member (c, "schedule"), z->data, gen->config.z_dim);
+      g_assert_true (hd_train_reference_step (gen, clips, n_clips, &draws, d, &loss, per_clip, grad,
+                                              &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (expected->n_elements, ==, (gsize) gen->domain_dim);
+      for (int k = 0; k < gen->domain_dim; k++)
+        {
+          max_g = MAX (max_g, fabs (expected->data[k]));
+          max_diff = MAX (max_diff, fabs ((double) grad[k] - expected->data[k]));
+        }
+      g_test_message ("%s: loss %.9g (expected %.9g, diff %.2g), gradient max diff / max %.3g",
+                      json_object_get_string_member (c, "name"), loss,
+                      json_object_get_double_member (c, "loss"),
+                      fabs (loss - json_object_get_double_member (c, "loss")), max_diff / max_g);
+      g_assert_cmpfloat (fabs (loss - json_object_get_double_member (c, "loss")), <=,
+                         json_object_get_double_member (tol, "loss_abs"));
+      g_assert_cmpfloat (max_diff / max_g, <=, json_object_get_double_member (tol, "grad_max_abs_rel"));
+      hd_train_draws_clear (&draws);
+      clips_free (clips, n_clips);
+    }
+}
+
+/* The reference render of the trainable branch is the renderer's image
+ * of the same latents, noise and domain (the C reference renderer). */
+static void
+test_render_matches (void)
+{
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autofree float *d = initial_d (gen, "{fix}/init-d.safetensors");
+  int R = gen->config.img_resolution;
+  gsize n = (gsize) 3 * R * R;
+  g_autofree float *a = g_new (float, n), *b = g_new (float, n);
+  g_autofree float *ws = g_new (float, (gsize) gen->num_ws * gen->config.w_dim);
+  g_autoptr(GError) error = NULL;
+  HdTrainDraws draws;
+  HdRenderParams params;
+  double max = 0.0;
+
+  hd_train_draws_init (&draws, 9, 1, 2, 0.0, gen->num_ws, gen->config.z_dim);
+  hd_train_reference_render (gen, &draws, 1, TRUE, d, a);
+  hd_render_params_init (&params);
+  params.latent_kind = HD_LATENT_Z;
+  params.z = draws.z + gen->config.z_dim;
+  params.noise_mode = HD_NOISE_RANDOM;
+  params.noise_seed = draws.noise_trg[1];
+  params.domain = d;
+  g_assert_true (hd_cpu_render (gen, &params, b, &error));
+  for (gsize i = 0; i < n; i++)
+    max = MAX (max, fabs ((double) a[i] - b[i]));
+  g_test_message ("trainable render vs hd_cpu_render: %.3g", max);
+  g_assert_cmpfloat (max, <, 1e-4);
+  hd_train_draws_clear (&draws);
+}
+
+/* ∂L/∂d against central differences of the loss, on a few elements. */
+static void
+test_finite_differences (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *cases = load_cases (parser);
+  JsonObject *c = json_array_get_object_element (json_object_get_array_member (cases, "gradients"), 1);
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autofree float *d = initial_d (gen, "{fix}/init-d.safetensors");
+  g_autofree float *grad = g_new (float, gen->domain_dim);
+  g_autofree float *scratch = g_new (float, gen->domain_dim);
+  HdTrainDraws draws;
+  HdTrainClip *clips;
+  guint n_clips;
+  double loss, max_g = 0.0;
+  const int picks[] = { 0, 17, 64, 130, 200, 250, 300, 335 };
+
+  clips = case_clips (c, &n_clips);
+  hd_train_draws_init (&draws, 42, 1, 2, 0.9, gen->num_ws, gen->config.z_dim);
+  g_assert_true (hd_train_reference_step (gen, clips, n_clips, &draws, d, &loss, NULL, grad, NULL));
+  for (int k = 0; k < gen->domain_dim; k++)
+    max_g = MAX (max_g, fabs (grad[k]));
+  for (guint i = 0; i < G_N_ELEMENTS (picks); i++)
+    {
+      int k = picks[i];
+      float keep = d[k];
+      double up, down, fd, h = 1e-3;
+
+      d[k] = keep + (float) h;
+      hd_train_reference_step (gen, clips, n_clips, &draws, d, &up, NULL, scratch, NULL);
+      d[k] = keep - (float) h;
+      hd_train_reference_step (gen, clips, n_clips, &draws, d, &down, NULL, scratch, NULL);
+      d[k] = keep;
+      fd = (up - down) / (2 * h);
+      g_test_message ("d[%d]: analytic %.6g, central difference %.6g", k, grad[k], fd);
+      g_assert_cmpfloat (fabs (fd - grad[k]), <, 2e-3 * max_g + 1e-2 * fabs (grad[k]));
+    }
+  hd_train_draws_clear (&draws);
+  clips_free (clips, n_clips);
+}
+
+/* The 10-step trajectory with Adam, within the case's tolerances. */
+static void
+test_trajectory (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *cases = load_cases (parser);
+  JsonObject *c = json_array_get_object_element (json_object_get_array_member (cases, "trajectories"), 0);
+  JsonObject *tol = json_object_get_object_member (c, "tolerance");
+  JsonObject *expected = json_object_get_object_member (c, "expected");
+  JsonArray *losses = json_object_get_array_member (c, "losses");
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autofree float *d = g_new0 (float, gen->domain_dim);
+  g_autofree float *grad = g_new (float, gen->domain_dim);
+  double lr = json_object_get_double_member (c, "lr");
+  int steps = (int) json_object_get_int_member (c, "steps");
+  HdTrainClip *clips;
+  guint n_clips;
+  HdAdam adam;
+
+  clips = case_clips (c, &n_clips);
+  hd_adam_init (&adam, gen->domain_dim, lr);
+  for (int s = 1; s <= steps; s++)
+    {
+      g_autofree char *key = g_strdup_printf ("%d", s);
+      HdTrainDraws draws;
+      double loss, want = json_array_get_double_element (losses, s - 1);
+
+      hd_train_draws_init (&draws, (guint32) json_object_get_int_member (c, "seed"), s,
+                           (int) json_object_get_int_member (c, "batch"), 0.9, gen->num_ws,
+                           gen->config.z_dim);
+      g_assert_true (hd_train_reference_step (gen, clips, n_clips, &draws, d, &loss, NULL, grad, NULL));
+      hd_adam_step (&adam, d, grad);
+      g_test_message ("step %d: loss %.9g (expected %.9g)", s, loss, want);
+      g_assert_cmpfloat (fabs (loss - want), <=,
+                         json_array_get_double_element (json_object_get_array_member (tol, "loss_abs"), s - 1));
+      if (json_object_has_member (expected, key))
+        {
+          g_autoptr(HdNpy) e = load_npy (json_object_get_string_member (expected, key));
+          double max = 0.0, rms = 0.0;
+
+          for (int k = 0; k < gen->domain_dim; k++)
+            {
+              double diff = fabs ((double) d[k] - e->data[k]) / lr;
+              max = MAX (max, diff);
+              rms += diff * diff;
+            }
+          rms = sqrt (rms / gen->domain_dim);
+          g_test_message ("  d: max %.3g lr, rms %.3g lr", max, rms);
+          g_assert_cmpfloat (max, <=, json_object_get_double_member (json_object_get_object_member (tol, "d_max_over_lr"), key));
+          g_assert_cmpfloat (rms, <=, json_object_get_double_member (json_object_get_object_member (tol, "d_rms_over_lr"), key));
+        }
+      hd_train_draws_clear (&draws);
+    }
+  hd_adam_clear (&adam);
+  clips_free (clips, n_clips);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Hyperdomain/Train/render-matches", test_render_matches);
+  g_test_add_func ("/Hyperdomain/Train/gradients", test_gradients);
+  g_test_add_func ("/Hyperdomain/Train/finite-differences", test_finite_differences);
+  g_test_add_func ("/Hyperdomain/Train/trajectory", test_trajectory);
+  return g_test_run ();
+}
