@@ -3,7 +3,8 @@
 """Lints the man pages (man --warnings) and checks that every long option
 the programs' --help lists is described in their man page.
 
-usage: check-man.py --render HYPERDOMAIN_RENDER --convert HYPERDOMAIN_CONVERT PAGE..."""
+usage: check-man.py --render HYPERDOMAIN_RENDER --convert HYPERDOMAIN_CONVERT
+                    --train HYPERDOMAIN_TRAIN PAGE..."""
 
 import argparse
 import os
@@ -26,6 +27,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--render", required=True)
     ap.add_argument("--convert", required=True)
+    ap.add_argument("--train", required=True)
     ap.add_argument("pages", nargs="+")
     a = ap.parse_args()
 
@@ -53,7 +55,8 @@ def main():
 
     python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
     programs = {"hyperdomain-render.1": [a.render],
-                "hyperdomain-convert.1": [python, a.convert]}
+                "hyperdomain-convert.1": [python, a.convert],
+                "hyperdomain-train.1": [a.train]}
     for page, cmd in programs.items():
         if page not in rendered:
             print(f"not ok: no {page} among the pages")
