@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* hyperdomain-bench: frame times of the Vulkan renderer.  Prints figures;
- * it asserts nothing (the machines it runs on are shared and noisy). */
+ * it asserts nothing (the machines it runs on are shared and noisy).
+ * --encode writes a hypernetwork's embeddings and domains for comparison
+ * with another implementation. */
 #include "config.h"
 
+#include <errno.h>
 #include <gio/gio.h>
 #include <glib.h>
 #include <locale.h>
@@ -14,9 +17,12 @@
 #include "hd-error.h"
 #include "hd-generator.h"
 #include "hd-render-params.h"
+#include "hd-clip-tokenizer.h"
 #include "hd-hypernetwork.h"
+#include "hd-latent.h"
 #include "hd-renderer.h"
 #include "hd-text-gpu.h"
+#include "hd-text-reference.h"
 #include "hd-vk.h"
 
 typedef struct {
@@ -555,6 +561,89 @@ bench_text (HdVkContext  *ctx,
   return TRUE;
 }
 
+/* --encode: each prompt of a hypernetwork file through the tokenizer, then
+ * the text tower and the mapper both on the device and with the CPU
+ * reference; writes DIR/N-ids.npy (the token row as floats), N-gpu-e.npy,
+ * N-gpu-d.npy, N-ref-e.npy and N-ref-d.npy for prompt N (0, 1, ...), for
+ * comparison with another implementation (tools/check-vit-b32.py). */
+static gboolean
+encode_prompts (HdVkContext  *ctx,
+                const char   *path,
+                char        **prompts,
+                const char   *dir,
+                GError      **error)
+{
+  g_autoptr(HdHypernetwork) hn = NULL;
+  g_autoptr(HdClipTokenizer) tokenizer = NULL;
+  g_autoptr(HdTextGpu) gpu = NULL;
+  gsize n_out;
+  gint64 t0 = g_get_monotonic_time ();
+
+  hn = hd_hypernetwork_load (path, error);
+  if (hn == NULL)
+    return FALSE;
+  tokenizer = hd_clip_tokenizer_new (hn->merges, hn->merges_len, (guint) hn->clip.vocab_size,
+                                     (guint) hn->clip.context_length, error);
+  if (tokenizer == NULL)
+    return FALSE;
+  printf ("encode: %s loaded in %.0f ms\n", path, (g_get_monotonic_time () - t0) / 1000.0);
+  t0 = g_get_monotonic_time ();
+  gpu = hd_text_gpu_new (ctx, hn, error);
+  if (gpu == NULL)
+    return FALSE;
+  printf ("encode: uploaded to the device in %.0f ms\n", (g_get_monotonic_time () - t0) / 1000.0);
+  if (g_mkdir_with_parents (dir, 0777) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+  n_out = hd_hypernetwork_output_size (hn);
+  for (guint i = 0; prompts != NULL && prompts[i] != NULL; i++)
+    {
+      g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint32));
+      g_autofree float *ids_f = NULL;
+      g_autofree float *e_gpu = g_new (float, hn->clip.embed_dim);
+      g_autofree float *d_gpu = g_new (float, n_out);
+      g_autofree float *e_ref = g_new (float, hn->clip.embed_dim);
+      g_autofree float *d_ref = g_new (float, n_out);
+      gint64 n_ids, e_dim = hn->clip.embed_dim, d_dim = (gint64) n_out;
+      double gpu_ms, ref_ms;
+      struct { const char *what; const gint64 *shape; const float *data; } out[5];
+
+      if (!hd_clip_tokenizer_encode (tokenizer, prompts[i], ids, error))
+        return FALSE;
+      n_ids = ids->len;
+      ids_f = g_new (float, ids->len);
+      for (guint t = 0; t < ids->len; t++)
+        ids_f[t] = (float) g_array_index (ids, guint32, t);
+      t0 = g_get_monotonic_time ();
+      if (!hd_text_gpu_encode (gpu, (const guint32 *) ids->data, ids->len, d_gpu, e_gpu, error))
+        return FALSE;
+      gpu_ms = (g_get_monotonic_time () - t0) / 1000.0;
+      t0 = g_get_monotonic_time ();
+      if (!hd_text_reference_encode (hn, (const guint32 *) ids->data, ids->len, e_ref, error))
+        return FALSE;
+      hd_text_reference_map (hn, e_ref, d_ref);
+      ref_ms = (g_get_monotonic_time () - t0) / 1000.0;
+      printf ("encode: prompt %u, %u tokens: device %.1f ms, CPU reference %.1f ms\n",
+              i, ids->len, gpu_ms, ref_ms);
+      out[0].what = "ids", out[0].shape = &n_ids, out[0].data = ids_f;
+      out[1].what = "gpu-e", out[1].shape = &e_dim, out[1].data = e_gpu;
+      out[2].what = "gpu-d", out[2].shape = &d_dim, out[2].data = d_gpu;
+      out[3].what = "ref-e", out[3].shape = &e_dim, out[3].data = e_ref;
+      out[4].what = "ref-d", out[4].shape = &d_dim, out[4].data = d_ref;
+      for (guint k = 0; k < G_N_ELEMENTS (out); k++)
+        {
+          g_autofree char *file = g_strdup_printf ("%u-%s.npy", i, out[k].what);
+          g_autofree char *npy = g_build_filename (dir, file, NULL);
+
+          if (!hd_npy_write_f32 (npy, out[k].shape, 1, out[k].data, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -573,6 +662,9 @@ main (int    argc,
   gboolean latency = FALSE;
   gboolean text = FALSE;
   int text_tokens = 10;
+  g_autofree char *encode = NULL;
+  g_auto(GStrv) prompts = NULL;
+  g_autofree char *encode_dir = NULL;
   GOptionEntry entries[] = {
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Vulkan device: auto, cpu or an index", "DEVICE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames timed per case after two warm-up frames (default 10)", "N" },
@@ -586,6 +678,9 @@ main (int    argc,
     { "force-staging", 0, 0, G_OPTION_ARG_NONE, &renderer_options.force_staging, "Upload and read back through staging buffers even where device memory is host-visible", NULL },
     { "text", 0, 0, G_OPTION_ARG_NONE, &text, "Instead of frame times: encoding a prompt with a ViT-B/32-sized text tower and the published mapper (random weights)", NULL },
     { "text-tokens", 0, 0, G_OPTION_ARG_INT, &text_tokens, "--text: tokens of the prompt, SOT and EOT included (default 10)", "N" },
+    { "encode", 0, 0, G_OPTION_ARG_FILENAME, &encode, "Instead of timing: write the embedding and the domain of each --prompt through this hypernetwork, on the device and with the CPU reference, as .npy files to --encode-dir", "HN.safetensors" },
+    { "prompt", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &prompts, "--encode: a prompt (UTF-8 whatever the locale); may repeat", "TEXT" },
+    { "encode-dir", 0, 0, G_OPTION_ARG_FILENAME, &encode_dir, "--encode: where the .npy files go (default .)", "DIR" },
     { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "--latency: interleaved rounds (default 3)", "N" },
     { "latency-at", 0, 0, G_OPTION_ARG_DOUBLE, &latency_at, "--latency: submit the change this far into the older frame's expected time (default 0.2)", "FRACTION" },
     { NULL }
@@ -617,6 +712,15 @@ main (int    argc,
   printf ("device: %s (%s)\n", hd_vk_context_get_device_info (ctx)->name,
           hd_vk_context_get_device_info (ctx)->type_name);
 
+  if (encode != NULL)
+    {
+      if (!encode_prompts (ctx, encode, prompts, encode_dir != NULL ? encode_dir : ".", &error))
+        {
+          g_printerr ("hyperdomain-bench: %s\n", error->message);
+          return 1;
+        }
+      return 0;
+    }
   if (text)
     {
       if (!bench_text (ctx, frames, text_tokens, &error))
