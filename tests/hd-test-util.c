@@ -244,6 +244,38 @@ load_case (JsonObject *obj)
   return tc;
 }
 
+JsonObject *
+hd_test_load_json (JsonParser *parser,
+                   const char *relative)
+{
+  g_autofree char *path = hd_test_conformance_path (relative);
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+HdNpy *
+hd_test_load_npy (const char *format,
+                  ...)
+{
+  g_autofree char *relative = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  HdNpy *npy;
+  va_list args;
+
+  va_start (args, format);
+  relative = g_strdup_vprintf (format, args);
+  va_end (args);
+  path = hd_test_conformance_path (relative);
+  npy = hd_npy_read (path, &error);
+
+  g_assert_no_error (error);
+  return npy;
+}
+
 GPtrArray *
 hd_test_load_conformance_cases (double *max_abs_tolerance,
                                 double *min_psnr_db)

@@ -55,6 +55,15 @@ typedef struct {
   GPtrArray      *cli_args;   /* the case as hyperdomain-render arguments */
 } HdTestCase;
 
+/* The JSON object of conformance file RELATIVE (e.g. "training/cases.json"),
+ * owned by PARSER. */
+struct _JsonParser;
+struct _JsonObject *hd_test_load_json (struct _JsonParser *parser,
+                                       const char         *relative);
+/* The .npy conformance file whose relative path FORMAT makes. */
+HdNpy     *hd_test_load_npy               (const char *format,
+                                           ...) G_GNUC_PRINTF (1, 2);
+
 /* Every case, with the tolerance of cases.json. */
 GPtrArray *hd_test_load_conformance_cases (double *max_abs_tolerance,
                                            double *min_psnr_db);

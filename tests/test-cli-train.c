@@ -17,17 +17,6 @@
 
 static char *fix_dir, *out_dir;
 
-static JsonObject *
-load_cases (JsonParser *parser)
-{
-  g_autofree char *path = hd_test_conformance_path ("training/cases.json");
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_node_get_object (json_parser_get_root (parser));
-}
-
 static char *
 expand (const char *arg)
 {
@@ -124,22 +113,11 @@ read_vector (const char  *path,
   return v;
 }
 
-static HdNpy *
-load_npy (const char *relative)
-{
-  g_autofree char *path = g_build_filename (fix_dir, relative, NULL);
-  g_autoptr(GError) error = NULL;
-  HdNpy *npy = hd_npy_read (path, &error);
-
-  g_assert_no_error (error);
-  return npy;
-}
-
 static void
 test_gradients (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonArray *list = json_object_get_array_member (cases, "gradients");
   JsonArray *layers = json_object_get_array_member (cases, "layers");
   JsonObject *tol = json_object_get_object_member (cases, "tolerance");
@@ -149,7 +127,7 @@ test_gradients (void)
       JsonObject *c = json_array_get_object_element (list, i);
       const char *name = json_object_get_string_member (c, "name");
       g_autofree char *grad_path = g_strdup_printf ("%s/%s.safetensors", out_dir, name);
-      g_autoptr(HdNpy) expected = load_npy (json_object_get_string_member (c, "expected"));
+      g_autoptr(HdNpy) expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
       g_autoptr(GHashTable) meta = NULL;
       g_autoptr(GArray) losses = NULL;
       g_autofree float *g = NULL;
@@ -185,7 +163,7 @@ static void
 test_trajectory (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonObject *c = json_array_get_object_element (json_object_get_array_member (cases, "trajectories"), 0);
   JsonArray *layers = json_object_get_array_member (cases, "layers");
   JsonObject *tol = json_object_get_object_member (c, "tolerance");
@@ -210,7 +188,7 @@ test_trajectory (void)
     {
       const char *key = l->data;
       g_autofree char *path = expand (json_object_get_string_member (outputs, key));
-      g_autoptr(HdNpy) e = load_npy (json_object_get_string_member (expected, key));
+      g_autoptr(HdNpy) e = hd_test_load_npy ("training/%s", json_object_get_string_member (expected, key));
       g_autoptr(GHashTable) meta = NULL;
       g_autofree float *d = read_vector (path, layers, &meta);
       double max = 0.0, rms = 0.0;
@@ -248,7 +226,7 @@ static void
 test_errors (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonArray *list = json_object_get_array_member (cases, "errors");
   const char *more[][12] = {
     { "--steps", "0" }, { "--start-step", "0" }, { "--lr", "0" }, { "--lr", "nan" },

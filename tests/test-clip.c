@@ -14,17 +14,6 @@
 #include "hd-latent.h"
 #include "hd-test-util.h"
 
-static JsonObject *
-load_cases (JsonParser *parser)
-{
-  g_autofree char *path = hd_test_conformance_path ("training/cases.json");
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_node_get_object (json_parser_get_root (parser));
-}
-
 static double
 tolerance (JsonObject *cases,
            const char *key)
@@ -45,19 +34,6 @@ load_clip (const char *name)
   return clip;
 }
 
-/* A .npy of the training fixtures (PATH relative to training/). */
-static HdNpy *
-load_npy (const char *relative)
-{
-  g_autofree char *file = g_strdup_printf ("training/%s", relative);
-  g_autofree char *path = hd_test_conformance_path (file);
-  g_autoptr(GError) error = NULL;
-  HdNpy *npy = hd_npy_read (path, &error);
-
-  g_assert_no_error (error);
-  return npy;
-}
-
 static double
 max_abs_diff (const float *a,
               const float *b,
@@ -74,7 +50,7 @@ static void
 test_load (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonObject *clips = json_object_get_object_member (cases, "clips");
   g_autoptr(GList) names = json_object_get_members (clips);
 
@@ -109,7 +85,7 @@ static void
 test_image_embeddings (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonArray *list = json_object_get_array_member (cases, "image_embeddings");
   double tol_pre = tolerance (cases, "preprocessed_max_abs");
   double tol_emb = tolerance (cases, "embedding_max_abs");
@@ -120,9 +96,9 @@ test_image_embeddings (void)
     {
       JsonObject *c = json_array_get_object_element (list, i);
       g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
-      g_autoptr(HdNpy) img = load_npy (json_object_get_string_member (c, "image"));
-      g_autoptr(HdNpy) pre_expected = load_npy (json_object_get_string_member (c, "preprocessed"));
-      g_autoptr(HdNpy) emb_expected = load_npy (json_object_get_string_member (c, "expected"));
+      g_autoptr(HdNpy) img = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "image"));
+      g_autoptr(HdNpy) pre_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "preprocessed"));
+      g_autoptr(HdNpy) emb_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
       int r = (int) json_object_get_int_member (c, "image_size");
       int n = clip->vision.resolution;
       g_autofree float *pre = g_new (float, (gsize) 3 * n * n);
@@ -176,18 +152,6 @@ test_resize_matrix (void)
   }
 }
 
-static gboolean
-reference_encode (const guint32  *ids,
-                  guint           n_ids,
-                  float          *e,
-                  gpointer        user_data,
-                  GError        **error)
-{
-  HdClip *clip = user_data;
-
-  return hd_clip_reference_encode_text (&clip->text, ids, n_ids, e, error);
-}
-
 /* Records every token row it is asked to encode, then encodes it. */
 typedef struct {
   HdClip    *clip;
@@ -206,7 +170,7 @@ recording_encode (const guint32  *ids,
 
   g_array_append_vals (row, ids, n_ids);
   g_ptr_array_add (rec->rows, row);
-  return reference_encode (ids, n_ids, e, rec->clip, error);
+  return hd_clip_reference_encode_func (ids, n_ids, e, rec->clip, error);
 }
 
 /* Every direction case: the tokens of all 158 prompts where given, the
@@ -215,7 +179,7 @@ static void
 test_text_directions (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonArray *list = json_object_get_array_member (cases, "text_directions");
   double tol_dir = tolerance (cases, "direction_max_abs");
   double tol_emb = tolerance (cases, "embedding_max_abs");
@@ -227,9 +191,9 @@ test_text_directions (void)
       g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
       g_autoptr(GError) error = NULL;
       g_autoptr(HdClipTokenizer) tokenizer = hd_clip_new_tokenizer (clip, &error);
-      g_autoptr(HdNpy) dir_expected = load_npy (json_object_get_string_member (c, "expected"));
-      g_autoptr(HdNpy) src_expected = load_npy (json_object_get_string_member (c, "source_embeddings"));
-      g_autoptr(HdNpy) trg_expected = load_npy (json_object_get_string_member (c, "target_embeddings"));
+      g_autoptr(HdNpy) dir_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
+      g_autoptr(HdNpy) src_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "source_embeddings"));
+      g_autoptr(HdNpy) trg_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "target_embeddings"));
       const char *source = json_object_get_string_member (c, "source");
       const char *target = json_object_get_string_member (c, "target");
       int embed = clip->config.embed_dim, k = 79;
@@ -296,7 +260,7 @@ test_direction_too_long (void)
 
   for (int i = 0; i < 40; i++)
     g_string_append (target, "watercolor ");
-  g_assert_false (hd_clip_text_direction (clip, tokenizer, reference_encode, clip, "Photo",
+  g_assert_false (hd_clip_text_direction (clip, tokenizer, hd_clip_reference_encode_func, clip, "Photo",
                                           target->str, t, NULL, NULL, &error));
   g_assert_nonnull (error);
   g_test_message ("%s", error->message);

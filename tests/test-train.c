@@ -16,41 +16,6 @@
 #include "hd-test-util.h"
 #include "hd-train-reference.h"
 
-static JsonObject *
-load_cases (JsonParser *parser)
-{
-  g_autofree char *path = hd_test_conformance_path ("training/cases.json");
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_node_get_object (json_parser_get_root (parser));
-}
-
-static HdNpy *
-load_npy (const char *relative)
-{
-  g_autofree char *file = g_strdup_printf ("training/%s", relative);
-  g_autofree char *path = hd_test_conformance_path (file);
-  g_autoptr(GError) error = NULL;
-  HdNpy *npy = hd_npy_read (path, &error);
-
-  g_assert_no_error (error);
-  return npy;
-}
-
-static gboolean
-encode_text (const guint32  *ids,
-             guint           n_ids,
-             float          *e,
-             gpointer        user_data,
-             GError        **error)
-{
-  HdClip *clip = user_data;
-
-  return hd_clip_reference_encode_text (&clip->text, ids, n_ids, e, error);
-}
-
 /* The clips of case C with their directions for its prompts. */
 static HdTrainClip *
 case_clips (JsonObject *c,
@@ -73,7 +38,7 @@ case_clips (JsonObject *c,
       tokenizer = hd_clip_new_tokenizer (clips[i].clip, &error);
       g_assert_no_error (error);
       clips[i].direction = g_new (float, clips[i].clip->config.embed_dim);
-      g_assert_true (hd_clip_text_direction (clips[i].clip, tokenizer, encode_text, clips[i].clip,
+      g_assert_true (hd_clip_text_direction (clips[i].clip, tokenizer, hd_clip_reference_encode_func, clips[i].clip,
                                              json_object_get_string_member (c, "source"),
                                              json_object_get_string_member (c, "target"),
                                              clips[i].direction, NULL, NULL, &error));
@@ -151,7 +116,7 @@ static void
 test_gradients (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonArray *list = json_object_get_array_member (cases, "gradients");
   JsonObject *tol = json_object_get_object_member (cases, "tolerance");
   g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
@@ -164,8 +129,8 @@ test_gradients (void)
                          : json_object_get_string_member (c, "init");
       g_autofree float *d = initial_d (gen, init);
       g_autofree float *grad = g_new (float, gen->domain_dim);
-      g_autoptr(HdNpy) z = load_npy (json_object_get_string_member (c, "z"));
-      g_autoptr(HdNpy) expected = load_npy (json_object_get_string_member (c, "expected"));
+      g_autoptr(HdNpy) z = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "z"));
+      g_autoptr(HdNpy) expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
       g_autoptr(GError) error = NULL;
       HdTrainDraws draws;
       HdTrainClip *clips;
@@ -238,7 +203,7 @@ static void
 test_finite_differences (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonObject *c = json_array_get_object_element (json_object_get_array_member (cases, "gradients"), 1);
   g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
   g_autofree float *d = initial_d (gen, "{fix}/init-d.safetensors");
@@ -279,7 +244,7 @@ static void
 test_trajectory (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *cases = load_cases (parser);
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
   JsonObject *c = json_array_get_object_element (json_object_get_array_member (cases, "trajectories"), 0);
   JsonObject *tol = json_object_get_object_member (c, "tolerance");
   JsonObject *expected = json_object_get_object_member (c, "expected");
@@ -311,7 +276,7 @@ test_trajectory (void)
                          json_array_get_double_element (json_object_get_array_member (tol, "loss_abs"), s - 1));
       if (json_object_has_member (expected, key))
         {
-          g_autoptr(HdNpy) e = load_npy (json_object_get_string_member (expected, key));
+          g_autoptr(HdNpy) e = hd_test_load_npy ("training/%s", json_object_get_string_member (expected, key));
           double max = 0.0, rms = 0.0;
 
           for (int k = 0; k < gen->domain_dim; k++)

@@ -5,11 +5,11 @@
 
 #include <glib.h>
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "hd-cli-common.h"
 #include "hd-cli-tools.h"
 #include "hd-demo.h"
 #include "hd-domain.h"
@@ -614,7 +614,6 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
   int status;
-  const char *localedir;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, N_("The generator to render (default: the bundled demo model)"), N_("GEN.safetensors") },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed, N_("Seed S (0 to 4294967295) or a range A-B; default 0"), N_("S") },
@@ -646,11 +645,7 @@ main (int    argc,
     { NULL }
   };
 
-  setlocale (LC_ALL, "");
-  localedir = g_getenv ("HYPERDOMAIN_LOCALEDIR");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  hd_cli_init_locale ();
 
   /* The context translates the texts given to it with this domain. */
   context = g_option_context_new (N_("— render images of a StyleGAN2 generator with domains"));
@@ -674,23 +669,11 @@ main (int    argc,
     "wrong command line.\n"));
 
   o.other_options = argv_has_option (argc, argv, "--psi") || argv_has_option (argc, argv, "--cutoff");
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  status = hd_cli_parse ("hyperdomain-render", context, &argc, &argv, &o.version);
+  if (status >= 0)
     {
-      fprintf (stderr, "hyperdomain-render: %s\n", error->message);
       options_clear (&o);
-      return 2;
-    }
-  if (argc > 1)
-    {
-      fprintf (stderr, _("hyperdomain-render: unexpected argument “%s” (see --help)\n"), argv[1]);
-      options_clear (&o);
-      return 2;
-    }
-  if (o.version)
-    {
-      printf ("hyperdomain-render %s\n", PACKAGE_VERSION);
-      options_clear (&o);
-      return 0;
+      return status;
     }
   if (o.list_devices)
     {

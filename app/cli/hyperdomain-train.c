@@ -5,11 +5,11 @@
 
 #include <glib.h>
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "hd-cli-common.h"
 #include "hd-clip.h"
 #include "hd-demo.h"
 #include "hd-domain.h"
@@ -216,7 +216,6 @@ main (int    argc,
   Options o = { .steps = 300, .batch = 4, .lr = 0.1, .mixing = 0.9, .start_step = 1 };
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
-  const char *localedir;
   int status;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, N_("The generator (default: the bundled demo model)"), N_("G.safetensors") },
@@ -238,11 +237,7 @@ main (int    argc,
     { NULL }
   };
 
-  setlocale (LC_ALL, "");
-  localedir = g_getenv ("HYPERDOMAIN_LOCALEDIR");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  hd_cli_init_locale ();
 
   context = g_option_context_new (N_("— train a domain from a source and a target prompt"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
@@ -260,23 +255,11 @@ main (int    argc,
     "\n"
     "Exit status: 0 on success, 1 when a file fails, 2 on a wrong command line.\n"));
 
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  status = hd_cli_parse ("hyperdomain-train", context, &argc, &argv, &o.version);
+  if (status >= 0)
     {
-      fprintf (stderr, "hyperdomain-train: %s\n", error->message);
       options_clear (&o);
-      return 2;
-    }
-  if (argc > 1)
-    {
-      fprintf (stderr, _("hyperdomain-train: unexpected argument “%s” (see --help)\n"), argv[1]);
-      options_clear (&o);
-      return 2;
-    }
-  if (o.version)
-    {
-      printf ("hyperdomain-train %s\n", PACKAGE_VERSION);
-      options_clear (&o);
-      return 0;
+      return status;
     }
   status = run (&o, &error);
   if (status != 0)

@@ -21,6 +21,13 @@ gboolean hd_clip_reference_encode_text  (const HdClipText *text,
                                          float            *e,
                                          GError          **error);
 
+/* The same as an HdClipTextEncodeFunc; USER_DATA is the HdClip. */
+gboolean hd_clip_reference_encode_func  (const guint32    *ids,
+                                         guint             n_ids,
+                                         float            *e,
+                                         gpointer          clip,
+                                         GError          **error);
+
 /* The CLIP input of a generator image IMG (3 x R x R, range [-1, 1]):
  * (x + 1) / 2, bicubic resampling to N x N when R != N, the centre crop
  * (nothing at a square image) and CLIP's normalisation; OUT holds
@@ -40,6 +47,23 @@ void     hd_clip_resize_matrix          (int               n,
 void     hd_clip_reference_encode_image (HdClip           *clip,
                                          const float      *pre,
                                          float            *e);
+
+/* CLIP's image tower with its weights as doubles, for many images of
+ * R x R pixels (generator range): the preprocessing of §2.1 and the ViT of
+ * §2.2, forward and backward. */
+typedef struct _HdClipImageTower HdClipImageTower;
+
+HdClipImageTower *hd_clip_image_tower_new  (HdClip           *clip,
+                                            int               r);
+void              hd_clip_image_tower_free (HdClipImageTower *tower);
+/* Ê (embed_dim doubles) of IMG (3 x R x R doubles); with G_E (the
+ * gradient of a loss with respect to ê; may be NULL), the gradient with
+ * respect to IMG into G_IMG. */
+void              hd_clip_image_tower_run  (HdClipImageTower *tower,
+                                            const double     *img,
+                                            double           *e,
+                                            const double     *g_e,
+                                            double           *g_img);
 
 /* Y[r] = X[r] · Wᵀ + b for ROWS rows: X [rows, in], W [out, in], B may be
  * NULL.  The one linear layer of every reference. */

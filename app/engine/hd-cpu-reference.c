@@ -130,9 +130,8 @@ hd_cpu_compute_ws (HdGenerator          *gen,
   return TRUE;
 }
 
-/* §4.1, §5: s = w · (A / sqrt(w_dim))ᵀ + a. */
-static void
-compute_style (const float *w,
+void
+hd_cpu_compute_style (const float *w,
                int          w_dim,
                const float *affine_weight,
                const float *affine_bias,
@@ -169,7 +168,7 @@ modulated_conv (HdGenerator       *gen,
   g_autofree double *weff = g_new (double, (gsize) c_out * c_in * 9);
   g_autofree double *acc = g_new0 (double, plane);
 
-  compute_style (w, gen->config.w_dim, layer->affine_weight, layer->affine_bias, c_in, s);
+  hd_cpu_compute_style (w, gen->config.w_dim, layer->affine_weight, layer->affine_bias, c_in, s);
 
   /* Demodulation from s alone; then the domain after it (§4.2, §4.3). */
   for (int o = 0; o < c_out; o++)
@@ -264,7 +263,7 @@ to_rgb (HdGenerator      *gen,
   gsize plane = (gsize) layer->block_res * layer->block_res;
   g_autofree double *s = g_new (double, layer->c_in);
 
-  compute_style (w, gen->config.w_dim, layer->affine_weight, layer->affine_bias, layer->c_in, s);
+  hd_cpu_compute_style (w, gen->config.w_dim, layer->affine_weight, layer->affine_bias, layer->c_in, s);
   for (int i = 0; i < layer->c_in; i++)
     s[i] /= sqrt ((double) layer->c_in);
 

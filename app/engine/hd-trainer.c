@@ -37,18 +37,6 @@ hd_train_settings_init (HdTrainSettings *settings)
   settings->start_step = 1;
 }
 
-static gboolean
-encode_text (const guint32  *ids,
-             guint           n_ids,
-             float          *e,
-             gpointer        user_data,
-             GError        **error)
-{
-  HdClip *clip = user_data;
-
-  return hd_clip_reference_encode_text (&clip->text, ids, n_ids, e, error);
-}
-
 void
 hd_trainer_free (HdTrainer *trainer)
 {
@@ -132,7 +120,7 @@ hd_trainer_new (HdGenerator            *gen,
       trainer->clips[i].clip = hd_clip_ref (clip);
       trainer->clips[i].direction = g_new (float, clip->config.embed_dim);
       if ((tokenizer = hd_clip_new_tokenizer (clip, &local_error)) == NULL ||
-          !hd_clip_text_direction (clip, tokenizer, encode_text, clip, source, target,
+          !hd_clip_text_direction (clip, tokenizer, hd_clip_reference_encode_func, clip, source, target,
                                    trainer->clips[i].direction, NULL, NULL, &local_error))
         {
           g_set_error (error, local_error->domain, local_error->code, "%s: %s", clip->path,

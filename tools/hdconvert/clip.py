@@ -109,6 +109,21 @@ def describe_vision(vision):
     return "ResNet %s, width %d, %d px" % (tuple(vision[1]), vision[2], vision[3])
 
 
+def resblock_shapes(prefix, w, layers):
+    """(name, shape) of the 12 tensors of each residual block
+    PREFIX + transformer.resblocks.N of width W (text-domains.md §5)."""
+    out = []
+    for l in range(layers):
+        p = "%stransformer.resblocks.%d." % (prefix, l)
+        out += [(p + "ln_1.weight", [w]), (p + "ln_1.bias", [w]),
+                (p + "attn.in_proj_weight", [3 * w, w]), (p + "attn.in_proj_bias", [3 * w]),
+                (p + "attn.out_proj.weight", [w, w]), (p + "attn.out_proj.bias", [w]),
+                (p + "ln_2.weight", [w]), (p + "ln_2.bias", [w]),
+                (p + "mlp.c_fc.weight", [4 * w, w]), (p + "mlp.c_fc.bias", [4 * w]),
+                (p + "mlp.c_proj.weight", [w, 4 * w]), (p + "mlp.c_proj.bias", [w])]
+    return out
+
+
 class TextTower:
     """The text side of a CLIP: sizes and float32 tensors by OpenAI's names."""
 
@@ -169,14 +184,7 @@ class TextTower:
         w = self.width
         out = [("token_embedding.weight", [self.vocab_size, w]),
                ("positional_embedding", [self.context_length, w])]
-        for l in range(self.layers):
-            p = "transformer.resblocks.%d." % l
-            out += [(p + "ln_1.weight", [w]), (p + "ln_1.bias", [w]),
-                    (p + "attn.in_proj_weight", [3 * w, w]), (p + "attn.in_proj_bias", [3 * w]),
-                    (p + "attn.out_proj.weight", [w, w]), (p + "attn.out_proj.bias", [w]),
-                    (p + "ln_2.weight", [w]), (p + "ln_2.bias", [w]),
-                    (p + "mlp.c_fc.weight", [4 * w, w]), (p + "mlp.c_fc.bias", [4 * w]),
-                    (p + "mlp.c_proj.weight", [w, 4 * w]), (p + "mlp.c_proj.bias", [w])]
+        out += resblock_shapes("", w, self.layers)
         out += [("ln_final.weight", [w]), ("ln_final.bias", [w]),
                 ("text_projection", [w, self.embed_dim])]
         return out

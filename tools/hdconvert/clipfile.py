@@ -81,14 +81,7 @@ class VisionTower:
                ("visual.class_embedding", [W]),
                ("visual.positional_embedding", [g * g + 1, W]),
                ("visual.ln_pre.weight", [W]), ("visual.ln_pre.bias", [W])]
-        for l in range(self.layers):
-            q = "visual.transformer.resblocks.%d." % l
-            out += [(q + "ln_1.weight", [W]), (q + "ln_1.bias", [W]),
-                    (q + "attn.in_proj_weight", [3 * W, W]), (q + "attn.in_proj_bias", [3 * W]),
-                    (q + "attn.out_proj.weight", [W, W]), (q + "attn.out_proj.bias", [W]),
-                    (q + "ln_2.weight", [W]), (q + "ln_2.bias", [W]),
-                    (q + "mlp.c_fc.weight", [4 * W, W]), (q + "mlp.c_fc.bias", [4 * W]),
-                    (q + "mlp.c_proj.weight", [W, 4 * W]), (q + "mlp.c_proj.bias", [W])]
+        out += clip.resblock_shapes("visual.", W, self.layers)
         out += [("visual.ln_post.weight", [W]), ("visual.ln_post.bias", [W]),
                 ("visual.proj", [W, self.embed_dim])]
         return out
