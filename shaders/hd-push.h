@@ -199,7 +199,7 @@ HD_PUSH_BEGIN (HdTextNormPush)
 HD_PUSH_END (HdTextNormPush)
 #endif
 
-// Causal multi-head attention over rows 0..rows-1 of [q | k | v].
+// Multi-head attention over rows 0..rows-1 of [q | k | v], causal or not.
 #if HD_ALL_PUSH || defined (HD_PUSH_TEXT_ATTENTION)
 HD_PUSH_BEGIN (HdTextAttentionPush)
   HD_U32 rows;
@@ -207,6 +207,7 @@ HD_PUSH_BEGIN (HdTextAttentionPush)
   HD_U32 heads;
   HD_U32 qkv_off;        // [rows][3 width]
   HD_U32 out_off;        // [rows][width]
+  HD_U32 causal;         // 1: row i attends to rows 0..i (text); 0: to all
 HD_PUSH_END (HdTextAttentionPush)
 #endif
 

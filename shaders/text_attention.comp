@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Causal multi-head self-attention: for head j and row i,
-// o = softmax ((q_i / sqrt (h)) · k_t for t <= i) · v.  One invocation per
-// (row, head); rows are few (77 at most).
+// Multi-head self-attention: for head j and row i,
+// o = softmax ((q_i / sqrt (h)) · k_t for t <= last) · v, last = i when
+// causal (the text tower), the last row otherwise (the image tower).  One
+// invocation per (row, head); rows are few (77 text tokens, 50 image
+// tokens of ViT-B/32, 197 of ViT-B/16).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #define HD_PUSH_TEXT_ATTENTION
@@ -24,8 +26,9 @@ main ()
 
   if (j >= pc.heads)
     return;
+  uint last = pc.causal != 0 ? i : pc.rows - 1;
   // Pass 1: the largest score; pass 2: the sum and the output.
-  for (uint t = 0; t <= i; t++)
+  for (uint t = 0; t <= last; t++)
     {
       uint k = pc.qkv_off + t * stride + pc.width + j * h;
       float s = 0.0;
@@ -36,7 +39,7 @@ main ()
   uint o = pc.out_off + i * pc.width + j * h;
   for (uint c = 0; c < h; c++)
     act[o + c] = 0.0;
-  for (uint t = 0; t <= i; t++)
+  for (uint t = 0; t <= last; t++)
     {
       uint k = pc.qkv_off + t * stride + pc.width + j * h;
       uint v = pc.qkv_off + t * stride + 2 * pc.width + j * h;
