@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Both towers of a clip file on the Vulkan device (hd-clip-gpu) against
+ * conformance/training: every image embedding and text direction, and the
+ * GPU against the plain reference on every token-row length. */
+#include <math.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "hd-clip-gpu.h"
+#include "hd-clip-reference.h"
+#include "hd-latent.h"
+#include "hd-test-util.h"
+#include "hd-vk.h"
+
+static HdVkContext *context;
+
+static HdClip *
+load_clip (const char *name)
+{
+  g_autofree char *file = g_strdup_printf ("training/%s", name);
+  g_autofree char *path = hd_test_conformance_path (file);
+  g_autoptr(GError) error = NULL;
+  HdClip *clip = hd_clip_load (path, &error);
+
+  g_assert_no_error (error);
+  return clip;
+}
+
+static double
+max_abs_diff (const float *a,
+              const float *b,
+              gsize        n)
+{
+  double m = 0.0;
+
+  for (gsize i = 0; i < n; i++)
+    m = MAX (m, fabs ((double) a[i] - b[i]));
+  return m;
+}
+
+static void
+test_image_embeddings (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
+  JsonArray *list = json_object_get_array_member (cases, "image_embeddings");
+  double tol = json_object_get_double_member (json_object_get_object_member (cases, "tolerance"),
+                                              "embedding_max_abs");
+  double worst = 0.0;
+
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HdClipGpu) gpu = hd_clip_gpu_new (context, clip, &error);
+      g_autoptr(HdNpy) img = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "image"));
+      g_autoptr(HdNpy) expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
+      int r = (int) json_object_get_int_member (c, "image_size"), n = clip->vision.resolution;
+      g_autofree float *pre = g_new (float, (gsize) 3 * n * n);
+      g_autofree float *e = g_new (float, clip->config.embed_dim);
+      double d;
+
+      g_assert_no_error (error);
+      hd_clip_reference_preprocess (img->data, r, n, pre);
+      g_assert_true (hd_clip_gpu_encode_image (gpu, pre, e, &error));
+      g_assert_no_error (error);
+      d = max_abs_diff (e, expected->data, clip->config.embed_dim);
+      g_test_message ("%s: %.3g", json_object_get_string_member (c, "name"), d);
+      g_assert_cmpfloat (d, <=, tol);
+      worst = MAX (worst, d);
+      /* The same commands again give the same result. */
+      {
+        g_autofree float *again = g_new (float, clip->config.embed_dim);
+        g_assert_true (hd_clip_gpu_encode_image (gpu, pre, again, &error));
+        g_assert_cmpmem (again, sizeof (float) * clip->config.embed_dim, e,
+                         sizeof (float) * clip->config.embed_dim);
+      }
+    }
+  g_test_message ("worst image embedding error %.3g (tolerance %g)", worst, tol);
+}
+
+static void
+test_text_directions (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
+  JsonArray *list = json_object_get_array_member (cases, "text_directions");
+  JsonObject *tol = json_object_get_object_member (cases, "tolerance");
+
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(HdClipGpu) gpu = hd_clip_gpu_new (context, clip, &error);
+      g_autoptr(HdClipTokenizer) tokenizer = hd_clip_new_tokenizer (clip, &error);
+      g_autoptr(HdNpy) dir = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
+      g_autoptr(HdNpy) src = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "source_embeddings"));
+      int embed = clip->config.embed_dim, k = 79;
+      g_autofree float *t = g_new (float, embed);
+      g_autofree float *s = g_new (float, (gsize) k * embed);
+      double d_dir, d_src;
+
+      g_assert_no_error (error);
+      g_assert_true (hd_clip_text_direction (clip, tokenizer, hd_clip_gpu_encode_func, gpu,
+                                             json_object_get_string_member (c, "source"),
+                                             json_object_get_string_member (c, "target"),
+                                             t, s, NULL, &error));
+      g_assert_no_error (error);
+      d_dir = max_abs_diff (t, dir->data, embed);
+      d_src = max_abs_diff (s, src->data, (gsize) k * embed);
+      g_test_message ("%s: direction %.3g, source template embeddings %.3g",
+                      json_object_get_string_member (c, "name"), d_dir, d_src);
+      g_assert_cmpfloat (d_dir, <=, json_object_get_double_member (tol, "direction_max_abs"));
+      g_assert_cmpfloat (d_src, <=, json_object_get_double_member (tol, "embedding_max_abs"));
+    }
+}
+
+/* Token rows of every length, against the plain reference. */
+static void
+test_text_lengths (void)
+{
+  g_autoptr(HdClip) clip = load_clip ("clip-train.safetensors");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdClipGpu) gpu = hd_clip_gpu_new (context, clip, &error);
+  int embed = clip->config.embed_dim;
+  double worst = 0.0;
+
+  g_assert_no_error (error);
+  for (guint len = 2; len <= (guint) clip->config.context_length; len += 5)
+    {
+      g_autofree guint32 *ids = g_new (guint32, len);
+      g_autofree float *a = g_new (float, embed), *b = g_new (float, embed);
+
+      ids[0] = clip->config.vocab_size - 2;
+      for (guint i = 1; i + 1 < len; i++)
+        ids[i] = (i * 37) % (clip->config.vocab_size - 2);
+      ids[len - 1] = clip->config.vocab_size - 1;
+      g_assert_true (hd_clip_gpu_encode_text (gpu, ids, len, a, &error));
+      g_assert_true (hd_clip_reference_encode_text (&clip->text, ids, len, b, &error));
+      worst = MAX (worst, max_abs_diff (a, b, embed));
+    }
+  g_test_message ("text rows of 2 to 77 tokens: worst %.3g", worst);
+  g_assert_cmpfloat (worst, <, 2e-5);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  context = hd_vk_context_new (NULL, &error);
+  g_assert_no_error (error);
+  g_test_add_func ("/Hyperdomain/ClipGpu/image-embeddings", test_image_embeddings);
+  g_test_add_func ("/Hyperdomain/ClipGpu/text-directions", test_text_directions);
+  g_test_add_func ("/Hyperdomain/ClipGpu/text-lengths", test_text_lengths);
+  status = g_test_run ();
+  g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
+  hd_vk_context_unref (context);
+  return status;
+}
