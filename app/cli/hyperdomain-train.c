@@ -16,6 +16,7 @@
 #include "hd-error.h"
 #include "hd-generator.h"
 #include "hd-trainer.h"
+#include "hd-vk.h"
 
 typedef struct {
   char    *model;
@@ -128,6 +129,8 @@ run (Options  *o,
   g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
   g_autoptr(HdDomain) init = NULL;
   g_autofree char *model = NULL;
+  g_autoptr(HdVkContext) ctx = NULL;
+  g_autoptr(GError) device_error = NULL;
   HdTrainSettings settings;
   HdTrainer *trainer;
   int step = 0, last;
@@ -169,7 +172,15 @@ run (Options  *o,
       init = hd_domain_ref (g_ptr_array_index (loaded, 0));
     }
 
-  trainer = hd_trainer_new (gen, clips, o->source, o->target, &settings, init, error);
+  /* The text directions (79 templates per prompt and CLIP) are computed on
+   * the device; without one, on the CPU. */
+  ctx = hd_vk_context_new (o->device, o->device != NULL ? error : &device_error);
+  if (ctx == NULL && o->device != NULL)
+    return 1;
+  if (ctx == NULL)
+    fprintf (stderr, _("hyperdomain-train: no Vulkan device (%s); the text directions are computed "
+                       "on the CPU\n"), device_error->message);
+  trainer = hd_trainer_new_on_device (ctx, gen, clips, o->source, o->target, &settings, init, error);
   if (trainer == NULL)
     return 1;
   last = hd_trainer_get_last_step (trainer);
@@ -231,7 +242,7 @@ main (int    argc,
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &o.init, N_("Start from this domain instead of zero"), N_("D.safetensors") },
     { "start-step", 0, 0, G_OPTION_ARG_INT, &o.start_step, N_("Index of the first step (its random draws); default 1"), N_("K") },
     { "grad-out", 0, 0, G_OPTION_ARG_FILENAME, &o.grad_out, N_("Also write the gradient of the first step’s loss with respect to the domain"), N_("GRAD.safetensors") },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, N_("Vulkan device: auto (default), cpu or an index; the steps run on the CPU for now"), N_("DEVICE") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, N_("Vulkan device: auto (default), cpu or an index; it computes the text directions, the steps run on the CPU for now"), N_("DEVICE") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, N_("The domain file to write"), N_("OUT.safetensors") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version and exit"), NULL },
     { NULL }

@@ -6,6 +6,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "hd-clip-gpu.h"
 #include "hd-clip-reference.h"
 #include "hd-error.h"
 #include "hd-train-reference.h"
@@ -67,6 +68,19 @@ hd_trainer_new (HdGenerator            *gen,
                 HdDomain               *init,
                 GError                **error)
 {
+  return hd_trainer_new_on_device (NULL, gen, clips, source, target, settings, init, error);
+}
+
+HdTrainer *
+hd_trainer_new_on_device (HdVkContext            *ctx,
+                          HdGenerator            *gen,
+                          GPtrArray              *clips,
+                          const char             *source,
+                          const char             *target,
+                          const HdTrainSettings  *settings,
+                          HdDomain               *init,
+                          GError                **error)
+{
   HdTrainer *trainer;
 
   g_return_val_if_fail (gen != NULL && clips != NULL && clips->len > 0, NULL);
@@ -115,12 +129,21 @@ hd_trainer_new (HdGenerator            *gen,
     {
       HdClip *clip = g_ptr_array_index (clips, i);
       g_autoptr(HdClipTokenizer) tokenizer = NULL;
+      g_autoptr(HdClipGpu) clip_gpu = NULL;
       g_autoptr(GError) local_error = NULL;
 
       trainer->clips[i].clip = hd_clip_ref (clip);
       trainer->clips[i].direction = g_new (float, clip->config.embed_dim);
+      if (ctx != NULL && (clip_gpu = hd_clip_gpu_new (ctx, clip, &local_error)) == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          hd_trainer_free (trainer);
+          return NULL;
+        }
       if ((tokenizer = hd_clip_new_tokenizer (clip, &local_error)) == NULL ||
-          !hd_clip_text_direction (clip, tokenizer, hd_clip_reference_encode_func, clip, source, target,
+          !hd_clip_text_direction (clip, tokenizer,
+                                   clip_gpu != NULL ? hd_clip_gpu_encode_func : hd_clip_reference_encode_func,
+                                   clip_gpu != NULL ? (gpointer) clip_gpu : (gpointer) clip, source, target,
                                    trainer->clips[i].direction, NULL, NULL, &local_error))
         {
           g_set_error (error, local_error->domain, local_error->code, "%s: %s", clip->path,

@@ -6,6 +6,7 @@
 #include "hd-clip.h"
 #include "hd-domain.h"
 #include "hd-generator.h"
+#include "hd-vk.h"
 
 G_BEGIN_DECLS
 
@@ -32,6 +33,16 @@ typedef struct _HdTrainer HdTrainer;
  * direction of every CLIP; a prompt that makes a template too long is
  * an error naming the template. */
 HdTrainer  *hd_trainer_new            (HdGenerator            *gen,
+                                       GPtrArray              *clips,
+                                       const char             *source,
+                                       const char             *target,
+                                       const HdTrainSettings  *settings,
+                                       HdDomain               *init,
+                                       GError                **error);
+/* The same, with the text directions computed on CTX's device (may be
+ * NULL: on the CPU). */
+HdTrainer  *hd_trainer_new_on_device  (HdVkContext            *ctx,
+                                       HdGenerator            *gen,
                                        GPtrArray              *clips,
                                        const char             *source,
                                        const char             *target,
