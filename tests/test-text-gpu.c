@@ -200,6 +200,40 @@ test_encoder_cache (void)
   g_assert_cmpuint (hd_text_encoder_get_n_encoded (encoder), ==, 2);
   g_assert_cmpstr (a->prompt, ==, "Pixar style");
   g_assert_cmpstr (a->hypernetwork_name, ==, "mapper-tiny");
+  g_assert_true (hd_text_encoder_is_on_device (encoder));
+
+  /* Moved to a device that is not there: new prompts on the CPU, the
+   * cached ones kept; moved back: on the device again. */
+  hd_text_encoder_set_device (encoder, "99");
+  g_assert_cmpstr (hd_text_encoder_get_device (encoder), ==, "99");
+  {
+    g_autoptr(HdDomain) again = hd_text_encoder_get_domain (encoder, "Pixar style", &error);
+    g_autoptr(HdDomain) cpu = hd_text_encoder_get_domain (encoder, "ukiyo-e", &error);
+    g_autoptr(HdDomain) gpu = NULL;
+    g_autoptr(HdTextEncoder) other = hd_text_encoder_new (hn, "cpu", &error);
+    GHashTableIter iter;
+    gpointer name, layer;
+
+    g_assert_no_error (error);
+    g_assert_true (again == a);
+    g_assert_false (hd_text_encoder_is_on_device (encoder));
+    gpu = hd_text_encoder_get_domain (other, "ukiyo-e", &error);
+    g_assert_no_error (error);
+    g_assert_true (hd_text_encoder_is_on_device (other));
+    g_hash_table_iter_init (&iter, cpu->layers);
+    while (g_hash_table_iter_next (&iter, &name, &layer))
+      {
+        HdDomainLayer *l = layer, *m = g_hash_table_lookup (gpu->layers, name);
+
+        for (int i = 0; i < l->length; i++)
+          g_assert_cmpfloat (fabs (l->values[i] - m->values[i]), <, 1e-4);
+      }
+  }
+  hd_text_encoder_set_device (encoder, "cpu");
+  g_clear_pointer (&c, hd_domain_unref);
+  c = hd_text_encoder_get_domain (encoder, "a third prompt", &error);
+  g_assert_no_error (error);
+  g_assert_true (hd_text_encoder_is_on_device (encoder));
 }
 
 int

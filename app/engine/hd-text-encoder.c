@@ -71,6 +71,35 @@ hd_text_encoder_unref (HdTextEncoder *encoder)
   g_free (encoder);
 }
 
+void
+hd_text_encoder_set_device (HdTextEncoder *encoder,
+                            const char    *device)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+
+  g_return_if_fail (encoder != NULL);
+
+  locker = g_mutex_locker_new (&encoder->lock);
+  if (g_strcmp0 (encoder->device, device) == 0)
+    return;
+  g_free (encoder->device);
+  encoder->device = g_strdup (device);
+  g_clear_pointer (&encoder->gpu, hd_text_gpu_free);
+  encoder->tried_gpu = FALSE;
+}
+
+const char *
+hd_text_encoder_get_device (HdTextEncoder *encoder)
+{
+  return encoder->device;
+}
+
+gboolean
+hd_text_encoder_is_on_device (HdTextEncoder *encoder)
+{
+  return encoder->gpu != NULL;
+}
+
 HdHypernetwork *
 hd_text_encoder_get_hypernetwork (HdTextEncoder *encoder)
 {

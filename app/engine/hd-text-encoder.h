@@ -24,6 +24,14 @@ HdTextEncoder  *hd_text_encoder_new    (HdHypernetwork *hn,
 HdTextEncoder  *hd_text_encoder_ref    (HdTextEncoder  *encoder);
 void            hd_text_encoder_unref  (HdTextEncoder  *encoder);
 HdHypernetwork *hd_text_encoder_get_hypernetwork (HdTextEncoder *encoder);
+/* Moves the encoder to DEVICE: prompts not encoded yet are encoded there
+ * (the cached ones stay: the same maths on any device). */
+void            hd_text_encoder_set_device (HdTextEncoder *encoder,
+                                            const char    *device);
+const char     *hd_text_encoder_get_device (HdTextEncoder *encoder);
+/* Whether the last prompt encoded was encoded on a device (else on the
+ * CPU); FALSE before the first. */
+gboolean        hd_text_encoder_is_on_device (HdTextEncoder *encoder);
 
 /* The domain of PROMPT (a new reference), named after it.  A prompt too
  * long or not UTF-8 is an HD_CLIP_TOKENIZER_ERROR. */

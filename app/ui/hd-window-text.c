@@ -203,9 +203,22 @@ on_domains_changed (HdWindow   *self,
     g_clear_object (&self->text_draft);
 }
 
+/* Preferences chose another device: prompts typed from now on are
+ * encoded there, as the image is rendered there. */
+static void
+on_device_changed (HdWindow *self)
+{
+  g_autofree char *device = g_settings_get_string (self->settings, "device");
+
+  if (self->text_encoder != NULL)
+    hd_text_encoder_set_device (self->text_encoder, device);
+}
+
 void
 _hd_window_text_init (HdWindow *self)
 {
+  g_signal_connect_object (self->settings, "changed::device", G_CALLBACK (on_device_changed), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->text_entry, "changed", G_CALLBACK (on_text_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->text_entry, "apply", G_CALLBACK (on_text_apply), self,
