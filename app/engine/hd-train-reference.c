@@ -556,6 +556,69 @@ hd_train_reference_render (HdGenerator        *gen,
   synth_clear (&sy);
 }
 
+/* One sample of a step: its two renders, its share of every CLIP's loss
+ * and its gradient, computed on a thread of their own. */
+typedef struct {
+  HdGenerator        *gen;
+  const HdTrainClip  *clips;
+  guint               n_clips;
+  HdClipImageTower  **towers;
+  const HdTrainDraws *draws;
+  const float        *d;
+  int                 b;
+  double             *loss;     /* n_clips */
+  double             *grad;     /* domain_dim */
+} Sample;
+
+static void
+run_sample (gpointer data,
+            gpointer unused)
+{
+  Sample *job = data;
+  HdGenerator *gen = job->gen;
+  int B = job->draws->batch, R = gen->config.img_resolution;
+  g_autofree double *g_img = g_new (double, (gsize) 3 * R * R);
+  Synth src, trg;
+
+  render_sample (&src, gen, job->draws, job->b, FALSE, NULL);
+  render_sample (&trg, gen, job->draws, job->b, TRUE, job->d);
+  for (guint v = 0; v < job->n_clips; v++)
+    {
+      const float *t = job->clips[v].direction;
+      int E = job->clips[v].clip->config.embed_dim;
+      g_autofree double *e_src = g_new (double, E);
+      g_autofree double *e_trg = g_new (double, E);
+      g_autofree double *g_e = g_new (double, E);
+      double t_norm = 0.0, dd = 0.0, dot = 0.0, cosv;
+
+      for (int j = 0; j < E; j++)
+        t_norm += (double) t[j] * t[j];
+      t_norm = MAX (sqrt (t_norm), 1e-8);
+      hd_clip_image_tower_run (job->towers[v], src.img, e_src, NULL, NULL);
+      hd_clip_image_tower_run (job->towers[v], trg.img, e_trg, NULL, NULL);
+      /* Δ = ê_trg − ê_src; ℓ = (1/B) Σ (1 − cos (Δ, t)). */
+      for (int j = 0; j < E; j++)
+        {
+          double delta = e_trg[j] - e_src[j];
+          dd += delta * delta;
+          dot += delta * t[j];
+        }
+      dd = sqrt (dd);
+      cosv = dot / (MAX (dd, 1e-8) * t_norm);
+      job->loss[v] = (1.0 - cosv) / B;
+      for (int j = 0; j < E; j++)
+        {
+          double yh = t[j] / t_norm, delta = e_trg[j] - e_src[j];
+          double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
+          g_e[j] = -dcos / B;
+        }
+      hd_clip_image_tower_run (job->towers[v], trg.img, e_trg, g_e, g_img);
+      synth_backward (&trg, g_img, job->grad);
+    }
+  synth_clear (&src);
+  synth_clear (&trg);
+}
+
 gboolean
 hd_train_reference_step (HdGenerator          *gen,
                          const HdTrainClip    *clips,
@@ -567,81 +630,60 @@ hd_train_reference_step (HdGenerator          *gen,
                          float                *grad,
                          GError              **error)
 {
-  int B = draws->batch, R = gen->config.img_resolution, ch = gen->config.img_channels;
-  gsize n_img = (gsize) ch * R * R;
-  g_autofree double *grad_d = g_new0 (double, gen->domain_dim);
-  Synth *src = g_new0 (Synth, B), *trg = g_new0 (Synth, B);
+  int B = draws->batch, R = gen->config.img_resolution;
+  g_autofree HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
+  g_autofree Sample *jobs = g_new0 (Sample, B);
+  GThreadPool *pool;
   double total = 0.0;
 
-  if (ch != 3)
+  if (gen->config.img_channels != 3)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   _("CLIP needs RGB images; the generator makes %d channels"), ch);
-      g_free (src);
-      g_free (trg);
+                   _("CLIP needs RGB images; the generator makes %d channels"), gen->config.img_channels);
       return FALSE;
     }
+  for (guint v = 0; v < n_clips; v++)
+    towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, R);
+
+  /* The samples on every core; their losses and gradients are added in
+   * sample order, so the result does not depend on the threads. */
+  pool = g_thread_pool_new (run_sample, NULL, MIN (B, (int) g_get_num_processors ()), FALSE, NULL);
   for (int b = 0; b < B; b++)
     {
-      render_sample (&src[b], gen, draws, b, FALSE, NULL);
-      render_sample (&trg[b], gen, draws, b, TRUE, d);
+      jobs[b] = (Sample) {
+        .gen = gen, .clips = clips, .n_clips = n_clips, .towers = towers, .draws = draws, .d = d,
+        .b = b, .loss = g_new0 (double, MAX (n_clips, 1)), .grad = g_new0 (double, gen->domain_dim),
+      };
+      g_thread_pool_push (pool, &jobs[b], NULL);
     }
+  g_thread_pool_free (pool, FALSE, TRUE);
 
+  for (int i = 0; i < gen->domain_dim; i++)
+    {
+      double sum = 0.0;
+
+      for (int b = 0; b < B; b++)
+        sum += jobs[b].grad[i];
+      grad[i] = (float) sum;
+    }
   for (guint v = 0; v < n_clips; v++)
     {
-      HdClip *clip = clips[v].clip;
-      int E = clip->config.embed_dim;
-      g_autofree double *e_src = g_new (double, E);
-      g_autofree double *e_trg = g_new (double, E);
-      g_autofree double *g_e = g_new (double, E);
-      g_autofree double *g_img = g_new (double, n_img);
-      double t_norm = 0.0, lv = 0.0;
-      HdClipImageTower *tower = hd_clip_image_tower_new (clip, R);
+      double lv = 0.0;
 
-      for (int j = 0; j < E; j++)
-        t_norm += (double) clips[v].direction[j] * clips[v].direction[j];
-      t_norm = MAX (sqrt (t_norm), 1e-8);
       for (int b = 0; b < B; b++)
-        {
-          double dd = 0.0, dot = 0.0, cosv;
-
-          hd_clip_image_tower_run (tower, src[b].img, e_src, NULL, NULL);
-          hd_clip_image_tower_run (tower, trg[b].img, e_trg, NULL, NULL);
-          /* Δ = ê_trg − ê_src; ℓ = (1/B) Σ (1 − cos (Δ, t)). */
-          for (int j = 0; j < E; j++)
-            {
-              double delta = e_trg[j] - e_src[j];
-              dd += delta * delta;
-              dot += delta * clips[v].direction[j];
-            }
-          dd = sqrt (dd);
-          cosv = dot / (MAX (dd, 1e-8) * t_norm);
-          lv += (1.0 - cosv) / B;
-          for (int j = 0; j < E; j++)
-            {
-              double yh = clips[v].direction[j] / t_norm;
-              double delta = e_trg[j] - e_src[j];
-              double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
-              g_e[j] = -dcos / B;
-            }
-          hd_clip_image_tower_run (tower, trg[b].img, e_trg, g_e, g_img);
-          synth_backward (&trg[b], g_img, grad_d);
-        }
-      hd_clip_image_tower_free (tower);
+        lv += jobs[b].loss[v];
       if (loss_per_clip != NULL)
         loss_per_clip[v] = lv;
       total += lv;
     }
-
   for (int b = 0; b < B; b++)
     {
-      synth_clear (&src[b]);
-      synth_clear (&trg[b]);
+      g_free (jobs[b].loss);
+      g_free (jobs[b].grad);
     }
-  g_free (src);
-  g_free (trg);
-  for (int i = 0; i < gen->domain_dim; i++)
-    grad[i] = (float) grad_d[i];
+  for (guint v = 0; v < n_clips; v++)
+    if (clips[v].tower == NULL)
+      hd_clip_image_tower_free (towers[v]);
   *loss = total;
   return TRUE;
 }

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "hd-clip.h"
+#include "hd-clip-reference.h"
 #include "hd-generator.h"
 
 G_BEGIN_DECLS
@@ -36,15 +37,19 @@ void      hd_train_draws_init   (HdTrainDraws  *draws,
                                  int            z_dim);
 void      hd_train_draws_clear  (HdTrainDraws  *draws);
 
-/* One CLIP of the loss: its file and its text direction t (§3). */
+/* One CLIP of the loss: its file, its text direction t (§3) and, to keep
+ * between steps, its image tower for the generator's images (NULL: made
+ * for the step). */
 typedef struct {
-  HdClip *clip;
-  float  *direction;   /* embed_dim floats */
+  HdClip           *clip;
+  float            *direction;   /* embed_dim floats */
+  HdClipImageTower *tower;
 } HdTrainClip;
 
 /* L = Σ_v ℓ_v of the step with DRAWS at the domain D (gen->domain_dim
  * floats) into *LOSS (and each ℓ_v into LOSS_PER_CLIP when not NULL), and
- * ∂L/∂d into GRAD (gen->domain_dim floats). */
+ * ∂L/∂d into GRAD (gen->domain_dim floats).  The samples run on as many
+ * threads as there are cores; the result does not depend on them. */
 gboolean  hd_train_reference_step (HdGenerator          *gen,
                                    const HdTrainClip    *clips,
                                    guint                 n_clips,

@@ -45,6 +45,7 @@ hd_trainer_free (HdTrainer *trainer)
     return;
   for (guint i = 0; i < trainer->n_clips; i++)
     {
+      g_clear_pointer (&trainer->clips[i].tower, hd_clip_image_tower_free);
       g_clear_pointer (&trainer->clips[i].clip, hd_clip_unref);
       g_free (trainer->clips[i].direction);
     }
@@ -134,6 +135,7 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
 
       trainer->clips[i].clip = hd_clip_ref (clip);
       trainer->clips[i].direction = g_new (float, clip->config.embed_dim);
+      trainer->clips[i].tower = hd_clip_image_tower_new (clip, gen->config.img_resolution);
       if (ctx != NULL && (clip_gpu = hd_clip_gpu_new (ctx, clip, &local_error)) == NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
