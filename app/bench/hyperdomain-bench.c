@@ -18,6 +18,8 @@
 #include "hd-generator.h"
 #include "hd-render-params.h"
 #include "hd-clip-tokenizer.h"
+#include "hd-demo.h"
+#include "hd-trainer.h"
 #include "hd-hypernetwork.h"
 #include "hd-latent.h"
 #include "hd-renderer.h"
@@ -644,6 +646,69 @@ encode_prompts (HdVkContext  *ctx,
   return TRUE;
 }
 
+/* Training steps on GEN with the clip files CLIPS: the median step and
+ * where its time goes (hd_trainer_get_times). */
+static gboolean
+bench_train (HdVkContext  *ctx,
+             HdGenerator  *gen,
+             char        **clip_paths,
+             int           steps,
+             int           batch,
+             GError      **error)
+{
+  g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
+  g_autoptr(GArray) walls = g_array_new (FALSE, FALSE, sizeof (double));
+  HdTrainSettings settings;
+  HdTrainTimes before = { 0 }, t;
+  HdTrainer *trainer;
+  gint64 start;
+  double loss;
+  int step;
+
+  for (int i = 0; clip_paths[i] != NULL; i++)
+    {
+      HdClip *clip = hd_clip_load (clip_paths[i], error);
+
+      if (clip == NULL)
+        return FALSE;
+      g_ptr_array_add (clips, clip);
+    }
+  hd_train_settings_init (&settings);
+  settings.steps = steps;
+  settings.batch = batch;
+  start = g_get_monotonic_time ();
+  trainer = hd_trainer_new_on_device (ctx, gen, clips, "photo", "3D render in the style of Pixar",
+                                      &settings, NULL, error);
+  if (trainer == NULL)
+    return FALSE;
+  printf ("train: %s, batch %d, %u CLIP(s): text directions %.0f ms (on the device)\n",
+          gen->name, batch, clips->len, (g_get_monotonic_time () - start) / 1000.0);
+  while (hd_trainer_get_steps_done (trainer) < steps)
+    {
+      double wall;
+
+      if (!hd_trainer_step (trainer, &step, &loss, error))
+        {
+          hd_trainer_free (trainer);
+          return FALSE;
+        }
+      hd_trainer_get_times (trainer, &t);
+      wall = t.wall - before.wall;
+      g_array_append_val (walls, wall);
+      printf ("  step %d: %.0f ms (generator forward %.0f, CLIP forward and backward %.0f, "
+              "generator backward %.0f, Adam %.2f; work summed over %d samples) loss %.6f\n",
+              step, wall, t.generator_forward - before.generator_forward, t.clip - before.clip,
+              t.generator_backward - before.generator_backward, t.adam - before.adam, batch, loss);
+      before = t;
+    }
+  g_array_sort (walls, compare_doubles);
+  printf ("train: median step %.0f ms: 300 steps in %.1f min (CPU reference, %u threads)\n",
+          g_array_index (walls, double, walls->len / 2),
+          300 * g_array_index (walls, double, walls->len / 2) / 60000.0, g_get_num_processors ());
+  hd_trainer_free (trainer);
+  return TRUE;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -665,7 +730,12 @@ main (int    argc,
   g_autofree char *encode = NULL;
   g_auto(GStrv) prompts = NULL;
   g_autofree char *encode_dir = NULL;
+  g_auto(GStrv) train_clips = NULL;
+  int train_steps = 5, train_batch = 4;
   GOptionEntry entries[] = {
+    { "train", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &train_clips, "Instead of frame times: training steps on the first --model (default: the demo model) with this clip file; may repeat", "CLIP.safetensors" },
+    { "train-steps", 0, 0, G_OPTION_ARG_INT, &train_steps, "--train: steps (default 5)", "N" },
+    { "train-batch", 0, 0, G_OPTION_ARG_INT, &train_batch, "--train: batch (default 4)", "B" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Vulkan device: auto, cpu or an index", "DEVICE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames timed per case after two warm-up frames (default 10)", "N" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &only, "Only the random shapes whose name contains TEXT (tiny, demo, 256, 1024-config-f; \"none\" for none)", "TEXT" },
@@ -717,6 +787,26 @@ main (int    argc,
       if (!encode_prompts (ctx, encode, prompts, encode_dir != NULL ? encode_dir : ".", &error))
         {
           g_printerr ("hyperdomain-bench: %s\n", error->message);
+          return 1;
+        }
+      return 0;
+    }
+  if (train_clips != NULL)
+    {
+      g_autofree char *demo = NULL;
+      g_autoptr(HdGenerator) gen = NULL;
+
+      if (models == NULL && !hd_demo_model_find (&demo, NULL))
+        {
+          g_printerr ("hyperdomain-bench: --train needs --model (there is no demo model)\n");
+          return 2;
+        }
+      gen = hd_generator_load (models != NULL ? models[0] : demo, &error);
+      if (gen == NULL ||
+          !bench_train (ctx, gen, train_clips, CLAMP (train_steps, 1, 100000), CLAMP (train_batch, 1, 64),
+                        &error))
+        {
+          g_printerr ("hyperdomain-bench: train: %s\n", error->message);
           return 1;
         }
       return 0;

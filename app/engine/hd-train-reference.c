@@ -568,7 +568,18 @@ typedef struct {
   int                 b;
   double             *loss;     /* n_clips */
   double             *grad;     /* domain_dim */
+  HdTrainTimes        times;
 } Sample;
+
+static double
+ms_since (gint64 *start)
+{
+  gint64 now = g_get_monotonic_time ();
+  double ms = (now - *start) / 1000.0;
+
+  *start = now;
+  return ms;
+}
 
 static void
 run_sample (gpointer data,
@@ -578,10 +589,12 @@ run_sample (gpointer data,
   HdGenerator *gen = job->gen;
   int B = job->draws->batch, R = gen->config.img_resolution;
   g_autofree double *g_img = g_new (double, (gsize) 3 * R * R);
+  gint64 start = g_get_monotonic_time ();
   Synth src, trg;
 
   render_sample (&src, gen, job->draws, job->b, FALSE, NULL);
   render_sample (&trg, gen, job->draws, job->b, TRUE, job->d);
+  job->times.generator_forward += ms_since (&start);
   for (guint v = 0; v < job->n_clips; v++)
     {
       const float *t = job->clips[v].direction;
@@ -613,7 +626,9 @@ run_sample (gpointer data,
           g_e[j] = -dcos / B;
         }
       hd_clip_image_tower_run (job->towers[v], trg.img, e_trg, g_e, g_img);
+      job->times.clip += ms_since (&start);
       synth_backward (&trg, g_img, job->grad);
+      job->times.generator_backward += ms_since (&start);
     }
   synth_clear (&src);
   synth_clear (&trg);
@@ -630,6 +645,23 @@ hd_train_reference_step (HdGenerator          *gen,
                          float                *grad,
                          GError              **error)
 {
+  return hd_train_reference_step_timed (gen, clips, n_clips, draws, d, loss, loss_per_clip, grad,
+                                        NULL, error);
+}
+
+gboolean
+hd_train_reference_step_timed (HdGenerator          *gen,
+                               const HdTrainClip    *clips,
+                               guint                 n_clips,
+                               const HdTrainDraws   *draws,
+                               const float          *d,
+                               double               *loss,
+                               double               *loss_per_clip,
+                               float                *grad,
+                               HdTrainTimes         *times,
+                               GError              **error)
+{
+  gint64 start = g_get_monotonic_time ();
   int B = draws->batch, R = gen->config.img_resolution;
   g_autofree HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
   g_autofree Sample *jobs = g_new0 (Sample, B);
@@ -678,6 +710,12 @@ hd_train_reference_step (HdGenerator          *gen,
     }
   for (int b = 0; b < B; b++)
     {
+      if (times != NULL)
+        {
+          times->generator_forward += jobs[b].times.generator_forward;
+          times->clip += jobs[b].times.clip;
+          times->generator_backward += jobs[b].times.generator_backward;
+        }
       g_free (jobs[b].loss);
       g_free (jobs[b].grad);
     }
@@ -685,6 +723,8 @@ hd_train_reference_step (HdGenerator          *gen,
     if (clips[v].tower == NULL)
       hd_clip_image_tower_free (towers[v]);
   *loss = total;
+  if (times != NULL)
+    times->wall += ms_since (&start);
   return TRUE;
 }
 

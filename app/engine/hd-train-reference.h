@@ -60,6 +60,28 @@ gboolean  hd_train_reference_step (HdGenerator          *gen,
                                    float                *grad,
                                    GError              **error);
 
+/* Where a step's time goes, in ms: the phases of all its samples added
+ * up (they run on several threads, so the sum exceeds the wall time). */
+typedef struct {
+  double generator_forward;   /* both renders of every sample */
+  double clip;                /* image tower forward (and backward, trainable) */
+  double generator_backward;
+  double adam;                /* the update (hd_trainer) */
+  double wall;                /* the whole step */
+} HdTrainTimes;
+
+/* hd_train_reference_step, adding its times to TIMES (may be NULL). */
+gboolean  hd_train_reference_step_timed (HdGenerator          *gen,
+                                         const HdTrainClip    *clips,
+                                         guint                 n_clips,
+                                         const HdTrainDraws   *draws,
+                                         const float          *d,
+                                         double               *loss,
+                                         double               *loss_per_clip,
+                                         float                *grad,
+                                         HdTrainTimes         *times,
+                                         GError              **error);
+
 /* The rendered image of the trainable branch of sample B of DRAWS at D
  * (img_channels x R x R), the forward pass the step differentiates; for
  * checking it against the renderer. */

@@ -25,6 +25,7 @@ struct _HdTrainer {
   double           first_loss;
   HdAdam           adam;
   int              done;
+  HdTrainTimes     times;
 };
 
 void
@@ -173,8 +174,8 @@ hd_trainer_step (HdTrainer  *trainer,
   index = trainer->settings.start_step + trainer->done;
   hd_train_draws_init (&draws, trainer->settings.seed, index, trainer->settings.batch,
                        trainer->settings.mixing, gen->num_ws, gen->config.z_dim);
-  ok = hd_train_reference_step (gen, trainer->clips, trainer->n_clips, &draws, trainer->d, loss,
-                                NULL, trainer->grad, error);
+  ok = hd_train_reference_step_timed (gen, trainer->clips, trainer->n_clips, &draws, trainer->d,
+                                      loss, NULL, trainer->grad, &trainer->times, error);
   hd_train_draws_clear (&draws);
   if (!ok)
     return FALSE;
@@ -183,10 +184,23 @@ hd_trainer_step (HdTrainer  *trainer,
       trainer->first_grad = g_memdup2 (trainer->grad, sizeof (float) * MAX (gen->domain_dim, 1));
       trainer->first_loss = *loss;
     }
-  hd_adam_step (&trainer->adam, trainer->d, trainer->grad);
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    hd_adam_step (&trainer->adam, trainer->d, trainer->grad);
+    trainer->times.adam += (g_get_monotonic_time () - start) / 1000.0;
+    trainer->times.wall += (g_get_monotonic_time () - start) / 1000.0;
+  }
   trainer->done++;
   *step_index = index;
   return TRUE;
+}
+
+void
+hd_trainer_get_times (HdTrainer    *trainer,
+                      HdTrainTimes *times)
+{
+  *times = trainer->times;
 }
 
 int

@@ -6,6 +6,7 @@
 #include "hd-clip.h"
 #include "hd-domain.h"
 #include "hd-generator.h"
+#include "hd-train-reference.h"
 #include "hd-vk.h"
 
 G_BEGIN_DECLS
@@ -59,6 +60,9 @@ gboolean    hd_trainer_step           (HdTrainer              *trainer,
                                        double                 *loss,
                                        GError                **error);
 int         hd_trainer_get_steps_done (HdTrainer              *trainer);
+/* The time of the steps so far (see HdTrainTimes), added up. */
+void        hd_trainer_get_times      (HdTrainer              *trainer,
+                                       HdTrainTimes           *times);
 /* The index of the last step of the run: start_step + steps - 1. */
 int         hd_trainer_get_last_step  (HdTrainer              *trainer);
 /* The current d (gen->domain_dim floats). */
