@@ -86,9 +86,10 @@ def randn_numpy_legacy(seed, n):
 
 
 class Generator:
-    def __init__(self, path, up_fold=False):
+    def __init__(self, path, up_fold=False, device="cpu"):
         self.up_fold = up_fold
         self.t, meta = read_safetensors(path)
+        self.t = {k: v.to(device) for k, v in self.t.items()}
         cfg = json.loads(meta["hyperdomain.config"])
         self.z_dim = cfg["z_dim"]
         self.w_dim = cfg["w_dim"]
@@ -99,7 +100,7 @@ class Generator:
         self.clamp = cfg.get("synthesis", {}).get("conv_clamp")
         self.log2 = int(math.log2(self.res))
         self.num_ws = 2 * self.log2 - 2
-        self.fir = fir_kernel()
+        self.fir = fir_kernel().to(device)
 
     def mapping(self, z, psi=1.0, cutoff=None):
         x = z * (z.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
@@ -192,6 +193,8 @@ def main():
     ap.add_argument("-o", "--output")
     ap.add_argument("--bench", type=int, default=0, help="time N frames after one warm-up and print the median")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu",
+                    help="torch device: cpu (default) or cuda (timed with synchronisation)")
     ap.add_argument("--up", default="transpose", choices=["transpose", "fold"],
                     help="up-sampling conv: conv_transpose2d as NVlabs code does (default), or the "
                          "same sums as a 1x1 conv and a fold, which avoids PyTorch's slow CPU "
@@ -199,22 +202,26 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    g = Generator(args.model, up_fold=args.up == "fold")
-    domain = load_domains(args.domain)
+    g = Generator(args.model, up_fold=args.up == "fold", device=args.device)
+    domain = {k: v.to(args.device) for k, v in load_domains(args.domain).items()}
     z = torch.from_numpy(randn_numpy_legacy(args.seed, g.z_dim).astype(np.float32)).unsqueeze(0)
+    z = z.to(args.device)
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     with torch.no_grad():
         ws = g.mapping(z, args.psi, args.cutoff)
         img = g.synthesis(ws, domain, args.noise)
         if args.output:
-            np.save(args.output, img[0].numpy().astype("<f4"))
+            np.save(args.output, img[0].cpu().numpy().astype("<f4"))
         if args.bench:
             times = []
             for _ in range(args.bench):
+                sync()
                 t0 = time.perf_counter()
                 g.synthesis(g.mapping(z, args.psi, args.cutoff), domain, args.noise)
+                sync()
                 times.append((time.perf_counter() - t0) * 1000.0)
             times.sort()
-            print(f"pytorch {torch.__version__} threads={args.threads} up={args.up} frames={args.bench} "
+            print(f"pytorch {torch.__version__} device={args.device} threads={args.threads} up={args.up} frames={args.bench} "
                   f"median_ms={times[len(times) // 2]:.2f} min_ms={times[0]:.2f}")
 
 
