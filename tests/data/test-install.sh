@@ -33,10 +33,11 @@ need () {
   done
 }
 
-need "$bin/hyperdomain-render" "$bin/hyperdomain-convert" \
+need "$bin/hyperdomain-render" "$bin/hyperdomain-convert" "$bin/hyperdomain-train" \
   "$share/hyperdomain/python/hdconvert/cli.py" \
+  "$share/hyperdomain/python/hdconvert/clipfile.py" \
   "$locale/ru/LC_MESSAGES/hyperdomain.mo" \
-  "$man/man1/hyperdomain-render.1" "$man/man1/hyperdomain-convert.1"
+  "$man/man1/hyperdomain-render.1" "$man/man1/hyperdomain-convert.1" "$man/man1/hyperdomain-train.1"
 if [ "$gui" = gui ]; then
   need "$bin/hyperdomain" "$man/man1/hyperdomain.1" \
     "$share/applications/$app_id.desktop" \
