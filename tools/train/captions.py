@@ -35,7 +35,8 @@ renders every regional-indicator pair and keycap sequence with
 build_dataset.Renderer (same font and size) and collects the ones that
 draw the same image ("same_image"); the image is named after the flag of
 the most populous of those territories (CLDR's supplementalData.xml
-figures; "named_after"), and the names of all of them become keywords.
+figures; "named_after"), and the names of all of them become keywords
+(but not captions).
 Each name records where it came from (names_from: cldr, cldr-derived,
 derived-tone, derived-flag, derived-keycap, derived-zwj, unicodedata, icu,
 ru-extra, none; prefixed "same-image/" when named after another sequence).
@@ -417,14 +418,16 @@ def build(data_path, root=CLDR, font=None):
         if i in same:
             named_after = pick_sequence(seq, same[i], populations)
             if same[i] != [seq]:
-                e["same_image"] = [" ".join("%04X" % c for c in s) for s in same[i]]
+                e["same_image"] = [["%04X" % c for c in s] for s in same[i]]
             if named_after != seq:
                 e["named_after"] = ["%04X" % c for c in named_after]
         for lang in LANGS:
             name, kws, src = langs[lang].name(list(named_after))
             if named_after != seq:
                 src = "same-image/" + src
-            # A flag's keywords: the names of all territories whose flag draws this image.
+            # A flag's keywords: the names of all territories whose flag draws this image
+            # (not in the captions, which describe the image by the name it is named after).
+            caption_kws = kws
             for s in same.get(i, []):
                 terr = langs[lang].territories.get(region_of(s) or "")
                 if terr:
@@ -432,7 +435,7 @@ def build(data_path, root=CLDR, font=None):
             e["names"][lang] = name
             e["keywords"][lang] = dedup(kws)
             e["names_from"][lang] = src
-            e["captions"][lang] = captions_for(lang, name, kws)
+            e["captions"][lang] = captions_for(lang, name, caption_kws)
         entries.append(e)
     return entries
 
