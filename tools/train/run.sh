@@ -4,6 +4,7 @@
 #
 #   tools/train/run.sh            # everything: dataset, base training (resumes), domains, metrics, files, sheet
 #   tools/train/run.sh base       # only the dataset and the base training (resumes; stop it any time)
+#   tools/train/run.sh captions   # only the dataset and its English/Russian captions (needs unicode-cldr-core)
 #   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
 #                                 # domains (resumes), evaluate, write data/models (files, metrics.json,
@@ -53,6 +54,10 @@ if [ "$mode" = save ]; then
         --write-seed-ckpt "$SEED_CKPT"
 fi
 [ -f "$TRAIN_DIR/emoji64.npz" ] || run $T/build_dataset.py --res 64 -o "$TRAIN_DIR/emoji64.npz"
+# Image captions from the Unicode CLDR names (for a CLIP model); without unicode-cldr-core only `captions` fails.
+[ -f "$TRAIN_DIR/captions.json" ] || run $T/captions.py --data "$TRAIN_DIR/emoji64.npz" \
+    -o "$TRAIN_DIR/captions.json" || [ "$mode" != captions ] || exit 1
+[ "$mode" = captions ] && exit 0
 
 if [ "$mode" != finish ]; then
     run $T/train_base.py --data "$TRAIN_DIR/emoji64.npz" --dir "$TRAIN_DIR" --kimg "$KIMG" --threads "$THREADS" \
