@@ -68,7 +68,7 @@ median () {  # FILE CASE: the median ms of a case line of hyperdomain-bench
 gpu_ms () {
   awk -v c="$2" 'index($0, c) == 3 { for (i = 1; i <= NF; i++) if ($i == "GPU") { print $(i + 1); exit } }' "$1"
 }
-torch_ms () { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' "$1" 2>/dev/null; }
+torch_ms () { if [ -f "$1" ]; then sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' "$1"; fi; }
 
 say "done"
 echo
@@ -86,7 +86,7 @@ for s in tiny demo 256 1024; do
     "$(gpu_ms "$f" "new seed")" "$(median "$f" "domain weight")" "$(median "$f" "drag preview")" \
     "${pt:+$pt ms}"
 done
-[ -n "$torch_line" ] && echo "$torch_line"
+if [ -n "$torch_line" ]; then echo "$torch_line"; fi
 grep -E 'median|encode' "$out/text.txt" | head -3 || true
 grep -E '^train' "$out/train.txt" || true
 echo "fp16 mode: not implemented yet (fp32 figures only)"
