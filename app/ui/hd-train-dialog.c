@@ -497,7 +497,8 @@ on_train_done (GObject      *source,
       return;
     }
 
-  /* The next run does not replace this file unless asked to. */
+  /* The row goes on showing where the domain was saved; the next run
+   * takes a free name again (update_default_path), beside it. */
   self->path_chosen = FALSE;
 
   session = g_weak_ref_get (&self->session);
@@ -505,7 +506,6 @@ on_train_done (GObject      *source,
     {
       text = g_strdup_printf (_("Saved “%s”; another generator is open now, so it was not added"), name);
       show_status (self, text, FALSE);
-      update_default_path (self);
       return;
     }
 
@@ -516,7 +516,6 @@ on_train_done (GObject      *source,
     {
       text = g_strdup_printf (_("Saved “%s”, but could not add it: %s"), name, error->message);
       show_status (self, text, TRUE);
-      update_default_path (self);
       return;
     }
   g_clear_object (&self->result);
@@ -527,7 +526,6 @@ on_train_done (GObject      *source,
 
   text = g_strdup_printf (_("Saved “%s” and added it to the domains"), name);
   show_status (self, text, FALSE);
-  update_default_path (self);
 }
 
 static void
@@ -589,7 +587,6 @@ start_action (GtkWidget  *widget,
   gtk_progress_bar_set_text (self->progress_bar, _("Starting…"));
   show_status (self, NULL, FALSE);
   update_actions (self);
-  hd_export_scroll_to_end (GTK_WIDGET (self->page));
 
   task = g_task_new (NULL, self->cancellable, on_train_done, g_object_ref (self));
   /* A run that wrote its file is over, even when Cancel came too late:
@@ -628,7 +625,7 @@ rebuild_clip_rows (HdTrainDialog *self)
   for (guint i = 0; paths[i] != NULL; i++)
     {
       GtkWidget *row = adw_action_row_new ();
-      GtkWidget *remove = gtk_button_new_from_icon_name ("list-remove-symbolic");
+      GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
       g_autofree char *name = g_filename_display_basename (paths[i]);
       g_autofree char *dir = g_path_get_dirname (paths[i]);
       g_autofree char *dir_name = g_filename_display_name (dir);
