@@ -61,6 +61,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   SIGNAL_PREVIEW,
+  SIGNAL_FINISHED,
   N_SIGNALS
 };
 
@@ -331,6 +332,17 @@ show_status (HdTrainDialog *self,
     hd_export_show_status (self->status_label, GTK_WIDGET (self->page), text, is_error);
 }
 
+/* Says how the run went, in the status line and to whoever shows it
+ * when the dialog is hidden (the window, in a toast). */
+static void
+show_outcome (HdTrainDialog *self,
+              const char    *text,
+              gboolean       is_error)
+{
+  show_status (self, text, is_error);
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, text);
+}
+
 /* Paths */
 
 /* A file name from the target prompt: its letters and digits, lower
@@ -488,11 +500,11 @@ on_train_done (GObject      *source,
   if (domain == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_status (self, _("Cancelled: nothing was saved"), FALSE);
+        show_outcome (self, _("Cancelled: nothing was saved"), FALSE);
       else
         {
           text = g_strdup_printf (_("Could not train the domain: %s"), error->message);
-          show_status (self, text, TRUE);
+          show_outcome (self, text, TRUE);
         }
       return;
     }
@@ -505,7 +517,7 @@ on_train_done (GObject      *source,
   if (session == NULL || hd_session_get_generator (session) != job->gen)
     {
       text = g_strdup_printf (_("Saved “%s”; another generator is open now, so it was not added"), name);
-      show_status (self, text, FALSE);
+      show_outcome (self, text, FALSE);
       return;
     }
 
@@ -515,7 +527,7 @@ on_train_done (GObject      *source,
   if (!hd_session_add_domains (session, domains, NULL, &error))
     {
       text = g_strdup_printf (_("Saved “%s”, but could not add it: %s"), name, error->message);
-      show_status (self, text, TRUE);
+      show_outcome (self, text, TRUE);
       return;
     }
   g_clear_object (&self->result);
@@ -525,7 +537,7 @@ on_train_done (GObject      *source,
   hd_domain_item_set_weight (self->result, 1.0);
 
   text = g_strdup_printf (_("Saved “%s” and added it to the domains"), name);
-  show_status (self, text, FALSE);
+  show_outcome (self, text, FALSE);
 }
 
 static void
@@ -912,6 +924,10 @@ hd_train_dialog_class_init (HdTrainDialogClass *klass)
   signals[SIGNAL_PREVIEW] =
     g_signal_new ("preview", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_STRING);
+  /* ::finished (text): a run is over; TEXT says how it went. */
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hyperdomain/Hyperdomain/hd-train-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, page);

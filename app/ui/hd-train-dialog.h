@@ -19,7 +19,8 @@ G_BEGIN_DECLS
  * domains at weight 1 (one step of the window's history).  What fails
  * (a CLIP file, a prompt too long for a template, a generator without
  * RGB) is said in the dialog.  The window keeps the dialog: closing it
- * only hides it, and the training runs on. */
+ * only hides it, and the training runs on; "finished" says how a run
+ * went (the window toasts it when the dialog is hidden). */
 
 #define HD_TYPE_TRAIN_DIALOG (hd_train_dialog_get_type ())
 

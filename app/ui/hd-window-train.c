@@ -46,6 +46,16 @@ on_train_preview (HdWindow      *self,
   set_preview (self, domain, badge);
 }
 
+/* The dialog was closed while it trained: the outcome comes as a toast. */
+static void
+on_train_finished (HdWindow      *self,
+                   const char    *text,
+                   HdTrainDialog *dialog)
+{
+  if (!gtk_widget_get_visible (GTK_WIDGET (dialog)))
+    _hd_window_toast (self, text);
+}
+
 void
 _hd_window_train_add_preview (HdWindow    *self,
                               HdRenderJob *job)
@@ -68,6 +78,8 @@ _hd_window_train_action (GtkWidget  *widget,
     {
       self->train_dialog = g_object_ref_sink (hd_train_dialog_new (GTK_WINDOW (self), self->session));
       g_signal_connect_object (self->train_dialog, "preview", G_CALLBACK (on_train_preview), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (self->train_dialog, "finished", G_CALLBACK (on_train_finished), self,
                                G_CONNECT_SWAPPED);
     }
   gtk_window_present (GTK_WINDOW (self->train_dialog));

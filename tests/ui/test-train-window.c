@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "hd-clip.h"
+#include "hd-png.h"
 #include "hd-train-dialog.h"
 #include "hd-trainer.h"
 #include "hd-ui-test-util.h"
@@ -180,7 +181,15 @@ test_train_result (void)
   g_signal_connect (dialog, "preview", G_CALLBACK (on_preview), &n_previews);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "train.start", NULL));
   g_assert_true (hd_train_dialog_is_running (dialog));
+  /* Closing the dialog only hides it: the run goes on (the window says
+   * how it went in a toast), and the menu shows the same dialog again. */
+  gtk_window_close (GTK_WINDOW (dialog));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+  g_assert_true (hd_train_dialog_is_running (dialog));
   hd_ui_test_wait_until (run_over, dialog, 120000, "the training run");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train-domain", NULL));
+  g_assert_true (hd_window_get_train_dialog (window) == GTK_WIDGET (dialog));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
   g_test_message ("status: %s", status_text (dialog));
   g_assert_false (status_is_error (dialog));
   g_assert_cmpuint (n_previews, >=, 1);
@@ -242,12 +251,29 @@ has_progressed (gpointer dialog)
          gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)) > 0.0;
 }
 
+static gboolean
+preview_on_screen (gpointer data)
+{
+  HdWindow *window = data;
+  HdRenderFrame *frame = hd_window_get_frame (window);
+
+  return frame != NULL && !frame->preview && frame->job->domains->len == n_domains (window) + 1 &&
+         frame->job->state->seed == hd_session_get_seed (hd_window_get_session (window));
+}
+
+static gboolean
+file_exists (gpointer path)
+{
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
 static void
 test_train_cancel (void)
 {
   g_autofree char *clip = hd_ui_test_conformance_path ("training/clip-train.safetensors");
   g_autofree char *tmp = g_dir_make_tmp ("hd-train-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "cancelled.safetensors", NULL);
+  g_autofree char *png = g_build_filename (tmp, "meanwhile.png", NULL);
   HdWindow *window = hd_ui_test_open_window ((const char *[]) { "tiny.safetensors", NULL });
   HdTrainDialog *dialog;
 
@@ -255,8 +281,31 @@ test_train_cancel (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "train.start", NULL));
   hd_ui_test_wait_until (has_progressed, dialog, 120000, "the first step");
   g_assert_true (hd_train_dialog_is_running (dialog));
-  /* Live rendering goes on meanwhile: the seed changes the image. */
+  /* The image shows the domain in training at weight 1, though the
+   * session has no row; live rendering goes on meanwhile. */
+  hd_ui_test_wait_until (preview_on_screen, window, 60000, "the domain in training on screen");
+  {
+    HdRenderFrame *frame = hd_window_get_frame (window);
+
+    g_assert_cmpfloat (g_array_index (frame->job->state->domains, HdStateDomain, 0).weight, ==, 1.0);
+  }
   hd_session_step_seed (hd_window_get_session (window), 1);
+  hd_ui_test_wait_until (preview_on_screen, window, 60000, "the next seed with the domain in training");
+  g_assert_cmpuint (hd_window_get_frame (window)->job->state->seed, ==, 1);
+  /* An export meanwhile takes the session's own image. */
+  hd_window_export_to_path (window, png);
+  hd_ui_test_wait_until (file_exists, png, 60000, "the export");
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *json = hd_png_read_metadata (png, &error);
+    g_autoptr(HdState) state = NULL;
+
+    g_assert_no_error (error);
+    state = hd_state_from_json (json, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (state->domains->len, ==, 0);
+  }
+  g_unlink (png);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "train.cancel", NULL));
   hd_ui_test_wait_until (run_over, dialog, 60000, "the cancelled run to end");
   g_test_message ("status: %s", status_text (dialog));
