@@ -72,18 +72,21 @@ static guint signals[N_SIGNALS];
  * only. */
 typedef struct _TrainProgress
 {
-  gint      ref_count;
-  GWeakRef  dialog;
-  gboolean  stopped;
+  gint          ref_count;
+  GWeakRef      dialog;
+  HdGenerator  *gen;       /* of the run */
+  gboolean      stopped;
 } TrainProgress;
 
 static TrainProgress *
-train_progress_new (HdTrainDialog *dialog)
+train_progress_new (HdTrainDialog *dialog,
+                    HdGenerator   *gen)
 {
   TrainProgress *progress = g_new0 (TrainProgress, 1);
 
   progress->ref_count = 1;
   g_weak_ref_init (&progress->dialog, dialog);
+  progress->gen = hd_generator_ref (gen);
   return progress;
 }
 
@@ -100,6 +103,7 @@ train_progress_unref (TrainProgress *progress)
   if (progress == NULL || !g_atomic_int_dec_and_test (&progress->ref_count))
     return;
   g_weak_ref_clear (&progress->dialog);
+  hd_generator_unref (progress->gen);
   g_free (progress);
 }
 
@@ -179,7 +183,7 @@ train_post_deliver (gpointer data)
   if (post->preview != NULL)
     {
       g_autofree char *badge = g_strdup_printf (_("Training: step %d of %d"), post->step, post->last);
-      g_signal_emit (self, signals[SIGNAL_PREVIEW], 0, post->preview, badge);
+      g_signal_emit (self, signals[SIGNAL_PREVIEW], 0, post->preview, post->progress->gen, badge);
     }
   return G_SOURCE_REMOVE;
 }
@@ -495,7 +499,7 @@ on_train_done (GObject      *source,
   g_clear_pointer (&self->progress, train_progress_unref);
   g_clear_object (&self->cancellable);
   update_actions (self);
-  g_signal_emit (self, signals[SIGNAL_PREVIEW], 0, NULL, NULL);
+  g_signal_emit (self, signals[SIGNAL_PREVIEW], 0, NULL, NULL, NULL);
 
   if (domain == NULL)
     {
@@ -590,7 +594,7 @@ start_action (GtkWidget  *widget,
   job->settings.batch = gtk_spin_button_get_value_as_int (self->batch_spin);
   job->settings.seed = (guint32) gtk_spin_button_get_value (self->seed_spin);
   job->path = g_strdup (self->path);
-  self->progress = train_progress_new (self);
+  self->progress = train_progress_new (self, gen);
   job->progress = train_progress_ref (self->progress);
 
   g_clear_object (&self->result);
@@ -918,12 +922,13 @@ hd_train_dialog_class_init (HdTrainDialogClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  /* ::preview (domain, badge): the domain as it trains (an HdDomain*,
-   * borrowed), to show on the image with BADGE; NULL when the run is
+  /* ::preview (domain, generator, badge): the domain as it trains (an
+   * HdDomain*, borrowed) for the generator of the run (an HdGenerator*,
+   * borrowed), to show on the image with BADGE; NULLs when the run is
    * over. */
   signals[SIGNAL_PREVIEW] =
     g_signal_new ("preview", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_STRING);
+                  G_TYPE_NONE, 3, G_TYPE_POINTER, G_TYPE_POINTER, G_TYPE_STRING);
   /* ::finished (text): a run is over; TEXT says how it went. */
   signals[SIGNAL_FINISHED] =
     g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

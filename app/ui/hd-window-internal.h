@@ -98,6 +98,8 @@ void     _hd_window_train_dispose      (HdWindow      *self);
 void     _hd_window_train_action       (GtkWidget     *widget,
                                         const char    *action_name,
                                         GVariant      *param);
+/* Drops the domain in training when the generator is another now. */
+void     _hd_window_train_check_generator (HdWindow   *self);
 /* Adds the domain in training (when there is one, it fits the generator
  * and nothing asks for the session's own image) to JOB at weight 1. */
 void     _hd_window_train_add_preview  (HdWindow      *self,

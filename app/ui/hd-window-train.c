@@ -17,9 +17,10 @@
 #include "hd-window-internal.h"
 
 static void
-set_preview (HdWindow   *self,
-             HdDomain   *domain,
-             const char *badge)
+set_preview (HdWindow    *self,
+             HdDomain    *domain,
+             HdGenerator *trained_gen,
+             const char  *badge)
 {
   HdGenerator *gen = hd_session_get_generator (self->session);
 
@@ -27,7 +28,7 @@ set_preview (HdWindow   *self,
   g_clear_pointer (&self->train_preview_gen, hd_generator_unref);
   g_clear_pointer (&self->train_badge, g_free);
   /* A domain of another generator (one opened meanwhile) is not shown. */
-  if (domain != NULL && gen != NULL && hd_domain_check (domain, gen, NULL, NULL))
+  if (domain != NULL && gen != NULL && trained_gen == gen)
     {
       self->train_preview = hd_domain_ref (domain);
       self->train_preview_gen = hd_generator_ref (gen);
@@ -40,10 +41,11 @@ set_preview (HdWindow   *self,
 static void
 on_train_preview (HdWindow      *self,
                   gpointer       domain,
+                  gpointer       gen,
                   const char    *badge,
                   HdTrainDialog *dialog)
 {
-  set_preview (self, domain, badge);
+  set_preview (self, domain, gen, badge);
 }
 
 /* The dialog was closed while it trained: the outcome comes as a toast. */
@@ -54,6 +56,20 @@ on_train_finished (HdWindow      *self,
 {
   if (!gtk_widget_get_visible (GTK_WIDGET (dialog)))
     _hd_window_toast (self, text);
+}
+
+void
+_hd_window_train_check_generator (HdWindow *self)
+{
+  /* Another generator was opened: its image has no domain in training
+   * (the run goes on, and its file is still written). */
+  if (self->train_preview != NULL && self->train_preview_gen != hd_session_get_generator (self->session))
+    {
+      g_clear_pointer (&self->train_preview, hd_domain_unref);
+      g_clear_pointer (&self->train_preview_gen, hd_generator_unref);
+      g_clear_pointer (&self->train_badge, g_free);
+      _hd_window_update_badge (self);
+    }
 }
 
 void

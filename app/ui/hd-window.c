@@ -163,6 +163,7 @@ on_session_changed (HdWindow  *self,
 {
   if (hd_session_get_interactive (session))
     self->last_change_us = g_get_monotonic_time ();
+  _hd_window_train_check_generator (self);
   _hd_window_submit (self);
 }
 

@@ -58,6 +58,7 @@ status_is_error (HdTrainDialog *dialog)
 static void
 on_preview (HdTrainDialog *dialog,
             gpointer       domain,
+            gpointer       gen,
             const char    *badge,
             guint         *n_previews)
 {
