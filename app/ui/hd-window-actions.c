@@ -397,6 +397,7 @@ _hd_window_class_actions_init (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.reopen", NULL, hd_window_reopen_action);
   gtk_widget_class_install_action (widget_class, "win.contact-sheet", NULL, hd_window_contact_sheet_action);
   gtk_widget_class_install_action (widget_class, "win.animation", NULL, hd_window_animation_action);
+  gtk_widget_class_install_action (widget_class, "win.train-domain", NULL, _hd_window_train_action);
   gtk_widget_class_install_action (widget_class, "win.save-preset", NULL, hd_window_save_preset_action);
   gtk_widget_class_install_action (widget_class, "win.load-preset", NULL, hd_window_load_preset_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, hd_window_history_action);

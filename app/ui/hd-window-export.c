@@ -250,6 +250,11 @@ _hd_window_perform_output (HdWindow *self)
     default:
       break;
     }
+
+  /* The output took the session's own image; the domain in training
+   * shows again. */
+  if (self->train_preview != NULL)
+    _hd_window_submit (self);
 }
 
 /* Runs KIND on the full image of the current state, now or as soon as it

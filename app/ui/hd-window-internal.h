@@ -75,6 +75,12 @@ struct _HdWindow
   guint                 text_debounce_id;
   guint                 text_serial;   /* of the newest encode asked for */
   gboolean              text_clearing; /* the entry is being emptied */
+
+  /* Training a domain (hd-window-train.c). */
+  GtkWidget            *train_dialog;  /* kept: it may be training */
+  HdDomain             *train_preview; /* shown at weight 1 on the image, or NULL */
+  HdGenerator          *train_preview_gen; /* the generator it fits */
+  char                 *train_badge;   /* said over the image meanwhile */
 };
 
 /* hd-window-text.c */
@@ -87,7 +93,21 @@ gboolean _hd_window_set_text_encoder   (HdWindow      *self,
                                         HdTextEncoder *encoder,
                                         GError       **error);
 
+/* hd-window-train.c */
+void     _hd_window_train_dispose      (HdWindow      *self);
+void     _hd_window_train_action       (GtkWidget     *widget,
+                                        const char    *action_name,
+                                        GVariant      *param);
+/* Drops the domain in training when the generator is another now. */
+void     _hd_window_train_check_generator (HdWindow   *self);
+/* Adds the domain in training (when there is one, it fits the generator
+ * and nothing asks for the session's own image) to JOB at weight 1. */
+void     _hd_window_train_add_preview  (HdWindow      *self,
+                                        HdRenderJob   *job);
+
 /* hd-window.c */
+/* The badge over the image: comparing, or a domain in training. */
+void     _hd_window_update_badge       (HdWindow      *self);
 void     _hd_window_toast              (HdWindow      *self,
                                         const char    *title);
 void     _hd_window_show_error         (HdWindow      *self,

@@ -23,6 +23,9 @@ GtkWidget      *hd_window_get_animation_dialog (HdWindow *self);
 GtkWidget      *hd_window_get_domain_row    (HdWindow *self,
                                              guint     position);
 HdImageView    *hd_window_get_image_view    (HdWindow *self);
+/* The "New Domain from Text" dialog, once win.train-domain has made it,
+ * or NULL. */
+GtkWidget      *hd_window_get_train_dialog  (HdWindow *self);
 /* The "Describe a Domain" entry row and the message under it. */
 GtkWidget      *hd_window_get_text_entry    (HdWindow *self);
 GtkLabel       *hd_window_get_text_message  (HdWindow *self);

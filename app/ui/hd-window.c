@@ -91,6 +91,7 @@ _hd_window_update_actions (HdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-preset", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.contact-sheet", has_gen);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.animation", has_gen);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train-domain", has_gen);
   gtk_widget_set_visible (self->blend_pad_group, n_domains >= 2);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", hd_history_can_undo (self->history));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", hd_history_can_redo (self->history));
@@ -131,9 +132,9 @@ hd_window_submit_job (HdWindow    *self,
   hd_render_worker_submit (self->worker, job);
 }
 
-/* The job of what the window shows: the session's state, or while
- * comparing the original generator (every domain at weight 0) at the
- * same latent. */
+/* The job of what the window shows: the session's state (with a domain
+ * in training, when there is one), or while comparing the original
+ * generator (every domain at weight 0) at the same latent. */
 static HdRenderJob *
 hd_window_create_job (HdWindow *self)
 {
@@ -142,6 +143,8 @@ hd_window_create_job (HdWindow *self)
   if (job != NULL && self->comparing)
     for (guint i = 0; i < job->state->domains->len; i++)
       g_array_index (job->state->domains, HdStateDomain, i).weight = 0.0;
+  else if (job != NULL)
+    _hd_window_train_add_preview (self, job);
   return job;
 }
 
@@ -160,6 +163,7 @@ on_session_changed (HdWindow  *self,
 {
   if (hd_session_get_interactive (session))
     self->last_change_us = g_get_monotonic_time ();
+  _hd_window_train_check_generator (self);
   _hd_window_submit (self);
 }
 
@@ -522,7 +526,7 @@ hd_window_set_comparing (HdWindow *self,
   if (comparing == self->comparing)
     return;
   self->comparing = comparing;
-  hd_image_view_set_badge (self->image_view, comparing ? _("Original generator") : NULL);
+  _hd_window_update_badge (self);
 
   /* Back from comparing: the image of the state may still be at hand. */
   job = hd_session_create_job (self->session);
@@ -538,6 +542,15 @@ hd_window_set_comparing (HdWindow *self,
       return;
     }
   _hd_window_submit (self);
+}
+
+void
+_hd_window_update_badge (HdWindow *self)
+{
+  if (self->comparing)
+    hd_image_view_set_badge (self->image_view, _("Original generator"));
+  else
+    hd_image_view_set_badge (self->image_view, self->train_preview != NULL ? self->train_badge : NULL);
 }
 
 gboolean
@@ -665,6 +678,7 @@ hd_window_dispose (GObject *object)
   if (self->animation_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->animation_dialog));
   g_clear_object (&self->animation_dialog);
+  _hd_window_train_dispose (self);
   g_clear_handle_id (&self->session_save_id, g_source_remove);
   g_clear_pointer (&self->last_job, hd_render_job_unref);
   g_clear_pointer (&self->frame, hd_render_frame_unref);

@@ -5,7 +5,13 @@
  *   screenshot-scene [--dark] [--stats] [--size WxH] [--seed S]
  *                    [--weight I=W]... [--pad X,Y] [--hide-controls]
  *                    [--seconds N]
+ *                    [--show train|trained --clip C --source S --target T
+ *                     --steps N --batch B]
  *                    GENERATOR [DOMAIN...]
+ *
+ * --show train shows New Domain from Text once the window's image shows
+ * the domain in training; --show trained once the run has added its
+ * row.
  */
 #include "config.h"
 
@@ -18,7 +24,25 @@
 #include "hd-domain-row.h"
 #include "hd-preferences-window.h"
 #include "hd-sheet-dialog.h"
+#include "hd-train-dialog.h"
 #include "hd-ui-test-util.h"
+
+static gboolean
+preview_on_screen (gpointer data)
+{
+  HdWindow *window = data;
+  HdRenderFrame *frame = hd_window_get_full_frame (window);
+  guint n = g_list_model_get_n_items (hd_session_get_domains (hd_window_get_session (window)));
+
+  return frame != NULL && hd_window_get_frame (window) == frame && frame->job->domains->len > n &&
+         !hd_render_worker_is_busy (hd_window_get_worker (window));
+}
+
+static gboolean
+training_over (gpointer data)
+{
+  return !hd_train_dialog_is_running (data);
+}
 
 static gboolean
 quit (gpointer data)
@@ -37,6 +61,9 @@ main (int   argc,
   char *pad = NULL;
   char **weights = NULL;
   char **texts = NULL;
+  char **clips = NULL;
+  char *source = NULL, *target = NULL;
+  int steps = 300, batch = 4;
   gint64 seed = 0;
   int seconds = 8, width = 1200, height = 760;
   g_autoptr(GOptionContext) context = g_option_context_new ("GENERATOR [DOMAIN...]");
@@ -47,8 +74,13 @@ main (int   argc,
     { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Window size", "WxH" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "S" },
     { "weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &weights, "Weight of domain I", "I=W" },
-    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers|sheet|animation" },
+    { "show", 0, 0, G_OPTION_ARG_STRING, &show, "Also show the preferences or the shortcuts", "preferences|shortcuts|layers|sheet|animation|train|trained" },
     { "text", 0, 0, G_OPTION_ARG_STRING_ARRAY, &texts, "Type a prompt into the Describe a Domain row and keep it (needs a hypernetwork among the files)", "PROMPT" },
+    { "clip", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &clips, "CLIP file of --show train", "C" },
+    { "source", 0, 0, G_OPTION_ARG_STRING, &source, "Source prompt of --show train", "S" },
+    { "target", 0, 0, G_OPTION_ARG_STRING, &target, "Target prompt of --show train", "T" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Steps of --show train", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Batch of --show train", "B" },
     { "pad", 0, 0, G_OPTION_ARG_STRING, &pad, "Puck of the blend pad", "X,Y" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
     { NULL }
@@ -149,6 +181,38 @@ main (int   argc,
       hd_session_set_seed (session, (guint32) seed + 1);
       gtk_widget_activate_action (dialog, "anim.add-key", NULL);
     }
+  else if (g_strcmp0 (show, "train") == 0 || g_strcmp0 (show, "trained") == 0)
+    {
+      GtkWidget *dialog;
+
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.train-domain", NULL);
+      dialog = hd_window_get_train_dialog (window);
+      if (clips != NULL)
+        {
+          for (guint i = 0; clips[i] != NULL; i++)
+            {
+              char *full = g_canonicalize_filename (clips[i], NULL);
+
+              g_free (clips[i]);
+              clips[i] = full;
+            }
+          hd_train_dialog_set_clips (HD_TRAIN_DIALOG (dialog), (const char * const *) clips);
+        }
+#define PART(name) GTK_WIDGET (gtk_widget_get_template_child (dialog, HD_TYPE_TRAIN_DIALOG, name))
+      gtk_editable_set_text (GTK_EDITABLE (PART ("source_row")), source != NULL ? source : "Photo");
+      gtk_editable_set_text (GTK_EDITABLE (PART ("target_row")), target != NULL ? target : "Pencil Sketch");
+      gtk_spin_button_set_value (GTK_SPIN_BUTTON (PART ("steps_spin")), steps);
+      gtk_spin_button_set_value (GTK_SPIN_BUTTON (PART ("batch_spin")), batch);
+#undef PART
+      gtk_widget_activate_action (dialog, "train.start", NULL);
+      if (g_strcmp0 (show, "train") == 0)
+        hd_ui_test_wait_until (preview_on_screen, window, 600000, "the domain in training on screen");
+      else
+        {
+          hd_ui_test_wait_until (training_over, dialog, 600000, "the training run");
+          hd_ui_test_wait_for_current (window, 60000);
+        }
+    }
   else if (g_strcmp0 (show, "sheet") == 0)
     gtk_window_present (GTK_WINDOW (hd_sheet_dialog_new (GTK_WINDOW (window), session)));
   else if (g_strcmp0 (show, "shortcuts") == 0)
@@ -172,5 +236,8 @@ main (int   argc,
   g_free (pad);
   g_strfreev (weights);
   g_strfreev (texts);
+  g_strfreev (clips);
+  g_free (source);
+  g_free (target);
   return 0;
 }

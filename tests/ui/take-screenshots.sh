@@ -64,3 +64,44 @@ conf=tests/conformance
 files=("$conf/tiny.safetensors" "$conf/text/tiny-text.safetensors")
 shot text-domains 1200 1180 --seed 42 --text "Pixar style" --text "ukiyo-e woodblock print" \
   --weight 0=0.7 --weight 1=0.6
+
+# New Domain from Text: the dialog beside the window, mid-run (the image
+# shows the domain in training) and with its result added as a row.  The
+# demo model alone, the training CLIP of the conformance fixtures; the
+# file goes to a temporary home.  Without a window manager the dialog
+# opens over the window: xdotool moves it beside it.
+# shot_train NAME SHOW STEPS BATCH
+shot_train () {
+  local name=$1 show=$2 steps=$3 batch=$4 display=:88 log home
+  Xvfb "$display" -screen 0 1690x760x24 -nolisten tcp >/dev/null 2>&1 &
+  local xvfb=$!
+  sleep 1
+  log=$(mktemp)
+  home=$(mktemp -d)
+  DISPLAY=$display HOME=$home "$scene" --size 1200x760 --seconds 8 --seed 12 --show "$show" \
+    --clip tests/conformance/training/clip-train.safetensors --source "Emoji" \
+    --target "Pencil Sketch" --steps "$steps" --batch "$batch" "${train_files[@]}" >"$log" 2>&1 &
+  local app=$!
+  for _ in $(seq 600); do
+    grep -q ready "$log" && break
+    sleep 0.2
+  done
+  DISPLAY=$display xdotool search --name "New Domain from Text" windowmove 1210 0 || true
+  sleep 1.5
+  DISPLAY=$display import -window root "$out/$name.png"
+  wait "$app" || true
+  kill "$xvfb"
+  wait "$xvfb" 2>/dev/null || true
+  rm -rf "$log" "$home"
+  echo "$out/$name.png"
+}
+
+if command -v xdotool >/dev/null; then
+  if [ -f data/models/emoji64.safetensors ]; then
+    train_files=(data/models/emoji64.safetensors)
+  else
+    train_files=(tests/conformance/tiny.safetensors)
+  fi
+  shot_train train-dialog train 300 4
+  shot_train train-result trained 4 2
+fi

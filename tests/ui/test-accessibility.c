@@ -14,6 +14,7 @@
 #include "hd-image-view.h"
 #include "hd-preferences-window.h"
 #include "hd-sheet-dialog.h"
+#include "hd-train-dialog.h"
 
 #include "hd-ui-test-util.h"
 
@@ -411,6 +412,26 @@ test_animation_names (void)
   hd_ui_test_close_window (window);
 }
 
+/* New Domain from Text, with a CLIP file and its remove button. */
+static void
+test_train_names (void)
+{
+  HdWindow *window = hd_ui_test_open_window (hd_ui_test_tiny_files);
+  g_autofree char *clip = hd_ui_test_conformance_path ("training/clip-train.safetensors");
+  const char *clips[] = { clip, NULL };
+  GtkWidget *dialog;
+  Walk w = { 0 };
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train-domain", NULL));
+  dialog = hd_window_get_train_dialog (window);
+  g_assert_nonnull (dialog);
+  hd_train_dialog_set_clips (HD_TRAIN_DIALOG (dialog), clips);
+  hd_ui_test_run_for (100);
+  assert_all_named (dialog, "train", &w);
+  g_assert_cmpuint (w.n_checked, >, 0);
+  hd_ui_test_close_window (window);
+}
+
 static gboolean
 is_comparing (gpointer data)
 {
@@ -532,6 +553,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Accessibility/preferences", test_preferences_names);
   g_test_add_func ("/Hyperdomain/Accessibility/contact-sheet", test_sheet_names);
   g_test_add_func ("/Hyperdomain/Accessibility/animation", test_animation_names);
+  g_test_add_func ("/Hyperdomain/Accessibility/train", test_train_names);
   g_test_add_func ("/Hyperdomain/Accessibility/keyboard", test_keyboard);
 
   status = g_test_run ();
