@@ -134,6 +134,8 @@ hd_test_config (int      res,
 }
 
 #include <json-glib/json-glib.h>
+
+#include "hd-clip.h"
 #include <string.h>
 
 static void
@@ -254,6 +256,19 @@ hd_test_load_json (JsonParser *parser,
   json_parser_load_from_file (parser, path, &error);
   g_assert_no_error (error);
   return json_node_get_object (json_parser_get_root (parser));
+}
+
+HdClip *
+hd_test_load_clip (const char *name)
+{
+  g_autofree char *file = g_strdup_printf ("training/%s", name);
+  g_autofree char *path = hd_test_conformance_path (file);
+  g_autoptr(GError) error = NULL;
+  HdClip *clip = hd_clip_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (clip);
+  return clip;
 }
 
 HdNpy *

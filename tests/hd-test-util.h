@@ -60,6 +60,9 @@ typedef struct {
 struct _JsonParser;
 struct _JsonObject *hd_test_load_json (struct _JsonParser *parser,
                                        const char         *relative);
+/* The clip file NAME of conformance/training. */
+struct _HdClip *hd_test_load_clip (const char *name);
+
 /* The .npy conformance file whose relative path FORMAT makes. */
 HdNpy     *hd_test_load_npy               (const char *format,
                                            ...) G_GNUC_PRINTF (1, 2);

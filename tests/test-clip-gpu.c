@@ -15,18 +15,6 @@
 
 static HdVkContext *context;
 
-static HdClip *
-load_clip (const char *name)
-{
-  g_autofree char *file = g_strdup_printf ("training/%s", name);
-  g_autofree char *path = hd_test_conformance_path (file);
-  g_autoptr(GError) error = NULL;
-  HdClip *clip = hd_clip_load (path, &error);
-
-  g_assert_no_error (error);
-  return clip;
-}
-
 static double
 max_abs_diff (const float *a,
               const float *b,
@@ -52,7 +40,7 @@ test_image_embeddings (void)
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *c = json_array_get_object_element (list, i);
-      g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
+      g_autoptr(HdClip) clip = hd_test_load_clip (json_object_get_string_member (c, "clip"));
       g_autoptr(GError) error = NULL;
       g_autoptr(HdClipGpu) gpu = hd_clip_gpu_new (context, clip, &error);
       g_autoptr(HdNpy) img = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "image"));
@@ -92,7 +80,7 @@ test_text_directions (void)
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *c = json_array_get_object_element (list, i);
-      g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
+      g_autoptr(HdClip) clip = hd_test_load_clip (json_object_get_string_member (c, "clip"));
       g_autoptr(GError) error = NULL;
       g_autoptr(HdClipGpu) gpu = hd_clip_gpu_new (context, clip, &error);
       g_autoptr(HdClipTokenizer) tokenizer = hd_clip_new_tokenizer (clip, &error);
@@ -122,7 +110,7 @@ test_text_directions (void)
 static void
 test_text_lengths (void)
 {
-  g_autoptr(HdClip) clip = load_clip ("clip-train.safetensors");
+  g_autoptr(HdClip) clip = hd_test_load_clip ("clip-train.safetensors");
   g_autoptr(GError) error = NULL;
   g_autoptr(HdClipGpu) gpu = hd_clip_gpu_new (context, clip, &error);
   int embed = clip->config.embed_dim;

@@ -21,19 +21,6 @@ tolerance (JsonObject *cases,
   return json_object_get_double_member (json_object_get_object_member (cases, "tolerance"), key);
 }
 
-static HdClip *
-load_clip (const char *name)
-{
-  g_autofree char *file = g_strdup_printf ("training/%s", name);
-  g_autofree char *path = hd_test_conformance_path (file);
-  g_autoptr(GError) error = NULL;
-  HdClip *clip = hd_clip_load (path, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (clip);
-  return clip;
-}
-
 static double
 max_abs_diff (const float *a,
               const float *b,
@@ -57,7 +44,7 @@ test_load (void)
   g_assert_cmpuint (g_list_length (names), ==, 2);
   for (GList *l = names; l != NULL; l = l->next)
     {
-      g_autoptr(HdClip) clip = load_clip (l->data);
+      g_autoptr(HdClip) clip = hd_test_load_clip (l->data);
       JsonObject *config = json_object_get_object_member (json_object_get_object_member (clips, l->data),
                                                           "config");
       JsonObject *text = json_object_get_object_member (config, "text");
@@ -95,7 +82,7 @@ test_image_embeddings (void)
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *c = json_array_get_object_element (list, i);
-      g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
+      g_autoptr(HdClip) clip = hd_test_load_clip (json_object_get_string_member (c, "clip"));
       g_autoptr(HdNpy) img = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "image"));
       g_autoptr(HdNpy) pre_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "preprocessed"));
       g_autoptr(HdNpy) emb_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
@@ -188,7 +175,7 @@ test_text_directions (void)
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *c = json_array_get_object_element (list, i);
-      g_autoptr(HdClip) clip = load_clip (json_object_get_string_member (c, "clip"));
+      g_autoptr(HdClip) clip = hd_test_load_clip (json_object_get_string_member (c, "clip"));
       g_autoptr(GError) error = NULL;
       g_autoptr(HdClipTokenizer) tokenizer = hd_clip_new_tokenizer (clip, &error);
       g_autoptr(HdNpy) dir_expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
@@ -252,7 +239,7 @@ test_text_directions (void)
 static void
 test_direction_too_long (void)
 {
-  g_autoptr(HdClip) clip = load_clip ("clip-train.safetensors");
+  g_autoptr(HdClip) clip = hd_test_load_clip ("clip-train.safetensors");
   g_autoptr(GError) error = NULL;
   g_autoptr(HdClipTokenizer) tokenizer = hd_clip_new_tokenizer (clip, &error);
   g_autoptr(GString) target = g_string_new (NULL);

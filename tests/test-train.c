@@ -28,13 +28,10 @@ case_clips (JsonObject *c,
   clips = g_new0 (HdTrainClip, *n);
   for (guint i = 0; i < *n; i++)
     {
-      g_autofree char *file = g_strdup_printf ("training/%s", json_array_get_string_element (names, i));
-      g_autofree char *path = hd_test_conformance_path (file);
       g_autoptr(GError) error = NULL;
       g_autoptr(HdClipTokenizer) tokenizer = NULL;
 
-      clips[i].clip = hd_clip_load (path, &error);
-      g_assert_no_error (error);
+      clips[i].clip = hd_test_load_clip (json_array_get_string_element (names, i));
       tokenizer = hd_clip_new_tokenizer (clips[i].clip, &error);
       g_assert_no_error (error);
       clips[i].direction = g_new (float, clips[i].clip->config.embed_dim);

@@ -48,6 +48,8 @@ from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "train"))
+import clip_model  # noqa: E402
 TEXT = os.path.join(ROOT, "tests", "conformance", "text")
 
 EMB_TOL = 1e-4          # max |e - e_ref| (spec §8)
@@ -73,136 +75,11 @@ RENDER_CASES = ("realistic", "exactly-75-tokens")   # also through hyperdomain-r
 # there, so that state_dict() gives OpenAI's names)
 
 
-class LayerNorm(nn.LayerNorm):
-    """Layer norm computed in float32 for float16 input (in float64 for
-    float64, this script's second reference)."""
-
-    def forward(self, x):
-        if x.dtype == torch.float64:
-            return super().forward(x)
-        return super().forward(x.float()).to(x.dtype)
-
-
-class QuickGELU(nn.Module):
-    def forward(self, x):
-        return x * torch.sigmoid(1.702 * x)
-
-
-class ResidualAttentionBlock(nn.Module):
-    def __init__(self, width, heads, attn_mask=None):
-        super().__init__()
-        self.attn = nn.MultiheadAttention(width, heads)
-        self.ln_1 = LayerNorm(width)
-        self.mlp = nn.Sequential(collections.OrderedDict([
-            ("c_fc", nn.Linear(width, 4 * width)),
-            ("gelu", QuickGELU()),
-            ("c_proj", nn.Linear(4 * width, width)),
-        ]))
-        self.ln_2 = LayerNorm(width)
-        self.attn_mask = attn_mask
-
-    def attention(self, x):
-        mask = None if self.attn_mask is None else self.attn_mask.to(x.dtype)
-        return self.attn(x, x, x, need_weights=False, attn_mask=mask)[0]
-
-    def forward(self, x):
-        x = x + self.attention(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
-
-
-class Transformer(nn.Module):
-    def __init__(self, width, layers, heads, attn_mask=None):
-        super().__init__()
-        self.width = width
-        self.layers = layers
-        self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, attn_mask)
-                                         for _ in range(layers)])
-
-    def forward(self, x):
-        return self.resblocks(x)
-
-
-class VisionTransformer(nn.Module):
-    def __init__(self, input_resolution, patch_size, width, layers, heads, output_dim):
-        super().__init__()
-        self.input_resolution = input_resolution
-        self.output_dim = output_dim
-        self.conv1 = nn.Conv2d(3, width, kernel_size=patch_size, stride=patch_size, bias=False)
-        scale = width ** -0.5
-        grid = input_resolution // patch_size
-        self.class_embedding = nn.Parameter(scale * torch.randn(width))
-        self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, width))
-        self.ln_pre = LayerNorm(width)
-        self.transformer = Transformer(width, layers, heads)
-        self.ln_post = LayerNorm(width)
-        self.proj = nn.Parameter(scale * torch.randn(width, output_dim))
-
-    def forward(self, x):
-        x = self.conv1(x)                                   # [n, width, g, g]
-        x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
-        cls = self.class_embedding.to(x.dtype) + torch.zeros(
-            x.shape[0], 1, x.shape[-1], dtype=x.dtype, device=x.device)
-        x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
-        x = self.ln_pre(x).permute(1, 0, 2)                 # [tokens, n, width]
-        x = self.transformer(x).permute(1, 0, 2)
-        return self.ln_post(x[:, 0, :]) @ self.proj
-
-
-class CLIP(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.context_length = CONTEXT
-        self.visual = VisionTransformer(RESOLUTION, PATCH, VISION_WIDTH, VISION_LAYERS,
-                                        VISION_WIDTH // 64, EMBED_DIM)
-        self.transformer = Transformer(TEXT_WIDTH, TEXT_LAYERS, TEXT_HEADS,
-                                       self.build_attention_mask())
-        self.vocab_size = VOCAB
-        self.token_embedding = nn.Embedding(VOCAB, TEXT_WIDTH)
-        self.positional_embedding = nn.Parameter(torch.empty(CONTEXT, TEXT_WIDTH))
-        self.ln_final = LayerNorm(TEXT_WIDTH)
-        self.text_projection = nn.Parameter(torch.empty(TEXT_WIDTH, EMBED_DIM))
-        self.logit_scale = nn.Parameter(torch.ones([]) * math.log(1 / 0.07))
-        self.initialize_parameters()
-
-    def initialize_parameters(self):
-        nn.init.normal_(self.token_embedding.weight, std=0.02)
-        nn.init.normal_(self.positional_embedding, std=0.01)
-        w, layers = self.transformer.width, self.transformer.layers
-        proj_std = w ** -0.5 * (2 * layers) ** -0.5
-        attn_std = w ** -0.5
-        fc_std = (2 * w) ** -0.5
-        for block in self.transformer.resblocks:
-            nn.init.normal_(block.attn.in_proj_weight, std=attn_std)
-            nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
-            nn.init.normal_(block.mlp.c_fc.weight, std=fc_std)
-            nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
-        nn.init.normal_(self.text_projection, std=w ** -0.5)
-
-    def build_attention_mask(self):
-        mask = torch.empty(CONTEXT, CONTEXT)
-        mask.fill_(float("-inf"))
-        return mask.triu_(1)
-
-    @property
-    def dtype(self):
-        return self.visual.conv1.weight.dtype
-
-    def encode_image(self, image):
-        return self.visual(image.to(self.dtype))
-
-    def encode_text(self, text):
-        x = self.token_embedding(text).to(self.dtype) + self.positional_embedding.to(self.dtype)
-        x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
-        x = self.ln_final(x).to(self.dtype)
-        return x[torch.arange(x.shape[0]), text.argmax(dim=-1)] @ self.text_projection
-
-    def forward(self, image, text):
-        image_features = self.encode_image(image)
-        text_features = self.encode_text(text)
-        image_features = image_features / image_features.norm(dim=1, keepdim=True)
-        text_features = text_features / text_features.norm(dim=1, keepdim=True)
-        logits_per_image = self.logit_scale.exp() * image_features @ text_features.t()
-        return logits_per_image, logits_per_image.t()
+def CLIP():
+    return clip_model.CLIP(embed_dim=EMBED_DIM, image_resolution=RESOLUTION, patch_size=PATCH,
+                           vision_width=VISION_WIDTH, vision_layers=VISION_LAYERS,
+                           context_length=CONTEXT, vocab_size=VOCAB, text_width=TEXT_WIDTH,
+                           text_layers=TEXT_LAYERS)
 
 
 def perturb(model, gen):

@@ -114,54 +114,39 @@ upsample (const double *in,
       if (m + 1 < n)
         u[(gsize) (2 * m + 1) * n + m + 1] += 0.25;
     }
+  if (transpose)
+    {
+      /* Uᵀ, n x 2n. */
+      g_autofree double *ut = g_new (double, (gsize) big * n);
+
+      for (int r = 0; r < big; r++)
+        for (int m = 0; m < n; m++)
+          ut[(gsize) m * big + r] = u[(gsize) r * n + m];
+      memcpy (u, ut, sizeof (double) * big * n);
+    }
   for (int c = 0; c < channels; c++)
     {
-      if (!transpose)
-        {
-          /* out = U in Uᵀ: in n x n, out 2n x 2n. */
-          const double *src = in + (gsize) c * n * n;
-          double *dst = out + (gsize) c * big * big;
+      /* out = A in Aᵀ with A = U (2n x n) or Uᵀ (n x 2n). */
+      int rows = transpose ? n : big, cols = transpose ? big : n;
+      const double *src = in + (gsize) c * cols * cols;
+      double *dst = out + (gsize) c * rows * rows;
 
-          for (int y = 0; y < n; y++)
-            for (int X = 0; X < big; X++)
-              {
-                double acc = 0.0;
-                for (int m = 0; m < n; m++)
-                  acc += src[(gsize) y * n + m] * u[(gsize) X * n + m];
-                tmp[(gsize) y * big + X] = acc;
-              }
-          for (int Y = 0; Y < big; Y++)
-            for (int X = 0; X < big; X++)
-              {
-                double acc = 0.0;
-                for (int m = 0; m < n; m++)
-                  acc += u[(gsize) Y * n + m] * tmp[(gsize) m * big + X];
-                dst[(gsize) Y * big + X] = acc;
-              }
-        }
-      else
-        {
-          /* out = Uᵀ in U: in 2n x 2n, out n x n. */
-          const double *src = in + (gsize) c * big * big;
-          double *dst = out + (gsize) c * n * n;
-
-          for (int Y = 0; Y < big; Y++)
-            for (int m = 0; m < n; m++)
-              {
-                double acc = 0.0;
-                for (int X = 0; X < big; X++)
-                  acc += src[(gsize) Y * big + X] * u[(gsize) X * n + m];
-                tmp[(gsize) Y * n + m] = acc;
-              }
-          for (int k = 0; k < n; k++)
-            for (int m = 0; m < n; m++)
-              {
-                double acc = 0.0;
-                for (int Y = 0; Y < big; Y++)
-                  acc += u[(gsize) Y * n + k] * tmp[(gsize) Y * n + m];
-                dst[(gsize) k * n + m] = acc;
-              }
-        }
+      for (int y = 0; y < cols; y++)
+        for (int X = 0; X < rows; X++)
+          {
+            double acc = 0.0;
+            for (int m = 0; m < cols; m++)
+              acc += src[(gsize) y * cols + m] * u[(gsize) X * cols + m];
+            tmp[(gsize) y * rows + X] = acc;
+          }
+      for (int Y = 0; Y < rows; Y++)
+        for (int X = 0; X < rows; X++)
+          {
+            double acc = 0.0;
+            for (int m = 0; m < cols; m++)
+              acc += u[(gsize) Y * cols + m] * tmp[(gsize) m * rows + X];
+            dst[(gsize) Y * rows + X] = acc;
+          }
     }
 }
 

@@ -13,7 +13,12 @@ from torch import nn
 
 
 class LayerNorm(nn.LayerNorm):
+    """Computed in float32 for float16 input, as CLIP does (in float64 for
+    float64 input: a second reference)."""
+
     def forward(self, x):
+        if x.dtype == torch.float64:
+            return super().forward(x)
         return super().forward(x.float()).to(x.dtype)
 
 
@@ -71,8 +76,9 @@ class VisionTransformer(nn.Module):
     def forward(self, x):
         x = self.conv1(x)
         x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
-        cls = self.class_embedding + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype, device=x.device)
-        x = torch.cat([cls, x], dim=1) + self.positional_embedding
+        cls = self.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype,
+                                                             device=x.device)
+        x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
         x = self.ln_pre(x).permute(1, 0, 2)
         x = self.transformer(x).permute(1, 0, 2)
         return self.ln_post(x[:, 0, :]) @ self.proj
@@ -112,13 +118,17 @@ class CLIP(nn.Module):
         mask.fill_(float("-inf"))
         return mask.triu_(1)
 
+    @property
+    def dtype(self):
+        return self.visual.conv1.weight.dtype
+
     def encode_image(self, image):
-        return self.visual(image)
+        return self.visual(image.to(self.dtype))
 
     def encode_text(self, text):
-        x = self.token_embedding(text) + self.positional_embedding
+        x = self.token_embedding(text).to(self.dtype) + self.positional_embedding.to(self.dtype)
         x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
-        x = self.ln_final(x)
+        x = self.ln_final(x).to(self.dtype)
         return x[torch.arange(x.shape[0]), text.argmax(dim=-1)] @ self.text_projection
 
     def forward(self, image, text):
