@@ -30,10 +30,8 @@ Exit status 0 when every comparison is within the spec's tolerances.
 """
 
 import argparse
-import collections
 import copy
 import json
-import math
 import os
 import shutil
 import struct
