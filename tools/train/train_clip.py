@@ -117,6 +117,10 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval", action="store_true")
     ap.add_argument("--export", metavar="CLIP.pt")
+    ap.add_argument("--seed-ckpt", metavar="PATH",
+                    help="start from this compact checkpoint when DIR has none (the committed one)")
+    ap.add_argument("--write-seed-ckpt", metavar="PATH",
+                    help="write the compact checkpoint (weights in float16, no optimiser state) and stop")
     args = ap.parse_args()
 
     if args.threads:
@@ -144,6 +148,20 @@ def main():
         gen.set_state(state["gen"])
         rng.set_state(state["rng"])
         print("resumed at step %d" % step, flush=True)
+    elif args.seed_ckpt and os.path.exists(args.seed_ckpt):
+        state = torch.load(args.seed_ckpt)
+        model.load_state_dict({k: v.float() for k, v in state["model"].items()})
+        step, log = state["step"], state["log"]
+        gen.set_state(state["gen"])
+        rng.set_state(state["rng"])
+        print("started from the compact checkpoint at step %d (fresh optimiser state)" % step, flush=True)
+
+    if args.write_seed_ckpt:
+        torch.save({"model": {k: v.detach().half() for k, v in model.state_dict().items()},
+                    "step": step, "log": log, "gen": gen.get_state(), "rng": rng.get_state(),
+                    "arch": ARCH, "vocab_size": tok.vocab_size}, args.write_seed_ckpt)
+        print("wrote %s at step %d" % (args.write_seed_ckpt, step))
+        return 0
 
     if args.eval or args.export:
         acc = zero_shot(model, images, labels, groups, tok, held)
