@@ -46,6 +46,11 @@ struct _HdTrainDialog
   GCancellable        *cancellable;   /* of the run, or NULL */
   struct _TrainProgress *progress;    /* of the run, or NULL */
   HdDomainItem        *result;
+  /* A run whose file could not be written: its domain, kept until a file
+   * is chosen for it (or another run starts), and its generator. */
+  HdDomain            *unsaved;
+  char                *unsaved_source;
+  HdGenerator         *unsaved_gen;
   gboolean             disposed;
 };
 
@@ -118,6 +123,8 @@ typedef struct
   HdTrainSettings  settings;
   char            *path;
   TrainProgress   *progress;
+  HdDomain        *unsaved;         /* trained, but its file could not be written */
+  char            *unsaved_source;
 } TrainJob;
 
 static void
@@ -129,6 +136,8 @@ train_job_free (TrainJob *job)
   g_free (job->target);
   g_free (job->path);
   train_progress_unref (job->progress);
+  g_clear_pointer (&job->unsaved, hd_domain_unref);
+  g_free (job->unsaved_source);
   g_free (job);
 }
 
@@ -301,6 +310,13 @@ train_run (TrainJob      *job,
     {
       train_post_phase (job->progress, _("Saving…"));
       ok = train_save (trainer, step, job->path, out, error);
+      /* Minutes of training are not thrown away for a folder that went
+       * read-only: the domain waits for another file. */
+      if (!ok)
+        {
+          job->unsaved = hd_trainer_make_domain (trainer, step);
+          job->unsaved_source = hd_trainer_describe (trainer);
+        }
     }
   else
     ok = FALSE;
@@ -476,6 +492,19 @@ update_actions (HdTrainDialog *self)
   gtk_revealer_set_reveal_child (self->progress_revealer, running);
 }
 
+static void add_result (HdTrainDialog *self,
+                        HdDomain      *domain,
+                        HdGenerator   *gen,
+                        const char    *name);
+
+static void
+clear_unsaved (HdTrainDialog *self)
+{
+  g_clear_pointer (&self->unsaved, hd_domain_unref);
+  g_clear_pointer (&self->unsaved_source, g_free);
+  g_clear_pointer (&self->unsaved_gen, hd_generator_unref);
+}
+
 static void
 on_train_done (GObject      *source,
                GAsyncResult *result,
@@ -485,11 +514,8 @@ on_train_done (GObject      *source,
   TrainJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(HdDomain) domain = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(HdSession) session = NULL;
-  g_autoptr(GPtrArray) domains = NULL;
   g_autofree char *name = g_path_get_basename (job->path);
   g_autofree char *text = NULL;
-  GListModel *model;
 
   domain = g_task_propagate_pointer (G_TASK (result), &error);
   if (self->disposed)
@@ -505,6 +531,16 @@ on_train_done (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         show_outcome (self, _("Cancelled: nothing was saved"), FALSE);
+      else if (job->unsaved != NULL)
+        {
+          clear_unsaved (self);
+          self->unsaved = hd_domain_ref (job->unsaved);
+          self->unsaved_source = g_strdup (job->unsaved_source);
+          self->unsaved_gen = hd_generator_ref (job->gen);
+          text = g_strdup_printf (_("The domain is trained but could not be saved: %s. Choose another "
+                                    "file to keep it."), error->message);
+          show_outcome (self, text, TRUE);
+        }
       else
         {
           text = g_strdup_printf (_("Could not train the domain: %s"), error->message);
@@ -513,12 +549,28 @@ on_train_done (GObject      *source,
       return;
     }
 
+  add_result (self, domain, job->gen, name);
+}
+
+/* DOMAIN, saved as NAME, trained on GEN, becomes a row at weight 1. */
+static void
+add_result (HdTrainDialog *self,
+            HdDomain      *domain,
+            HdGenerator   *gen,
+            const char    *name)
+{
+  g_autoptr(HdSession) session = NULL;
+  g_autoptr(GPtrArray) domains = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  GListModel *model;
+
   /* The row goes on showing where the domain was saved; the next run
    * takes a free name again (update_default_path), beside it. */
   self->path_chosen = FALSE;
 
   session = g_weak_ref_get (&self->session);
-  if (session == NULL || hd_session_get_generator (session) != job->gen)
+  if (session == NULL || hd_session_get_generator (session) != gen)
     {
       text = g_strdup_printf (_("Saved “%s”; another generator is open now, so it was not added"), name);
       show_outcome (self, text, FALSE);
@@ -542,6 +594,39 @@ on_train_done (GObject      *source,
 
   text = g_strdup_printf (_("Saved “%s” and added it to the domains"), name);
   show_outcome (self, text, FALSE);
+}
+
+/* The domain of a run whose file could not be written, to the file now
+ * chosen; then a row, as after a run. */
+static void
+save_unsaved (HdTrainDialog *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdDomain) domain = NULL;
+  g_autoptr(HdGenerator) gen = NULL;
+  g_autofree char *dir = g_path_get_dirname (self->path);
+  g_autofree char *name = g_path_get_basename (self->path);
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   _("Cannot create the folder “%s”: %s"), dir, g_strerror (saved));
+    }
+  if (error != NULL || !hd_domain_save (self->unsaved, self->unsaved_source, self->path, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("The domain is trained but could not be saved: %s. "
+                                                 "Choose another file to keep it."), error->message);
+      show_outcome (self, text, TRUE);
+      return;
+    }
+  domain = hd_domain_ref (self->unsaved);
+  gen = hd_generator_ref (self->unsaved_gen);
+  g_free (domain->path);
+  domain->path = g_strdup (self->path);
+  clear_unsaved (self);
+  add_result (self, domain, gen, name);
 }
 
 static void
@@ -598,6 +683,7 @@ start_action (GtkWidget  *widget,
   job->progress = train_progress_ref (self->progress);
 
   g_clear_object (&self->result);
+  clear_unsaved (self);
   self->cancellable = g_cancellable_new ();
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Starting…"));
@@ -887,6 +973,7 @@ hd_train_dialog_dispose (GObject *object)
   g_clear_object (&add_clip_row);
   g_clear_object (&self->settings);
   g_clear_object (&self->result);
+  clear_unsaved (self);
 
   G_OBJECT_CLASS (hd_train_dialog_parent_class)->dispose (object);
 }
@@ -1009,6 +1096,8 @@ hd_train_dialog_set_path (HdTrainDialog *self,
   self->path_chosen = TRUE;
   set_path (self, path);
   update_actions (self);
+  if (self->unsaved != NULL && self->cancellable == NULL)
+    save_unsaved (self);
 }
 
 const char *

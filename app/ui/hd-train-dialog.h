@@ -33,7 +33,8 @@ gboolean    hd_train_dialog_is_running   (HdTrainDialog *self);
 void        hd_train_dialog_set_clips    (HdTrainDialog       *self,
                                           const char * const  *paths);
 /* The file the domain is saved to (a new default follows the target
- * prompt until one is chosen or set). */
+ * prompt until one is chosen or set).  After a run whose file could not
+ * be written, setting a path saves that run's domain there and adds it. */
 void        hd_train_dialog_set_path     (HdTrainDialog *self,
                                           const char    *path);
 const char *hd_train_dialog_get_path     (HdTrainDialog *self);

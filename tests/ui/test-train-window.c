@@ -367,6 +367,54 @@ test_train_errors (void)
   hd_ui_test_remove_dir (tmp);
 }
 
+/* The folder goes away during the run (a regular file takes its name):
+ * the trained domain is kept, and saved to the next file chosen, which
+ * adds the row. */
+static void
+test_train_unwritable (void)
+{
+  g_autofree char *clip = hd_ui_test_conformance_path ("training/clip-train.safetensors");
+  g_autofree char *tmp = g_dir_make_tmp ("hd-train-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (tmp, "gone", NULL);
+  g_autofree char *out = g_build_filename (folder, "domain.safetensors", NULL);
+  g_autofree char *again = g_build_filename (tmp, "kept.safetensors", NULL);
+  HdWindow *window = hd_ui_test_open_window ((const char *[]) { "tiny.safetensors", NULL });
+  HdGenerator *gen = hd_session_get_generator (hd_window_get_session (window));
+  g_autofree float *expected = train_directly (gen, clip);
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  HdTrainDialog *dialog;
+  HdDomainItem *item;
+
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  dialog = open_dialog (window, clip, TARGET, 3, out);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "train.start", NULL));
+  g_assert_true (hd_train_dialog_is_running (dialog));
+  g_assert_cmpint (g_rmdir (folder), ==, 0);
+  g_assert_true (g_file_set_contents (folder, "not a folder", -1, NULL));
+  hd_ui_test_wait_until (run_over, dialog, 120000, "the run");
+  g_test_message ("status: %s", status_text (dialog));
+  g_assert_true (status_is_error (dialog));
+  g_assert_nonnull (strstr (status_text (dialog), "trained but could not be saved"));
+  g_assert_cmpuint (n_domains (window), ==, 0);
+
+  /* Another file: saved there and added, the run's very values. */
+  hd_train_dialog_set_path (dialog, again);
+  g_test_message ("status: %s", status_text (dialog));
+  g_assert_false (status_is_error (dialog));
+  g_assert_true (g_file_test (again, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpuint (n_domains (window), ==, 1);
+  item = hd_train_dialog_get_result (dialog);
+  g_assert_nonnull (item);
+  assert_domain_is (hd_domain_item_get_domain (item), gen, expected);
+  loaded = hd_domain_load_all (again, &error);
+  g_assert_no_error (error);
+  assert_domain_is (g_ptr_array_index (loaded, 0), gen, expected);
+
+  hd_ui_test_close_window (window);
+  hd_ui_test_remove_dir (tmp);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -376,6 +424,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Window/train-result", test_train_result);
   g_test_add_func ("/Hyperdomain/Window/train-cancel", test_train_cancel);
   g_test_add_func ("/Hyperdomain/Window/train-errors", test_train_errors);
+  g_test_add_func ("/Hyperdomain/Window/train-unwritable", test_train_unwritable);
 
   return g_test_run ();
 }
