@@ -15,6 +15,8 @@
 #include "hd-latent.h"
 #include "hd-test-util.h"
 #include "hd-train-reference.h"
+#include "hd-trainer.h"
+#include "hd-error.h"
 
 /* The clips of case C with their directions for its prompts. */
 static HdTrainClip *
@@ -293,6 +295,47 @@ test_trajectory (void)
   clips_free (clips, n_clips);
 }
 
+/* What cannot be trained is refused with a message, before any step. */
+static void
+test_refusals (void)
+{
+  HdGeneratorConfig config = hd_test_config (16, 64, 32, 8, 8, FALSE);
+  g_autoptr(HdGenerator) gray = NULL;
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdDomain) other = hd_domain_new (NULL, "other");
+  HdTrainSettings settings;
+  float values[3] = { 0 };
+
+  config.img_channels = 1;
+  gray = hd_generator_new_random (&config, 3);
+  g_ptr_array_add (clips, hd_test_load_clip ("clip-train.safetensors"));
+  hd_train_settings_init (&settings);
+  g_assert_null (hd_trainer_new (gray, clips, "a", "b", &settings, NULL, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "makes 1 channels"));
+  g_clear_error (&error);
+
+  settings.batch = 0;
+  g_assert_null (hd_trainer_new (gen, clips, "a", "b", &settings, NULL, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+  g_clear_error (&error);
+  hd_train_settings_init (&settings);
+  settings.lr = NAN;
+  g_assert_null (hd_trainer_new (gen, clips, "a", "b", &settings, NULL, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+  g_clear_error (&error);
+
+  /* An --init domain of another generator: the layer and sizes named. */
+  hd_train_settings_init (&settings);
+  hd_domain_add_layer (other, "synthesis.b8.conv0", values, 3);
+  g_assert_null (hd_trainer_new (gen, clips, "a", "b", &settings, other, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_SHAPE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "synthesis.b8.conv0"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -303,5 +346,6 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Train/gradients", test_gradients);
   g_test_add_func ("/Hyperdomain/Train/finite-differences", test_finite_differences);
   g_test_add_func ("/Hyperdomain/Train/trajectory", test_trajectory);
+  g_test_add_func ("/Hyperdomain/Train/refusals", test_refusals);
   return g_test_run ();
 }

@@ -583,6 +583,14 @@ hd_domain_load_all (const char  *spec,
   return hd_domain_load_from_safetensors (st, id, error);
 }
 
+/* How messages name DOMAIN: its file, or its name when it has none (a
+ * domain made from a prompt or by training). */
+static const char *
+domain_file (HdDomain *domain)
+{
+  return domain->path != NULL ? domain->path : domain->name;
+}
+
 static const char *
 generator_file (HdGenerator *gen)
 {
@@ -616,7 +624,7 @@ set_other_generator_error (GError            **error,
                     such as synthesis.b8.conv0, then the loaded generator’s file. */
                  _("“%s” was made for another generator (“%s”, not “%s”): "
                    "layer “%s” does not exist in “%s”"),
-                 domain->path, domain->generator, gen->name, layer_name,
+                 domain_file (domain), domain->generator, gen->name, layer_name,
                  generator_file (gen));
   else if (conv == NULL)
     g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
@@ -624,7 +632,7 @@ set_other_generator_error (GError            **error,
                     layer name such as synthesis.b8.conv0. */
                  _("“%s” was made for another generator than “%s”: "
                    "layer “%s” does not exist in that generator"),
-                 domain->path, generator_file (gen), layer_name);
+                 domain_file (domain), generator_file (gen), layer_name);
   else if (names_known)
     g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
                  /* Translators: the domain’s file, the name of the generator it
@@ -634,7 +642,7 @@ set_other_generator_error (GError            **error,
                     input channels of that layer). */
                  _("“%s” was made for another generator (“%s”, not “%s”): "
                    "layer “%s” has %d values where “%s” needs %d"),
-                 domain->path, domain->generator, gen->name, layer_name, length,
+                 domain_file (domain), domain->generator, gen->name, layer_name, length,
                  generator_file (gen), conv->c_in);
   else
     g_set_error (error, HD_ERROR, HD_ERROR_SHAPE,
@@ -644,7 +652,7 @@ set_other_generator_error (GError            **error,
                     of that layer). */
                  _("“%s” was made for another generator than “%s”: "
                    "layer “%s” has %d values where that generator needs %d"),
-                 domain->path, generator_file (gen), layer_name, length, conv->c_in);
+                 domain_file (domain), generator_file (gen), layer_name, length, conv->c_in);
 }
 
 gboolean
@@ -691,7 +699,7 @@ hd_domain_check (HdDomain     *domain,
                    _("“%s” was made for another generator than “%s”: its style latents "
                      "are %d × %d from layer %d, where that generator takes %d layers "
                      "of %d"),
-                   domain->path, generator_file (gen), domain->style_rows,
+                   domain_file (domain), generator_file (gen), domain->style_rows,
                    domain->style_dim, domain->style_from, gen->num_ws, gen->config.w_dim);
       return FALSE;
     }
@@ -700,7 +708,7 @@ hd_domain_check (HdDomain     *domain,
       !g_str_equal (domain->generator, gen->name))
     *warning = g_strdup_printf (_("%s: the domain “%s” was made for the generator “%s”, "
                                   "but the generator “%s” is loaded; it may not look as intended"),
-                                domain->path, domain->name, domain->generator, gen->name);
+                                domain_file (domain), domain->name, domain->generator, gen->name);
   return TRUE;
 }
 
