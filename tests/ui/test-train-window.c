@@ -415,6 +415,43 @@ test_train_unwritable (void)
   hd_ui_test_remove_dir (tmp);
 }
 
+/* Another generator opened during a run: the preview goes, the run still
+ * saves its file, and no row is added to the other generator's list. */
+static void
+test_train_other_generator (void)
+{
+  g_autofree char *clip = hd_ui_test_conformance_path ("training/clip-train.safetensors");
+  g_autofree char *tmp = g_dir_make_tmp ("hd-train-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (tmp, "domain.safetensors", NULL);
+  g_autofree char *other_path = g_build_filename (tmp, "other.safetensors", NULL);
+  HdGeneratorConfig config = { .z_dim = 8, .w_dim = 8, .img_resolution = 16, .img_channels = 3,
+                               .mapping_layers = 2, .lr_multiplier = 0.01f, .channel_base = 64,
+                               .channel_max = 16 };
+  g_autoptr(HdGenerator) other = hd_generator_new_random (&config, 5);
+  g_autoptr(GFile) file = g_file_new_for_path (other_path);
+  HdWindow *window = hd_ui_test_open_window ((const char *[]) { "tiny.safetensors", NULL });
+  HdGenerator *first = hd_session_get_generator (hd_window_get_session (window));
+  g_autoptr(GError) error = NULL;
+  HdTrainDialog *dialog;
+
+  g_assert_true (hd_generator_save (other, other_path, HD_DTYPE_F32, &error));
+  g_assert_no_error (error);
+  dialog = open_dialog (window, clip, TARGET, 4, out);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "train.start", NULL));
+  g_assert_true (hd_train_dialog_is_running (dialog));
+  hd_window_open_files (window, &file, 1);
+  hd_ui_test_wait_until (run_over, dialog, 120000, "the run");
+  g_test_message ("status: %s", status_text (dialog));
+  g_assert_true (hd_session_get_generator (hd_window_get_session (window)) != first);
+  g_assert_nonnull (strstr (status_text (dialog), "another generator is open now"));
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpuint (n_domains (window), ==, 0);
+  g_assert_null (hd_train_dialog_get_result (dialog));
+
+  hd_ui_test_close_window (window);
+  hd_ui_test_remove_dir (tmp);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -425,6 +462,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Window/train-cancel", test_train_cancel);
   g_test_add_func ("/Hyperdomain/Window/train-errors", test_train_errors);
   g_test_add_func ("/Hyperdomain/Window/train-unwritable", test_train_unwritable);
+  g_test_add_func ("/Hyperdomain/Window/train-other-generator", test_train_other_generator);
 
   return g_test_run ();
 }
