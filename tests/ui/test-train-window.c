@@ -415,6 +415,20 @@ test_train_unwritable (void)
   hd_ui_test_remove_dir (tmp);
 }
 
+typedef struct {
+  HdWindow    *window;
+  HdGenerator *first;
+} GeneratorWait;
+
+static gboolean
+generator_changed (gpointer data)
+{
+  GeneratorWait *w = data;
+  HdGenerator *gen = hd_session_get_generator (hd_window_get_session (w->window));
+
+  return gen != NULL && gen != w->first;
+}
+
 /* Another generator opened during a run: the preview goes, the run still
  * saves its file, and no row is added to the other generator's list. */
 static void
@@ -432,15 +446,20 @@ test_train_other_generator (void)
   HdWindow *window = hd_ui_test_open_window ((const char *[]) { "tiny.safetensors", NULL });
   HdGenerator *first = hd_session_get_generator (hd_window_get_session (window));
   g_autoptr(GError) error = NULL;
+  GeneratorWait wait;
   HdTrainDialog *dialog;
 
   g_assert_true (hd_generator_save (other, other_path, HD_DTYPE_F32, &error));
   g_assert_no_error (error);
-  dialog = open_dialog (window, clip, TARGET, 4, out);
+  wait.window = window;
+  wait.first = first;
+  dialog = open_dialog (window, clip, TARGET, 40, out);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "train.start", NULL));
   g_assert_true (hd_train_dialog_is_running (dialog));
   hd_window_open_files (window, &file, 1);
-  hd_ui_test_wait_until (run_over, dialog, 120000, "the run");
+  hd_ui_test_wait_until (generator_changed, &wait, 60000, "the other generator");
+  g_assert_true (hd_train_dialog_is_running (dialog));
+  hd_ui_test_wait_until (run_over, dialog, 300000, "the run");
   g_test_message ("status: %s", status_text (dialog));
   g_assert_true (hd_session_get_generator (hd_window_get_session (window)) != first);
   g_assert_nonnull (strstr (status_text (dialog), "another generator is open now"));
