@@ -8,7 +8,8 @@
 #   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
 #                                 # domains (resumes), evaluate, write data/models (files, metrics.json,
-#                                 # README.md from tools/train/models-README.md.in) and the contact sheet
+#                                 # quality.json, README.md from tools/train/models-README.md.in) and
+#                                 # the contact sheet
 #
 # Needs: apt-get install python3-torch python3-pil fonts-noto-color-emoji meson ninja-build (and the
 # project's build dependencies, for hyperdomain-render). Run from anywhere; paths are relative to the
@@ -80,6 +81,9 @@ if [ -n "$PHASE2" ]; then
 fi
 run $T/classify.py eval --clf "$TRAIN_DIR/classifier.pt" --gen "$GEN" --pack "$PACK" --n 512 \
     --json "$MODELS/metrics.json" --threads "$THREADS" | tee "$TRAIN_DIR/metrics.md"
+# KID and confident share of the checkpoint the generator was exported from, added to the history.
+run $T/classify.py quality --clf "$TRAIN_DIR/classifier.pt" --data "$TRAIN_DIR/emoji64.npz" \
+    --model "$TRAIN_DIR/base.pt" --floor --json "$MODELS/quality.json" --append --threads "$THREADS"
 
 # The app must render what the training computes.
 [ -d "$BUILD" ] || meson setup "$BUILD"
@@ -109,8 +113,8 @@ for name, a, b in pairs:
 EOF
 $PY $T/contact_sheet.py --render "$R" --gen "$GEN" --pack "$PACK" --seeds 16 --blend smileys,animals \
     -o data/screenshots/demo-emoji64.png
-run $T/write_readme.py --train-dir "$TRAIN_DIR" --metrics "$MODELS/metrics.json" --gen "$GEN" --pack "$PACK" \
-    --threads "$THREADS" -o "$MODELS/README.md"
+run $T/write_readme.py --train-dir "$TRAIN_DIR" --metrics "$MODELS/metrics.json" --quality "$MODELS/quality.json" \
+    --gen "$GEN" --pack "$PACK" --threads "$THREADS" -o "$MODELS/README.md"
 size=$(cat "$GEN" "$PACK" | wc -c)
 echo "data/models: $size bytes (generator + domains)"
 [ "$size" -lt 10000000 ] || { echo "data/models is over 10 MB" >&2; exit 1; }

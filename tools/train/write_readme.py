@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Write data/models/README.md from tools/train/models-README.md.in and
 the facts of the training run: the checkpoints (images seen, steps, wall
-time), the dataset, the domain checkpoints and the metric that
-classify.py eval wrote.
+time), the dataset, the domain checkpoints, the metric that
+classify.py eval wrote and the quality figures of the base generator that
+classify.py quality wrote.
 
   write_readme.py --train-dir .train --metrics data/models/metrics.json \
+      --quality data/models/quality.json \
       --gen data/models/emoji64.safetensors --pack data/models/emoji64-domains.safetensors \
       -o data/models/README.md
 """
@@ -47,6 +49,24 @@ def metric_table(metrics):
     return "\n".join(lines)
 
 
+def quality_table(q, gen_sha, kimg):
+    """kimg: the images seen of the checkpoint that the bundled generator was exported from."""
+    lines = ["| base generator | images seen | KID x 1000 (± spread over subsets) | confident share |",
+             "| --- | --- | --- | --- |"]
+    if "floor" in q:
+        f = q["floor"]
+        lines.append(f"| the dataset, one half against the other ({f['halves'][0]:,} / {f['halves'][1]:,} "
+                     f"images; the floor) | | {1000 * f['kid']:.2f} ± {1000 * f['kid_std']:.2f} | "
+                     f"{100 * q['dataset_confident_share']:.1f} % (all {q['dataset_images']:,} images) |")
+    for e in sorted(q["entries"], key=lambda e: (e["kimg"] is None, e["kimg"] or 0)):
+        bundled = e["sha256"] == gen_sha or (e["kimg"] is not None and round(e["kimg"], 1) == round(kimg, 1))
+        name = f"`{e['model']}`" + (" (the bundled generator)" if bundled else "")
+        kimg = f"{e['kimg']:.1f} kimg" if e["kimg"] is not None else ""
+        lines.append(f"| {name} | {kimg} | {1000 * e['kid']:.2f} ± {1000 * e['kid_std']:.2f} | "
+                     f"{100 * e['confident_share']:.1f} % |")
+    return "\n".join(lines)
+
+
 def group_table(data):
     groups = [str(g) for g in data["groups"]]
     counts = np.bincount(data["labels"], minlength=len(groups))
@@ -62,6 +82,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-dir", default=".train")
     ap.add_argument("--metrics", required=True)
+    ap.add_argument("--quality", required=True, help="the history of classify.py quality --json --append")
     ap.add_argument("--gen", required=True)
     ap.add_argument("--pack", required=True)
     ap.add_argument("--threads", type=int, default=1)
@@ -73,6 +94,8 @@ def main():
     base = torch.load(os.path.join(args.train_dir, "base.pt"), map_location="cpu")["state"]
     with open(args.metrics) as f:
         metrics = json.load(f)
+    with open(args.quality) as f:
+        quality = json.load(f)
     data = np.load(os.path.join(args.train_dir, "emoji64.npz"))
     tensors, _ = common.ref.read_safetensors(args.pack)
     ids = sorted({k.split("/")[0] for k in tensors})
@@ -112,6 +135,12 @@ def main():
         "metric_table": metric_table(metrics),
         "n_eval": str(n),
         "last_seed": str(n - 1),
+        "quality_table": quality_table(quality, common.file_sha256(args.gen), base["nimg"] / 1000),
+        "q_n": f"{quality['n']:,}",
+        "q_last_seed": f"{quality['n'] - 1:,}",
+        "q_subsets": str(quality["subsets"]),
+        "q_subset_size": f"{quality['subset_size']:,}",
+        "q_conf": f"{quality['conf']:g}",
         "base_distribution": ", ".join(f"{g} {100 * v:.1f} %" for g, v in
                                        sorted(metrics["base_distribution"].items(), key=lambda kv: -kv[1])),
     }
