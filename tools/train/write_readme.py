@@ -61,8 +61,8 @@ def quality_table(q, gen_sha, kimg):
     for e in sorted(q["entries"], key=lambda e: (e["kimg"] is None, e["kimg"] or 0)):
         bundled = e["sha256"] == gen_sha or (e["kimg"] is not None and round(e["kimg"], 1) == round(kimg, 1))
         name = f"`{e['model']}`" + (" (the bundled generator)" if bundled else "")
-        kimg = f"{e['kimg']:.1f} kimg" if e["kimg"] is not None else ""
-        lines.append(f"| {name} | {kimg} | {1000 * e['kid']:.2f} ± {1000 * e['kid_std']:.2f} | "
+        seen = f"{e['kimg']:.1f} kimg" if e["kimg"] is not None else ""
+        lines.append(f"| {name} | {seen} | {1000 * e['kid']:.2f} ± {1000 * e['kid_std']:.2f} | "
                      f"{100 * e['confident_share']:.1f} % |")
     return "\n".join(lines)
 
