@@ -5,6 +5,10 @@
 #   tools/train/run.sh            # everything: dataset, base training (resumes), domains, metrics, files, sheet
 #   tools/train/run.sh base       # only the dataset and the base training (resumes; stop it any time)
 #   tools/train/run.sh captions   # only the dataset and its English/Russian captions (needs unicode-cldr-core)
+#   tools/train/run.sh clip       # the dataset, captions and the demo's small CLIP (resumes; stop it any
+#                                 # time): BPE merges learned on the captions (committed:
+#                                 # CLIP_MERGES), then train_clip.py from CLIP_SEED_CKPT when TRAIN_DIR has none
+#   tools/train/run.sh clip-save  # write the CLIP's compact checkpoint that is committed (CLIP_SEED_CKPT)
 #   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
 #                                 # domains (resumes), evaluate, write data/models (files, metrics.json,
@@ -59,6 +63,23 @@ fi
 [ -f "$TRAIN_DIR/captions.json" ] || run $T/captions.py --data "$TRAIN_DIR/emoji64.npz" \
     -o "$TRAIN_DIR/captions.json" || [ "$mode" != captions ] || exit 1
 [ "$mode" = captions ] && exit 0
+
+# The demo's own CLIP (train_clip.py): its BPE merges are learned once on the captions and committed,
+# so that a checkpoint's token ids stay valid.
+CLIP_MERGES=tools/train/checkpoint/emoji-merges.txt
+CLIP_SEED_CKPT=tools/train/checkpoint/clip-seed.pt
+if [ "$mode" = clip ] || [ "$mode" = clip-save ]; then
+    [ -f "$CLIP_MERGES" ] || run $T/cliptok.py learn --captions "$TRAIN_DIR/captions.json" --merges 3000 \
+        -o "$CLIP_MERGES"
+    clip_args="--data $TRAIN_DIR/emoji64.npz --captions $TRAIN_DIR/captions.json --merges $CLIP_MERGES"
+    clip_args="$clip_args --dir $TRAIN_DIR/clip --batch 64 --threads $THREADS --seed-ckpt $CLIP_SEED_CKPT"
+    if [ "$mode" = clip-save ]; then
+        # shellcheck disable=SC2086
+        exec nice -n "$NICE" "$PY" $T/train_clip.py $clip_args --write-seed-ckpt "$CLIP_SEED_CKPT"
+    fi
+    # shellcheck disable=SC2086
+    exec nice -n "$NICE" "$PY" $T/train_clip.py $clip_args
+fi
 
 if [ "$mode" != finish ]; then
     run $T/train_base.py --data "$TRAIN_DIR/emoji64.npz" --dir "$TRAIN_DIR" --kimg "$KIMG" --threads "$THREADS" \
