@@ -258,6 +258,18 @@ hd_test_load_json (JsonParser *parser,
   return json_node_get_object (json_parser_get_root (parser));
 }
 
+double
+hd_test_max_abs_diff (const float *a,
+                      const float *b,
+                      gsize        n)
+{
+  double m = 0.0;
+
+  for (gsize i = 0; i < n; i++)
+    m = MAX (m, fabs ((double) a[i] - b[i]));
+  return m;
+}
+
 HdClip *
 hd_test_load_clip (const char *name)
 {

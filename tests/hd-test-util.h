@@ -60,6 +60,11 @@ typedef struct {
 struct _JsonParser;
 struct _JsonObject *hd_test_load_json (struct _JsonParser *parser,
                                        const char         *relative);
+/* max |A[i] - B[i]| over N floats. */
+double     hd_test_max_abs_diff (const float *a,
+                                 const float *b,
+                                 gsize        n);
+
 /* The clip file NAME of conformance/training. */
 struct _HdClip *hd_test_load_clip (const char *name);
 

@@ -15,18 +15,6 @@
 
 static HdVkContext *context;
 
-static double
-max_abs_diff (const float *a,
-              const float *b,
-              gsize        n)
-{
-  double m = 0.0;
-
-  for (gsize i = 0; i < n; i++)
-    m = MAX (m, fabs ((double) a[i] - b[i]));
-  return m;
-}
-
 static void
 test_image_embeddings (void)
 {
@@ -54,7 +42,7 @@ test_image_embeddings (void)
       hd_clip_reference_preprocess (img->data, r, n, pre);
       g_assert_true (hd_clip_gpu_encode_image (gpu, pre, e, &error));
       g_assert_no_error (error);
-      d = max_abs_diff (e, expected->data, clip->config.embed_dim);
+      d = hd_test_max_abs_diff (e, expected->data, clip->config.embed_dim);
       g_test_message ("%s: %.3g", json_object_get_string_member (c, "name"), d);
       g_assert_cmpfloat (d, <=, tol);
       worst = MAX (worst, d);
@@ -97,8 +85,8 @@ test_text_directions (void)
                                              json_object_get_string_member (c, "target"),
                                              t, s, NULL, &error));
       g_assert_no_error (error);
-      d_dir = max_abs_diff (t, dir->data, embed);
-      d_src = max_abs_diff (s, src->data, (gsize) k * embed);
+      d_dir = hd_test_max_abs_diff (t, dir->data, embed);
+      d_src = hd_test_max_abs_diff (s, src->data, (gsize) k * embed);
       g_test_message ("%s: direction %.3g, source template embeddings %.3g",
                       json_object_get_string_member (c, "name"), d_dir, d_src);
       g_assert_cmpfloat (d_dir, <=, json_object_get_double_member (tol, "direction_max_abs"));
@@ -128,7 +116,7 @@ test_text_lengths (void)
       ids[len - 1] = clip->config.vocab_size - 1;
       g_assert_true (hd_clip_gpu_encode_text (gpu, ids, len, a, &error));
       g_assert_true (hd_clip_reference_encode_text (&clip->text, ids, len, b, &error));
-      worst = MAX (worst, max_abs_diff (a, b, embed));
+      worst = MAX (worst, hd_test_max_abs_diff (a, b, embed));
     }
   g_test_message ("text rows of 2 to 77 tokens: worst %.3g", worst);
   g_assert_cmpfloat (worst, <, 2e-5);

@@ -21,18 +21,6 @@ tolerance (JsonObject *cases,
   return json_object_get_double_member (json_object_get_object_member (cases, "tolerance"), key);
 }
 
-static double
-max_abs_diff (const float *a,
-              const float *b,
-              gsize        n)
-{
-  double m = 0.0;
-
-  for (gsize i = 0; i < n; i++)
-    m = MAX (m, fabs ((double) a[i] - b[i]));
-  return m;
-}
-
 static void
 test_load (void)
 {
@@ -96,10 +84,10 @@ test_image_embeddings (void)
       g_assert_cmpuint (img->n_elements, ==, (gsize) 3 * r * r);
       g_assert_cmpuint (pre_expected->n_elements, ==, (gsize) 3 * n * n);
       hd_clip_reference_preprocess (img->data, r, n, pre);
-      d_pre = max_abs_diff (pre, pre_expected->data, (gsize) 3 * n * n);
+      d_pre = hd_test_max_abs_diff (pre, pre_expected->data, (gsize) 3 * n * n);
       hd_clip_reference_encode_image (clip, pre, e);
       g_assert_cmpuint (emb_expected->n_elements, ==, (gsize) clip->config.embed_dim);
-      d_emb = max_abs_diff (e, emb_expected->data, clip->config.embed_dim);
+      d_emb = hd_test_max_abs_diff (e, emb_expected->data, clip->config.embed_dim);
       g_test_message ("%s: preprocessed %.3g, embedding %.3g",
                       json_object_get_string_member (c, "name"), d_pre, d_emb);
       g_assert_cmpfloat (d_pre, <=, tol_pre);
@@ -196,9 +184,9 @@ test_text_directions (void)
       g_assert_true (hd_clip_text_direction (clip, tokenizer, recording_encode, &rec, source, target,
                                              t, src, trg, &error));
       g_assert_no_error (error);
-      d_dir = max_abs_diff (t, dir_expected->data, embed);
-      d_src = max_abs_diff (src, src_expected->data, (gsize) k * embed);
-      d_trg = max_abs_diff (trg, trg_expected->data, (gsize) k * embed);
+      d_dir = hd_test_max_abs_diff (t, dir_expected->data, embed);
+      d_src = hd_test_max_abs_diff (src, src_expected->data, (gsize) k * embed);
+      d_trg = hd_test_max_abs_diff (trg, trg_expected->data, (gsize) k * embed);
       for (int j = 0; j < embed; j++)
         norm += (double) t[j] * t[j];
       g_test_message ("%s: direction %.3g (norm %.6f), template embeddings %.3g / %.3g",

@@ -109,6 +109,24 @@ def describe_vision(vision):
     return "ResNet %s, width %d, %d px" % (tuple(vision[1]), vision[2], vision[3])
 
 
+def read_tensors(sd, shapes, source, what):
+    """The tensors of SHAPES ((name, shape) pairs) from SD as float32
+    arrays, each checked: there, of its shape (WHAT needs it), finite."""
+    out = {}
+    for name, shape in shapes:
+        value = sd.get(name)
+        if not isinstance(value, Tensor):
+            raise ConvertError("%s: the CLIP has no tensor %s" % (source, name))
+        if list(value.shape) != shape:
+            raise ConvertError("%s: %s has shape %s; %s needs %s"
+                               % (source, name, list(value.shape), what, shape))
+        arr = value.numpy().astype(np.float32)
+        if not np.all(np.isfinite(arr)):
+            raise ConvertError("%s: %s contains NaN or infinite values" % (source, name))
+        out[name] = arr
+    return out
+
+
 def resblock_shapes(prefix, w, layers):
     """(name, shape) of the 12 tensors of each residual block
     PREFIX + transformer.resblocks.N of width W (text-domains.md §5)."""
@@ -130,7 +148,6 @@ class TextTower:
     def __init__(self, sd, container, source, heads=None):
         self.source = source
         self.container = container
-        self.tensors = {}
         for key in ("ln_final.weight", "token_embedding.weight", "positional_embedding",
                     "text_projection"):
             if not isinstance(sd.get(key), Tensor):
@@ -165,18 +182,8 @@ class TextTower:
         if self.vocab_size < 514:
             raise ConvertError("%s: vocab_size %d (token_embedding.weight) is below 514"
                                % (source, self.vocab_size))
-        for name, shape in self.expected_shapes():
-            value = sd.get(name)
-            if not isinstance(value, Tensor):
-                raise ConvertError("%s: the CLIP has no tensor %s" % (source, name))
-            if list(value.shape) != shape:
-                raise ConvertError("%s: %s has shape %s; a CLIP text tower of width %d "
-                                   "needs %s" % (source, name, list(value.shape),
-                                                 self.width, shape))
-            arr = value.numpy().astype(np.float32)
-            if not np.all(np.isfinite(arr)):
-                raise ConvertError("%s: %s contains NaN or infinite values" % (source, name))
-            self.tensors[name] = arr
+        self.tensors = read_tensors(sd, self.expected_shapes(), source,
+                                    "a CLIP text tower of width %d" % self.width)
         self.vision = vision_tower(sd)
 
     def expected_shapes(self):

@@ -8,7 +8,6 @@ import json
 import os
 import re
 
-import numpy as np
 
 from . import clip
 from .errors import ConvertError
@@ -61,19 +60,8 @@ class VisionTower:
         if self.heads < 1 or self.width % self.heads:
             raise ConvertError("%s: the image tower's width %d gives %d heads (width / 64), "
                                "which do not divide it" % (source, self.width, self.heads))
-        self.tensors = {}
-        for name, shape in self.expected_shapes():
-            value = sd.get(name)
-            if not isinstance(value, Tensor):
-                raise ConvertError("%s: the CLIP has no tensor %s" % (source, name))
-            if list(value.shape) != shape:
-                raise ConvertError("%s: %s has shape %s; a ViT image tower of width %d "
-                                   "needs %s" % (source, name, list(value.shape),
-                                                 self.width, shape))
-            arr = value.numpy().astype(np.float32)
-            if not np.all(np.isfinite(arr)):
-                raise ConvertError("%s: %s contains NaN or infinite values" % (source, name))
-            self.tensors[name] = arr
+        self.tensors = clip.read_tensors(sd, self.expected_shapes(), source,
+                                         "a ViT image tower of width %d" % self.width)
 
     def expected_shapes(self):
         W, p, g = self.width, self.patch, self.grid
