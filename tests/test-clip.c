@@ -240,8 +240,11 @@ test_direction_too_long (void)
   g_assert_nonnull (error);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "“a bad photo of a {}.”"));
-  g_assert_cmpstr (hd_clip_format_template ("a {} in a video game.", "{x}"), ==,
-                   "a {x} in a video game.");
+  {
+    g_autofree char *formatted = hd_clip_format_template ("a {} in a video game.", "{x}");
+
+    g_assert_cmpstr (formatted, ==, "a {x} in a video game.");
+  }
 }
 
 /* A copy of the clip file with EDIT applied to its header JSON. */
