@@ -211,4 +211,42 @@ HD_PUSH_BEGIN (HdTextAttentionPush)
 HD_PUSH_END (HdTextAttentionPush)
 #endif
 
+// Training a domain (hd-train-gpu.c): one push block for every kernel of
+// the synthesis forward pass that keeps what the backward needs, and of
+// that backward with respect to the domain.  Buffers: 0 the weights, 1
+// per-render values (scales, dcoef, ToRGB styles, noise), 2 activations,
+// 3 gradients, 4 host-visible results.  Regions are [sample][...]; a
+// kernel's sample index is gl_GlobalInvocationID.z, a render's is
+// sample0 + that (the frozen renders first, then the trainable ones).
+#define HD_TRAIN_CLAMP      1u   // clamp to ±clamp
+#define HD_TRAIN_ADD        2u   // torgb: add the up-sampled image at aux; torgb_bwd: add into out
+#define HD_TRAIN_TO_OUT     4u   // torgb: the image goes to buffer 4; bwd: the skip gradient is read there
+#if HD_ALL_PUSH || defined (HD_PUSH_TRAIN)
+HD_PUSH_BEGIN (HdTrainPush)
+  HD_U32 x_off;          // the input: activations (forward), gradients (backward)
+  HD_U32 x_stride;
+  HD_U32 x2_off;         // a second input (torgb: the previous image, activations)
+  HD_U32 x2_stride;
+  HD_U32 w_off;          // weights, [c_out][c_in][9] or [c_out][c_in]
+  HD_U32 b_off;          // bias [c_out]; dsum: where its sums go in buffer 4
+  HD_U32 s_off;          // per render: scales, ToRGB styles [c_in]
+  HD_U32 dc_off;         // per render: dcoef [c_out]
+  HD_U32 n_off;          // per render: noise [res²]
+  HD_U32 s_stride;       // the per-render values' stride
+  HD_U32 out_off;
+  HD_U32 out_stride;
+  HD_U32 aux_off;        // z (forward: written; backward: read), ToRGB's pre-clamp values, ...
+  HD_U32 aux_stride;
+  HD_U32 c_in;
+  HD_U32 c_out;
+  HD_U32 in_res;
+  HD_U32 res;
+  HD_U32 flags;
+  HD_U32 sample0;
+  HD_U32 n;              // dsum: the stride of its sums per sample
+  HD_F32 noise_strength;
+  HD_F32 clamp;
+HD_PUSH_END (HdTrainPush)
+#endif
+
 #endif

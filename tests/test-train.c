@@ -2,7 +2,9 @@
 /* Training a domain from text (spec/domain-training.md) with the plain
  * reference: the draws (§5), every gradient case of conformance/training
  * (loss and ∂L/∂d), the trajectory with Adam (§6), and finite-difference
- * checks of the gradient. */
+ * checks of the gradient.  Built a second time with HD_TEST_GPU
+ * (test-train-gpu): the same cases through the device's step
+ * (hd-train-gpu), and its renders and gradients against the reference's. */
 #include <math.h>
 #include <string.h>
 
@@ -14,9 +16,58 @@
 #include "hd-domain.h"
 #include "hd-latent.h"
 #include "hd-test-util.h"
+#include "hd-train-gpu.h"
 #include "hd-train-reference.h"
 #include "hd-trainer.h"
 #include "hd-error.h"
+
+#ifdef HD_TEST_GPU
+static HdVkContext *context;
+#endif
+
+/* One step of whichever implementation this binary tests: the reference,
+ * or (HD_TEST_GPU) the device's step, its memory planned for the batch on
+ * first use.  STEPPER keeps it between the steps of a test. */
+typedef struct {
+  HdTrainGpu *gpu;
+  int         batch;
+} Stepper;
+
+static gboolean
+stepper_step (Stepper            *stepper,
+              HdGenerator        *gen,
+              const HdTrainClip  *clips,
+              guint               n_clips,
+              const HdTrainDraws *draws,
+              const float        *d,
+              double             *loss,
+              double             *loss_per_clip,
+              float              *grad)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+#ifdef HD_TEST_GPU
+  if (stepper->gpu == NULL || stepper->batch != draws->batch)
+    {
+      g_clear_pointer (&stepper->gpu, hd_train_gpu_free);
+      stepper->gpu = hd_train_gpu_new (context, gen, draws->batch, &error);
+      g_assert_no_error (error);
+      stepper->batch = draws->batch;
+    }
+  ok = hd_train_gpu_step (stepper->gpu, clips, n_clips, draws, d, loss, loss_per_clip, grad, NULL, &error);
+#else
+  ok = hd_train_reference_step (gen, clips, n_clips, draws, d, loss, loss_per_clip, grad, &error);
+#endif
+  g_assert_no_error (error);
+  return ok;
+}
+
+static void
+stepper_clear (Stepper *stepper)
+{
+  g_clear_pointer (&stepper->gpu, hd_train_gpu_free);
+}
 
 /* The clips of case C with their directions for its prompts. */
 static HdTrainClip *
@@ -119,6 +170,7 @@ test_gradients (void)
   JsonArray *list = json_object_get_array_member (cases, "gradients");
   JsonObject *tol = json_object_get_object_member (cases, "tolerance");
   g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  Stepper stepper = { 0 };
 
   g_assert_cmpuint (json_array_get_length (list), ==, 5);
   for (guint i = 0; i < json_array_get_length (list); i++)
@@ -144,9 +196,7 @@ test_gradients (void)
                            (int) json_object_get_int_member (c, "batch"), mixing_of (c), gen->num_ws,
                            gen->config.z_dim);
       check_draws (&draws, json_object_get_object_member (c, "schedule"), z->data, gen->config.z_dim);
-      g_assert_true (hd_train_reference_step (gen, clips, n_clips, &draws, d, &loss, per_clip, grad,
-                                              &error));
-      g_assert_no_error (error);
+      g_assert_true (stepper_step (&stepper, gen, clips, n_clips, &draws, d, &loss, per_clip, grad));
       g_assert_cmpuint (expected->n_elements, ==, (gsize) gen->domain_dim);
       for (int k = 0; k < gen->domain_dim; k++)
         {
@@ -163,8 +213,10 @@ test_gradients (void)
       hd_train_draws_clear (&draws);
       clips_free (clips, n_clips);
     }
+  stepper_clear (&stepper);
 }
 
+#ifndef HD_TEST_GPU
 /* The reference render of the trainable branch is the renderer's image
  * of the same latents, noise and domain (the C reference renderer). */
 static void
@@ -196,7 +248,9 @@ test_render_matches (void)
   g_assert_cmpfloat (max, <, 1e-4);
   hd_train_draws_clear (&draws);
 }
+#endif
 
+#ifndef HD_TEST_GPU
 /* ∂L/∂d against central differences of the loss, on a few elements. */
 static void
 test_finite_differences (void)
@@ -237,6 +291,7 @@ test_finite_differences (void)
   hd_train_draws_clear (&draws);
   clips_free (clips, n_clips);
 }
+#endif
 
 /* The 10-step trajectory with Adam, within the case's tolerances. */
 static void
@@ -256,6 +311,7 @@ test_trajectory (void)
   HdTrainClip *clips;
   guint n_clips;
   HdAdam adam;
+  Stepper stepper = { 0 };
 
   clips = case_clips (c, &n_clips);
   hd_adam_init (&adam, gen->domain_dim, lr);
@@ -268,7 +324,7 @@ test_trajectory (void)
       hd_train_draws_init (&draws, (guint32) json_object_get_int_member (c, "seed"), s,
                            (int) json_object_get_int_member (c, "batch"), 0.9, gen->num_ws,
                            gen->config.z_dim);
-      g_assert_true (hd_train_reference_step (gen, clips, n_clips, &draws, d, &loss, NULL, grad, NULL));
+      g_assert_true (stepper_step (&stepper, gen, clips, n_clips, &draws, d, &loss, NULL, grad));
       hd_adam_step (&adam, d, grad);
       g_test_message ("step %d: loss %.9g (expected %.9g)", s, loss, want);
       g_assert_cmpfloat (fabs (loss - want), <=,
@@ -293,8 +349,10 @@ test_trajectory (void)
     }
   hd_adam_clear (&adam);
   clips_free (clips, n_clips);
+  stepper_clear (&stepper);
 }
 
+#ifndef HD_TEST_GPU
 /* What cannot be trained is refused with a message, before any step. */
 static void
 test_refusals (void)
@@ -335,17 +393,138 @@ test_refusals (void)
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "synthesis.b8.conv0"));
 }
+#endif
+
+#ifdef HD_TEST_GPU
+/* The device's renders (both branches) and gradient against the
+ * reference's, on a generator with every layer kind (up-sampling convs,
+ * the skip path, the clamp), at a domain that is not zero. */
+static void
+check_device_against_reference (HdGenerator *gen,
+                                const char  *what,
+                                int          batch,
+                                double       mixing)
+{
+  int R = gen->config.img_resolution;
+  gsize n = (gsize) 3 * R * R;
+  g_autofree float *d = g_new (float, gen->domain_dim);
+  g_autofree float *images = g_new (float, n * 2 * batch);
+  g_autofree float *ref = g_new (float, n);
+  g_autofree float *grad = g_new (float, gen->domain_dim);
+  g_autofree float *want = g_new (float, gen->domain_dim);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdTrainGpu) gpu = NULL;
+  HdTrainClip *clips;
+  HdTrainDraws draws;
+  double max_img = 0.0, max_px = 0.0, max_g = 0.0, max_diff = 0.0, loss, want_loss;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
+  guint n_clips;
+
+  for (int k = 0; k < gen->domain_dim; k++)
+    d[k] = 0.3f * sinf (0.7f * k);
+  gpu = hd_train_gpu_new (context, gen, batch, &error);
+  g_assert_no_error (error);
+  hd_train_draws_init (&draws, 5, 3, batch, mixing, gen->num_ws, gen->config.z_dim);
+  g_assert_true (hd_train_gpu_render (gpu, &draws, d, images, &error));
+  g_assert_no_error (error);
+  for (int r = 0; r < 2 * batch; r++)
+    {
+      hd_train_reference_render (gen, &draws, r % batch, r >= batch, d, ref);
+      for (gsize i = 0; i < n; i++)
+        {
+          max_img = MAX (max_img, fabs ((double) images[r * n + i] - ref[i]));
+          max_px = MAX (max_px, fabs ((double) ref[i]));
+        }
+    }
+  g_test_message ("%s: renders, device vs reference: max %.3g (pixels up to %.3g)", what, max_img, max_px);
+  g_assert_cmpfloat (max_img, <=, 1e-4 * MAX (max_px, 1.0));
+
+  clips = case_clips (json_array_get_object_element (json_object_get_array_member (cases, "gradients"), 1),
+                      &n_clips);
+  g_assert_true (hd_train_gpu_step (gpu, clips, n_clips, &draws, d, &loss, NULL, grad, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (hd_train_reference_step (gen, clips, n_clips, &draws, d, &want_loss, NULL, want, &error));
+  for (int k = 0; k < gen->domain_dim; k++)
+    {
+      max_g = MAX (max_g, fabs (want[k]));
+      max_diff = MAX (max_diff, fabs ((double) grad[k] - want[k]));
+    }
+  g_test_message ("%s: loss %.9g vs %.9g; gradient max diff / max %.3g", what, loss, want_loss,
+                  max_diff / max_g);
+  g_assert_cmpfloat (fabs (loss - want_loss), <=, 1e-5);
+  g_assert_cmpfloat (max_diff / max_g, <=, 1e-4);
+  hd_train_draws_clear (&draws);
+  clips_free (clips, n_clips);
+}
+
+static void
+test_device_matches (void)
+{
+  g_autoptr(HdGenerator) tiny = hd_test_load_tiny ();
+  HdGeneratorConfig config = hd_test_config (16, 64, 32, 8, 8, FALSE);
+  g_autoptr(HdGenerator) clamped = NULL;
+
+  check_device_against_reference (tiny, "tiny", 3, 0.9);
+  /* A clamp the activations reach, and no mixing. */
+  config.has_conv_clamp = TRUE;
+  config.conv_clamp = 0.5f;
+  clamped = hd_generator_new_random (&config, 11);
+  check_device_against_reference (clamped, "clamp 0.5", 2, 0.0);
+}
+
+/* A generator whose activations do not fit the device's buffers is
+ * refused with a message, not a crash. */
+static void
+test_device_memory (void)
+{
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdTrainGpu) gpu = hd_train_gpu_new (context, gen, 2, &error);
+  g_autofree char *report = NULL;
+
+  g_assert_no_error (error);
+  report = hd_train_gpu_get_memory_report (gpu);
+  g_test_message ("%s", report);
+  g_assert_nonnull (strstr (report, "training: activations"));
+  g_clear_pointer (&gpu, hd_train_gpu_free);
+  gpu = hd_train_gpu_new (context, gen, 1 << 22, &error);
+  g_assert_null (gpu);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+}
+#endif
 
 int
 main (int    argc,
       char **argv)
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
+#ifdef HD_TEST_GPU
+  {
+    g_autoptr(GError) error = NULL;
+
+    context = hd_vk_context_new (NULL, &error);
+    g_assert_no_error (error);
+  }
+  g_test_add_func ("/Hyperdomain/TrainGpu/matches-reference", test_device_matches);
+  g_test_add_func ("/Hyperdomain/TrainGpu/memory", test_device_memory);
+  g_test_add_func ("/Hyperdomain/TrainGpu/gradients", test_gradients);
+  g_test_add_func ("/Hyperdomain/TrainGpu/trajectory", test_trajectory);
+#else
   g_test_add_func ("/Hyperdomain/Train/render-matches", test_render_matches);
   g_test_add_func ("/Hyperdomain/Train/gradients", test_gradients);
   g_test_add_func ("/Hyperdomain/Train/finite-differences", test_finite_differences);
   g_test_add_func ("/Hyperdomain/Train/trajectory", test_trajectory);
   g_test_add_func ("/Hyperdomain/Train/refusals", test_refusals);
-  return g_test_run ();
+#endif
+  status = g_test_run ();
+#ifdef HD_TEST_GPU
+  g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
+  hd_vk_context_unref (context);
+#endif
+  return status;
 }

@@ -654,6 +654,7 @@ bench_train (HdVkContext  *ctx,
              char        **clip_paths,
              int           steps,
              int           batch,
+             gboolean      profile,
              GError      **error)
 {
   g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
@@ -676,13 +677,15 @@ bench_train (HdVkContext  *ctx,
   hd_train_settings_init (&settings);
   settings.steps = steps;
   settings.batch = batch;
+  settings.profile = profile;
   start = g_get_monotonic_time ();
   trainer = hd_trainer_new_on_device (ctx, gen, clips, "photo", "3D render in the style of Pixar",
                                       &settings, NULL, error);
   if (trainer == NULL)
     return FALSE;
-  printf ("train: %s, batch %d, %u CLIP(s): text directions %.0f ms (on the device)\n",
-          gen->name, batch, clips->len, (g_get_monotonic_time () - start) / 1000.0);
+  printf ("train: %s, batch %d, %u CLIP(s): text directions and setup %.0f ms (%s)\n",
+          gen->name, batch, clips->len, (g_get_monotonic_time () - start) / 1000.0,
+          ctx != NULL ? "on the device" : "CPU reference");
   while (hd_trainer_get_steps_done (trainer) < steps)
     {
       double wall;
@@ -696,15 +699,18 @@ bench_train (HdVkContext  *ctx,
       wall = t.wall - before.wall;
       g_array_append_val (walls, wall);
       printf ("  step %d: %.0f ms (generator forward %.0f, CLIP forward and backward %.0f, "
-              "generator backward %.0f, Adam %.2f; work summed over %d samples) loss %.6f\n",
+              "generator backward %.0f, Adam %.2f%s) loss %.6f\n",
               step, wall, t.generator_forward - before.generator_forward, t.clip - before.clip,
-              t.generator_backward - before.generator_backward, t.adam - before.adam, batch, loss);
+              t.generator_backward - before.generator_backward, t.adam - before.adam,
+              ctx != NULL ? "; CLIP's work summed over the samples" : "; work summed over the samples",
+              loss);
       before = t;
     }
   g_array_sort (walls, compare_doubles);
-  printf ("train: median step %.0f ms: 300 steps in %.1f min (CPU reference, %u threads)\n",
+  printf ("train: median step %.0f ms: 300 steps in %.1f min (%s, %u threads)\n",
           g_array_index (walls, double, walls->len / 2),
-          300 * g_array_index (walls, double, walls->len / 2) / 60000.0, g_get_num_processors ());
+          300 * g_array_index (walls, double, walls->len / 2) / 60000.0,
+          ctx != NULL ? "generator on the device" : "CPU reference", g_get_num_processors ());
   hd_trainer_free (trainer);
   return TRUE;
 }
@@ -732,10 +738,12 @@ main (int    argc,
   g_autofree char *encode_dir = NULL;
   g_auto(GStrv) train_clips = NULL;
   int train_steps = 5, train_batch = 4;
+  gboolean train_reference = FALSE;
   GOptionEntry entries[] = {
     { "train", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &train_clips, "Instead of frame times: training steps on the first --model (default: the demo model) with this clip file; may repeat", "CLIP.safetensors" },
     { "train-steps", 0, 0, G_OPTION_ARG_INT, &train_steps, "--train: steps (default 5)", "N" },
     { "train-batch", 0, 0, G_OPTION_ARG_INT, &train_batch, "--train: batch (default 4)", "B" },
+    { "train-reference", 0, 0, G_OPTION_ARG_NONE, &train_reference, "--train: run the steps (and text directions) on the CPU reference instead of the device", NULL },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Vulkan device: auto, cpu or an index", "DEVICE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames timed per case after two warm-up frames (default 10)", "N" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &only, "Only the random shapes whose name contains TEXT (tiny, demo, 256, 1024-config-f; \"none\" for none)", "TEXT" },
@@ -803,8 +811,8 @@ main (int    argc,
         }
       gen = hd_generator_load (models != NULL ? models[0] : demo, &error);
       if (gen == NULL ||
-          !bench_train (ctx, gen, train_clips, CLAMP (train_steps, 1, 100000), CLAMP (train_batch, 1, 64),
-                        &error))
+          !bench_train (train_reference ? NULL : ctx, gen, train_clips, CLAMP (train_steps, 1, 100000), CLAMP (train_batch, 1, 64),
+                        renderer_options.profile, &error))
         {
           g_printerr ("hyperdomain-bench: train: %s\n", error->message);
           return 1;

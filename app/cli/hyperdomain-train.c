@@ -172,14 +172,14 @@ run (Options  *o,
       init = hd_domain_ref (g_ptr_array_index (loaded, 0));
     }
 
-  /* The text directions (79 templates per prompt and CLIP) are computed on
-   * the device; without one, on the CPU. */
+  /* The text directions (79 templates per prompt and CLIP) and the steps
+   * run on the device; without one, on the CPU's reference. */
   ctx = hd_vk_context_new (o->device, o->device != NULL ? error : &device_error);
   if (ctx == NULL && o->device != NULL)
     return 1;
   if (ctx == NULL)
-    fprintf (stderr, _("hyperdomain-train: no Vulkan device (%s); the text directions are computed "
-                       "on the CPU\n"), device_error->message);
+    fprintf (stderr, _("hyperdomain-train: no Vulkan device (%s); training runs on the CPU’s "
+                       "reference, much slower\n"), device_error->message);
   trainer = hd_trainer_new_on_device (ctx, gen, clips, o->source, o->target, &settings, init, error);
   if (trainer == NULL)
     return 1;
@@ -242,7 +242,7 @@ main (int    argc,
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &o.init, N_("Start from this domain instead of zero"), N_("D.safetensors") },
     { "start-step", 0, 0, G_OPTION_ARG_INT, &o.start_step, N_("Index of the first step (its random draws); default 1"), N_("K") },
     { "grad-out", 0, 0, G_OPTION_ARG_FILENAME, &o.grad_out, N_("Also write the gradient of the first step’s loss with respect to the domain"), N_("GRAD.safetensors") },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, N_("Vulkan device: auto (default), cpu or an index; it computes the text directions, the steps run on the CPU for now"), N_("DEVICE") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &o.device, N_("Vulkan device: auto (default), cpu (lavapipe) or an index; the text directions and the steps run on it"), N_("DEVICE") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, N_("The domain file to write"), N_("OUT.safetensors") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, N_("Print the version and exit"), NULL },
     { NULL }

@@ -572,6 +572,12 @@ hd_clip_image_tower_new (HdClip *clip,
   return t;
 }
 
+gsize
+hd_clip_image_tower_image_size (HdClipImageTower *t)
+{
+  return (gsize) 3 * t->r * t->r;
+}
+
 void
 hd_clip_image_tower_free (HdClipImageTower *t)
 {

@@ -56,6 +56,8 @@ typedef struct _HdClipImageTower HdClipImageTower;
 HdClipImageTower *hd_clip_image_tower_new  (HdClip           *clip,
                                             int               r);
 void              hd_clip_image_tower_free (HdClipImageTower *tower);
+/* The floats of one image it takes: 3 x R x R. */
+gsize             hd_clip_image_tower_image_size (HdClipImageTower *tower);
 /* Ê (embed_dim doubles) of IMG (3 x R x R doubles); with G_E (the
  * gradient of a loss with respect to ê; may be NULL), the gradient with
  * respect to IMG into G_IMG. */

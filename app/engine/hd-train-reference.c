@@ -288,6 +288,25 @@ synth_clear (Synth *sy)
   g_free (sy->img);
 }
 
+void
+hd_train_conv_dcoef (const HdConvLayer *layer,
+                     const double      *s,
+                     double            *dcoef)
+{
+  for (int o = 0; o < layer->c_out; o++)
+    {
+      double sum = 0.0;
+
+      for (int i = 0; i < layer->c_in; i++)
+        for (int k = 0; k < 9; k++)
+          {
+            double v = layer->weight[((gsize) o * layer->c_in + i) * 9 + k] * s[i];
+            sum += v * v;
+          }
+      dcoef[o] = 1.0 / sqrt (sum + 1e-8);
+    }
+}
+
 /* The forward pass with WS (num_ws x w_dim floats), D and NOISE (the
  * images of every conv in conv order, or NULL for none). */
 static void
@@ -337,17 +356,7 @@ synth_forward (Synth        *sy,
           sy->s[c] = g_new (double, L->c_in);
           hd_cpu_compute_style (ws + (gsize) L->w_index * w_dim, w_dim, L->affine_weight, L->affine_bias, L->c_in, sy->s[c]);
           sy->dcoef[c] = g_new (double, L->c_out);
-          for (int o = 0; o < L->c_out; o++)
-            {
-              double sum = 0.0;
-              for (int i = 0; i < L->c_in; i++)
-                for (int k = 0; k < 9; k++)
-                  {
-                    double v = L->weight[((gsize) o * L->c_in + i) * 9 + k] * sy->s[c][i];
-                    sum += v * v;
-                  }
-              sy->dcoef[c][o] = 1.0 / sqrt (sum + 1e-8);
-            }
+          hd_train_conv_dcoef (L, sy->s[c], sy->dcoef[c]);
           for (int i = 0; i < L->c_in; i++)
             {
               double scale = sy->s[c][i] * (d != NULL ? 1.0 + d[L->domain_offset + i] : 1.0);
@@ -484,13 +493,13 @@ synth_backward (Synth        *sy,
 /* ------------------------------------------------------------------------ */
 /* The step                                                                 */
 
-/* The w of every layer of sample B (num_ws x w_dim). */
-static float *
-sample_ws (HdGenerator        *gen,
-           const HdTrainDraws *draws,
-           int                 b,
-           int                 crossover)
+float *
+hd_train_sample_ws (HdGenerator        *gen,
+                    const HdTrainDraws *draws,
+                    int                 b,
+                    gboolean            trainable)
 {
+  int crossover = trainable ? draws->c_trg : draws->c_src;
   int w_dim = gen->config.w_dim, z_dim = gen->config.z_dim;
   g_autofree float *w1 = g_new (float, (gsize) gen->num_ws * w_dim);
   g_autofree float *w2 = g_new (float, (gsize) gen->num_ws * w_dim);
@@ -517,7 +526,7 @@ render_sample (Synth              *sy,
                gboolean            trainable,
                const float        *d)
 {
-  g_autofree float *ws = sample_ws (gen, draws, b, trainable ? draws->c_trg : draws->c_src);
+  g_autofree float *ws = hd_train_sample_ws (gen, draws, b, trainable);
   g_autofree float *noise = g_new (float, MAX (hd_noise_total_size (gen), 1));
 
   hd_noise_generate (gen, trainable ? draws->noise_trg[b] : draws->noise_src[b], noise);
@@ -539,6 +548,61 @@ hd_train_reference_render (HdGenerator        *gen,
   for (gsize i = 0; i < (gsize) gen->config.img_channels * R * R; i++)
     img[i] = (float) sy.img[i];
   synth_clear (&sy);
+}
+
+void
+hd_train_clip_loss (HdClipImageTower  **towers,
+                    const HdTrainClip  *clips,
+                    guint               n_clips,
+                    int                 batch,
+                    const double       *src_img,
+                    const double       *trg_img,
+                    double             *loss,
+                    double             *g_img)
+{
+  gsize n_img = 0;
+  g_autofree double *g_v = NULL;
+
+  for (guint v = 0; v < n_clips; v++)
+    {
+      const float *t = clips[v].direction;
+      int E = clips[v].clip->config.embed_dim;
+      g_autofree double *e_src = g_new (double, E);
+      g_autofree double *e_trg = g_new (double, E);
+      g_autofree double *g_e = g_new (double, E);
+      double t_norm = 0.0, dd = 0.0, dot = 0.0, cosv;
+
+      if (g_v == NULL)
+        {
+          n_img = hd_clip_image_tower_image_size (towers[v]);
+          g_v = g_new (double, n_img);
+          memset (g_img, 0, sizeof (double) * n_img);
+        }
+      for (int j = 0; j < E; j++)
+        t_norm += (double) t[j] * t[j];
+      t_norm = MAX (sqrt (t_norm), 1e-8);
+      hd_clip_image_tower_run (towers[v], src_img, e_src, NULL, NULL);
+      hd_clip_image_tower_run (towers[v], trg_img, e_trg, NULL, NULL);
+      /* Δ = ê_trg − ê_src; ℓ = (1/B) Σ (1 − cos (Δ, t)). */
+      for (int j = 0; j < E; j++)
+        {
+          double delta = e_trg[j] - e_src[j];
+          dd += delta * delta;
+          dot += delta * t[j];
+        }
+      dd = sqrt (dd);
+      cosv = dot / (MAX (dd, 1e-8) * t_norm);
+      loss[v] = (1.0 - cosv) / batch;
+      for (int j = 0; j < E; j++)
+        {
+          double yh = t[j] / t_norm, delta = e_trg[j] - e_src[j];
+          double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
+          g_e[j] = -dcos / batch;
+        }
+      hd_clip_image_tower_run (towers[v], trg_img, e_trg, g_e, g_v);
+      for (gsize i = 0; i < n_img; i++)
+        g_img[i] += g_v[i];
+    }
 }
 
 /* One sample of a step: its two renders, its share of every CLIP's loss
@@ -580,41 +644,10 @@ run_sample (gpointer data,
   render_sample (&src, gen, job->draws, job->b, FALSE, NULL);
   render_sample (&trg, gen, job->draws, job->b, TRUE, job->d);
   job->times.generator_forward += ms_since (&start);
-  for (guint v = 0; v < job->n_clips; v++)
-    {
-      const float *t = job->clips[v].direction;
-      int E = job->clips[v].clip->config.embed_dim;
-      g_autofree double *e_src = g_new (double, E);
-      g_autofree double *e_trg = g_new (double, E);
-      g_autofree double *g_e = g_new (double, E);
-      double t_norm = 0.0, dd = 0.0, dot = 0.0, cosv;
-
-      for (int j = 0; j < E; j++)
-        t_norm += (double) t[j] * t[j];
-      t_norm = MAX (sqrt (t_norm), 1e-8);
-      hd_clip_image_tower_run (job->towers[v], src.img, e_src, NULL, NULL);
-      hd_clip_image_tower_run (job->towers[v], trg.img, e_trg, NULL, NULL);
-      /* Δ = ê_trg − ê_src; ℓ = (1/B) Σ (1 − cos (Δ, t)). */
-      for (int j = 0; j < E; j++)
-        {
-          double delta = e_trg[j] - e_src[j];
-          dd += delta * delta;
-          dot += delta * t[j];
-        }
-      dd = sqrt (dd);
-      cosv = dot / (MAX (dd, 1e-8) * t_norm);
-      job->loss[v] = (1.0 - cosv) / B;
-      for (int j = 0; j < E; j++)
-        {
-          double yh = t[j] / t_norm, delta = e_trg[j] - e_src[j];
-          double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
-          g_e[j] = -dcos / B;
-        }
-      hd_clip_image_tower_run (job->towers[v], trg.img, e_trg, g_e, g_img);
-      job->times.clip += ms_since (&start);
-      synth_backward (&trg, g_img, job->grad);
-      job->times.generator_backward += ms_since (&start);
-    }
+  hd_train_clip_loss (job->towers, job->clips, job->n_clips, B, src.img, trg.img, job->loss, g_img);
+  job->times.clip += ms_since (&start);
+  synth_backward (&trg, g_img, job->grad);
+  job->times.generator_backward += ms_since (&start);
   synth_clear (&src);
   synth_clear (&trg);
 }

@@ -92,6 +92,30 @@ void      hd_train_reference_render (HdGenerator        *gen,
                                      const float        *d,
                                      float              *img);
 
+/* The pieces of a step that the device's step (hd-train-gpu) shares:
+ * the w of every layer of sample B of DRAWS for the frozen or the
+ * trainable branch (num_ws x w_dim floats, a new array); a conv's
+ * demodulation coefficients (c_out) for its styles S (c_in, without d);
+ * and the CLIP part of one sample: the loss of every CLIP (LOSS, n_clips
+ * values, each already divided by BATCH) for its frozen and trainable
+ * images (3 x R x R each) and the gradient of their sum with respect to
+ * the trainable image (G_IMG, 3 x R x R). */
+float    *hd_train_sample_ws   (HdGenerator        *gen,
+                                const HdTrainDraws *draws,
+                                int                 b,
+                                gboolean            trainable);
+void      hd_train_conv_dcoef  (const HdConvLayer  *layer,
+                                const double       *s,
+                                double             *dcoef);
+void      hd_train_clip_loss   (HdClipImageTower  **towers,
+                                const HdTrainClip  *clips,
+                                guint               n_clips,
+                                int                 batch,
+                                const double       *src_img,
+                                const double       *trg_img,
+                                double             *loss,
+                                double             *g_img);
+
 /* Adam (§6): lr, β = (0.9, 0.999), ε = 1e-8 outside the root, state from
  * zero; float32 m, v and d. */
 typedef struct {

@@ -9,6 +9,7 @@
 #include "hd-clip-gpu.h"
 #include "hd-clip-reference.h"
 #include "hd-error.h"
+#include "hd-train-gpu.h"
 #include "hd-train-reference.h"
 #include "hd-trainer.h"
 
@@ -24,6 +25,7 @@ struct _HdTrainer {
   float           *first_grad;
   double           first_loss;
   HdAdam           adam;
+  HdTrainGpu      *gpu;          /* NULL: the steps run on the reference */
   int              done;
   HdTrainTimes     times;
 };
@@ -37,6 +39,7 @@ hd_train_settings_init (HdTrainSettings *settings)
   settings->mixing = 0.9;
   settings->seed = 0;
   settings->start_step = 1;
+  settings->profile = FALSE;
 }
 
 void
@@ -57,6 +60,7 @@ hd_trainer_free (HdTrainer *trainer)
   g_free (trainer->grad);
   g_free (trainer->first_grad);
   hd_adam_clear (&trainer->adam);
+  g_clear_pointer (&trainer->gpu, hd_train_gpu_free);
   hd_generator_unref (trainer->gen);
   g_free (trainer);
 }
@@ -155,6 +159,17 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
           return NULL;
         }
     }
+  if (ctx != NULL)
+    {
+      HdComputeOptions options = { .profile = settings->profile };
+
+      trainer->gpu = hd_train_gpu_new_full (ctx, gen, settings->batch, &options, error);
+    }
+  if (ctx != NULL && trainer->gpu == NULL)
+    {
+      hd_trainer_free (trainer);
+      return NULL;
+    }
   return trainer;
 }
 
@@ -174,8 +189,12 @@ hd_trainer_step (HdTrainer  *trainer,
   index = trainer->settings.start_step + trainer->done;
   hd_train_draws_init (&draws, trainer->settings.seed, index, trainer->settings.batch,
                        trainer->settings.mixing, gen->num_ws, gen->config.z_dim);
-  ok = hd_train_reference_step_timed (gen, trainer->clips, trainer->n_clips, &draws, trainer->d,
-                                      loss, NULL, trainer->grad, &trainer->times, error);
+  if (trainer->gpu != NULL)
+    ok = hd_train_gpu_step (trainer->gpu, trainer->clips, trainer->n_clips, &draws, trainer->d, loss, NULL,
+                            trainer->grad, &trainer->times, error);
+  else
+    ok = hd_train_reference_step_timed (gen, trainer->clips, trainer->n_clips, &draws, trainer->d,
+                                        loss, NULL, trainer->grad, &trainer->times, error);
   hd_train_draws_clear (&draws);
   if (!ok)
     return FALSE;
@@ -228,6 +247,12 @@ hd_trainer_get_first_gradient (HdTrainer *trainer,
   if (loss != NULL)
     *loss = trainer->first_loss;
   return trainer->first_grad;
+}
+
+gboolean
+hd_trainer_is_on_device (HdTrainer *trainer)
+{
+  return trainer->gpu != NULL;
 }
 
 HdDomain *

@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 /* Training a domain from a source and a target prompt
  * (spec/domain-training.md): the text directions of every CLIP, then one
  * step after another, each with its draws (§5), the loss and gradient of
- * §1–§4 and Adam (§6).  The steps run on the CPU (hd-train-reference). */
+ * §1–§4 and Adam (§6).  The steps run on a Vulkan device (hd-train-gpu)
+ * or, without one, on the CPU (hd-train-reference). */
 
 typedef struct {
   int      steps;        /* ≥ 1; default 300 */
@@ -23,6 +24,7 @@ typedef struct {
   double   mixing;       /* 0 .. 1; default 0.9 */
   guint32  seed;         /* default 0 */
   int      start_step;   /* ≥ 1; default 1 */
+  gboolean profile;      /* on a device: log the GPU time of every dispatch */
 } HdTrainSettings;
 
 void hd_train_settings_init (HdTrainSettings *settings);
@@ -40,8 +42,8 @@ HdTrainer  *hd_trainer_new            (HdGenerator            *gen,
                                        const HdTrainSettings  *settings,
                                        HdDomain               *init,
                                        GError                **error);
-/* The same, with the text directions computed on CTX's device (may be
- * NULL: on the CPU). */
+/* The same on CTX's device (may be NULL: on the CPU): the text directions
+ * and the steps, the step's memory planned for settings->batch. */
 HdTrainer  *hd_trainer_new_on_device  (HdVkContext            *ctx,
                                        HdGenerator            *gen,
                                        GPtrArray              *clips,
@@ -60,6 +62,8 @@ gboolean    hd_trainer_step           (HdTrainer              *trainer,
                                        double                 *loss,
                                        GError                **error);
 int         hd_trainer_get_steps_done (HdTrainer              *trainer);
+/* Whether the steps run on a Vulkan device. */
+gboolean    hd_trainer_is_on_device   (HdTrainer              *trainer);
 /* The time of the steps so far (see HdTrainTimes), added up. */
 void        hd_trainer_get_times      (HdTrainer              *trainer,
                                        HdTrainTimes           *times);

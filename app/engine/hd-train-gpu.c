@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A training step with the generator on the device: see hd-train-gpu.h.
+ *
+ * Buffers (binding: what): 0 the weights of every conv and ToRGB layer;
+ * 1 per render, written by the host before every step: for each conv its
+ * scales s (1 + d), demodulation coefficients and noise image, for each
+ * block its ToRGB styles; 2 the activations of the 2 x batch renders
+ * (frozen ones first): the constant input, every conv's z and output,
+ * every block's ToRGB value before the clamp and its image; 3 the
+ * gradients of the batch's trainable renders (two planes that take turns,
+ * the up-sampling layers' intermediate T, two skip-path images); 4 what
+ * the host reads and writes: the final images, their gradient, and per
+ * sample Σ_p x g_u of every input channel.
+ *
+ * The forward and the backward pass are each one command buffer,
+ * recorded once and submitted every step. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "hd-cpu-reference.h"
+#include "hd-error.h"
+#include "hd-render-params.h"
+#include "hd-train-gpu.h"
+#include "hd-vk-compute.h"
+#include "../../shaders/hd-push.h"
+
+#define MEM_WEIGHTS "training: weights"
+#define MEM_RENDER  "training: styles and noise"
+#define MEM_ACT     "training: activations"
+#define MEM_GRAD    "training: gradients"
+#define MEM_HOST    "training: images and sums"
+
+enum {
+  K_CONV, K_CONV_UP, K_CONV_FIR, K_BWD, K_BWD_UP, K_BWD_FIR, K_BWD_ACT, K_RGB, K_RGB_BWD, K_RGB_DOWN,
+  K_DSUM, N_KERNELS
+};
+
+static const char *const kernel_names[N_KERNELS] = {
+  "train_conv", "train_conv_up", "train_conv_fir", "train_conv_bwd", "train_conv_bwd_up",
+  "train_conv_bwd_fir", "train_conv_bwd_act", "train_rgb", "train_rgb_bwd", "train_rgb_down",
+  "train_dsum",
+};
+
+struct _HdTrainGpu {
+  HdGenerator     *gen;
+  int              batch;
+  HdCompute       *c;
+  HdKernel        *k[N_KERNELS];
+  gboolean         texel;        /* the kernels read through texel buffers (CPU devices) */
+  HdVkBuffer      *params, *per_render, *act, *grad, *host;
+  VkDescriptorSet  set, texel_set;
+  VkCommandBuffer  forward, backward;
+  GPtrArray       *labels[2];    /* the dispatches of each, when profiling */
+  gboolean         rendered;
+
+  /* Weights: per conv and per block. */
+  guint32 *conv_w, *conv_b, *rgb_w, *rgb_b;
+  /* One render's record of per-render values: offsets within it. */
+  guint32  rec;
+  guint32 *sc, *dc, *noise, *rgb_s;
+  /* Activations, [2 batch][...]: per conv its input, z and output; per
+   * block ToRGB's value before the clamp and the image. */
+  guint32 *x, *z, *y, *pre, *img;
+  /* Gradients, [batch][...]. */
+  guint32  t_off, t_stride, ga, gb, g_stride, skip[2];
+  /* Host buffer: images [2 batch][3 R²], their gradient [batch][3 R²],
+   * sums [batch][domain_dim]. */
+  guint32  h_img, h_gimg, h_dsum;
+  gsize    image;       /* 3 R² */
+  /* Per step, host side: the styles of the trainable renders without d,
+   * [batch][domain_dim]. */
+  double  *styles;
+};
+
+void
+hd_train_gpu_free (HdTrainGpu *gpu)
+{
+  if (gpu == NULL)
+    return;
+  /* Buffers, sets and command buffers go with the compute layer. */
+  g_clear_pointer (&gpu->c, hd_compute_free);
+  g_clear_pointer (&gpu->labels[0], g_ptr_array_unref);
+  g_clear_pointer (&gpu->labels[1], g_ptr_array_unref);
+  g_free (gpu->conv_w);
+  g_free (gpu->conv_b);
+  g_free (gpu->rgb_w);
+  g_free (gpu->rgb_b);
+  g_free (gpu->sc);
+  g_free (gpu->dc);
+  g_free (gpu->noise);
+  g_free (gpu->rgb_s);
+  g_free (gpu->x);
+  g_free (gpu->z);
+  g_free (gpu->y);
+  g_free (gpu->pre);
+  g_free (gpu->img);
+  g_free (gpu->styles);
+  hd_generator_unref (gpu->gen);
+  g_free (gpu);
+}
+
+/* Adds N floats to a region plan at *AT; FALSE once it passes what a
+ * push constant can address. */
+static guint32
+take (guint64 *at,
+      guint64  n)
+{
+  guint32 off = (guint32) MIN (*at, G_MAXUINT32);
+
+  *at += n;
+  return off;
+}
+
+static gboolean
+check_plan (HdTrainGpu  *gpu,
+            const char  *what,
+            guint64      floats,
+            GError     **error)
+{
+  if (floats >= G_MAXUINT32)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   _("Training “%s” at batch %d needs more than 16 GiB of %s"),
+                   gpu->gen->name, gpu->batch, what);
+      return FALSE;
+    }
+  return hd_compute_check_buffer_size (gpu->c, what, floats * sizeof (float), error);
+}
+
+static gboolean
+plan_and_upload (HdTrainGpu  *gpu,
+                 GError     **error)
+{
+  HdGenerator *gen = gpu->gen;
+  int B = gpu->batch, R = gen->config.img_resolution;
+  guint64 at = 0, t_max = 1, g_max = 1;
+  g_autofree float *weights = NULL;
+  g_autofree float *input = NULL;
+  const HdConvLayer *first = &gen->convs[0];
+  guint64 n_params = 0;
+
+  gpu->image = (gsize) 3 * R * R;
+  gpu->conv_w = g_new (guint32, gen->n_convs);
+  gpu->conv_b = g_new (guint32, gen->n_convs);
+  gpu->rgb_w = g_new (guint32, gen->n_blocks);
+  gpu->rgb_b = g_new (guint32, gen->n_blocks);
+  gpu->sc = g_new (guint32, gen->n_convs);
+  gpu->dc = g_new (guint32, gen->n_convs);
+  gpu->noise = g_new (guint32, gen->n_convs);
+  gpu->rgb_s = g_new (guint32, gen->n_blocks);
+  gpu->x = g_new (guint32, gen->n_convs);
+  gpu->z = g_new (guint32, gen->n_convs);
+  gpu->y = g_new (guint32, gen->n_convs);
+  gpu->pre = g_new (guint32, gen->n_blocks);
+  gpu->img = g_new (guint32, gen->n_blocks);
+
+  /* Weights. */
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *L = &gen->convs[c];
+
+      gpu->conv_w[c] = take (&n_params, (guint64) L->c_out * L->c_in * 9);
+      gpu->conv_b[c] = take (&n_params, L->c_out);
+    }
+  for (int b = 0; b < gen->n_blocks; b++)
+    {
+      const HdRgbLayer *rgb = &gen->rgbs[b];
+
+      gpu->rgb_w[b] = take (&n_params, (guint64) rgb->c_out * rgb->c_in);
+      gpu->rgb_b[b] = take (&n_params, rgb->c_out);
+    }
+  if (!check_plan (gpu, _("weights"), n_params, error))
+    return FALSE;
+  weights = g_new (float, MAX (n_params, 1));
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *L = &gen->convs[c];
+
+      memcpy (weights + gpu->conv_w[c], L->weight, sizeof (float) * L->c_out * L->c_in * 9);
+      memcpy (weights + gpu->conv_b[c], L->bias, sizeof (float) * L->c_out);
+    }
+  for (int b = 0; b < gen->n_blocks; b++)
+    {
+      const HdRgbLayer *rgb = &gen->rgbs[b];
+
+      memcpy (weights + gpu->rgb_w[b], rgb->weight, sizeof (float) * rgb->c_out * rgb->c_in);
+      memcpy (weights + gpu->rgb_b[b], rgb->bias, sizeof (float) * rgb->c_out);
+    }
+  gpu->params = hd_compute_buffer_upload (gpu->c, MEM_WEIGHTS, _("The training weights"), weights,
+                                          MAX (n_params, 1), error);
+  if (gpu->params == NULL)
+    return FALSE;
+
+  /* One render's record. */
+  at = 0;
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *L = &gen->convs[c];
+
+      gpu->sc[c] = take (&at, L->c_in);
+      gpu->dc[c] = take (&at, L->c_out);
+      gpu->noise[c] = take (&at, (guint64) L->block_res * L->block_res);
+    }
+  for (int b = 0; b < gen->n_blocks; b++)
+    gpu->rgb_s[b] = take (&at, gen->rgbs[b].c_in);
+  if (!check_plan (gpu, _("styles and noise"), at * 2 * B, error))
+    return FALSE;
+  gpu->rec = (guint32) at;
+  gpu->per_render = hd_compute_buffer (gpu->c, MEM_RENDER, _("The training styles and noise"),
+                                       at * 2 * B * sizeof (float), HD_VK_MEMORY_UPLOAD, error);
+  if (gpu->per_render == NULL)
+    return FALSE;
+
+  /* Activations. */
+  at = 0;
+  gpu->x[0] = take (&at, (guint64) 2 * B * first->c_in * first->in_res * first->in_res);
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *L = &gen->convs[c];
+      guint64 out = (guint64) 2 * B * L->c_out * L->block_res * L->block_res;
+
+      gpu->z[c] = take (&at, out);
+      gpu->y[c] = take (&at, out);
+      if (c + 1 < gen->n_convs)
+        gpu->x[c + 1] = gpu->y[c];
+      if (L->up)
+        t_max = MAX (t_max, (guint64) L->c_out * (2 * L->in_res + 1) * (2 * L->in_res + 1));
+      g_max = MAX (g_max, (guint64) L->c_out * L->block_res * L->block_res);
+      g_max = MAX (g_max, (guint64) L->c_in * L->in_res * L->in_res);
+    }
+  for (int b = 0; b < gen->n_blocks; b++)
+    {
+      guint64 n = (guint64) 2 * B * 3 * gen->rgbs[b].block_res * gen->rgbs[b].block_res;
+
+      gpu->pre[b] = take (&at, n);
+      gpu->img[b] = b + 1 < gen->n_blocks ? take (&at, n) : 0;
+    }
+  if (!check_plan (gpu, _("activations"), at, error))
+    return FALSE;
+  gpu->act = hd_compute_buffer (gpu->c, MEM_ACT, _("The training activations"), at * sizeof (float),
+                                HD_VK_MEMORY_DEVICE, error);
+  if (gpu->act == NULL)
+    return FALSE;
+  /* The constant input, once for every render. */
+  {
+    gsize n = (gsize) first->c_in * first->in_res * first->in_res;
+
+    input = g_new (float, n * 2 * B);
+    for (int r = 0; r < 2 * B; r++)
+      memcpy (input + r * n, gen->const_input, sizeof (float) * n);
+    if (!hd_compute_upload (gpu->c, gpu->act, (gsize) gpu->x[0] * sizeof (float), input,
+                            sizeof (float) * n * 2 * B, error))
+      return FALSE;
+  }
+
+  /* Gradients. */
+  at = 0;
+  gpu->t_stride = (guint32) t_max;
+  gpu->t_off = take (&at, t_max * 2 * B);
+  gpu->g_stride = (guint32) g_max;
+  gpu->ga = take (&at, g_max * B);
+  gpu->gb = take (&at, g_max * B);
+  gpu->skip[0] = take (&at, (guint64) gpu->image * B);
+  gpu->skip[1] = take (&at, (guint64) gpu->image * B);
+  if (!check_plan (gpu, _("gradients"), at, error))
+    return FALSE;
+  gpu->grad = hd_compute_buffer (gpu->c, MEM_GRAD, _("The training gradients"), at * sizeof (float),
+                                 HD_VK_MEMORY_DEVICE, error);
+  if (gpu->grad == NULL)
+    return FALSE;
+
+  /* What the host reads and writes. */
+  at = 0;
+  gpu->h_img = take (&at, (guint64) gpu->image * 2 * B);
+  gpu->h_gimg = take (&at, (guint64) gpu->image * B);
+  gpu->h_dsum = take (&at, (guint64) gen->domain_dim * B);
+  gpu->host = hd_compute_buffer (gpu->c, MEM_HOST, _("The training images and sums"), at * sizeof (float),
+                                 HD_VK_MEMORY_READBACK, error);
+  if (gpu->host == NULL)
+    return FALSE;
+
+  {
+    const HdVkBuffer *bufs[HD_COMPUTE_BINDINGS] = { gpu->params, gpu->per_render, gpu->act, gpu->grad,
+                                                    gpu->host };
+
+    gpu->set = hd_compute_storage_set (gpu->c, bufs, gpu->params, error);
+    if (gpu->set == VK_NULL_HANDLE)
+      return FALSE;
+  }
+  /* On a CPU device the inner loops read through texel buffers, where
+   * every buffer fits one. */
+  gpu->texel = hd_vk_context_get_device_info (hd_compute_get_context (gpu->c))->type == VK_PHYSICAL_DEVICE_TYPE_CPU &&
+               MAX (MAX (gpu->params->size, gpu->act->size), MAX (gpu->grad->size, gpu->per_render->size)) /
+               sizeof (float) <= hd_compute_max_texels (gpu->c);
+  if (gpu->texel)
+    {
+      VkBufferView views[HD_COMPUTE_TEXEL_BINDINGS] = { VK_NULL_HANDLE };
+
+      if ((views[0] = hd_compute_texel_view (gpu->c, gpu->params, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
+          (views[1] = hd_compute_texel_view (gpu->c, gpu->act, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
+          (views[2] = hd_compute_texel_view (gpu->c, gpu->grad, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
+          (views[3] = hd_compute_texel_view (gpu->c, gpu->per_render, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE)
+        return FALSE;
+      views[4] = views[0];
+      gpu->texel_set = hd_compute_texel_set (gpu->c, views, error);
+      if (gpu->texel_set == VK_NULL_HANDLE)
+        return FALSE;
+    }
+  gpu->styles = g_new0 (double, (gsize) MAX (gen->domain_dim, 1) * B);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recording                                                                */
+
+static void
+dispatch (HdTrainGpu         *gpu,
+          VkCommandBuffer     cb,
+          int                 kernel,
+          const HdTrainPush  *push,
+          guint32             gx,
+          guint32             gy,
+          guint32             gz)
+{
+  hd_compute_dispatch (gpu->c, cb, gpu->k[kernel], gpu->set, push, sizeof *push, gx, gy, gz,
+                       kernel_names[kernel]);
+}
+
+/* The push of conv C with the fields both passes use. */
+static HdTrainPush
+conv_push (HdTrainGpu *gpu,
+           int         c)
+{
+  const HdGeneratorConfig *config = &gpu->gen->config;
+  const HdConvLayer *L = &gpu->gen->convs[c];
+  HdTrainPush p = {
+    .w_off = gpu->conv_w[c], .b_off = gpu->conv_b[c], .s_off = gpu->sc[c], .dc_off = gpu->dc[c],
+    .n_off = gpu->noise[c], .s_stride = gpu->rec,
+    .c_in = (guint32) L->c_in, .c_out = (guint32) L->c_out, .in_res = (guint32) L->in_res,
+    .res = (guint32) L->block_res, .noise_strength = L->noise_strength,
+    .flags = config->has_conv_clamp ? HD_TRAIN_CLAMP : 0, .clamp = config->conv_clamp,
+  };
+
+  return p;
+}
+
+static HdTrainPush
+rgb_push (HdTrainGpu *gpu,
+          int         b)
+{
+  const HdGeneratorConfig *config = &gpu->gen->config;
+  const HdRgbLayer *rgb = &gpu->gen->rgbs[b];
+  guint32 plane = (guint32) (rgb->block_res * rgb->block_res);
+  HdTrainPush p = {
+    .w_off = gpu->rgb_w[b], .b_off = gpu->rgb_b[b], .s_off = gpu->rgb_s[b], .s_stride = gpu->rec,
+    .aux_off = gpu->pre[b], .aux_stride = 3 * plane,
+    .c_in = (guint32) rgb->c_in, .c_out = (guint32) rgb->c_out, .res = (guint32) rgb->block_res,
+    .flags = config->has_conv_clamp ? HD_TRAIN_CLAMP : 0, .clamp = config->conv_clamp,
+  };
+
+  return p;
+}
+
+/* The invocations of a kernel that does four pixels of a row each. */
+static guint32
+quads (int res)
+{
+  return (guint32) (res * ((res + 3) / 4));
+}
+
+static void
+record_forward (HdTrainGpu      *gpu,
+                VkCommandBuffer  cb)
+{
+  HdGenerator *gen = gpu->gen;
+  guint32 R2 = (guint32) (2 * gpu->batch);
+  int c = 0;
+
+  for (int b = 0; b < gen->n_blocks; b++)
+    {
+      const HdRgbLayer *rgb = &gen->rgbs[b];
+      guint32 plane = (guint32) (rgb->block_res * rgb->block_res);
+      gboolean last = b + 1 == gen->n_blocks;
+      HdTrainPush p;
+
+      for (int j = 0; j < (b == 0 ? 1 : 2); j++, c++)
+        {
+          const HdConvLayer *L = &gen->convs[c];
+          guint32 out = (guint32) L->c_out * plane;
+
+          p = conv_push (gpu, c);
+          p.x_off = gpu->x[c];
+          p.x_stride = (guint32) (L->c_in * L->in_res * L->in_res);
+          p.out_off = gpu->y[c];
+          p.out_stride = out;
+          p.aux_off = gpu->z[c];
+          p.aux_stride = out;
+          if (!L->up)
+            dispatch (gpu, cb, K_CONV, &p, hd_compute_groups (quads (L->block_res), 64), L->c_out, R2);
+          else
+            {
+              guint32 side = (guint32) (L->in_res + 1);
+              HdTrainPush t = p;
+
+              t.out_off = gpu->t_off;
+              t.out_stride = gpu->t_stride;
+              dispatch (gpu, cb, K_CONV_UP, &t, hd_compute_groups (side * side, 64), L->c_out, R2);
+              hd_compute_barrier (cb);
+              p.x_off = gpu->t_off;
+              p.x_stride = gpu->t_stride;
+              dispatch (gpu, cb, K_CONV_FIR, &p, hd_compute_groups (plane, 64), L->c_out, R2);
+            }
+          hd_compute_barrier (cb);
+        }
+
+      p = rgb_push (gpu, b);
+      p.x_off = gpu->y[c - 1];
+      p.x_stride = (guint32) rgb->c_in * plane;
+      if (b > 0)
+        {
+          p.flags |= HD_TRAIN_ADD;
+          p.x2_off = gpu->img[b - 1];
+          p.x2_stride = 3 * plane / 4;
+        }
+      p.out_off = last ? gpu->h_img : gpu->img[b];
+      p.out_stride = 3 * plane;
+      if (last)
+        p.flags |= HD_TRAIN_TO_OUT;
+      dispatch (gpu, cb, K_RGB, &p, hd_compute_groups (plane, 64), (guint32) rgb->c_out, R2);
+      hd_compute_barrier (cb);
+    }
+  hd_compute_record_readback (cb, gpu->host, NULL, 0);
+}
+
+static void
+record_backward (HdTrainGpu      *gpu,
+                 VkCommandBuffer  cb)
+{
+  HdGenerator *gen = gpu->gen;
+  guint32 B = (guint32) gpu->batch;
+  guint32 skip_off = gpu->h_gimg;
+  int c = gen->n_convs - 1, turn = 0;
+
+  for (int b = gen->n_blocks - 1; b >= 0; b--)
+    {
+      const HdRgbLayer *rgb = &gen->rgbs[b];
+      guint32 res = (guint32) rgb->block_res, plane = res * res;
+      gboolean last = b + 1 == gen->n_blocks;
+      HdTrainPush p = rgb_push (gpu, b);
+
+      /* ToRGB into g_y of the block's last conv (adding to the gradient
+       * that came down through the block above), and the skip path. */
+      p.x_off = skip_off;
+      p.x_stride = 3 * plane;
+      p.out_off = gpu->ga;
+      p.out_stride = gpu->g_stride;
+      p.sample0 = B;
+      p.flags |= (last ? HD_TRAIN_TO_OUT : HD_TRAIN_ADD);
+      dispatch (gpu, cb, K_RGB_BWD, &p, hd_compute_groups (plane, 64), (guint32) rgb->c_in, B);
+      if (b > 0)
+        {
+          p.out_off = gpu->skip[turn];
+          p.out_stride = 3 * plane / 4;
+          dispatch (gpu, cb, K_RGB_DOWN, &p, hd_compute_groups (plane / 4, 64), 3, B);
+          skip_off = gpu->skip[turn];
+          turn ^= 1;
+        }
+      hd_compute_barrier (cb);
+
+      for (int j = 0; j < (b == 0 ? 1 : 2); j++, c--)
+        {
+          const HdConvLayer *L = &gen->convs[c];
+          guint32 in_plane = (guint32) (L->in_res * L->in_res);
+
+          p = conv_push (gpu, c);
+          p.sample0 = B;
+          /* g_y (ga) to the gradient of the conv's sum (gb). */
+          p.x_off = gpu->ga;
+          p.x_stride = gpu->g_stride;
+          p.aux_off = gpu->z[c];
+          p.aux_stride = (guint32) L->c_out * plane;
+          p.out_off = gpu->gb;
+          p.out_stride = gpu->g_stride;
+          dispatch (gpu, cb, K_BWD_ACT, &p, hd_compute_groups (plane, 64), L->c_out, B);
+          hd_compute_barrier (cb);
+          /* To the scaled input's gradient g_u (ga). */
+          p.x_off = gpu->gb;
+          if (!L->up)
+            {
+              p.out_off = gpu->ga;
+              dispatch (gpu, cb, K_BWD, &p, hd_compute_groups (quads (L->block_res), 64), L->c_in, B);
+            }
+          else
+            {
+              guint32 t_res = (guint32) (2 * L->in_res + 1);
+
+              p.out_off = gpu->t_off;
+              p.out_stride = gpu->t_stride;
+              dispatch (gpu, cb, K_BWD_FIR, &p, hd_compute_groups (t_res * t_res, 64), L->c_out, B);
+              hd_compute_barrier (cb);
+              p.x_off = gpu->t_off;
+              p.x_stride = gpu->t_stride;
+              p.out_off = gpu->ga;
+              p.out_stride = gpu->g_stride;
+              dispatch (gpu, cb, K_BWD_UP, &p, hd_compute_groups (in_plane, 64), L->c_in, B);
+            }
+          hd_compute_barrier (cb);
+          /* Σ x g_u per channel, and g_x in place. */
+          p.x_off = gpu->ga;
+          p.x_stride = gpu->g_stride;
+          p.out_off = gpu->ga;
+          p.out_stride = gpu->g_stride;
+          p.aux_off = gpu->x[c];
+          p.aux_stride = (guint32) L->c_in * in_plane;
+          p.b_off = gpu->h_dsum + (guint32) L->domain_offset;
+          p.n = (guint32) gen->domain_dim;
+          dispatch (gpu, cb, K_DSUM, &p, (guint32) L->c_in, 1, B);
+          hd_compute_barrier (cb);
+        }
+    }
+  hd_compute_record_readback (cb, gpu->host, NULL, 0);
+}
+
+static VkCommandBuffer
+record (HdTrainGpu  *gpu,
+        gboolean     backward,
+        GError     **error)
+{
+  VkCommandBuffer cb = hd_compute_begin (gpu->c, 0, backward ? _("Recording the training backward pass")
+                                                             : _("Recording the training forward pass"),
+                                         error);
+
+  if (cb == VK_NULL_HANDLE)
+    return VK_NULL_HANDLE;
+  if (gpu->texel)
+    hd_compute_bind_texel_set (gpu->c, cb, gpu->texel_set);
+  if (hd_compute_profiling (gpu->c))
+    {
+      gpu->labels[backward] = g_ptr_array_new ();
+      hd_compute_profile_begin (gpu->c, cb, gpu->labels[backward]);
+    }
+  if (backward)
+    record_backward (gpu, cb);
+  else
+    record_forward (gpu, cb);
+  if (hd_compute_profiling (gpu->c))
+    hd_compute_profile_end (gpu->c);
+  if (vkEndCommandBuffer (cb) != VK_SUCCESS)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_DEVICE, _("Could not record the training commands"));
+      hd_compute_free_commands (gpu->c, 1, &cb);
+      return VK_NULL_HANDLE;
+    }
+  return cb;
+}
+
+HdTrainGpu *
+hd_train_gpu_new (HdVkContext  *ctx,
+                  HdGenerator  *gen,
+                  int           batch,
+                  GError      **error)
+{
+  return hd_train_gpu_new_full (ctx, gen, batch, NULL, error);
+}
+
+HdTrainGpu *
+hd_train_gpu_new_full (HdVkContext             *ctx,
+                       HdGenerator             *gen,
+                       int                      batch,
+                       const HdComputeOptions  *options,
+                       GError                 **error)
+{
+  g_autoptr(HdTrainGpu) gpu = g_new0 (HdTrainGpu, 1);
+
+  g_return_val_if_fail (ctx != NULL && gen != NULL && batch >= 1, NULL);
+
+  gpu->gen = hd_generator_ref (gen);
+  gpu->batch = batch;
+  if (gen->config.img_channels != 3)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   _("CLIP needs RGB images; the generator “%s” makes %d channels"),
+                   gen->name, gen->config.img_channels);
+      return NULL;
+    }
+  gpu->c = hd_compute_new (ctx, options, error);
+  if (gpu->c == NULL)
+    return NULL;
+  if (!plan_and_upload (gpu, error))
+    return NULL;
+  for (int k = 0; k < N_KERNELS; k++)
+    {
+      g_autofree char *name = g_strconcat (kernel_names[k], gpu->texel ? "_cpu" : "", NULL);
+      HdKernelInfo info = { .shader = name };
+
+      if ((gpu->k[k] = hd_compute_kernel (gpu->c, &info, error)) == NULL)
+        return NULL;
+    }
+  if ((gpu->forward = record (gpu, FALSE, error)) == VK_NULL_HANDLE ||
+      (gpu->backward = record (gpu, TRUE, error)) == VK_NULL_HANDLE)
+    return NULL;
+  return g_steal_pointer (&gpu);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A step                                                                   */
+
+/* The per-render values of every render of DRAWS at D (may be NULL). */
+static void
+write_renders (HdTrainGpu         *gpu,
+               const HdTrainDraws *draws,
+               const float        *d)
+{
+  HdGenerator *gen = gpu->gen;
+  int B = gpu->batch, w_dim = gen->config.w_dim;
+  float *rec0 = gpu->per_render->mapped;
+  g_autofree float *noise = g_new (float, MAX (hd_noise_total_size (gen), 1));
+  gsize max_c = 1;
+
+  for (int c = 0; c < gen->n_convs; c++)
+    max_c = MAX (max_c, (gsize) MAX (gen->convs[c].c_in, gen->convs[c].c_out));
+  for (int b = 0; b < gen->n_blocks; b++)
+    max_c = MAX (max_c, (gsize) gen->rgbs[b].c_in);
+
+  for (int r = 0; r < 2 * B; r++)
+    {
+      int b = r % B;
+      gboolean trainable = r >= B;
+      g_autofree float *ws = hd_train_sample_ws (gen, draws, b, trainable);
+      g_autofree double *s = g_new (double, max_c);
+      g_autofree double *dcoef = g_new (double, max_c);
+      float *rec = rec0 + (gsize) r * gpu->rec;
+      gsize noise_at = 0;
+
+      hd_noise_generate (gen, trainable ? draws->noise_trg[b] : draws->noise_src[b], noise);
+      for (int c = 0; c < gen->n_convs; c++)
+        {
+          const HdConvLayer *L = &gen->convs[c];
+          gsize plane = (gsize) L->block_res * L->block_res;
+
+          hd_cpu_compute_style (ws + (gsize) L->w_index * w_dim, w_dim, L->affine_weight, L->affine_bias,
+                                L->c_in, s);
+          hd_train_conv_dcoef (L, s, dcoef);
+          for (int i = 0; i < L->c_in; i++)
+            {
+              double dom = trainable && d != NULL ? 1.0 + d[L->domain_offset + i] : 1.0;
+
+              rec[gpu->sc[c] + i] = (float) (s[i] * dom);
+              if (trainable)
+                gpu->styles[(gsize) b * gen->domain_dim + L->domain_offset + i] = s[i];
+            }
+          for (int o = 0; o < L->c_out; o++)
+            rec[gpu->dc[c] + o] = (float) dcoef[o];
+          memcpy (rec + gpu->noise[c], noise + noise_at, sizeof (float) * plane);
+          noise_at += plane;
+        }
+      for (int k = 0; k < gen->n_blocks; k++)
+        {
+          const HdRgbLayer *rgb = &gen->rgbs[k];
+
+          hd_cpu_compute_style (ws + (gsize) rgb->w_index * w_dim, w_dim, rgb->affine_weight,
+                                rgb->affine_bias, rgb->c_in, s);
+          for (int i = 0; i < rgb->c_in; i++)
+            rec[gpu->rgb_s[k] + i] = (float) (s[i] / sqrt ((double) rgb->c_in));
+        }
+    }
+}
+
+gboolean
+hd_train_gpu_render (HdTrainGpu         *gpu,
+                     const HdTrainDraws *draws,
+                     const float        *d,
+                     float              *images,
+                     GError            **error)
+{
+  g_return_val_if_fail (draws->batch == gpu->batch, FALSE);
+
+  write_renders (gpu, draws, d);
+  if (!hd_compute_submit (gpu->c, gpu->forward, error))
+    return FALSE;
+  hd_compute_profile_print (gpu->c, gpu->labels[0]);
+  gpu->rendered = TRUE;
+  if (images != NULL)
+    memcpy (images, (const float *) gpu->host->mapped + gpu->h_img,
+            sizeof (float) * gpu->image * 2 * gpu->batch);
+  return TRUE;
+}
+
+gboolean
+hd_train_gpu_backward (HdTrainGpu    *gpu,
+                       const double  *g_img,
+                       float         *grad,
+                       GError       **error)
+{
+  HdGenerator *gen = gpu->gen;
+  float *host = gpu->host->mapped;
+  int B = gpu->batch;
+
+  g_return_val_if_fail (gpu->rendered, FALSE);
+
+  for (gsize i = 0; i < gpu->image * B; i++)
+    host[gpu->h_gimg + i] = (float) g_img[i];
+  if (!hd_compute_submit (gpu->c, gpu->backward, error))
+    return FALSE;
+  hd_compute_profile_print (gpu->c, gpu->labels[1]);
+  /* ∂L/∂d_i = Σ_b s_b,i Σ_p x g_u, the samples added in order. */
+  for (int i = 0; i < gen->domain_dim; i++)
+    {
+      double sum = 0.0;
+
+      for (int b = 0; b < B; b++)
+        sum += (double) host[gpu->h_dsum + (gsize) b * gen->domain_dim + i] *
+               gpu->styles[(gsize) b * gen->domain_dim + i];
+      grad[i] = (float) sum;
+    }
+  return TRUE;
+}
+
+/* CLIP's part of one sample, on a thread of its own. */
+typedef struct {
+  HdClipImageTower **towers;
+  const HdTrainClip *clips;
+  guint              n_clips;
+  int                batch;
+  const double      *src, *trg;
+  double            *loss;     /* n_clips */
+  double            *g_img;
+} ClipJob;
+
+static void
+run_clip_job (gpointer data,
+              gpointer unused)
+{
+  ClipJob *job = data;
+
+  hd_train_clip_loss (job->towers, job->clips, job->n_clips, job->batch, job->src, job->trg, job->loss,
+                      job->g_img);
+}
+
+static double
+ms_since (gint64 *start)
+{
+  gint64 now = g_get_monotonic_time ();
+  double ms = (now - *start) / 1000.0;
+
+  *start = now;
+  return ms;
+}
+
+gboolean
+hd_train_gpu_step (HdTrainGpu         *gpu,
+                   const HdTrainClip  *clips,
+                   guint               n_clips,
+                   const HdTrainDraws *draws,
+                   const float        *d,
+                   double             *loss,
+                   double             *loss_per_clip,
+                   float              *grad,
+                   HdTrainTimes       *times,
+                   GError            **error)
+{
+  HdGenerator *gen = gpu->gen;
+  int B = gpu->batch, R = gen->config.img_resolution;
+  gsize n_img = gpu->image;
+  gint64 start = g_get_monotonic_time (), step_start = start;
+  const float *host = gpu->host->mapped;
+  g_autofree double *images = g_new (double, n_img * 2 * B);
+  g_autofree double *g_img = g_new (double, n_img * B);
+  g_autofree double *losses = g_new0 (double, (gsize) MAX (n_clips, 1) * B);
+  g_autofree HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
+  g_autofree ClipJob *jobs = g_new0 (ClipJob, B);
+  GThreadPool *pool;
+  double total = 0.0;
+  gboolean ok;
+
+  g_return_val_if_fail (draws->batch == B, FALSE);
+
+  if (!hd_train_gpu_render (gpu, draws, d, NULL, error))
+    return FALSE;
+  for (gsize i = 0; i < n_img * 2 * B; i++)
+    images[i] = host[gpu->h_img + i];
+  if (times != NULL)
+    times->generator_forward += ms_since (&start);
+
+  for (guint v = 0; v < n_clips; v++)
+    towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, R);
+  pool = g_thread_pool_new (run_clip_job, NULL, MIN (B, (int) g_get_num_processors ()), FALSE, NULL);
+  for (int b = 0; b < B; b++)
+    {
+      jobs[b] = (ClipJob) {
+        .towers = towers, .clips = clips, .n_clips = n_clips, .batch = B,
+        .src = images + b * n_img, .trg = images + (B + b) * n_img,
+        .loss = losses + (gsize) b * n_clips, .g_img = g_img + b * n_img,
+      };
+      g_thread_pool_push (pool, &jobs[b], NULL);
+    }
+  g_thread_pool_free (pool, FALSE, TRUE);
+  for (guint v = 0; v < n_clips; v++)
+    if (clips[v].tower == NULL)
+      hd_clip_image_tower_free (towers[v]);
+  for (guint v = 0; v < n_clips; v++)
+    {
+      double lv = 0.0;
+
+      for (int b = 0; b < B; b++)
+        lv += losses[(gsize) b * n_clips + v];
+      if (loss_per_clip != NULL)
+        loss_per_clip[v] = lv;
+      total += lv;
+    }
+  if (times != NULL)
+    times->clip += ms_since (&start);
+
+  ok = hd_train_gpu_backward (gpu, g_img, grad, error);
+  if (times != NULL)
+    {
+      times->generator_backward += ms_since (&start);
+      times->wall += ms_since (&step_start);
+    }
+  *loss = total;
+  return ok;
+}
+
+char *
+hd_train_gpu_get_memory_report (HdTrainGpu *gpu)
+{
+  return hd_compute_get_memory_report (gpu->c);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "hd-generator.h"
+#include "hd-train-reference.h"
+#include "hd-vk.h"
+#include "hd-vk-compute.h"
+
+G_BEGIN_DECLS
+
+/* A training step (spec/domain-training.md) with the generator on the
+ * device: the synthesis forward pass of the batch's frozen and trainable
+ * renders, keeping what the backward pass needs, and that backward pass
+ * from the trainable images' gradient to ∂L/∂d, as compute kernels
+ * (shaders/train_*.comp) in float32.  The host does what is small: the
+ * draws' w (mapping), the styles and demodulation coefficients, the
+ * noise, CLIP's part of the loss (hd_train_clip_loss) and the sum of the
+ * samples' gradients.  Memory is planned once, for one batch size. */
+
+typedef struct _HdTrainGpu HdTrainGpu;
+
+HdTrainGpu *hd_train_gpu_new     (HdVkContext        *ctx,
+                                  HdGenerator        *gen,
+                                  int                 batch,
+                                  GError            **error);
+/* The same with the compute layer's OPTIONS (profile: the GPU time of
+ * every dispatch of every step is logged). */
+HdTrainGpu *hd_train_gpu_new_full (HdVkContext             *ctx,
+                                   HdGenerator             *gen,
+                                   int                      batch,
+                                   const HdComputeOptions  *options,
+                                   GError                 **error);
+void        hd_train_gpu_free    (HdTrainGpu         *gpu);
+
+/* hd_train_reference_step_timed on the device: the same arguments, the
+ * same results within float32's precision. */
+gboolean    hd_train_gpu_step    (HdTrainGpu         *gpu,
+                                  const HdTrainClip  *clips,
+                                  guint               n_clips,
+                                  const HdTrainDraws *draws,
+                                  const float        *d,
+                                  double             *loss,
+                                  double             *loss_per_clip,
+                                  float              *grad,
+                                  HdTrainTimes       *times,
+                                  GError            **error);
+
+/* The forward pass alone: the images of the frozen renders of DRAWS, then
+ * the trainable ones at D, into IMAGES (2 x batch x 3 x R x R floats). */
+gboolean    hd_train_gpu_render  (HdTrainGpu         *gpu,
+                                  const HdTrainDraws *draws,
+                                  const float        *d,
+                                  float              *images,
+                                  GError            **error);
+
+/* ∂L/∂d (gen->domain_dim floats) for the gradient G_IMG of the trainable
+ * images (batch x 3 x R x R) of the last hd_train_gpu_render. */
+gboolean    hd_train_gpu_backward (HdTrainGpu        *gpu,
+                                   const double      *g_img,
+                                   float             *grad,
+                                   GError           **error);
+
+/* The device memory the step holds, one line per kind. */
+char       *hd_train_gpu_get_memory_report (HdTrainGpu *gpu);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdTrainGpu, hd_train_gpu_free)
+
+G_END_DECLS

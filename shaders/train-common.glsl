@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Shared by the training kernels (train_*.comp, hd-train-gpu.c): the
+// buffers, the push block and the pieces of the synthesis layer that the
+// forward and backward passes both need.  Plain loops, one invocation per
+// output value: the shapes are those of the reference
+// (hd-train-reference.c), so the two can be read side by side.
+#extension GL_GOOGLE_include_directive : require
+
+#include "hd-common.glsl"
+
+layout (std430, binding = 0) readonly buffer Params { float prm[]; };
+layout (std430, binding = 1) readonly buffer PerRender { float smp[]; };
+layout (std430, binding = 2) buffer Act { float act[]; };
+layout (std430, binding = 3) buffer Grad { float grd[]; };
+layout (std430, binding = 4) buffer Host { float host[]; };
+
+#define HD_PUSH_TRAIN
+#include "hd-push.h"
+
+// What the inner loops read: the weights, the activations and the
+// gradients.  With -DTEXEL (the variants for CPU devices) through uniform
+// texel buffers, which lavapipe fetches as one vector gather where a
+// storage-buffer load at a per-lane address is a loop over the lanes
+// (see conv_cpu.comp); otherwise from the storage buffers.  The
+// per-render values likewise.
+#ifdef TEXEL
+layout (set = 1, binding = 0) uniform samplerBuffer prm_t;
+layout (set = 1, binding = 1) uniform samplerBuffer act_t;
+layout (set = 1, binding = 2) uniform samplerBuffer grd_t;
+layout (set = 1, binding = 3) uniform samplerBuffer smp_t;
+#define PRM(i) texelFetch (prm_t, int (i)).x
+#define SMP(i) texelFetch (smp_t, int (i)).x
+#define ACT(i) texelFetch (act_t, int (i)).x
+#define GRD(i) texelFetch (grd_t, int (i)).x
+#else
+#define PRM(i) prm[i]
+#define SMP(i) smp[i]
+#define ACT(i) act[i]
+#define GRD(i) grd[i]
+#endif
+
+// The [1,3,3,1] ⊗ [1,3,3,1] / 16 filter of the up-sampling convs.
+float
+fir_tap (int a,
+         int b)
+{
+  const float k[4] = float[4] (1.0, 3.0, 3.0, 1.0);
+  return k[a] * k[b] / 16.0;
+}
+
+// lrelu · √2 and the clamp, as the forward pass applies them.
+float
+train_activate (float z)
+{
+  float y = lrelu_gain (z);
+  return (pc.flags & HD_TRAIN_CLAMP) != 0u ? clamp (y, -pc.clamp, pc.clamp) : y;
+}
+
+// Whether the clamp let V through (its gradient passes).
+bool
+train_passes (float v)
+{
+  return (pc.flags & HD_TRAIN_CLAMP) == 0u || (v >= -pc.clamp && v <= pc.clamp);
+}
+
+// A 3x3 same correlation of four neighbouring pixels of a row: ACC[q] +=
+// Σ_k w[k] IN (base + (py + ky - 1) res + px0 + q + kx - 1), zero outside
+// the image.  Each input row is fetched once for the four pixels (6
+// values for 36 products).
+#define CORRELATE_ROW4(READ, base, res, py, px0, w, acc)                     \
+  for (int ky_ = 0; ky_ < 3; ky_++)                                          \
+    {                                                                        \
+      int yy_ = (py) + ky_ - 1;                                              \
+      if (yy_ < 0 || yy_ >= (res))                                           \
+        continue;                                                            \
+      float row_[6];                                                         \
+      for (int j_ = 0; j_ < 6; j_++)                                         \
+        {                                                                    \
+          int xx_ = (px0) - 1 + j_;                                          \
+          float v_ = READ ((base) + uint (yy_ * (res) + clamp (xx_, 0, (res) - 1))); \
+          row_[j_] = xx_ >= 0 && xx_ < (res) ? v_ : 0.0;                     \
+        }                                                                    \
+      for (int q_ = 0; q_ < 4; q_++)                                         \
+        acc[q_] += w[ky_ * 3] * row_[q_] + w[ky_ * 3 + 1] * row_[q_ + 1] +   \
+                   w[ky_ * 3 + 2] * row_[q_ + 2];                            \
+    }
+
+// The conv's epilogue for render R, channel O, pixel P: demodulation,
+// noise and bias give z (kept at aux for the backward pass), then the
+// activation gives the output.
+void
+store_conv (uint  r,
+            uint  o,
+            uint  p,
+            float acc)
+{
+  uint plane = pc.res * pc.res;
+  float z = acc * SMP (pc.dc_off + r * pc.s_stride + o) +
+            SMP (pc.n_off + r * pc.s_stride + p) * pc.noise_strength + PRM (pc.b_off + o);
+
+  act[pc.aux_off + r * pc.aux_stride + o * plane + p] = z;
+  act[pc.out_off + r * pc.out_stride + o * plane + p] = train_activate (z);
+}
+
+// The skip path's 2x up-sampling along one axis: output Y reads input
+// rows TAP0 (weight W0) and TAP0 + 1 (weight 1 - W0): 0.25 / 0.75 for even
+// Y from rows Y/2 - 1 and Y/2, 0.75 / 0.25 for odd Y from (Y-1)/2 and
+// (Y+1)/2.
+void
+up_taps (int     y,
+         out int tap0,
+         out float w0)
+{
+  if ((y & 1) == 0)
+    {
+      tap0 = y / 2 - 1;
+      w0 = 0.25;
+    }
+  else
+    {
+      tap0 = (y - 1) / 2;
+      w0 = 0.75;
+    }
+}
