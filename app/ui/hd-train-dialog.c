@@ -121,6 +121,7 @@ typedef struct
   char            *source;
   char            *target;
   HdTrainSettings  settings;
+  char            *device;          /* Preferences' device for the steps */
   char            *path;
   TrainProgress   *progress;
   HdDomain        *unsaved;         /* trained, but its file could not be written */
@@ -134,6 +135,7 @@ train_job_free (TrainJob *job)
   g_strfreev (job->clips);
   g_free (job->source);
   g_free (job->target);
+  g_free (job->device);
   g_free (job->path);
   train_progress_unref (job->progress);
   g_clear_pointer (&job->unsaved, hd_domain_unref);
@@ -251,6 +253,8 @@ train_run (TrainJob      *job,
            GError       **error)
 {
   g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
+  g_autoptr(HdVkContext) ctx = NULL;
+  g_autoptr(GError) device_error = NULL;
   HdTrainer *trainer;
   gint64 last_preview = 0;
   int step = 0, last;
@@ -270,8 +274,15 @@ train_run (TrainJob      *job,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  train_post_phase (job->progress, _("Encoding the prompts…"));
-  trainer = hd_trainer_new (job->gen, clips, job->source, job->target, &job->settings, NULL, error);
+  /* The steps run on the device that renders the image, beside it (a
+   * context of their own); without one, on the CPU's reference. */
+  ctx = hd_vk_context_new (job->device, &device_error);
+  if (ctx == NULL)
+    g_message ("Training on the CPU: %s", device_error->message);
+  train_post_phase (job->progress, ctx != NULL ? _("Encoding the prompts…")
+                                               : _("No Vulkan device: training on the CPU, slowly…"));
+  trainer = hd_trainer_new_on_device (ctx, job->gen, clips, job->source, job->target, &job->settings, NULL,
+                                      error);
   if (trainer == NULL)
     return FALSE;
   last = hd_trainer_get_last_step (trainer);
@@ -672,6 +683,7 @@ start_action (GtkWidget  *widget,
   job = g_new0 (TrainJob, 1);
   job->gen = hd_generator_ref (gen);
   job->clips = g_settings_get_strv (self->settings, "train-clips");
+  job->device = g_settings_get_string (self->settings, "device");
   job->source = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->source_row)));
   job->target = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->target_row)));
   hd_train_settings_init (&job->settings);

@@ -93,13 +93,15 @@ open_dialog (HdWindow   *window,
   return dialog;
 }
 
-/* The domain hd_trainer makes for the dialog's settings. */
+/* The domain hd_trainer makes for the dialog's settings, on the device
+ * the window trains on (Preferences' "auto"). */
 static float *
 train_directly (HdGenerator *gen,
                 const char  *clip_path)
 {
   g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
   g_autoptr(GError) error = NULL;
+  g_autoptr(HdVkContext) ctx = hd_vk_context_new ("auto", NULL);
   HdTrainSettings settings;
   HdTrainer *trainer;
   HdClip *clip;
@@ -114,8 +116,9 @@ train_directly (HdGenerator *gen,
   settings.steps = 3;
   settings.batch = 2;
   settings.seed = 7;
-  trainer = hd_trainer_new (gen, clips, SOURCE, TARGET, &settings, NULL, &error);
+  trainer = hd_trainer_new_on_device (ctx, gen, clips, SOURCE, TARGET, &settings, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (hd_trainer_is_on_device (trainer));
   while (hd_trainer_step (trainer, &step, &loss, &error))
     ;
   g_assert_no_error (error);
