@@ -63,26 +63,32 @@ train_passes (float v)
   return (pc.flags & HD_TRAIN_CLAMP) == 0u || (v >= -pc.clamp && v <= pc.clamp);
 }
 
-// A 3x3 same correlation of four neighbouring pixels of a row: ACC[q] +=
-// Σ_k w[k] IN (base + (py + ky - 1) res + px0 + q + kx - 1), zero outside
-// the image.  Each input row is fetched once for the four pixels (6
-// values for 36 products).
-#define CORRELATE_ROW4(READ, base, res, py, px0, w, acc)                     \
+// A 3x3 same correlation of TRAIN_PX neighbouring pixels of a row for two
+// channels at once: ACC0[q] += Σ_k W0[k] IN (base + (py + ky - 1) res +
+// px0 + q + kx - 1), and ACC1 with W1, zero outside the image.  Each
+// input row is fetched once for all of them (TRAIN_PX + 2 values for
+// 6 TRAIN_PX products), which is what costs on a CPU device.
+#define TRAIN_PX 8
+#define CORRELATE_ROW2(READ, base, res, py, px0, w0, w1, acc0, acc1)         \
   for (int ky_ = 0; ky_ < 3; ky_++)                                          \
     {                                                                        \
       int yy_ = (py) + ky_ - 1;                                              \
       if (yy_ < 0 || yy_ >= (res))                                           \
         continue;                                                            \
-      float row_[6];                                                         \
-      for (int j_ = 0; j_ < 6; j_++)                                         \
+      float row_[TRAIN_PX + 2];                                              \
+      for (int j_ = 0; j_ < TRAIN_PX + 2; j_++)                              \
         {                                                                    \
           int xx_ = (px0) - 1 + j_;                                          \
           float v_ = READ ((base) + uint (yy_ * (res) + clamp (xx_, 0, (res) - 1))); \
           row_[j_] = xx_ >= 0 && xx_ < (res) ? v_ : 0.0;                     \
         }                                                                    \
-      for (int q_ = 0; q_ < 4; q_++)                                         \
-        acc[q_] += w[ky_ * 3] * row_[q_] + w[ky_ * 3 + 1] * row_[q_ + 1] +   \
-                   w[ky_ * 3 + 2] * row_[q_ + 2];                            \
+      for (int q_ = 0; q_ < TRAIN_PX; q_++)                                  \
+        {                                                                    \
+          acc0[q_] += w0[ky_ * 3] * row_[q_] + w0[ky_ * 3 + 1] * row_[q_ + 1] + \
+                      w0[ky_ * 3 + 2] * row_[q_ + 2];                        \
+          acc1[q_] += w1[ky_ * 3] * row_[q_] + w1[ky_ * 3 + 1] * row_[q_ + 1] + \
+                      w1[ky_ * 3 + 2] * row_[q_ + 2];                        \
+        }                                                                    \
     }
 
 // The conv's epilogue for render R, channel O, pixel P: demodulation,

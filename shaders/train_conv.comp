@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The synthesis convs of a training step, forward, keeping z (the value
 // before the activation) for the backward pass (train-common.glsl).
-//   default: a 3x3 same conv, then the epilogue (store_conv), four
-//            pixels of a row per invocation;
+//   default: a 3x3 same conv, then the epilogue (store_conv), eight
+//            pixels of a row and two output channels per invocation
+//            (gl_GlobalInvocationID.y: the pair);
 //   -DUP:    the transposed stride-2 conv of an up-sampling layer into T
-//            (2 in_res + 1 pixels a side, gradients buffer), a 2x2 block
-//            of T per invocation;
+//            (2 in_res + 1 pixels a side, gradients buffer), 2x2 blocks of
+//            T at four neighbouring inputs per invocation;
 //   -DFIR:   the [1,3,3,1] filter of T, then the epilogue.
 // x: activations; s_off: the conv's scales s (1 + d) per render.
 #version 450
@@ -20,48 +21,73 @@ main ()
 {
   uint p = gl_GlobalInvocationID.x, o = gl_GlobalInvocationID.y, r = pc.sample0 + gl_GlobalInvocationID.z;
 #if defined (UP)
-  // Invocation (m, n), 0 ≤ m, n ≤ in_res, makes T (2m + a, 2n + b) for
-  // a, b in {0, 1} inside T from the inputs (m - 1 .. m, n - 1 .. n):
-  // input (sy, sx) feeds T (2 sy + ky, 2 sx + kx).
-  int in_res = int (pc.in_res), t_res = 2 * in_res + 1, side = in_res + 1;
-  if (p >= uint (side * side))
+  // Invocation (m, n0), 0 ≤ m, n ≤ in_res, makes T (2m + a, 2n + b) for
+  // a, b in {0, 1} inside T and n = n0 .. n0 + 3, from the inputs
+  // (m - 1 .. m, n0 - 1 .. n0 + 3): input (sy, sx) feeds T (2 sy + ky,
+  // 2 sx + kx).
+  int in_res = int (pc.in_res), t_res = 2 * in_res + 1, side = in_res + 1, runs = (side + 3) / 4;
+  if (p >= uint (side * runs))
     return;
-  int m = int (p) / side, n = int (p) % side;
+  int m = int (p) / runs, n0 = (int (p) % runs) * 4;
   uint in_plane = pc.in_res * pc.in_res;
-  bool ok_m1 = m >= 1, ok_m = m < in_res, ok_n1 = n >= 1, ok_n = n < in_res;
-  uint i00 = uint (clamp (m - 1, 0, in_res - 1) * in_res + clamp (n - 1, 0, in_res - 1));
-  uint i01 = uint (clamp (m - 1, 0, in_res - 1) * in_res + clamp (n, 0, in_res - 1));
-  uint i10 = uint (clamp (m, 0, in_res - 1) * in_res + clamp (n - 1, 0, in_res - 1));
-  uint i11 = uint (clamp (m, 0, in_res - 1) * in_res + clamp (n, 0, in_res - 1));
-  float t00 = 0.0, t01 = 0.0, t10 = 0.0, t11 = 0.0;
+  float t00[4], t01[4], t10[4], t11[4];
+  int cols[5];
+  bool col_ok[5];
+
+  for (int j = 0; j < 5; j++)
+    {
+      cols[j] = clamp (n0 - 1 + j, 0, in_res - 1);
+      col_ok[j] = n0 - 1 + j >= 0 && n0 - 1 + j < in_res;
+    }
+  for (int q = 0; q < 4; q++)
+    {
+      t00[q] = 0.0;
+      t01[q] = 0.0;
+      t10[q] = 0.0;
+      t11[q] = 0.0;
+    }
+  uint row0 = uint (clamp (m - 1, 0, in_res - 1) * in_res), row1 = uint (clamp (m, 0, in_res - 1) * in_res);
+  bool ok0 = m >= 1, ok1 = m < in_res;
 
   for (uint i = 0u; i < pc.c_in; i++)
     {
       uint xb = pc.x_off + r * pc.x_stride + i * in_plane;
       uint wb = pc.w_off + (o * pc.c_in + i) * 9u;
       float sc = SMP (pc.s_off + r * pc.s_stride + i);
-      float x00 = ok_m1 && ok_n1 ? ACT (xb + i00) : 0.0;
-      float x01 = ok_m1 && ok_n ? ACT (xb + i01) : 0.0;
-      float x10 = ok_m && ok_n1 ? ACT (xb + i10) : 0.0;
-      float x11 = ok_m && ok_n ? ACT (xb + i11) : 0.0;
-      float w[9];
+      float up[5], dn[5], w[9];
 
       for (int k = 0; k < 9; k++)
         w[k] = PRM (wb + uint (k)) * sc;
-      t00 += w[0] * x11 + w[2] * x10 + w[6] * x01 + w[8] * x00;
-      t01 += w[1] * x11 + w[7] * x01;
-      t10 += w[3] * x11 + w[5] * x10;
-      t11 += w[4] * x11;
+      for (int j = 0; j < 5; j++)
+        {
+          float a = ACT (xb + row0 + uint (cols[j])), b = ACT (xb + row1 + uint (cols[j]));
+          up[j] = ok0 && col_ok[j] ? a : 0.0;   // row m - 1
+          dn[j] = ok1 && col_ok[j] ? b : 0.0;   // row m
+        }
+      // For n = n0 + q: x00 = up[q], x01 = up[q + 1], x10 = dn[q], x11 = dn[q + 1].
+      for (int q = 0; q < 4; q++)
+        {
+          t00[q] += w[0] * dn[q + 1] + w[2] * dn[q] + w[6] * up[q + 1] + w[8] * up[q];
+          t01[q] += w[1] * dn[q + 1] + w[7] * up[q + 1];
+          t10[q] += w[3] * dn[q + 1] + w[5] * dn[q];
+          t11[q] += w[4] * dn[q + 1];
+        }
     }
-  uint tb = pc.out_off + r * pc.out_stride + o * uint (t_res * t_res) + uint (2 * m * t_res + 2 * n);
-  grd[tb] = t00;
-  if (n < in_res)
-    grd[tb + 1u] = t01;
-  if (m < in_res)
+  for (int q = 0; q < 4; q++)
     {
-      grd[tb + uint (t_res)] = t10;
+      int n = n0 + q;
+      if (n > in_res)
+        break;
+      uint tb = pc.out_off + r * pc.out_stride + o * uint (t_res * t_res) + uint (2 * m * t_res + 2 * n);
+      grd[tb] = t00[q];
       if (n < in_res)
-        grd[tb + uint (t_res) + 1u] = t11;
+        grd[tb + 1u] = t01[q];
+      if (m < in_res)
+        {
+          grd[tb + uint (t_res)] = t10[q];
+          if (n < in_res)
+            grd[tb + uint (t_res) + 1u] = t11[q];
+        }
     }
 #elif defined (FIR)
   int res = int (pc.res), t_res = int (2u * pc.in_res + 1u);
@@ -85,27 +111,40 @@ main ()
     }
   store_conv (r, o, p, acc);
 #else
-  // Four neighbouring pixels of a row per invocation.
-  int res = int (pc.res), quads = (res + 3) / 4;
-  if (p >= uint (res * quads))
+  // TRAIN_PX neighbouring pixels of a row and two channels (2 o, 2 o + 1)
+  // per invocation.
+  int res = int (pc.res), runs = (res + TRAIN_PX - 1) / TRAIN_PX;
+  if (p >= uint (res * runs))
     return;
-  int py = int (p) / quads, px0 = (int (p) % quads) * 4;
-  uint plane = pc.res * pc.res;
-  float acc[4] = float[4] (0.0, 0.0, 0.0, 0.0);
+  int py = int (p) / runs, px0 = (int (p) % runs) * TRAIN_PX;
+  uint plane = pc.res * pc.res, o0 = 2u * o, o1 = min (o0 + 1u, pc.c_out - 1u);
+  float acc0[TRAIN_PX], acc1[TRAIN_PX];
 
+  for (int q = 0; q < TRAIN_PX; q++)
+    {
+      acc0[q] = 0.0;
+      acc1[q] = 0.0;
+    }
   for (uint i = 0u; i < pc.c_in; i++)
     {
       uint xb = pc.x_off + r * pc.x_stride + i * plane;
-      uint wb = pc.w_off + (o * pc.c_in + i) * 9u;
+      uint wb0 = pc.w_off + (o0 * pc.c_in + i) * 9u, wb1 = pc.w_off + (o1 * pc.c_in + i) * 9u;
       float sc = SMP (pc.s_off + r * pc.s_stride + i);
-      float w[9];
+      float w0[9], w1[9];
 
       for (int k = 0; k < 9; k++)
-        w[k] = PRM (wb + uint (k)) * sc;
-      CORRELATE_ROW4 (ACT, xb, res, py, px0, w, acc);
+        {
+          w0[k] = PRM (wb0 + uint (k)) * sc;
+          w1[k] = PRM (wb1 + uint (k)) * sc;
+        }
+      CORRELATE_ROW2 (ACT, xb, res, py, px0, w0, w1, acc0, acc1);
     }
-  for (int q = 0; q < 4; q++)
+  for (int q = 0; q < TRAIN_PX; q++)
     if (px0 + q < res)
-      store_conv (r, o, uint (py * res + px0 + q), acc[q]);
+      {
+        store_conv (r, o0, uint (py * res + px0 + q), acc0[q]);
+        if (o0 + 1u < pc.c_out)
+          store_conv (r, o1, uint (py * res + px0 + q), acc1[q]);
+      }
 #endif
 }

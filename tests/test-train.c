@@ -464,6 +464,7 @@ test_device_matches (void)
   g_autoptr(HdGenerator) tiny = hd_test_load_tiny ();
   HdGeneratorConfig config = hd_test_config (16, 64, 32, 8, 8, FALSE);
   g_autoptr(HdGenerator) clamped = NULL;
+  g_autoptr(HdGenerator) odd = NULL;
 
   check_device_against_reference (tiny, "tiny", 3, 0.9);
   /* A clamp the activations reach, and no mixing. */
@@ -471,6 +472,12 @@ test_device_matches (void)
   config.conv_clamp = 0.5f;
   clamped = hd_generator_new_random (&config, 11);
   check_device_against_reference (clamped, "clamp 0.5", 2, 0.0);
+  /* Odd channel counts (13, 7, 3) and a row length that is not a whole
+   * number of the kernels' runs of pixels (the 16-pixel layers are). */
+  config = hd_test_config (16, 52, 52, 8, 8, FALSE);
+  odd = hd_generator_new_random (&config, 12);
+  g_assert_cmpint (odd->convs[odd->n_convs - 1].c_out, ==, 3);
+  check_device_against_reference (odd, "odd channels", 1, 0.5);
 }
 
 /* A generator whose activations do not fit the device's buffers is

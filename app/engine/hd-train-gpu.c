@@ -365,11 +365,19 @@ rgb_push (HdTrainGpu *gpu,
   return p;
 }
 
-/* The invocations of a kernel that does four pixels of a row each. */
+/* The invocations along x of a kernel that does 8 pixels of a row each
+ * (TRAIN_PX in train-common.glsl), and along y of one that does two
+ * channels each. */
 static guint32
-quads (int res)
+runs (int res)
 {
-  return (guint32) (res * ((res + 3) / 4));
+  return (guint32) (res * ((res + 7) / 8));
+}
+
+static guint32
+pairs (int channels)
+{
+  return (guint32) ((channels + 1) / 2);
 }
 
 static void
@@ -400,7 +408,7 @@ record_forward (HdTrainGpu      *gpu,
           p.aux_off = gpu->z[c];
           p.aux_stride = out;
           if (!L->up)
-            dispatch (gpu, cb, K_CONV, &p, hd_compute_groups (quads (L->block_res), 64), L->c_out, R2);
+            dispatch (gpu, cb, K_CONV, &p, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_out), R2);
           else
             {
               guint32 side = (guint32) (L->in_res + 1);
@@ -408,7 +416,7 @@ record_forward (HdTrainGpu      *gpu,
 
               t.out_off = gpu->t_off;
               t.out_stride = gpu->t_stride;
-              dispatch (gpu, cb, K_CONV_UP, &t, hd_compute_groups (side * side, 64), L->c_out, R2);
+              dispatch (gpu, cb, K_CONV_UP, &t, hd_compute_groups (side * ((side + 3) / 4), 64), L->c_out, R2);
               hd_compute_barrier (cb);
               p.x_off = gpu->t_off;
               p.x_stride = gpu->t_stride;
@@ -492,7 +500,7 @@ record_backward (HdTrainGpu      *gpu,
           if (!L->up)
             {
               p.out_off = gpu->ga;
-              dispatch (gpu, cb, K_BWD, &p, hd_compute_groups (quads (L->block_res), 64), L->c_in, B);
+              dispatch (gpu, cb, K_BWD, &p, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_in), B);
             }
           else
             {
@@ -506,7 +514,8 @@ record_backward (HdTrainGpu      *gpu,
               p.x_stride = gpu->t_stride;
               p.out_off = gpu->ga;
               p.out_stride = gpu->g_stride;
-              dispatch (gpu, cb, K_BWD_UP, &p, hd_compute_groups (in_plane, 64), L->c_in, B);
+              dispatch (gpu, cb, K_BWD_UP, &p, hd_compute_groups ((guint32) (L->in_res * ((L->in_res + 3) / 4)), 64),
+                        pairs (L->c_in), B);
             }
           hd_compute_barrier (cb);
           /* Σ x g_u per channel, and g_x in place. */

@@ -57,11 +57,20 @@ def load(args):
     assert len(caps) == len(d["images"])
     tok = cliptok.Tokenizer(cliptok.read_merges(args.merges))
     images = torch.from_numpy(d["images"]).permute(0, 3, 1, 2).float() / 255.0
+    groups = [str(g) for g in d["groups"]]
     texts = []
-    for c in caps:
-        ids = [tok.encode(t) for t in c["captions"]["en"] + c["captions"]["ru"]]
+    for c, label in zip(caps, d["labels"]):
+        # Besides the CLDR captions, one per language that names the
+        # image's group with its name, so that group words ("animals",
+        # "еда") mean something to the text tower; always with the name,
+        # so no two images share the caption.
+        group = groups[int(label)]
+        extra = [f"{c['names']['en']}, an emoji of {group}"] if c["names"].get("en") else []
+        if c["names"].get("ru"):
+            extra.append(f"эмодзи: {GROUPS_RU[group]}, {c['names']['ru']}")
+        ids = [tok.encode(t) for t in c["captions"]["en"] + c["captions"]["ru"] + extra]
         texts.append([i for i in ids if len(i) <= ARCH["context_length"]])
-    return images, d["labels"], [str(g) for g in d["groups"]], texts, tok
+    return images, d["labels"], groups, texts, tok
 
 
 def normalise(x):
