@@ -685,7 +685,9 @@ bench_train (HdVkContext  *ctx,
     return FALSE;
   printf ("train: %s, batch %d, %u CLIP(s): text directions and setup %.0f ms (%s)\n",
           gen->name, batch, clips->len, (g_get_monotonic_time () - start) / 1000.0,
-          ctx != NULL ? "on the device" : "CPU reference");
+          hd_trainer_is_on_device (trainer) ? "on the device" : "CPU reference");
+  if (hd_trainer_get_note (trainer) != NULL)
+    printf ("train: %s\n", hd_trainer_get_note (trainer));
   while (hd_trainer_get_steps_done (trainer) < steps)
     {
       double wall;
@@ -702,7 +704,8 @@ bench_train (HdVkContext  *ctx,
               "generator backward %.0f, Adam %.2f%s) loss %.6f\n",
               step, wall, t.generator_forward - before.generator_forward, t.clip - before.clip,
               t.generator_backward - before.generator_backward, t.adam - before.adam,
-              ctx != NULL ? "; CLIP's work summed over the samples" : "; work summed over the samples",
+              hd_trainer_is_on_device (trainer) ? "; CLIP's work summed over the samples"
+                                                : "; work summed over the samples",
               loss);
       before = t;
     }
@@ -710,7 +713,8 @@ bench_train (HdVkContext  *ctx,
   printf ("train: median step %.0f ms: 300 steps in %.1f min (%s, %u threads)\n",
           g_array_index (walls, double, walls->len / 2),
           300 * g_array_index (walls, double, walls->len / 2) / 60000.0,
-          ctx != NULL ? "generator on the device" : "CPU reference", g_get_num_processors ());
+          hd_trainer_is_on_device (trainer) ? "generator on the device" : "CPU reference",
+          g_get_num_processors ());
   hd_trainer_free (trainer);
   return TRUE;
 }

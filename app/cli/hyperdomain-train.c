@@ -183,6 +183,8 @@ run (Options  *o,
   trainer = hd_trainer_new_on_device (ctx, gen, clips, o->source, o->target, &settings, init, error);
   if (trainer == NULL)
     return 1;
+  if (hd_trainer_get_note (trainer) != NULL)
+    fprintf (stderr, "hyperdomain-train: %s\n", hd_trainer_get_note (trainer));
   last = hd_trainer_get_last_step (trainer);
   while (ok && hd_trainer_get_steps_done (trainer) < settings.steps)
     {

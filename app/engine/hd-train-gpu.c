@@ -124,8 +124,8 @@ check_plan (HdTrainGpu  *gpu,
   if (floats >= G_MAXUINT32)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
-                   _("Training “%s” at batch %d needs more than 16 GiB of %s"),
-                   gpu->gen->name, gpu->batch, what);
+                   _("%s of “%s” at batch %d need more than 16 GiB"),
+                   what, gpu->gen->name, gpu->batch);
       return FALSE;
     }
   return hd_compute_check_buffer_size (gpu->c, what, floats * sizeof (float), error);
@@ -173,7 +173,7 @@ plan_and_upload (HdTrainGpu  *gpu,
       gpu->rgb_w[b] = take (&n_params, (guint64) rgb->c_out * rgb->c_in);
       gpu->rgb_b[b] = take (&n_params, rgb->c_out);
     }
-  if (!check_plan (gpu, _("weights"), n_params, error))
+  if (!check_plan (gpu, _("The training weights"), n_params, error))
     return FALSE;
   weights = g_new (float, MAX (n_params, 1));
   for (int c = 0; c < gen->n_convs; c++)
@@ -207,7 +207,7 @@ plan_and_upload (HdTrainGpu  *gpu,
     }
   for (int b = 0; b < gen->n_blocks; b++)
     gpu->rgb_s[b] = take (&at, gen->rgbs[b].c_in);
-  if (!check_plan (gpu, _("styles and noise"), at * 2 * B, error))
+  if (!check_plan (gpu, _("The training styles and noise"), at * 2 * B, error))
     return FALSE;
   gpu->rec = (guint32) at;
   gpu->per_render = hd_compute_buffer (gpu->c, MEM_RENDER, _("The training styles and noise"),
@@ -239,7 +239,7 @@ plan_and_upload (HdTrainGpu  *gpu,
       gpu->pre[b] = take (&at, n);
       gpu->img[b] = b + 1 < gen->n_blocks ? take (&at, n) : 0;
     }
-  if (!check_plan (gpu, _("activations"), at, error))
+  if (!check_plan (gpu, _("The training activations"), at, error))
     return FALSE;
   gpu->act = hd_compute_buffer (gpu->c, MEM_ACT, _("The training activations"), at * sizeof (float),
                                 HD_VK_MEMORY_DEVICE, error);
@@ -266,7 +266,7 @@ plan_and_upload (HdTrainGpu  *gpu,
   gpu->gb = take (&at, g_max * B);
   gpu->skip[0] = take (&at, (guint64) gpu->image * B);
   gpu->skip[1] = take (&at, (guint64) gpu->image * B);
-  if (!check_plan (gpu, _("gradients"), at, error))
+  if (!check_plan (gpu, _("The training gradients"), at, error))
     return FALSE;
   gpu->grad = hd_compute_buffer (gpu->c, MEM_GRAD, _("The training gradients"), at * sizeof (float),
                                  HD_VK_MEMORY_DEVICE, error);

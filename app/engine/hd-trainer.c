@@ -26,6 +26,7 @@ struct _HdTrainer {
   double           first_loss;
   HdAdam           adam;
   HdTrainGpu      *gpu;          /* NULL: the steps run on the reference */
+  char            *note;         /* why they do, given a device */
   int              done;
   HdTrainTimes     times;
 };
@@ -61,6 +62,7 @@ hd_trainer_free (HdTrainer *trainer)
   g_free (trainer->first_grad);
   hd_adam_clear (&trainer->adam);
   g_clear_pointer (&trainer->gpu, hd_train_gpu_free);
+  g_free (trainer->note);
   hd_generator_unref (trainer->gen);
   g_free (trainer);
 }
@@ -162,13 +164,21 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
   if (ctx != NULL)
     {
       HdComputeOptions options = { .profile = settings->profile };
+      g_autoptr(GError) local_error = NULL;
 
-      trainer->gpu = hd_train_gpu_new_full (ctx, gen, settings->batch, &options, error);
-    }
-  if (ctx != NULL && trainer->gpu == NULL)
-    {
-      hd_trainer_free (trainer);
-      return NULL;
+      trainer->gpu = hd_train_gpu_new_full (ctx, gen, settings->batch, &options, &local_error);
+      /* What the device cannot hold (a buffer larger than it allows)
+       * trains on the CPU's reference, slowly, with a note; any other
+       * failure is the run's. */
+      if (trainer->gpu == NULL && g_error_matches (local_error, HD_ERROR, HD_ERROR_UNSUPPORTED))
+        trainer->note = g_strdup_printf (_("The steps run on the CPU, much more slowly: %s"),
+                                         local_error->message);
+      else if (trainer->gpu == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          hd_trainer_free (trainer);
+          return NULL;
+        }
     }
   return trainer;
 }
@@ -253,6 +263,12 @@ gboolean
 hd_trainer_is_on_device (HdTrainer *trainer)
 {
   return trainer->gpu != NULL;
+}
+
+const char *
+hd_trainer_get_note (HdTrainer *trainer)
+{
+  return trainer->note;
 }
 
 HdDomain *

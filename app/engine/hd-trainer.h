@@ -64,6 +64,10 @@ gboolean    hd_trainer_step           (HdTrainer              *trainer,
 int         hd_trainer_get_steps_done (HdTrainer              *trainer);
 /* Whether the steps run on a Vulkan device. */
 gboolean    hd_trainer_is_on_device   (HdTrainer              *trainer);
+/* Given a device that cannot hold the step (its activations need a
+ * larger buffer than it allows), the steps run on the CPU's reference:
+ * a sentence that says so and why, for the user; else NULL. */
+const char *hd_trainer_get_note       (HdTrainer              *trainer);
 /* The time of the steps so far (see HdTrainTimes), added up. */
 void        hd_trainer_get_times      (HdTrainer              *trainer,
                                        HdTrainTimes           *times);

@@ -285,6 +285,12 @@ train_run (TrainJob      *job,
                                       error);
   if (trainer == NULL)
     return FALSE;
+  if (hd_trainer_get_note (trainer) != NULL)
+    {
+      g_message ("%s", hd_trainer_get_note (trainer));
+      train_post_phase (job->progress, _("Training on the CPU: the device cannot hold this generator’s "
+                                         "training step…"));
+    }
   last = hd_trainer_get_last_step (trainer);
 
   /* Cancelling is checked between steps, and once more before the file
