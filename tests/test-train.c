@@ -480,8 +480,8 @@ test_device_matches (void)
   check_device_against_reference (odd, "odd channels", 1, 0.5);
 }
 
-/* A generator whose activations do not fit the device's buffers is
- * refused with a message, not a crash. */
+/* A step whose buffers do not fit the device is refused with a message,
+ * not a crash, and the trainer falls back to the CPU's reference. */
 static void
 test_device_memory (void)
 {
@@ -497,8 +497,31 @@ test_device_memory (void)
   g_clear_pointer (&gpu, hd_train_gpu_free);
   gpu = hd_train_gpu_new (context, gen, 1 << 22, &error);
   g_assert_null (gpu);
-  g_assert_nonnull (error);
+  g_assert_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED);
   g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* The trainer then runs on the CPU's reference, and says why. */
+  {
+    g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
+    HdTrainSettings settings;
+    HdTrainer *trainer;
+
+    g_ptr_array_add (clips, hd_test_load_clip ("clip-train.safetensors"));
+    hd_train_settings_init (&settings);
+    trainer = hd_trainer_new_on_device (context, gen, clips, "photo", "sketch", &settings, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (hd_trainer_is_on_device (trainer));
+    g_assert_null (hd_trainer_get_note (trainer));
+    hd_trainer_free (trainer);
+    settings.batch = 1 << 22;
+    trainer = hd_trainer_new_on_device (context, gen, clips, "photo", "sketch", &settings, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_false (hd_trainer_is_on_device (trainer));
+    g_assert_nonnull (hd_trainer_get_note (trainer));
+    g_test_message ("%s", hd_trainer_get_note (trainer));
+    hd_trainer_free (trainer);
+  }
 }
 #endif
 
