@@ -52,12 +52,13 @@ say "text encoder, training"
   --train-batch 2 --model "$src/tests/conformance/tiny.safetensors" >"$out/train.txt" 2>&1 || true
 # The demo at batch 4 (the lavapipe target's case) and the random 256 and
 # 1024 generators, a few steps each: where a buffer is too small for the
-# step, the bench says so and times the CPU reference instead (one step).
+# step, the bench says so and times the CPU reference instead (one step,
+# given at most two minutes).
 "$bench" --train "$src/tests/conformance/training/clip-train.safetensors" --train-steps 7 \
   >"$out/train-demo.txt" 2>&1 || true
 for shape in 256 1024-config-f; do
   steps=5
-  "$bench" --train "$src/tests/conformance/training/clip-train.safetensors" --train-steps 1 \
+  timeout 120 "$bench" --train "$src/tests/conformance/training/clip-train.safetensors" --train-steps 1 \
     --model "$out/gen/random-$shape.safetensors" >"$out/train-probe-$shape.txt" 2>&1 || true
   if grep -q 'CPU reference' "$out/train-probe-$shape.txt"; then
     cp "$out/train-probe-$shape.txt" "$out/train-$shape.txt"
