@@ -403,6 +403,7 @@ static void
 check_device_against_reference (HdGenerator *gen,
                                 const char  *what,
                                 int          batch,
+                                int          max_round,
                                 double       mixing)
 {
   int R = gen->config.img_resolution;
@@ -423,8 +424,9 @@ check_device_against_reference (HdGenerator *gen,
 
   for (int k = 0; k < gen->domain_dim; k++)
     d[k] = 0.3f * sinf (0.7f * k);
-  gpu = hd_train_gpu_new (context, gen, batch, &error);
+  gpu = hd_train_gpu_new_full (context, gen, batch, max_round, NULL, &error);
   g_assert_no_error (error);
+  g_assert_cmpint (hd_train_gpu_get_samples_per_round (gpu), ==, max_round > 0 ? MIN (max_round, batch) : batch);
   hd_train_draws_init (&draws, 5, 3, batch, mixing, gen->num_ws, gen->config.z_dim);
   g_assert_true (hd_train_gpu_render (gpu, &draws, d, images, &error));
   g_assert_no_error (error);
@@ -466,62 +468,75 @@ test_device_matches (void)
   g_autoptr(HdGenerator) clamped = NULL;
   g_autoptr(HdGenerator) odd = NULL;
 
-  check_device_against_reference (tiny, "tiny", 3, 0.9);
+  check_device_against_reference (tiny, "tiny", 3, 0, 0.9);
+  /* Rounds of two samples, the second padded. */
+  check_device_against_reference (tiny, "tiny, rounds of 2", 3, 2, 0.9);
   /* A clamp the activations reach, and no mixing. */
   config.has_conv_clamp = TRUE;
   config.conv_clamp = 0.5f;
   clamped = hd_generator_new_random (&config, 11);
-  check_device_against_reference (clamped, "clamp 0.5", 2, 0.0);
+  check_device_against_reference (clamped, "clamp 0.5", 2, 0, 0.0);
   /* Odd channel counts (13, 7, 3) and a row length that is not a whole
    * number of the kernels' runs of pixels (the 16-pixel layers are). */
   config = hd_test_config (16, 52, 52, 8, 8, FALSE);
   odd = hd_generator_new_random (&config, 12);
   g_assert_cmpint (odd->convs[odd->n_convs - 1].c_out, ==, 3);
-  check_device_against_reference (odd, "odd channels", 1, 0.5);
+  check_device_against_reference (odd, "odd channels", 1, 0, 0.5);
 }
 
-/* A step whose buffers do not fit the device is refused with a message,
- * not a crash, and the trainer falls back to the CPU's reference. */
+/* A batch whose buffers do not fit the device goes through in rounds; a
+ * generator whose one sample does not fit is refused with a message, not
+ * a crash, and the trainer falls back to the CPU's reference. */
 static void
 test_device_memory (void)
 {
   g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  HdGeneratorConfig config = hd_test_config (4096, 4096, 1, 8, 8, FALSE);
+  g_autoptr(HdGenerator) big = hd_generator_new_random (&config, 5);
+  g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
   g_autoptr(GError) error = NULL;
   g_autoptr(HdTrainGpu) gpu = hd_train_gpu_new (context, gen, 2, &error);
   g_autofree char *report = NULL;
+  HdTrainSettings settings;
+  HdTrainer *trainer;
 
   g_assert_no_error (error);
   report = hd_train_gpu_get_memory_report (gpu);
   g_test_message ("%s", report);
   g_assert_nonnull (strstr (report, "training: activations"));
   g_clear_pointer (&gpu, hd_train_gpu_free);
+
   gpu = hd_train_gpu_new (context, gen, 1 << 22, &error);
-  g_assert_null (gpu);
+  g_assert_no_error (error);
+  g_test_message ("batch %d: %d samples a round", 1 << 22, hd_train_gpu_get_samples_per_round (gpu));
+  g_assert_cmpint (hd_train_gpu_get_samples_per_round (gpu), <, 1 << 22);
+  g_clear_pointer (&gpu, hd_train_gpu_free);
+
+  g_ptr_array_add (clips, hd_test_load_clip ("clip-train.safetensors"));
+  hd_train_settings_init (&settings);
+  trainer = hd_trainer_new_on_device (context, gen, clips, "photo", "sketch", &settings, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (hd_trainer_is_on_device (trainer));
+  g_assert_null (hd_trainer_get_note (trainer));
+  hd_trainer_free (trainer);
+
+  /* 4096 x 4096 with one channel: 268 MB of activations a render. */
+  gpu = hd_train_gpu_new (context, big, 1, &error);
+  if (gpu != NULL)
+    {
+      g_test_message ("this device holds a 4096 render's training step");
+      return;
+    }
   g_assert_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED);
   g_test_message ("%s", error->message);
   g_clear_error (&error);
-
-  /* The trainer then runs on the CPU's reference, and says why. */
-  {
-    g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
-    HdTrainSettings settings;
-    HdTrainer *trainer;
-
-    g_ptr_array_add (clips, hd_test_load_clip ("clip-train.safetensors"));
-    hd_train_settings_init (&settings);
-    trainer = hd_trainer_new_on_device (context, gen, clips, "photo", "sketch", &settings, NULL, &error);
-    g_assert_no_error (error);
-    g_assert_true (hd_trainer_is_on_device (trainer));
-    g_assert_null (hd_trainer_get_note (trainer));
-    hd_trainer_free (trainer);
-    settings.batch = 1 << 22;
-    trainer = hd_trainer_new_on_device (context, gen, clips, "photo", "sketch", &settings, NULL, &error);
-    g_assert_no_error (error);
-    g_assert_false (hd_trainer_is_on_device (trainer));
-    g_assert_nonnull (hd_trainer_get_note (trainer));
-    g_test_message ("%s", hd_trainer_get_note (trainer));
-    hd_trainer_free (trainer);
-  }
+  settings.batch = 1;
+  trainer = hd_trainer_new_on_device (context, big, clips, "photo", "sketch", &settings, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (hd_trainer_is_on_device (trainer));
+  g_assert_nonnull (hd_trainer_get_note (trainer));
+  g_test_message ("%s", hd_trainer_get_note (trainer));
+  hd_trainer_free (trainer);
 }
 #endif
 

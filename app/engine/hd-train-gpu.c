@@ -48,6 +48,7 @@ static const char *const kernel_names[N_KERNELS] = {
 struct _HdTrainGpu {
   HdGenerator     *gen;
   int              batch;
+  int              slots;        /* samples per round: the batch, or fewer where buffers are small */
   HdCompute       *c;
   HdKernel        *k[N_KERNELS];
   gboolean         texel;        /* the kernels read through texel buffers (CPU devices) */
@@ -55,24 +56,23 @@ struct _HdTrainGpu {
   VkDescriptorSet  set, texel_set;
   VkCommandBuffer  forward, backward;
   GPtrArray       *labels[2];    /* the dispatches of each, when profiling */
-  gboolean         rendered;
 
   /* Weights: per conv and per block. */
   guint32 *conv_w, *conv_b, *rgb_w, *rgb_b;
   /* One render's record of per-render values: offsets within it. */
   guint32  rec;
   guint32 *sc, *dc, *noise, *rgb_s;
-  /* Activations, [2 batch][...]: per conv its input, z and output; per
+  /* Activations, [2 slots][...]: per conv its input, z and output; per
    * block ToRGB's value before the clamp and the image. */
   guint32 *x, *z, *y, *pre, *img;
-  /* Gradients, [batch][...]. */
+  /* Gradients, [slots][...]. */
   guint32  t_off, t_stride, ga, gb, g_stride, skip[2];
-  /* Host buffer: images [2 batch][3 R²], their gradient [batch][3 R²],
-   * sums [batch][domain_dim]. */
+  /* Host buffer: images [2 slots][3 R²], their gradient [slots][3 R²],
+   * sums [slots][domain_dim]. */
   guint32  h_img, h_gimg, h_dsum;
   gsize    image;       /* 3 R² */
-  /* Per step, host side: the styles of the trainable renders without d,
-   * [batch][domain_dim]. */
+  /* Per round, host side: the styles of the trainable renders without d,
+   * [slots][domain_dim]. */
   double  *styles;
 };
 
@@ -131,17 +131,76 @@ check_plan (HdTrainGpu  *gpu,
   return hd_compute_check_buffer_size (gpu->c, what, floats * sizeof (float), error);
 }
 
+typedef struct {
+  guint64 act, grad, host;
+} RoundSizes;
+
+/* The regions of the activations, gradients and host buffers for SLOTS
+ * samples (2 SLOTS renders) a round. */
+static void
+plan_round (HdTrainGpu *gpu,
+            int         slots,
+            RoundSizes *sizes)
+{
+  HdGenerator *gen = gpu->gen;
+  const HdConvLayer *first = &gen->convs[0];
+  guint64 at = 0, t_max = 1, g_max = 1;
+
+  gpu->x[0] = take (&at, (guint64) 2 * slots * first->c_in * first->in_res * first->in_res);
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *L = &gen->convs[c];
+      guint64 out = (guint64) 2 * slots * L->c_out * L->block_res * L->block_res;
+
+      gpu->z[c] = take (&at, out);
+      gpu->y[c] = take (&at, out);
+      if (c + 1 < gen->n_convs)
+        gpu->x[c + 1] = gpu->y[c];
+      if (L->up)
+        t_max = MAX (t_max, (guint64) L->c_out * (2 * L->in_res + 1) * (2 * L->in_res + 1));
+      g_max = MAX (g_max, (guint64) L->c_out * L->block_res * L->block_res);
+      g_max = MAX (g_max, (guint64) L->c_in * L->in_res * L->in_res);
+    }
+  for (int b = 0; b < gen->n_blocks; b++)
+    {
+      guint64 n = (guint64) 2 * slots * 3 * gen->rgbs[b].block_res * gen->rgbs[b].block_res;
+
+      gpu->pre[b] = take (&at, n);
+      gpu->img[b] = b + 1 < gen->n_blocks ? take (&at, n) : 0;
+    }
+  sizes->act = at;
+
+  at = 0;
+  gpu->t_stride = (guint32) MIN (t_max, G_MAXUINT32);
+  gpu->t_off = take (&at, t_max * 2 * slots);
+  gpu->g_stride = (guint32) MIN (g_max, G_MAXUINT32);
+  gpu->ga = take (&at, g_max * slots);
+  gpu->gb = take (&at, g_max * slots);
+  gpu->skip[0] = take (&at, (guint64) gpu->image * slots);
+  gpu->skip[1] = take (&at, (guint64) gpu->image * slots);
+  sizes->grad = at;
+
+  at = 0;
+  gpu->h_img = take (&at, (guint64) gpu->image * 2 * slots);
+  gpu->h_gimg = take (&at, (guint64) gpu->image * slots);
+  gpu->h_dsum = take (&at, (guint64) gen->domain_dim * slots);
+  sizes->host = at;
+}
+
 static gboolean
 plan_and_upload (HdTrainGpu  *gpu,
+                 int          max_slots,
                  GError     **error)
 {
   HdGenerator *gen = gpu->gen;
-  int B = gpu->batch, R = gen->config.img_resolution;
-  guint64 at = 0, t_max = 1, g_max = 1;
+  int R = gen->config.img_resolution;
+  guint64 at = 0;
   g_autofree float *weights = NULL;
   g_autofree float *input = NULL;
   const HdConvLayer *first = &gen->convs[0];
   guint64 n_params = 0;
+  RoundSizes sizes;
+  int slots;
 
   gpu->image = (gsize) 3 * R * R;
   gpu->conv_w = g_new (guint32, gen->n_convs);
@@ -175,6 +234,42 @@ plan_and_upload (HdTrainGpu  *gpu,
     }
   if (!check_plan (gpu, _("The training weights"), n_params, error))
     return FALSE;
+
+  /* One render's record. */
+  for (int c = 0; c < gen->n_convs; c++)
+    {
+      const HdConvLayer *L = &gen->convs[c];
+
+      gpu->sc[c] = take (&at, L->c_in);
+      gpu->dc[c] = take (&at, L->c_out);
+      gpu->noise[c] = take (&at, (guint64) L->block_res * L->block_res);
+    }
+  for (int b = 0; b < gen->n_blocks; b++)
+    gpu->rgb_s[b] = take (&at, gen->rgbs[b].c_in);
+  gpu->rec = (guint32) MIN (at, G_MAXUINT32);
+
+  /* As many samples a round as the buffers hold: the batch, else half
+   * of it, and so on down to one; one that does not fit is the error. */
+  for (slots = MIN (gpu->batch, max_slots > 0 ? max_slots : gpu->batch);; slots = (slots + 1) / 2)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      plan_round (gpu, slots, &sizes);
+      if (check_plan (gpu, _("The training styles and noise"), (guint64) gpu->rec * 2 * slots, &local_error) &&
+          check_plan (gpu, _("The training activations"), sizes.act, &local_error) &&
+          check_plan (gpu, _("The training gradients"), sizes.grad, &local_error) &&
+          check_plan (gpu, _("The training images and sums"), sizes.host, &local_error))
+        break;
+      if (slots == 1)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  gpu->slots = slots;
+  if (slots < gpu->batch)
+    g_debug ("training “%s”: %d of the batch's %d samples a round", gen->name, slots, gpu->batch);
+
   weights = g_new (float, MAX (n_params, 1));
   for (int c = 0; c < gen->n_convs; c++)
     {
@@ -194,54 +289,11 @@ plan_and_upload (HdTrainGpu  *gpu,
                                           MAX (n_params, 1), error);
   if (gpu->params == NULL)
     return FALSE;
-
-  /* One render's record. */
-  at = 0;
-  for (int c = 0; c < gen->n_convs; c++)
-    {
-      const HdConvLayer *L = &gen->convs[c];
-
-      gpu->sc[c] = take (&at, L->c_in);
-      gpu->dc[c] = take (&at, L->c_out);
-      gpu->noise[c] = take (&at, (guint64) L->block_res * L->block_res);
-    }
-  for (int b = 0; b < gen->n_blocks; b++)
-    gpu->rgb_s[b] = take (&at, gen->rgbs[b].c_in);
-  if (!check_plan (gpu, _("The training styles and noise"), at * 2 * B, error))
-    return FALSE;
-  gpu->rec = (guint32) at;
   gpu->per_render = hd_compute_buffer (gpu->c, MEM_RENDER, _("The training styles and noise"),
-                                       at * 2 * B * sizeof (float), HD_VK_MEMORY_UPLOAD, error);
+                                       (gsize) gpu->rec * 2 * slots * sizeof (float), HD_VK_MEMORY_UPLOAD, error);
   if (gpu->per_render == NULL)
     return FALSE;
-
-  /* Activations. */
-  at = 0;
-  gpu->x[0] = take (&at, (guint64) 2 * B * first->c_in * first->in_res * first->in_res);
-  for (int c = 0; c < gen->n_convs; c++)
-    {
-      const HdConvLayer *L = &gen->convs[c];
-      guint64 out = (guint64) 2 * B * L->c_out * L->block_res * L->block_res;
-
-      gpu->z[c] = take (&at, out);
-      gpu->y[c] = take (&at, out);
-      if (c + 1 < gen->n_convs)
-        gpu->x[c + 1] = gpu->y[c];
-      if (L->up)
-        t_max = MAX (t_max, (guint64) L->c_out * (2 * L->in_res + 1) * (2 * L->in_res + 1));
-      g_max = MAX (g_max, (guint64) L->c_out * L->block_res * L->block_res);
-      g_max = MAX (g_max, (guint64) L->c_in * L->in_res * L->in_res);
-    }
-  for (int b = 0; b < gen->n_blocks; b++)
-    {
-      guint64 n = (guint64) 2 * B * 3 * gen->rgbs[b].block_res * gen->rgbs[b].block_res;
-
-      gpu->pre[b] = take (&at, n);
-      gpu->img[b] = b + 1 < gen->n_blocks ? take (&at, n) : 0;
-    }
-  if (!check_plan (gpu, _("The training activations"), at, error))
-    return FALSE;
-  gpu->act = hd_compute_buffer (gpu->c, MEM_ACT, _("The training activations"), at * sizeof (float),
+  gpu->act = hd_compute_buffer (gpu->c, MEM_ACT, _("The training activations"), sizes.act * sizeof (float),
                                 HD_VK_MEMORY_DEVICE, error);
   if (gpu->act == NULL)
     return FALSE;
@@ -249,37 +301,19 @@ plan_and_upload (HdTrainGpu  *gpu,
   {
     gsize n = (gsize) first->c_in * first->in_res * first->in_res;
 
-    input = g_new (float, n * 2 * B);
-    for (int r = 0; r < 2 * B; r++)
+    input = g_new (float, n * 2 * slots);
+    for (int r = 0; r < 2 * slots; r++)
       memcpy (input + r * n, gen->const_input, sizeof (float) * n);
     if (!hd_compute_upload (gpu->c, gpu->act, (gsize) gpu->x[0] * sizeof (float), input,
-                            sizeof (float) * n * 2 * B, error))
+                            sizeof (float) * n * 2 * slots, error))
       return FALSE;
   }
-
-  /* Gradients. */
-  at = 0;
-  gpu->t_stride = (guint32) t_max;
-  gpu->t_off = take (&at, t_max * 2 * B);
-  gpu->g_stride = (guint32) g_max;
-  gpu->ga = take (&at, g_max * B);
-  gpu->gb = take (&at, g_max * B);
-  gpu->skip[0] = take (&at, (guint64) gpu->image * B);
-  gpu->skip[1] = take (&at, (guint64) gpu->image * B);
-  if (!check_plan (gpu, _("The training gradients"), at, error))
-    return FALSE;
-  gpu->grad = hd_compute_buffer (gpu->c, MEM_GRAD, _("The training gradients"), at * sizeof (float),
+  gpu->grad = hd_compute_buffer (gpu->c, MEM_GRAD, _("The training gradients"), sizes.grad * sizeof (float),
                                  HD_VK_MEMORY_DEVICE, error);
   if (gpu->grad == NULL)
     return FALSE;
-
-  /* What the host reads and writes. */
-  at = 0;
-  gpu->h_img = take (&at, (guint64) gpu->image * 2 * B);
-  gpu->h_gimg = take (&at, (guint64) gpu->image * B);
-  gpu->h_dsum = take (&at, (guint64) gen->domain_dim * B);
-  gpu->host = hd_compute_buffer (gpu->c, MEM_HOST, _("The training images and sums"), at * sizeof (float),
-                                 HD_VK_MEMORY_READBACK, error);
+  gpu->host = hd_compute_buffer (gpu->c, MEM_HOST, _("The training images and sums"),
+                                 sizes.host * sizeof (float), HD_VK_MEMORY_READBACK, error);
   if (gpu->host == NULL)
     return FALSE;
 
@@ -310,7 +344,7 @@ plan_and_upload (HdTrainGpu  *gpu,
       if (gpu->texel_set == VK_NULL_HANDLE)
         return FALSE;
     }
-  gpu->styles = g_new0 (double, (gsize) MAX (gen->domain_dim, 1) * B);
+  gpu->styles = g_new0 (double, (gsize) MAX (gen->domain_dim, 1) * slots);
   return TRUE;
 }
 
@@ -385,7 +419,7 @@ record_forward (HdTrainGpu      *gpu,
                 VkCommandBuffer  cb)
 {
   HdGenerator *gen = gpu->gen;
-  guint32 R2 = (guint32) (2 * gpu->batch);
+  guint32 R2 = (guint32) (2 * gpu->slots);
   int c = 0;
 
   for (int b = 0; b < gen->n_blocks; b++)
@@ -449,7 +483,7 @@ record_backward (HdTrainGpu      *gpu,
                  VkCommandBuffer  cb)
 {
   HdGenerator *gen = gpu->gen;
-  guint32 B = (guint32) gpu->batch;
+  guint32 B = (guint32) gpu->slots;
   guint32 skip_off = gpu->h_gimg;
   int c = gen->n_convs - 1, turn = 0;
 
@@ -573,13 +607,14 @@ hd_train_gpu_new (HdVkContext  *ctx,
                   int           batch,
                   GError      **error)
 {
-  return hd_train_gpu_new_full (ctx, gen, batch, NULL, error);
+  return hd_train_gpu_new_full (ctx, gen, batch, 0, NULL, error);
 }
 
 HdTrainGpu *
 hd_train_gpu_new_full (HdVkContext             *ctx,
                        HdGenerator             *gen,
                        int                      batch,
+                       int                      max_round,
                        const HdComputeOptions  *options,
                        GError                 **error)
 {
@@ -599,7 +634,7 @@ hd_train_gpu_new_full (HdVkContext             *ctx,
   gpu->c = hd_compute_new (ctx, options, error);
   if (gpu->c == NULL)
     return NULL;
-  if (!plan_and_upload (gpu, error))
+  if (!plan_and_upload (gpu, max_round, error))
     return NULL;
   for (int k = 0; k < N_KERNELS; k++)
     {
@@ -618,14 +653,19 @@ hd_train_gpu_new_full (HdVkContext             *ctx,
 /* ------------------------------------------------------------------------ */
 /* A step                                                                   */
 
-/* The per-render values of every render of DRAWS at D (may be NULL). */
+/* The per-render values of the round of samples FIRST .. FIRST + N - 1
+ * of DRAWS at D (may be NULL): slot j holds sample FIRST + j, its frozen
+ * render at j and its trainable one at slots + j; the slots past N repeat
+ * the round's last sample (their results are not read). */
 static void
 write_renders (HdTrainGpu         *gpu,
                const HdTrainDraws *draws,
-               const float        *d)
+               const float        *d,
+               int                 first,
+               int                 n)
 {
   HdGenerator *gen = gpu->gen;
-  int B = gpu->batch, w_dim = gen->config.w_dim;
+  int S = gpu->slots, w_dim = gen->config.w_dim;
   float *rec0 = gpu->per_render->mapped;
   g_autofree float *noise = g_new (float, MAX (hd_noise_total_size (gen), 1));
   gsize max_c = 1;
@@ -635,10 +675,10 @@ write_renders (HdTrainGpu         *gpu,
   for (int b = 0; b < gen->n_blocks; b++)
     max_c = MAX (max_c, (gsize) gen->rgbs[b].c_in);
 
-  for (int r = 0; r < 2 * B; r++)
+  for (int r = 0; r < 2 * S; r++)
     {
-      int b = r % B;
-      gboolean trainable = r >= B;
+      int j = r % S, b = first + MIN (j, n - 1);
+      gboolean trainable = r >= S;
       g_autofree float *ws = hd_train_sample_ws (gen, draws, b, trainable);
       g_autofree double *s = g_new (double, max_c);
       g_autofree double *dcoef = g_new (double, max_c);
@@ -660,7 +700,7 @@ write_renders (HdTrainGpu         *gpu,
 
               rec[gpu->sc[c] + i] = (float) (s[i] * dom);
               if (trainable)
-                gpu->styles[(gsize) b * gen->domain_dim + L->domain_offset + i] = s[i];
+                gpu->styles[(gsize) j * gen->domain_dim + L->domain_offset + i] = s[i];
             }
           for (int o = 0; o < L->c_out; o++)
             rec[gpu->dc[c] + o] = (float) dcoef[o];
@@ -679,6 +719,65 @@ write_renders (HdTrainGpu         *gpu,
     }
 }
 
+/* The forward pass of the round FIRST .. FIRST + N - 1; its images in
+ * IMAGES (the frozen ones at [b], the trainable ones at [batch + b], 3 R²
+ * doubles each) when not NULL. */
+static gboolean
+forward_round (HdTrainGpu         *gpu,
+               const HdTrainDraws *draws,
+               const float        *d,
+               int                 first,
+               int                 n,
+               double             *images,
+               GError            **error)
+{
+  const float *host = gpu->host->mapped;
+  gsize n_img = gpu->image;
+
+  write_renders (gpu, draws, d, first, n);
+  if (!hd_compute_submit (gpu->c, gpu->forward, error))
+    return FALSE;
+  hd_compute_profile_print (gpu->c, gpu->labels[0]);
+  if (images != NULL)
+    for (int j = 0; j < n; j++)
+      for (gsize i = 0; i < n_img; i++)
+        {
+          images[(first + j) * n_img + i] = host[gpu->h_img + j * n_img + i];
+          images[(gpu->batch + first + j) * n_img + i] = host[gpu->h_img + (gpu->slots + j) * n_img + i];
+        }
+  return TRUE;
+}
+
+/* The backward pass of the round FIRST .. FIRST + N - 1 just rendered,
+ * for the trainable images' gradient G_IMG (the batch's, 3 R² each);
+ * every sample's ∂L/∂d added into GRAD (domain_dim doubles) in sample
+ * order. */
+static gboolean
+backward_round (HdTrainGpu    *gpu,
+                const double  *g_img,
+                int            first,
+                int            n,
+                double        *grad,
+                GError       **error)
+{
+  HdGenerator *gen = gpu->gen;
+  float *host = gpu->host->mapped;
+  gsize n_img = gpu->image;
+
+  for (int j = 0; j < gpu->slots; j++)
+    for (gsize i = 0; i < n_img; i++)
+      host[gpu->h_gimg + j * n_img + i] = j < n ? (float) g_img[(first + j) * n_img + i] : 0.0f;
+  if (!hd_compute_submit (gpu->c, gpu->backward, error))
+    return FALSE;
+  hd_compute_profile_print (gpu->c, gpu->labels[1]);
+  /* ∂L/∂d_i = Σ_b s_b,i Σ_p x g_u. */
+  for (int j = 0; j < n; j++)
+    for (int i = 0; i < gen->domain_dim; i++)
+      grad[i] += (double) host[gpu->h_dsum + (gsize) j * gen->domain_dim + i] *
+                 gpu->styles[(gsize) j * gen->domain_dim + i];
+  return TRUE;
+}
+
 gboolean
 hd_train_gpu_render (HdTrainGpu         *gpu,
                      const HdTrainDraws *draws,
@@ -686,47 +785,23 @@ hd_train_gpu_render (HdTrainGpu         *gpu,
                      float              *images,
                      GError            **error)
 {
+  gsize n = gpu->image * 2 * gpu->batch;
+  g_autofree double *all = g_new (double, n);
+
   g_return_val_if_fail (draws->batch == gpu->batch, FALSE);
 
-  write_renders (gpu, draws, d);
-  if (!hd_compute_submit (gpu->c, gpu->forward, error))
-    return FALSE;
-  hd_compute_profile_print (gpu->c, gpu->labels[0]);
-  gpu->rendered = TRUE;
-  if (images != NULL)
-    memcpy (images, (const float *) gpu->host->mapped + gpu->h_img,
-            sizeof (float) * gpu->image * 2 * gpu->batch);
+  for (int first = 0; first < gpu->batch; first += gpu->slots)
+    if (!forward_round (gpu, draws, d, first, MIN (gpu->slots, gpu->batch - first), all, error))
+      return FALSE;
+  for (gsize i = 0; i < n; i++)
+    images[i] = (float) all[i];
   return TRUE;
 }
 
-gboolean
-hd_train_gpu_backward (HdTrainGpu    *gpu,
-                       const double  *g_img,
-                       float         *grad,
-                       GError       **error)
+int
+hd_train_gpu_get_samples_per_round (HdTrainGpu *gpu)
 {
-  HdGenerator *gen = gpu->gen;
-  float *host = gpu->host->mapped;
-  int B = gpu->batch;
-
-  g_return_val_if_fail (gpu->rendered, FALSE);
-
-  for (gsize i = 0; i < gpu->image * B; i++)
-    host[gpu->h_gimg + i] = (float) g_img[i];
-  if (!hd_compute_submit (gpu->c, gpu->backward, error))
-    return FALSE;
-  hd_compute_profile_print (gpu->c, gpu->labels[1]);
-  /* ∂L/∂d_i = Σ_b s_b,i Σ_p x g_u, the samples added in order. */
-  for (int i = 0; i < gen->domain_dim; i++)
-    {
-      double sum = 0.0;
-
-      for (int b = 0; b < B; b++)
-        sum += (double) host[gpu->h_dsum + (gsize) b * gen->domain_dim + i] *
-               gpu->styles[(gsize) b * gen->domain_dim + i];
-      grad[i] = (float) sum;
-    }
-  return TRUE;
+  return gpu->slots;
 }
 
 /* CLIP's part of one sample, on a thread of its own. */
@@ -776,41 +851,56 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
   int B = gpu->batch, R = gen->config.img_resolution;
   gsize n_img = gpu->image;
   gint64 start = g_get_monotonic_time (), step_start = start;
-  const float *host = gpu->host->mapped;
   g_autofree double *images = g_new (double, n_img * 2 * B);
   g_autofree double *g_img = g_new (double, n_img * B);
   g_autofree double *losses = g_new0 (double, (gsize) MAX (n_clips, 1) * B);
+  g_autofree double *sum = g_new0 (double, MAX (gen->domain_dim, 1));
   g_autofree HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
   g_autofree ClipJob *jobs = g_new0 (ClipJob, B);
-  GThreadPool *pool;
   double total = 0.0;
-  gboolean ok;
+  gboolean ok = TRUE;
 
   g_return_val_if_fail (draws->batch == B, FALSE);
 
-  if (!hd_train_gpu_render (gpu, draws, d, NULL, error))
-    return FALSE;
-  for (gsize i = 0; i < n_img * 2 * B; i++)
-    images[i] = host[gpu->h_img + i];
-  if (times != NULL)
-    times->generator_forward += ms_since (&start);
-
   for (guint v = 0; v < n_clips; v++)
     towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, R);
-  pool = g_thread_pool_new (run_clip_job, NULL, MIN (B, (int) g_get_num_processors ()), FALSE, NULL);
-  for (int b = 0; b < B; b++)
+  /* Round by round (one, unless the device's buffers are small): the
+   * generator forward, CLIP's loss and gradient of each sample on the
+   * host, the generator backward. */
+  for (int first = 0; ok && first < B; first += gpu->slots)
     {
-      jobs[b] = (ClipJob) {
-        .towers = towers, .clips = clips, .n_clips = n_clips, .batch = B,
-        .src = images + b * n_img, .trg = images + (B + b) * n_img,
-        .loss = losses + (gsize) b * n_clips, .g_img = g_img + b * n_img,
-      };
-      g_thread_pool_push (pool, &jobs[b], NULL);
+      int n = MIN (gpu->slots, B - first);
+      GThreadPool *pool;
+
+      if (!forward_round (gpu, draws, d, first, n, images, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (times != NULL)
+        times->generator_forward += ms_since (&start);
+      pool = g_thread_pool_new (run_clip_job, NULL, MIN (n, (int) g_get_num_processors ()), FALSE, NULL);
+      for (int b = first; b < first + n; b++)
+        {
+          jobs[b] = (ClipJob) {
+            .towers = towers, .clips = clips, .n_clips = n_clips, .batch = B,
+            .src = images + b * n_img, .trg = images + (B + b) * n_img,
+            .loss = losses + (gsize) b * n_clips, .g_img = g_img + b * n_img,
+          };
+          g_thread_pool_push (pool, &jobs[b], NULL);
+        }
+      g_thread_pool_free (pool, FALSE, TRUE);
+      if (times != NULL)
+        times->clip += ms_since (&start);
+      ok = backward_round (gpu, g_img, first, n, sum, error);
+      if (times != NULL)
+        times->generator_backward += ms_since (&start);
     }
-  g_thread_pool_free (pool, FALSE, TRUE);
   for (guint v = 0; v < n_clips; v++)
     if (clips[v].tower == NULL)
       hd_clip_image_tower_free (towers[v]);
+  if (!ok)
+    return FALSE;
   for (guint v = 0; v < n_clips; v++)
     {
       double lv = 0.0;
@@ -821,17 +911,12 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
         loss_per_clip[v] = lv;
       total += lv;
     }
+  for (int i = 0; i < gen->domain_dim; i++)
+    grad[i] = (float) sum[i];
   if (times != NULL)
-    times->clip += ms_since (&start);
-
-  ok = hd_train_gpu_backward (gpu, g_img, grad, error);
-  if (times != NULL)
-    {
-      times->generator_backward += ms_since (&start);
-      times->wall += ms_since (&step_start);
-    }
+    times->wall += ms_since (&step_start);
   *loss = total;
-  return ok;
+  return TRUE;
 }
 
 char *

@@ -17,7 +17,10 @@ G_BEGIN_DECLS
  * (shaders/train_*.comp) in float32.  The host does what is small: the
  * draws' w (mapping), the styles and demodulation coefficients, the
  * noise, CLIP's part of the loss (hd_train_clip_loss) and the sum of the
- * samples' gradients.  Memory is planned once, for one batch size. */
+ * samples' gradients.  Memory is planned once, for one batch size: the
+ * batch's samples go through in rounds, all in one where the device's
+ * buffers hold them, else as many a round as they hold (each sample's
+ * loss is its own, so rounds change nothing but the time). */
 
 typedef struct _HdTrainGpu HdTrainGpu;
 
@@ -25,11 +28,13 @@ HdTrainGpu *hd_train_gpu_new     (HdVkContext        *ctx,
                                   HdGenerator        *gen,
                                   int                 batch,
                                   GError            **error);
-/* The same with the compute layer's OPTIONS (profile: the GPU time of
- * every dispatch of every step is logged). */
+/* The same with at most MAX_ROUND samples a round (0: the batch) and
+ * the compute layer's OPTIONS (profile: the GPU time of every dispatch of
+ * every step is logged). */
 HdTrainGpu *hd_train_gpu_new_full (HdVkContext             *ctx,
                                    HdGenerator             *gen,
                                    int                      batch,
+                                   int                      max_round,
                                    const HdComputeOptions  *options,
                                    GError                 **error);
 void        hd_train_gpu_free    (HdTrainGpu         *gpu);
@@ -55,12 +60,8 @@ gboolean    hd_train_gpu_render  (HdTrainGpu         *gpu,
                                   float              *images,
                                   GError            **error);
 
-/* ∂L/∂d (gen->domain_dim floats) for the gradient G_IMG of the trainable
- * images (batch x 3 x R x R) of the last hd_train_gpu_render. */
-gboolean    hd_train_gpu_backward (HdTrainGpu        *gpu,
-                                   const double      *g_img,
-                                   float             *grad,
-                                   GError           **error);
+/* The samples a round. */
+int         hd_train_gpu_get_samples_per_round (HdTrainGpu *gpu);
 
 /* The device memory the step holds, one line per kind. */
 char       *hd_train_gpu_get_memory_report (HdTrainGpu *gpu);
