@@ -542,7 +542,7 @@ struct _HdClipImageTower {
   HdClip       *clip;
   int           r;
   BlockWeights *blocks;
-  double       *conv, *cls, *pos, *pre_w, *pre_b;
+  double       *conv, *cls, *pos, *pre_w, *pre_b, *post_w, *post_b, *proj;
   double       *m;            /* the n x r resize matrix, or NULL when r = n */
 };
 
@@ -564,6 +564,9 @@ hd_clip_image_tower_new (HdClip *clip,
   t->pos = tensorf (st, "visual.positional_embedding");
   t->pre_w = tensorf (st, "visual.ln_pre.weight");
   t->pre_b = tensorf (st, "visual.ln_pre.bias");
+  t->post_w = tensorf (st, "visual.ln_post.weight");
+  t->post_b = tensorf (st, "visual.ln_post.bias");
+  t->proj = tensorf (st, "visual.proj");
   if (r != n)
     {
       t->m = g_new (double, (gsize) n * r);
@@ -591,29 +594,34 @@ hd_clip_image_tower_free (HdClipImageTower *t)
   g_free (t->pos);
   g_free (t->pre_w);
   g_free (t->pre_b);
+  g_free (t->post_w);
+  g_free (t->post_b);
+  g_free (t->proj);
   g_free (t->m);
   hd_clip_unref (t->clip);
   g_free (t);
 }
 
-/* ê of the preprocessed PRE (3 x n x n); with G_E (the gradient of a loss
- * with respect to ê), the gradient with respect to PRE into G_PRE. */
+/* ê of the preprocessed PRE (3 x n x n); with GRAD (may be NULL), which
+ * gives the gradient of a loss with respect to ê from ê, the gradient
+ * with respect to PRE into G_PRE, from the same forward pass. */
 static void
 tower_run_pre (HdClipImageTower *t,
                const double     *pre,
                double           *e,
-               const double     *g_e,
+               HdClipImageGradFunc grad,
+               gpointer          grad_data,
                double           *g_pre)
 {
   const HdClipVisionConfig *v = &t->clip->vision;
-  HdSafetensors *st = t->clip->st;
   int W = v->width, p = v->patch, g = v->grid, n = v->resolution, rows = g * g + 1, E = v->embed_dim;
   g_autofree double *tok = g_new (double, (gsize) rows * W);
   g_autofree double *x = g_new (double, (gsize) rows * W);
   g_autofree double *pre_mean = g_new (double, rows), *pre_rstd = g_new (double, rows);
   g_autofree Block *blocks = g_new0 (Block, MAX (v->layers, 1));
   g_autofree double *y = g_new (double, E);
-  double norm = 0.0;
+  g_autofree double *ln = g_new (double, W);
+  double norm = 0.0, post_mean, post_rstd;
 
   /* Token 0: the class embedding; token 1 + a g + b: patch (a, b). */
   memcpy (tok, t->cls, sizeof (double) * W);
@@ -634,34 +642,36 @@ tower_run_pre (HdClipImageTower *t,
   ln_forward (tok, rows, W, t->pre_w, t->pre_b, pre_mean, pre_rstd, x);
   for (int l = 0; l < v->layers; l++)
     block_forward (&t->blocks[l], W, v->heads, FALSE, x, rows, &blocks[l]);
-  ln_project (st, x, W, "visual.ln_post", "visual.proj", E, y);
+  /* ln_post of the class token, the projection, the unit norm. */
+  ln_forward (x, 1, W, t->post_w, t->post_b, &post_mean, &post_rstd, ln);
+  memset (y, 0, sizeof (double) * E);
+  for (int j = 0; j < E; j++)
+    for (int c = 0; c < W; c++)
+      y[j] += ln[c] * t->proj[(gsize) c * E + j];
   for (int j = 0; j < E; j++)
     norm += y[j] * y[j];
   norm = sqrt (norm);
   for (int j = 0; j < E; j++)
     e[j] = y[j] / norm;
 
-  if (g_e != NULL)
+  if (grad != NULL)
     {
-      g_autofree double *proj = tensorf (st, "visual.proj");
-      g_autofree double *post_w = tensorf (st, "visual.ln_post.weight");
-      g_autofree double *post_b = tensorf (st, "visual.ln_post.bias");
-      g_autofree double *ln = g_new (double, W);
+      g_autofree double *g_e = g_new (double, E);
       g_autofree double *g_y = g_new (double, E);
       g_autofree double *g_ln = g_new0 (double, W);
       g_autofree double *g_x = g_new0 (double, (gsize) rows * W);
       g_autofree double *g_tok = g_new (double, (gsize) rows * W);
-      double post_mean, post_rstd, dot = 0.0;
+      double dot = 0.0;
 
-      ln_forward (x, 1, W, post_w, post_b, &post_mean, &post_rstd, ln);
+      grad (e, g_e, grad_data);
       for (int j = 0; j < E; j++)
         dot += e[j] * g_e[j];
       for (int j = 0; j < E; j++)
         g_y[j] = (g_e[j] - e[j] * dot) / norm;
       for (int c = 0; c < W; c++)
         for (int j = 0; j < E; j++)
-          g_ln[c] += proj[(gsize) c * E + j] * g_y[j];
-      ln_backward (x, 1, W, post_w, &post_mean, &post_rstd, g_ln, g_x);
+          g_ln[c] += t->proj[(gsize) c * E + j] * g_y[j];
+      ln_backward (x, 1, W, t->post_w, &post_mean, &post_rstd, g_ln, g_x);
       for (int l = v->layers - 1; l >= 0; l--)
         block_backward (&t->blocks[l], v->heads, &blocks[l], g_x);
       ln_backward (tok, rows, W, t->pre_w, pre_mean, pre_rstd, g_x, g_tok);
@@ -683,22 +693,50 @@ tower_run_pre (HdClipImageTower *t,
 }
 
 void
+hd_clip_image_tower_run_grad (HdClipImageTower    *t,
+                              const double        *img,
+                              double              *e,
+                              HdClipImageGradFunc  grad,
+                              gpointer             grad_data,
+                              double              *g_img)
+{
+  int r = t->r, n = t->clip->vision.resolution;
+  g_autofree double *pre = g_new (double, (gsize) 3 * n * n);
+  g_autofree double *g_pre = grad != NULL ? g_new (double, (gsize) 3 * n * n) : NULL;
+
+  for (int c = 0; c < 3; c++)
+    preprocess_channel (img + (gsize) c * r * r, r, n, t->m, c, pre + (gsize) c * n * n, FALSE);
+  tower_run_pre (t, pre, e, grad, grad_data, g_pre);
+  if (grad != NULL)
+    for (int c = 0; c < 3; c++)
+      preprocess_channel (g_pre + (gsize) c * n * n, r, n, t->m, c, g_img + (gsize) c * r * r, TRUE);
+}
+
+typedef struct {
+  const double *g_e;
+  int           n;
+} GivenGradient;
+
+static void
+copy_gradient (const double *e,
+               double       *g_e,
+               gpointer      data)
+{
+  const GivenGradient *given = data;
+
+  memcpy (g_e, given->g_e, sizeof (double) * given->n);
+}
+
+void
 hd_clip_image_tower_run (HdClipImageTower *t,
                          const double     *img,
                          double           *e,
                          const double     *g_e,
                          double           *g_img)
 {
-  int r = t->r, n = t->clip->vision.resolution;
-  g_autofree double *pre = g_new (double, (gsize) 3 * n * n);
-  g_autofree double *g_pre = g_e != NULL ? g_new (double, (gsize) 3 * n * n) : NULL;
+  GivenGradient given = { g_e, t->clip->vision.embed_dim };
 
-  for (int c = 0; c < 3; c++)
-    preprocess_channel (img + (gsize) c * r * r, r, n, t->m, c, pre + (gsize) c * n * n, FALSE);
-  tower_run_pre (t, pre, e, g_e, g_pre);
-  if (g_e != NULL)
-    for (int c = 0; c < 3; c++)
-      preprocess_channel (g_pre + (gsize) c * n * n, r, n, t->m, c, g_img + (gsize) c * r * r, TRUE);
+  hd_clip_image_tower_run_grad (t, img, e, g_e != NULL ? copy_gradient : NULL, &given, g_img);
 }
 
 void
@@ -713,7 +751,7 @@ hd_clip_reference_encode_image (HdClip      *clip,
 
   for (gsize i = 0; i < (gsize) 3 * n * n; i++)
     x[i] = pre[i];
-  tower_run_pre (t, x, ed, NULL, NULL);
+  tower_run_pre (t, x, ed, NULL, NULL, NULL);
   for (int j = 0; j < E; j++)
     e[j] = (float) ed[j];
   hd_clip_image_tower_free (t);

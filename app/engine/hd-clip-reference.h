@@ -56,6 +56,20 @@ typedef struct _HdClipImageTower HdClipImageTower;
 HdClipImageTower *hd_clip_image_tower_new  (HdClip           *clip,
                                             int               r);
 void              hd_clip_image_tower_free (HdClipImageTower *tower);
+/* From ê (embed_dim doubles), the gradient of a loss with respect to it
+ * into G_E. */
+typedef void (*HdClipImageGradFunc) (const double *e,
+                                     double       *g_e,
+                                     gpointer      data);
+/* hd_clip_image_tower_run with one forward pass for both: ê into E, then
+ * GRAD (may be NULL: the forward pass only) gives the loss's gradient
+ * from it, and the gradient with respect to IMG goes into G_IMG. */
+void              hd_clip_image_tower_run_grad (HdClipImageTower    *tower,
+                                                const double        *img,
+                                                double              *e,
+                                                HdClipImageGradFunc  grad,
+                                                gpointer             data,
+                                                double              *g_img);
 /* The floats of one image it takes: 3 x R x R. */
 gsize             hd_clip_image_tower_image_size (HdClipImageTower *tower);
 /* Ê (embed_dim doubles) of IMG (3 x R x R doubles); with G_E (the

@@ -550,6 +550,43 @@ hd_train_reference_render (HdGenerator        *gen,
   synth_clear (&sy);
 }
 
+/* The direction loss of one CLIP for one sample (§4): ℓ = (1 − cos (Δ,
+ * t)) / B with Δ = ê_trg − ê_src, and its gradient with respect to ê_trg,
+ * computed from ê_trg inside the trainable image's pass. */
+typedef struct {
+  const float  *t;
+  double        t_norm;
+  const double *e_src;
+  int           E;
+  int           batch;
+  double        loss;
+} DirectionLoss;
+
+static void
+direction_loss (const double *e_trg,
+                double       *g_e,
+                gpointer      data)
+{
+  DirectionLoss *dl = data;
+  double dd = 0.0, dot = 0.0, cosv;
+
+  for (int j = 0; j < dl->E; j++)
+    {
+      double delta = e_trg[j] - dl->e_src[j];
+      dd += delta * delta;
+      dot += delta * dl->t[j];
+    }
+  dd = sqrt (dd);
+  cosv = dot / (MAX (dd, 1e-8) * dl->t_norm);
+  dl->loss = (1.0 - cosv) / dl->batch;
+  for (int j = 0; j < dl->E; j++)
+    {
+      double yh = dl->t[j] / dl->t_norm, delta = e_trg[j] - dl->e_src[j];
+      double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
+      g_e[j] = -dcos / dl->batch;
+    }
+}
+
 void
 hd_train_clip_loss (HdClipImageTower  **towers,
                     const HdTrainClip  *clips,
@@ -565,12 +602,10 @@ hd_train_clip_loss (HdClipImageTower  **towers,
 
   for (guint v = 0; v < n_clips; v++)
     {
-      const float *t = clips[v].direction;
       int E = clips[v].clip->config.embed_dim;
       g_autofree double *e_src = g_new (double, E);
       g_autofree double *e_trg = g_new (double, E);
-      g_autofree double *g_e = g_new (double, E);
-      double t_norm = 0.0, dd = 0.0, dot = 0.0, cosv;
+      DirectionLoss dl = { clips[v].direction, 0.0, e_src, E, batch, 0.0 };
 
       if (g_v == NULL)
         {
@@ -579,27 +614,11 @@ hd_train_clip_loss (HdClipImageTower  **towers,
           memset (g_img, 0, sizeof (double) * n_img);
         }
       for (int j = 0; j < E; j++)
-        t_norm += (double) t[j] * t[j];
-      t_norm = MAX (sqrt (t_norm), 1e-8);
+        dl.t_norm += (double) dl.t[j] * dl.t[j];
+      dl.t_norm = MAX (sqrt (dl.t_norm), 1e-8);
       hd_clip_image_tower_run (towers[v], src_img, e_src, NULL, NULL);
-      hd_clip_image_tower_run (towers[v], trg_img, e_trg, NULL, NULL);
-      /* Δ = ê_trg − ê_src; ℓ = (1/B) Σ (1 − cos (Δ, t)). */
-      for (int j = 0; j < E; j++)
-        {
-          double delta = e_trg[j] - e_src[j];
-          dd += delta * delta;
-          dot += delta * t[j];
-        }
-      dd = sqrt (dd);
-      cosv = dot / (MAX (dd, 1e-8) * t_norm);
-      loss[v] = (1.0 - cosv) / batch;
-      for (int j = 0; j < E; j++)
-        {
-          double yh = t[j] / t_norm, delta = e_trg[j] - e_src[j];
-          double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
-          g_e[j] = -dcos / batch;
-        }
-      hd_clip_image_tower_run (towers[v], trg_img, e_trg, g_e, g_v);
+      hd_clip_image_tower_run_grad (towers[v], trg_img, e_trg, direction_loss, &dl, g_v);
+      loss[v] = dl.loss;
       for (gsize i = 0; i < n_img; i++)
         g_img[i] += g_v[i];
     }
