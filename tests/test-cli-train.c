@@ -10,6 +10,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "hd-demo.h"
+#include "hd-domain.h"
 #include "hd-error.h"
 #include "hd-latent.h"
 #include "hd-safetensors.h"
@@ -269,6 +271,44 @@ test_errors (void)
     }
 }
 
+/* The demo model without --clip trains with the demo's own CLIP. */
+static void
+test_demo_clip (void)
+{
+  g_autofree char *demo_clip = hd_demo_clip_find ();
+  g_autofree char *output = g_strdup_printf ("%s/demo-burger.safetensors", out_dir);
+  g_autoptr(GPtrArray) domains = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *args = json_array_new ();
+  const char *argv[] = { "--source", "emoji", "--target", "burger", "--steps", "2", "--batch", "1",
+                         "-o", output };
+  g_autoptr(HdSafetensors) st = NULL;
+  HdDomain *domain;
+  Run r = { 0 };
+
+  if (demo_clip == NULL)
+    {
+      g_test_skip ("no demo CLIP in this tree");
+      json_array_unref (args);
+      return;
+    }
+  for (guint j = 0; j < G_N_ELEMENTS (argv); j++)
+    json_array_add_string_element (args, argv[j]);
+  run_train (args, &r);
+  g_test_message ("%s", r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "step 2/2 loss "));
+  domains = hd_domain_load_all (output, &error);
+  g_assert_no_error (error);
+  domain = g_ptr_array_index (domains, 0);
+  g_assert_cmpstr (domain->name, ==, "burger");
+  st = hd_safetensors_open (output, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (hd_safetensors_get_metadata (st, "hyperdomain.source"), "Hyperdomain Emoji CLIP"));
+  json_array_unref (args);
+  g_free (r.err);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -295,6 +335,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/CLI/train/gradients", test_gradients);
   g_test_add_func ("/Hyperdomain/CLI/train/trajectory", test_trajectory);
   g_test_add_func ("/Hyperdomain/CLI/train/errors", test_errors);
+  g_test_add_func ("/Hyperdomain/CLI/train/demo-clip", test_demo_clip);
   status = g_test_run ();
   hd_test_rmdir_recursive (out_dir);
   g_free (out_dir);

@@ -83,6 +83,19 @@ check_options (Options          *o,
 {
   guint64 seed = 0;
 
+  /* The demo model trains with the demo's own CLIP unless told otherwise. */
+  if ((o->clips == NULL || o->clips[0] == NULL) && o->model == NULL)
+    {
+      char *demo_clip = hd_demo_clip_find ();
+
+      if (demo_clip != NULL)
+        {
+          g_strfreev (o->clips);
+          o->clips = g_new0 (char *, 2);
+          o->clips[0] = demo_clip;
+        }
+    }
+
   if (o->clips == NULL || o->clips[0] == NULL)
     g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT, _("--clip is missing: give a clip file (hyperdomain-convert CLIP.pt --bpe MERGES makes one)"));
   else if (o->source == NULL)
@@ -232,7 +245,7 @@ main (int    argc,
   int status;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &o.model, N_("The generator (default: the bundled demo model)"), N_("G.safetensors") },
-    { "clip", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.clips, N_("A clip file (both CLIP towers, from hyperdomain-convert); give several to sum their losses"), N_("C.safetensors") },
+    { "clip", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.clips, N_("A clip file (both CLIP towers, from hyperdomain-convert); give several to sum their losses (default with the demo model: the demo’s own CLIP)"), N_("C.safetensors") },
     { "source", 0, 0, G_OPTION_ARG_STRING, &o.source, N_("What the generator makes, such as “photo”"), N_("TEXT") },
     { "target", 0, 0, G_OPTION_ARG_STRING, &o.target, N_("The domain to train, such as “3D render in the style of Pixar”"), N_("TEXT") },
     { "steps", 0, 0, G_OPTION_ARG_INT, &o.steps, N_("Steps; default 300"), N_("N") },

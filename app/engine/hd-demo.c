@@ -90,3 +90,26 @@ hd_demo_model_find (char **generator,
     return found (path, generator, domains);
   return FALSE;
 }
+
+char *
+hd_demo_clip_find (void)
+{
+  g_autofree char *generator = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *beside = NULL;
+  const char *suffix = ".safetensors";
+
+  if (!hd_demo_model_find (&generator, NULL))
+    return NULL;
+  if (g_str_has_suffix (generator, suffix))
+    {
+      g_autofree char *stem = g_strndup (generator, strlen (generator) - strlen (suffix));
+      g_autofree char *named = g_strconcat (stem, "-clip.safetensors", NULL);
+
+      if (is_file (named))
+        return g_steal_pointer (&named);
+    }
+  dir = g_path_get_dirname (generator);
+  beside = g_build_filename (dir, "clip.safetensors", NULL);
+  return is_file (beside) ? g_steal_pointer (&beside) : NULL;
+}

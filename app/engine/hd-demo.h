@@ -19,4 +19,10 @@ G_BEGIN_DECLS
 gboolean hd_demo_model_find (char **generator,
                              char **domains);
 
+/* The demo's own CLIP (a clip file trained with the demo model, for
+ * training domains on it): beside the demo generator found as above,
+ * "NAME-clip.safetensors" for "NAME.safetensors", else "clip.safetensors".
+ * NULL when there is none. */
+char    *hd_demo_clip_find  (void);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "hd-clip.h"
+#include "hd-demo.h"
 #include "hd-dialogs.h"
 #include "hd-export-progress.h"
 #include "hd-train-dialog.h"
@@ -910,9 +911,35 @@ on_target_changed (HdTrainDialog *self)
   update_actions (self);
 }
 
+/* With no CLIP files chosen yet and the demo model open, the demo's own
+ * CLIP is the one to train with: it goes into the list (and so is
+ * remembered), where the user may remove it like any other. */
+static void
+offer_demo_clip (HdTrainDialog *self)
+{
+  g_autoptr(HdSession) session = g_weak_ref_get (&self->session);
+  g_auto(GStrv) paths = g_settings_get_strv (self->settings, "train-clips");
+  g_autofree char *demo = NULL;
+  g_autofree char *demo_clip = NULL;
+  HdGenerator *gen;
+
+  if (session == NULL || paths[0] != NULL || (gen = hd_session_get_generator (session)) == NULL ||
+      gen->path == NULL || !hd_demo_model_find (&demo, NULL) || (demo_clip = hd_demo_clip_find ()) == NULL)
+    return;
+  {
+    g_autoptr(GFile) a = g_file_new_for_path (gen->path);
+    g_autoptr(GFile) b = g_file_new_for_path (demo);
+    const char *const clips[] = { demo_clip, NULL };
+
+    if (g_file_equal (a, b))
+      g_settings_set_strv (self->settings, "train-clips", clips);
+  }
+}
+
 static void
 on_session_notify (HdTrainDialog *self)
 {
+  offer_demo_clip (self);
   update_actions (self);
 }
 
@@ -965,6 +992,7 @@ hd_train_dialog_constructed (GObject *object)
   if (session != NULL)
     g_signal_connect_object (session, "notify::has-generator", G_CALLBACK (on_session_notify), self,
                              G_CONNECT_SWAPPED);
+  offer_demo_clip (self);
   update_default_path (self);
   update_actions (self);
 }

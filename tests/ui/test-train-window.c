@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "hd-clip.h"
+#include "hd-demo.h"
 #include "hd-png.h"
 #include "hd-train-dialog.h"
 #include "hd-trainer.h"
@@ -474,6 +475,43 @@ test_train_other_generator (void)
   hd_ui_test_remove_dir (tmp);
 }
 
+/* With the demo model open and no CLIP chosen yet, the dialog offers the
+ * demo's own CLIP; with another generator, nothing. */
+static void
+test_train_demo_clip (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autofree char *demo = NULL;
+  g_autofree char *demo_clip = hd_demo_clip_find ();
+  g_auto(GStrv) offered = NULL;
+  HdWindow *window;
+  const char *none[] = { NULL };
+
+  if (demo_clip == NULL || !hd_demo_model_find (&demo, NULL))
+    {
+      g_test_skip ("no demo model and CLIP in this tree");
+      return;
+    }
+  g_settings_set_strv (settings, "train-clips", none);
+  window = hd_ui_test_open_window ((const char *[]) { "tiny.safetensors", NULL });
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train-domain", NULL));
+  offered = g_settings_get_strv (settings, "train-clips");
+  g_assert_cmpuint (g_strv_length (offered), ==, 0);
+  gtk_window_destroy (GTK_WINDOW (hd_window_get_train_dialog (window)));
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_pointer (&offered, g_strfreev);
+
+  window = hd_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  hd_ui_test_open_paths (window, (const char *[]) { demo, NULL });
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train-domain", NULL));
+  offered = g_settings_get_strv (settings, "train-clips");
+  g_assert_cmpuint (g_strv_length (offered), ==, 1);
+  g_assert_cmpstr (offered[0], ==, demo_clip);
+  gtk_window_destroy (GTK_WINDOW (hd_window_get_train_dialog (window)));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -485,6 +523,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Window/train-errors", test_train_errors);
   g_test_add_func ("/Hyperdomain/Window/train-unwritable", test_train_unwritable);
   g_test_add_func ("/Hyperdomain/Window/train-other-generator", test_train_other_generator);
+  g_test_add_func ("/Hyperdomain/Window/train-demo-clip", test_train_demo_clip);
 
   return g_test_run ();
 }

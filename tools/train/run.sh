@@ -9,6 +9,8 @@
 #                                 # time): BPE merges learned on the captions (committed:
 #                                 # CLIP_MERGES), then train_clip.py from CLIP_SEED_CKPT when TRAIN_DIR has none
 #   tools/train/run.sh clip-save  # write the CLIP's compact checkpoint that is committed (CLIP_SEED_CKPT)
+#   tools/train/run.sh clip-export  # the CLIP as it stands into data/models/emoji64-clip.safetensors
+#                                 # (F16, hyperdomain-convert), with its zero-shot accuracy printed
 #   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
 #                                 # domains (resumes), evaluate, write data/models (files, metrics.json,
@@ -68,7 +70,7 @@ fi
 # so that a checkpoint's token ids stay valid.
 CLIP_MERGES=tools/train/checkpoint/emoji-merges.txt
 CLIP_SEED_CKPT=tools/train/checkpoint/clip-seed.pt
-if [ "$mode" = clip ] || [ "$mode" = clip-save ]; then
+if [ "$mode" = clip ] || [ "$mode" = clip-save ] || [ "$mode" = clip-export ]; then
     [ -f "$CLIP_MERGES" ] || run $T/cliptok.py learn --captions "$TRAIN_DIR/captions.json" --merges 3000 \
         -o "$CLIP_MERGES"
     clip_args="--data $TRAIN_DIR/emoji64.npz --captions $TRAIN_DIR/captions.json --merges $CLIP_MERGES"
@@ -76,6 +78,15 @@ if [ "$mode" = clip ] || [ "$mode" = clip-save ]; then
     if [ "$mode" = clip-save ]; then
         # shellcheck disable=SC2086
         exec nice -n "$NICE" "$PY" $T/train_clip.py $clip_args --write-seed-ckpt "$CLIP_SEED_CKPT"
+    fi
+    if [ "$mode" = clip-export ]; then
+        # shellcheck disable=SC2086
+        run $T/train_clip.py $clip_args --export "$TRAIN_DIR/clip/export.pt"
+        exec nice -n "$NICE" "$PY" tools/hyperdomain-convert "$TRAIN_DIR/clip/export.pt" --bpe "$CLIP_MERGES" \
+            --dtype f16 --name "Hyperdomain Emoji CLIP" \
+            --description "The demo's own small CLIP (ViT 64 px, patch 8, width 128, 3 layers; text width 128, 3 layers), trained from scratch on the emoji of Noto Color Emoji with their English and Russian CLDR names, for training domains on the emoji model." \
+            --license "Trained on the glyphs of Noto Color Emoji (SIL Open Font License 1.1) and the Unicode CLDR annotations (Unicode License); see data/models/README.md of Hyperdomain." \
+            -o "$MODELS/emoji64-clip.safetensors"
     fi
     # shellcheck disable=SC2086
     exec nice -n "$NICE" "$PY" $T/train_clip.py $clip_args
