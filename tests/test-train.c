@@ -404,6 +404,7 @@ check_device_against_reference (HdGenerator *gen,
                                 const char  *what,
                                 int          batch,
                                 int          max_round,
+                                gboolean     storage_only,
                                 double       mixing)
 {
   int R = gen->config.img_resolution;
@@ -415,6 +416,7 @@ check_device_against_reference (HdGenerator *gen,
   g_autofree float *want = g_new (float, gen->domain_dim);
   g_autoptr(GError) error = NULL;
   g_autoptr(HdTrainGpu) gpu = NULL;
+  HdTrainGpuOptions options = { 0 };
   HdTrainClip *clips;
   HdTrainDraws draws;
   double max_img = 0.0, max_px = 0.0, max_g = 0.0, max_diff = 0.0, loss, want_loss;
@@ -424,7 +426,9 @@ check_device_against_reference (HdGenerator *gen,
 
   for (int k = 0; k < gen->domain_dim; k++)
     d[k] = 0.3f * sinf (0.7f * k);
-  gpu = hd_train_gpu_new_full (context, gen, batch, max_round, NULL, &error);
+  options.max_round = max_round;
+  options.storage_only = storage_only;
+  gpu = hd_train_gpu_new_full (context, gen, batch, &options, &error);
   g_assert_no_error (error);
   g_assert_cmpint (hd_train_gpu_get_samples_per_round (gpu), ==, max_round > 0 ? MIN (max_round, batch) : batch);
   hd_train_draws_init (&draws, 5, 3, batch, mixing, gen->num_ws, gen->config.z_dim);
@@ -468,20 +472,24 @@ test_device_matches (void)
   g_autoptr(HdGenerator) clamped = NULL;
   g_autoptr(HdGenerator) odd = NULL;
 
-  check_device_against_reference (tiny, "tiny", 3, 0, 0.9);
+  check_device_against_reference (tiny, "tiny", 3, 0, FALSE, 0.9);
   /* Rounds of two samples, the second padded. */
-  check_device_against_reference (tiny, "tiny, rounds of 2", 3, 2, 0.9);
+  check_device_against_reference (tiny, "tiny, rounds of 2", 3, 2, FALSE, 0.9);
+  /* The kernels GPUs run (storage buffers, no texel reads). */
+  check_device_against_reference (tiny, "tiny, storage-buffer kernels", 3, 0, TRUE, 0.9);
   /* A clamp the activations reach, and no mixing. */
   config.has_conv_clamp = TRUE;
   config.conv_clamp = 0.5f;
   clamped = hd_generator_new_random (&config, 11);
-  check_device_against_reference (clamped, "clamp 0.5", 2, 0, 0.0);
+  check_device_against_reference (clamped, "clamp 0.5", 2, 0, FALSE, 0.0);
+  check_device_against_reference (clamped, "clamp 0.5, storage-buffer kernels", 2, 0, TRUE, 0.0);
   /* Odd channel counts (13, 7, 3) and a row length that is not a whole
    * number of the kernels' runs of pixels (the 16-pixel layers are). */
   config = hd_test_config (16, 52, 52, 8, 8, FALSE);
   odd = hd_generator_new_random (&config, 12);
   g_assert_cmpint (odd->convs[odd->n_convs - 1].c_out, ==, 3);
-  check_device_against_reference (odd, "odd channels", 1, 0, 0.5);
+  check_device_against_reference (odd, "odd channels", 1, 0, FALSE, 0.5);
+  check_device_against_reference (odd, "odd channels, storage-buffer kernels", 1, 0, TRUE, 0.5);
 }
 
 /* A batch whose buffers do not fit the device goes through in rounds; a

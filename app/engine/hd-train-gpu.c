@@ -52,6 +52,7 @@ struct _HdTrainGpu {
   HdCompute       *c;
   HdKernel        *k[N_KERNELS];
   gboolean         texel;        /* the kernels read through texel buffers (CPU devices) */
+  gboolean         storage_only; /* ... never */
   HdVkBuffer      *params, *per_render, *act, *grad, *host;
   VkDescriptorSet  set, texel_set;
   VkCommandBuffer  forward, backward;
@@ -327,7 +328,8 @@ plan_and_upload (HdTrainGpu  *gpu,
   }
   /* On a CPU device the inner loops read through texel buffers, where
    * every buffer fits one. */
-  gpu->texel = hd_vk_context_get_device_info (hd_compute_get_context (gpu->c))->type == VK_PHYSICAL_DEVICE_TYPE_CPU &&
+  gpu->texel = !gpu->storage_only &&
+               hd_vk_context_get_device_info (hd_compute_get_context (gpu->c))->type == VK_PHYSICAL_DEVICE_TYPE_CPU &&
                MAX (MAX (gpu->params->size, gpu->act->size), MAX (gpu->grad->size, gpu->per_render->size)) /
                sizeof (float) <= hd_compute_max_texels (gpu->c);
   if (gpu->texel)
@@ -607,17 +609,17 @@ hd_train_gpu_new (HdVkContext  *ctx,
                   int           batch,
                   GError      **error)
 {
-  return hd_train_gpu_new_full (ctx, gen, batch, 0, NULL, error);
+  return hd_train_gpu_new_full (ctx, gen, batch, NULL, error);
 }
 
 HdTrainGpu *
-hd_train_gpu_new_full (HdVkContext             *ctx,
-                       HdGenerator             *gen,
-                       int                      batch,
-                       int                      max_round,
-                       const HdComputeOptions  *options,
-                       GError                 **error)
+hd_train_gpu_new_full (HdVkContext              *ctx,
+                       HdGenerator              *gen,
+                       int                       batch,
+                       const HdTrainGpuOptions  *options,
+                       GError                  **error)
 {
+  HdTrainGpuOptions defaults = { 0 };
   g_autoptr(HdTrainGpu) gpu = g_new0 (HdTrainGpu, 1);
 
   g_return_val_if_fail (ctx != NULL && gen != NULL && batch >= 1, NULL);
@@ -631,10 +633,13 @@ hd_train_gpu_new_full (HdVkContext             *ctx,
                    gen->name, gen->config.img_channels);
       return NULL;
     }
-  gpu->c = hd_compute_new (ctx, options, error);
+  if (options == NULL)
+    options = &defaults;
+  gpu->storage_only = options->storage_only;
+  gpu->c = hd_compute_new (ctx, &options->compute, error);
   if (gpu->c == NULL)
     return NULL;
-  if (!plan_and_upload (gpu, max_round, error))
+  if (!plan_and_upload (gpu, options->max_round, error))
     return NULL;
   for (int k = 0; k < N_KERNELS; k++)
     {

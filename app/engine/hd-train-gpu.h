@@ -28,15 +28,19 @@ HdTrainGpu *hd_train_gpu_new     (HdVkContext        *ctx,
                                   HdGenerator        *gen,
                                   int                 batch,
                                   GError            **error);
-/* The same with at most MAX_ROUND samples a round (0: the batch) and
- * the compute layer's OPTIONS (profile: the GPU time of every dispatch of
- * every step is logged). */
-HdTrainGpu *hd_train_gpu_new_full (HdVkContext             *ctx,
-                                   HdGenerator             *gen,
-                                   int                      batch,
-                                   int                      max_round,
-                                   const HdComputeOptions  *options,
-                                   GError                 **error);
+typedef struct {
+  int              max_round;      /* at most this many samples a round; 0: the batch */
+  gboolean         storage_only;   /* the storage-buffer kernels even on a CPU device
+                                      (they are what GPUs run; for tests) */
+  HdComputeOptions compute;        /* profile: the GPU time of every dispatch is logged */
+} HdTrainGpuOptions;
+
+/* The same with OPTIONS (may be NULL: the defaults). */
+HdTrainGpu *hd_train_gpu_new_full (HdVkContext              *ctx,
+                                   HdGenerator              *gen,
+                                   int                       batch,
+                                   const HdTrainGpuOptions  *options,
+                                   GError                  **error);
 void        hd_train_gpu_free    (HdTrainGpu         *gpu);
 
 /* hd_train_reference_step_timed on the device: the same arguments, the

@@ -163,10 +163,10 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
     }
   if (ctx != NULL)
     {
-      HdComputeOptions options = { .profile = settings->profile };
+      HdTrainGpuOptions options = { .compute.profile = settings->profile };
       g_autoptr(GError) local_error = NULL;
 
-      trainer->gpu = hd_train_gpu_new_full (ctx, gen, settings->batch, 0, &options, &local_error);
+      trainer->gpu = hd_train_gpu_new_full (ctx, gen, settings->batch, &options, &local_error);
       /* What the device cannot hold (a buffer larger than it allows)
        * trains on the CPU's reference, slowly, with a note; any other
        * failure is the run's. */

@@ -66,9 +66,11 @@ shot text-domains 1200 1180 --seed 42 --text "Pixar style" --text "ukiyo-e woodb
   --weight 0=0.7 --weight 1=0.6
 
 # New Domain from Text: the dialog beside the window, mid-run (the image
-# shows the domain in training) and with its result added as a row.  The
-# demo model alone, the training CLIP of the conformance fixtures; the
-# file goes to a temporary home.  Without a window manager the dialog
+# shows the domain in training) and with its result added as a row, after
+# the full 300 steps.  The demo model alone with the demo's own CLIP
+# ("emoji" -> "burger"; without the demo, the tiny generator and the
+# training CLIP of the conformance fixtures); the file goes to a
+# temporary home.  Without a window manager the dialog
 # opens over the window: xdotool moves it beside it.
 # shot_train NAME SHOW STEPS BATCH
 shot_train () {
@@ -79,8 +81,8 @@ shot_train () {
   log=$(mktemp)
   home=$(mktemp -d)
   DISPLAY=$display HOME=$home "$scene" --size 1200x760 --seconds 8 --seed 12 --show "$show" \
-    --clip tests/conformance/training/clip-train.safetensors --source "Emoji" \
-    --target "Pencil Sketch" --steps "$steps" --batch "$batch" "${train_files[@]}" >"$log" 2>&1 &
+    --clip "$train_clip" --source "$train_source" \
+    --target "$train_target" --steps "$steps" --batch "$batch" "${train_files[@]}" >"$log" 2>&1 &
   local app=$!
   for _ in $(seq 600); do
     grep -q ready "$log" && break
@@ -97,11 +99,14 @@ shot_train () {
 }
 
 if command -v xdotool >/dev/null; then
-  if [ -f data/models/emoji64.safetensors ]; then
+  if [ -f data/models/emoji64.safetensors ] && [ -f data/models/emoji64-clip.safetensors ]; then
     train_files=(data/models/emoji64.safetensors)
+    train_clip=data/models/emoji64-clip.safetensors train_source=emoji train_target=burger
   else
     train_files=(tests/conformance/tiny.safetensors)
+    train_clip=tests/conformance/training/clip-train.safetensors train_source=Emoji
+    train_target="Pencil Sketch"
   fi
   shot_train train-dialog train 300 4
-  shot_train train-result trained 4 2
+  shot_train train-result trained 300 4
 fi
