@@ -33,6 +33,8 @@ struct _HdTrainDialog
   AdwActionRow        *add_clip_row;
   GtkSpinButton       *steps_spin;
   GtkSpinButton       *batch_spin;
+  GtkSpinButton       *lr_spin;
+  GtkSpinButton       *mixing_spin;
   GtkSpinButton       *seed_spin;
   AdwActionRow        *file_row;
   GtkRevealer         *progress_revealer;
@@ -696,6 +698,8 @@ start_action (GtkWidget  *widget,
   hd_train_settings_init (&job->settings);
   job->settings.steps = gtk_spin_button_get_value_as_int (self->steps_spin);
   job->settings.batch = gtk_spin_button_get_value_as_int (self->batch_spin);
+  job->settings.lr = gtk_spin_button_get_value (self->lr_spin);
+  job->settings.mixing = gtk_spin_button_get_value (self->mixing_spin);
   job->settings.seed = (guint32) gtk_spin_button_get_value (self->seed_spin);
   job->path = g_strdup (self->path);
   self->progress = train_progress_new (self, gen);
@@ -1075,6 +1079,8 @@ hd_train_dialog_class_init (HdTrainDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, add_clip_row);
   gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, steps_spin);
   gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, batch_spin);
+  gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, lr_spin);
+  gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, mixing_spin);
   gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, seed_spin);
   gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, file_row);
   gtk_widget_class_bind_template_child (widget_class, HdTrainDialog, progress_revealer);

@@ -89,6 +89,8 @@ open_dialog (HdWindow   *window,
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (part (dialog, "steps_spin")), steps);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (part (dialog, "batch_spin")), 2);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (part (dialog, "seed_spin")), 7);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (part (dialog, "lr_spin")), 0.05);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (part (dialog, "mixing_spin")), 0.5);
   if (path != NULL)
     hd_train_dialog_set_path (dialog, path);
   return dialog;
@@ -117,6 +119,8 @@ train_directly (HdGenerator *gen,
   settings.steps = 3;
   settings.batch = 2;
   settings.seed = 7;
+  settings.lr = 0.05;
+  settings.mixing = 0.5;
   trainer = hd_trainer_new_on_device (ctx, gen, clips, SOURCE, TARGET, &settings, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (hd_trainer_is_on_device (trainer));
