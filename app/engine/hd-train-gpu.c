@@ -63,9 +63,14 @@ struct _HdTrainGpu {
   /* One render's record of per-render values: offsets within it. */
   guint32  rec;
   guint32 *sc, *dc, *noise, *rgb_s;
-  /* Activations, [2 slots][...]: per conv its input, z and output; per
-   * block ToRGB's value before the clamp and the image. */
+  /* Activations.  The trainable renders' are kept for the backward pass,
+   * [slots][...]: per conv its input, z and output; per block ToRGB's
+   * value before the clamp and the image.  The frozen renders' only go
+   * forward, through two planes that take turns (and scratch for z and
+   * ToRGB), [slots][the largest layer].  The constant input is one, read
+   * by every render (stride 0). */
   guint32 *x, *z, *y, *pre, *img;
+  guint32  f_act[2], f_z, f_pre, f_img[2], f_stride, f_img_stride;
   /* Gradients, [slots][...]. */
   guint32  t_off, t_stride, ga, gb, g_stride, skip[2];
   /* Host buffer: images [2 slots][3 R²], their gradient [slots][3 R²],
@@ -147,11 +152,13 @@ plan_round (HdTrainGpu *gpu,
   const HdConvLayer *first = &gen->convs[0];
   guint64 at = 0, t_max = 1, g_max = 1;
 
-  gpu->x[0] = take (&at, (guint64) 2 * slots * first->c_in * first->in_res * first->in_res);
+  guint64 f_max = 1;
+
+  gpu->x[0] = take (&at, (guint64) first->c_in * first->in_res * first->in_res);
   for (int c = 0; c < gen->n_convs; c++)
     {
       const HdConvLayer *L = &gen->convs[c];
-      guint64 out = (guint64) 2 * slots * L->c_out * L->block_res * L->block_res;
+      guint64 out = (guint64) slots * L->c_out * L->block_res * L->block_res;
 
       gpu->z[c] = take (&at, out);
       gpu->y[c] = take (&at, out);
@@ -161,19 +168,28 @@ plan_round (HdTrainGpu *gpu,
         t_max = MAX (t_max, (guint64) L->c_out * (2 * L->in_res + 1) * (2 * L->in_res + 1));
       g_max = MAX (g_max, (guint64) L->c_out * L->block_res * L->block_res);
       g_max = MAX (g_max, (guint64) L->c_in * L->in_res * L->in_res);
+      f_max = MAX (f_max, (guint64) L->c_out * L->block_res * L->block_res);
     }
   for (int b = 0; b < gen->n_blocks; b++)
     {
-      guint64 n = (guint64) 2 * slots * 3 * gen->rgbs[b].block_res * gen->rgbs[b].block_res;
+      guint64 n = (guint64) slots * 3 * gen->rgbs[b].block_res * gen->rgbs[b].block_res;
 
       gpu->pre[b] = take (&at, n);
       gpu->img[b] = b + 1 < gen->n_blocks ? take (&at, n) : 0;
     }
+  gpu->f_stride = (guint32) MIN (f_max, G_MAXUINT32);
+  gpu->f_img_stride = (guint32) MIN (gpu->image, G_MAXUINT32);
+  gpu->f_act[0] = take (&at, f_max * slots);
+  gpu->f_act[1] = take (&at, f_max * slots);
+  gpu->f_z = take (&at, f_max * slots);
+  gpu->f_pre = take (&at, (guint64) gpu->image * slots);
+  gpu->f_img[0] = take (&at, (guint64) gpu->image * slots);
+  gpu->f_img[1] = take (&at, (guint64) gpu->image * slots);
   sizes->act = at;
 
   at = 0;
   gpu->t_stride = (guint32) MIN (t_max, G_MAXUINT32);
-  gpu->t_off = take (&at, t_max * 2 * slots);
+  gpu->t_off = take (&at, t_max * slots);
   gpu->g_stride = (guint32) MIN (g_max, G_MAXUINT32);
   gpu->ga = take (&at, g_max * slots);
   gpu->gb = take (&at, g_max * slots);
@@ -197,7 +213,6 @@ plan_and_upload (HdTrainGpu  *gpu,
   int R = gen->config.img_resolution;
   guint64 at = 0;
   g_autofree float *weights = NULL;
-  g_autofree float *input = NULL;
   const HdConvLayer *first = &gen->convs[0];
   guint64 n_params = 0;
   RoundSizes sizes;
@@ -298,17 +313,10 @@ plan_and_upload (HdTrainGpu  *gpu,
                                 HD_VK_MEMORY_DEVICE, error);
   if (gpu->act == NULL)
     return FALSE;
-  /* The constant input, once for every render. */
-  {
-    gsize n = (gsize) first->c_in * first->in_res * first->in_res;
-
-    input = g_new (float, n * 2 * slots);
-    for (int r = 0; r < 2 * slots; r++)
-      memcpy (input + r * n, gen->const_input, sizeof (float) * n);
-    if (!hd_compute_upload (gpu->c, gpu->act, (gsize) gpu->x[0] * sizeof (float), input,
-                            sizeof (float) * n * 2 * slots, error))
-      return FALSE;
-  }
+  /* The constant input, once: every render reads it (stride 0). */
+  if (!hd_compute_upload (gpu->c, gpu->act, (gsize) gpu->x[0] * sizeof (float), gen->const_input,
+                          sizeof (float) * first->c_in * first->in_res * first->in_res, error))
+    return FALSE;
   gpu->grad = hd_compute_buffer (gpu->c, MEM_GRAD, _("The training gradients"), sizes.grad * sizeof (float),
                                  HD_VK_MEMORY_DEVICE, error);
   if (gpu->grad == NULL)
@@ -393,7 +401,7 @@ rgb_push (HdTrainGpu *gpu,
   guint32 plane = (guint32) (rgb->block_res * rgb->block_res);
   HdTrainPush p = {
     .w_off = gpu->rgb_w[b], .b_off = gpu->rgb_b[b], .s_off = gpu->rgb_s[b], .s_stride = gpu->rec,
-    .aux_off = gpu->pre[b], .aux_stride = 3 * plane,
+    .aux_stride = 3 * plane,
     .c_in = (guint32) rgb->c_in, .c_out = (guint32) rgb->c_out, .res = (guint32) rgb->block_res,
     .flags = config->has_conv_clamp ? HD_TRAIN_CLAMP : 0, .clamp = config->conv_clamp,
   };
@@ -416,12 +424,39 @@ pairs (int channels)
   return (guint32) ((channels + 1) / 2);
 }
 
+/* A region of the trainable renders, [slots][STRIDE] from OFF, as a
+ * kernel indexes it: by render, slots + j for sample j.  The unsigned
+ * arithmetic wraps, in C and in the shaders alike, so OFF - slots STRIDE
+ * + (slots + j) STRIDE is OFF + j STRIDE. */
+static guint32
+kept (HdTrainGpu *gpu,
+      guint32     off,
+      guint32     stride)
+{
+  return off - (guint32) gpu->slots * stride;
+}
+
+/* The input of conv C and its per-render stride (the constant input: one
+ * for every render). */
+static guint32
+conv_input_stride (HdTrainGpu *gpu,
+                   int         c)
+{
+  const HdConvLayer *L = &gpu->gen->convs[c];
+
+  return c == 0 ? 0 : (guint32) (L->c_in * L->in_res * L->in_res);
+}
+
+/* The forward pass of one branch: the frozen renders (0 .. slots - 1,
+ * through the frozen planes) or the trainable ones (slots .. 2 slots - 1,
+ * keeping every layer). */
 static void
-record_forward (HdTrainGpu      *gpu,
-                VkCommandBuffer  cb)
+record_branch (HdTrainGpu      *gpu,
+               VkCommandBuffer  cb,
+               gboolean         trainable)
 {
   HdGenerator *gen = gpu->gen;
-  guint32 R2 = (guint32) (2 * gpu->slots);
+  guint32 S = (guint32) gpu->slots;
   int c = 0;
 
   for (int b = 0; b < gen->n_blocks; b++)
@@ -437,46 +472,86 @@ record_forward (HdTrainGpu      *gpu,
           guint32 out = (guint32) L->c_out * plane;
 
           p = conv_push (gpu, c);
-          p.x_off = gpu->x[c];
-          p.x_stride = (guint32) (L->c_in * L->in_res * L->in_res);
-          p.out_off = gpu->y[c];
-          p.out_stride = out;
-          p.aux_off = gpu->z[c];
-          p.aux_stride = out;
+          p.sample0 = trainable ? S : 0;
+          p.x_stride = conv_input_stride (gpu, c);
+          if (trainable)
+            {
+              p.x_off = c == 0 ? gpu->x[0] : kept (gpu, gpu->x[c], p.x_stride);
+              p.out_off = kept (gpu, gpu->y[c], out);
+              p.out_stride = out;
+              p.aux_off = kept (gpu, gpu->z[c], out);
+              p.aux_stride = out;
+            }
+          else
+            {
+              if (c > 0)
+                p.x_stride = gpu->f_stride;
+              p.x_off = c == 0 ? gpu->x[0] : gpu->f_act[(c - 1) % 2];
+              p.out_off = gpu->f_act[c % 2];
+              p.out_stride = gpu->f_stride;
+              p.aux_off = gpu->f_z;
+              p.aux_stride = gpu->f_stride;
+            }
           if (!L->up)
-            dispatch (gpu, cb, K_CONV, &p, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_out), R2);
+            dispatch (gpu, cb, K_CONV, &p, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_out), S);
           else
             {
               guint32 side = (guint32) (L->in_res + 1);
               HdTrainPush t = p;
 
-              t.out_off = gpu->t_off;
+              t.out_off = trainable ? kept (gpu, gpu->t_off, gpu->t_stride) : gpu->t_off;
               t.out_stride = gpu->t_stride;
-              dispatch (gpu, cb, K_CONV_UP, &t, hd_compute_groups (side * ((side + 3) / 4), 64), L->c_out, R2);
+              dispatch (gpu, cb, K_CONV_UP, &t, hd_compute_groups (side * ((side + 3) / 4), 64), L->c_out, S);
               hd_compute_barrier (cb);
-              p.x_off = gpu->t_off;
+              p.x_off = t.out_off;
               p.x_stride = gpu->t_stride;
-              dispatch (gpu, cb, K_CONV_FIR, &p, hd_compute_groups (plane, 64), L->c_out, R2);
+              dispatch (gpu, cb, K_CONV_FIR, &p, hd_compute_groups (plane, 64), L->c_out, S);
             }
           hd_compute_barrier (cb);
         }
 
       p = rgb_push (gpu, b);
-      p.x_off = gpu->y[c - 1];
-      p.x_stride = (guint32) rgb->c_in * plane;
+      p.sample0 = trainable ? S : 0;
+      if (trainable)
+        {
+          p.x_stride = (guint32) rgb->c_in * plane;
+          p.x_off = kept (gpu, gpu->y[c - 1], p.x_stride);
+          p.aux_off = kept (gpu, gpu->pre[b], 3 * plane);
+        }
+      else
+        {
+          p.x_stride = gpu->f_stride;
+          p.x_off = gpu->f_act[(c - 1) % 2];
+          p.aux_off = gpu->f_pre;
+        }
       if (b > 0)
         {
           p.flags |= HD_TRAIN_ADD;
-          p.x2_off = gpu->img[b - 1];
-          p.x2_stride = 3 * plane / 4;
+          p.x2_stride = trainable ? 3 * plane / 4 : gpu->f_img_stride;
+          p.x2_off = trainable ? kept (gpu, gpu->img[b - 1], p.x2_stride) : gpu->f_img[(b - 1) % 2];
         }
-      p.out_off = last ? gpu->h_img : gpu->img[b];
-      p.out_stride = 3 * plane;
       if (last)
-        p.flags |= HD_TRAIN_TO_OUT;
-      dispatch (gpu, cb, K_RGB, &p, hd_compute_groups (plane, 64), (guint32) rgb->c_out, R2);
+        {
+          p.flags |= HD_TRAIN_TO_OUT;
+          p.out_off = gpu->h_img;
+          p.out_stride = 3 * plane;
+        }
+      else
+        {
+          p.out_stride = trainable ? 3 * plane : gpu->f_img_stride;
+          p.out_off = trainable ? kept (gpu, gpu->img[b], p.out_stride) : gpu->f_img[b % 2];
+        }
+      dispatch (gpu, cb, K_RGB, &p, hd_compute_groups (plane, 64), (guint32) rgb->c_out, S);
       hd_compute_barrier (cb);
     }
+}
+
+static void
+record_forward (HdTrainGpu      *gpu,
+                VkCommandBuffer  cb)
+{
+  record_branch (gpu, cb, FALSE);
+  record_branch (gpu, cb, TRUE);
   hd_compute_record_readback (cb, gpu->host, NULL, 0);
 }
 
@@ -500,6 +575,7 @@ record_backward (HdTrainGpu      *gpu,
        * that came down through the block above), and the skip path. */
       p.x_off = skip_off;
       p.x_stride = 3 * plane;
+      p.aux_off = kept (gpu, gpu->pre[b], 3 * plane);
       p.out_off = gpu->ga;
       p.out_stride = gpu->g_stride;
       p.sample0 = B;
@@ -518,15 +594,13 @@ record_backward (HdTrainGpu      *gpu,
       for (int j = 0; j < (b == 0 ? 1 : 2); j++, c--)
         {
           const HdConvLayer *L = &gen->convs[c];
-          guint32 in_plane = (guint32) (L->in_res * L->in_res);
-
           p = conv_push (gpu, c);
           p.sample0 = B;
           /* g_y (ga) to the gradient of the conv's sum (gb). */
           p.x_off = gpu->ga;
           p.x_stride = gpu->g_stride;
-          p.aux_off = gpu->z[c];
           p.aux_stride = (guint32) L->c_out * plane;
+          p.aux_off = kept (gpu, gpu->z[c], p.aux_stride);
           p.out_off = gpu->gb;
           p.out_stride = gpu->g_stride;
           dispatch (gpu, cb, K_BWD_ACT, &p, hd_compute_groups (plane, 64), L->c_out, B);
@@ -559,8 +633,8 @@ record_backward (HdTrainGpu      *gpu,
           p.x_stride = gpu->g_stride;
           p.out_off = gpu->ga;
           p.out_stride = gpu->g_stride;
-          p.aux_off = gpu->x[c];
-          p.aux_stride = (guint32) L->c_in * in_plane;
+          p.aux_stride = conv_input_stride (gpu, c);
+          p.aux_off = c == 0 ? gpu->x[0] : kept (gpu, gpu->x[c], p.aux_stride);
           p.b_off = gpu->h_dsum + (guint32) L->domain_offset;
           p.n = (guint32) gen->domain_dim;
           dispatch (gpu, cb, K_DSUM, &p, (guint32) L->c_in, 1, B);
