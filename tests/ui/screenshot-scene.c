@@ -6,7 +6,7 @@
  *                    [--weight I=W]... [--pad X,Y] [--hide-controls]
  *                    [--seconds N]
  *                    [--show train|trained --clip C --source S --target T
- *                     --steps N --batch B]
+ *                     --steps N --batch B --lr LR]
  *                    GENERATOR [DOMAIN...]
  *
  * --show train shows New Domain from Text once the window's image shows
@@ -64,6 +64,7 @@ main (int   argc,
   char **clips = NULL;
   char *source = NULL, *target = NULL;
   int steps = 300, batch = 4;
+  double lr = 0.1;
   gint64 seed = 0;
   int seconds = 8, width = 1200, height = 760;
   g_autoptr(GOptionContext) context = g_option_context_new ("GENERATOR [DOMAIN...]");
@@ -81,6 +82,7 @@ main (int   argc,
     { "target", 0, 0, G_OPTION_ARG_STRING, &target, "Target prompt of --show train", "T" },
     { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Steps of --show train", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Batch of --show train", "B" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate of --show train", "LR" },
     { "pad", 0, 0, G_OPTION_ARG_STRING, &pad, "Puck of the blend pad", "X,Y" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to show the window", "N" },
     { NULL }
@@ -203,6 +205,7 @@ main (int   argc,
       gtk_editable_set_text (GTK_EDITABLE (PART ("target_row")), target != NULL ? target : "Pencil Sketch");
       gtk_spin_button_set_value (GTK_SPIN_BUTTON (PART ("steps_spin")), steps);
       gtk_spin_button_set_value (GTK_SPIN_BUTTON (PART ("batch_spin")), batch);
+      gtk_spin_button_set_value (GTK_SPIN_BUTTON (PART ("lr_spin")), lr);
 #undef PART
       gtk_widget_activate_action (dialog, "train.start", NULL);
       if (g_strcmp0 (show, "train") == 0)
