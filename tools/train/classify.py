@@ -5,6 +5,7 @@
   classify.py train --data .train/emoji64.npz --out .train/classifier.pt
   classify.py eval --clf .train/classifier.pt --gen G.safetensors --pack P.safetensors \
       [--n 512] [--json metrics.json]
+  classify.py eval --clf .train/classifier.pt --gen G.safetensors --domain D.safetensors --target GROUP
   classify.py quality --clf .train/classifier.pt --data .train/emoji64.npz \
       [--model G.safetensors|base.pt|base-seed.pt ...] [--floor] [--n 2000] [--json q.json [--append]]
 
@@ -156,18 +157,28 @@ def render(G, z, domain, bs=64):
     return torch.cat(out)
 
 
-def evaluate(clf_path, gen_path, pack_path, n):
+def evaluate(clf_path, gen_path, pack_path, n, domain_path=None, target=None):
+    """The metric of each domain of the pack at PACK_PATH or, with
+    DOMAIN_PATH, of that one domain file against the group TARGET."""
     model, groups, val_acc = load_classifier(clf_path)
     G, _ = common.load_generator(gen_path)
     z = common.seed_z(range(n), G.z_dim)
     base = predict(model, render(G, z, None))
-    tensors, meta = common.ref.read_safetensors(pack_path)
-    ids = sorted({k.split("/")[0] for k in tensors})
+    if domain_path:
+        if target not in groups:
+            sys.exit(f"--target {target}: not one of the groups {', '.join(groups)}")
+        tensors, meta = common.ref.read_safetensors(domain_path)
+        name = meta.get("hyperdomain.name", os.path.basename(domain_path))
+        domains = [(name, [target], {k: v for k, v in tensors.items() if not k.startswith("style.")})]
+    else:
+        tensors, meta = common.ref.read_safetensors(pack_path)
+        ids = sorted({k.split("/")[0] for k in tensors})
+        domains = [(did, common.DOMAINS[did][1] if did in common.DOMAINS else [did],
+                    {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith(did + "/")})
+                   for did in ids]
     rows = []
-    for did in ids:
-        targets = common.DOMAINS[did][1] if did in common.DOMAINS else [did]
+    for did, targets, dom in domains:
         tidx = torch.tensor([groups.index(t) for t in targets])
-        dom = {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith(did + "/")}
         pred = predict(model, render(G, z, dom))
         share = torch.isin(pred, tidx).float().mean().item()
         base_share = torch.isin(base, tidx).float().mean().item()
@@ -286,7 +297,9 @@ def main():
     e = sub.add_parser("eval")
     e.add_argument("--clf", required=True)
     e.add_argument("--gen", required=True)
-    e.add_argument("--pack", required=True)
+    e.add_argument("--pack", help="a domain pack: every domain against its group")
+    e.add_argument("--domain", help="instead of --pack: one domain file, against --target")
+    e.add_argument("--target", help="with --domain: the group its images should fall in")
     e.add_argument("--n", type=int, default=512)
     e.add_argument("--json")
     q = sub.add_parser("quality")
@@ -327,7 +340,9 @@ def main():
             with open(args.json, "w") as f:
                 json.dump(res, f, indent=1)
     else:
-        res = evaluate(args.clf, args.gen, args.pack, args.n)
+        if not args.pack and not args.domain:
+            sys.exit("eval: give --pack or --domain (with --target)")
+        res = evaluate(args.clf, args.gen, args.pack, args.n, args.domain, args.target)
         print(f"classifier held-out accuracy {res['classifier_heldout_accuracy']:.3f}; {res['n']} samples each")
         print("| domain | target | share of samples in target | base share | ratio | bar (>=3x, >=50 %) |")
         print("| --- | --- | --- | --- | --- | --- |")
