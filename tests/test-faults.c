@@ -7,6 +7,7 @@
  * the exit status, the message and that no half-written output is left. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -21,6 +22,7 @@
 #include "hd-renderer.h"
 #include "hd-state.h"
 #include "hd-test-util.h"
+#include "hd-trainer.h"
 #include "hd-vk.h"
 
 /* The most allocations a renderer of the tiny generator may make. */
@@ -231,6 +233,143 @@ test_device_lost (void)
   g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_unsetenv ("HYPERDOMAIN_FAULT");
   g_test_trap_assert_passed ();
+}
+
+/* Child: HYPERDOMAIN_FAULT=device-lost-after=2, while training on the
+ * device: the third step fails with the device named, so do the steps
+ * after it, and the trainer is freed cleanly; a new device trains again. */
+static void
+training_device_lost_child (void)
+{
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
+  g_autoptr(GError) error = NULL;
+  HdVkContext *ctx = hd_vk_context_new ("cpu", &error);
+  HdTrainSettings settings;
+  HdTrainer *trainer;
+  double loss;
+  int step;
+
+  g_assert_no_error (error);
+  g_ptr_array_add (clips, hd_test_load_clip ("clip-train.safetensors"));
+  hd_train_settings_init (&settings);
+  settings.steps = 5;
+  settings.batch = 2;
+  trainer = hd_trainer_new_on_device (ctx, gen, clips, "photo", "sketch", &settings, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (hd_trainer_is_on_device (trainer));
+  g_assert_true (hd_trainer_step (trainer, &step, &loss, &error));
+  g_assert_true (hd_trainer_step (trainer, &step, &loss, &error));
+  g_assert_no_error (error);
+  g_assert_false (hd_trainer_step (trainer, &step, &loss, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_DEVICE_LOST);
+  g_assert_nonnull (strstr (error->message, "VK_ERROR_DEVICE_LOST"));
+  g_clear_error (&error);
+  g_assert_false (hd_trainer_step (trainer, &step, &loss, &error));
+  g_assert_error (error, HD_ERROR, HD_ERROR_DEVICE_LOST);
+  g_clear_error (&error);
+  g_assert_cmpint (hd_trainer_get_steps_done (trainer), ==, 2);
+  hd_trainer_free (trainer);
+  g_assert_cmpuint (hd_vk_context_get_allocated_bytes (ctx, NULL), ==, 0);
+  hd_vk_context_unref (ctx);
+
+  ctx = hd_vk_context_new ("cpu", &error);
+  g_assert_no_error (error);
+  trainer = hd_trainer_new_on_device (ctx, gen, clips, "photo", "sketch", &settings, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (hd_trainer_step (trainer, &step, &loss, &error));
+  g_assert_no_error (error);
+  hd_trainer_free (trainer);
+  hd_vk_context_unref (ctx);
+}
+
+static void
+test_training_device_lost (void)
+{
+  if (g_test_subprocess ())
+    {
+      training_device_lost_child ();
+      return;
+    }
+  g_setenv ("HYPERDOMAIN_FAULT", "device-lost-after=2", TRUE);
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("HYPERDOMAIN_FAULT");
+  g_test_trap_assert_passed ();
+}
+
+/* Child: every device allocation in turn fails while the training step
+ * is set up: each is an error that names it, never a crash or a leak. */
+static void
+training_oom_child (void)
+{
+  g_autoptr(HdGenerator) gen = hd_test_load_tiny ();
+  g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
+  g_autoptr(GError) error = NULL;
+  HdVkContext *ctx = hd_vk_context_new ("cpu", &error);
+  HdTrainSettings settings;
+  HdTrainer *trainer;
+
+  g_assert_no_error (error);
+  g_ptr_array_add (clips, hd_test_load_clip ("clip-train.safetensors"));
+  hd_train_settings_init (&settings);
+  trainer = hd_trainer_new_on_device (ctx, gen, clips, "photo", "sketch", &settings, NULL, &error);
+  if (trainer == NULL)
+    {
+      g_assert_error (error, HD_ERROR, HD_ERROR_OUT_OF_MEMORY);
+      g_assert_true (g_file_set_contents (g_getenv ("HD_FAULT_RESULT"), "failed", -1, NULL));
+    }
+  else
+    {
+      g_assert_true (hd_trainer_is_on_device (trainer));
+      g_assert_true (g_file_set_contents (g_getenv ("HD_FAULT_RESULT"), "trained", -1, NULL));
+      hd_trainer_free (trainer);
+    }
+  /* Every buffer made before the failure was released. */
+  g_assert_cmpuint (hd_vk_context_get_allocated_bytes (ctx, NULL), ==, 0);
+  hd_vk_context_unref (ctx);
+}
+
+static void
+test_training_oom (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *result = NULL;
+  guint failed = 0;
+
+  if (g_test_subprocess ())
+    {
+      training_oom_child ();
+      return;
+    }
+  dir = hd_test_make_tmpdir ();
+  result = g_build_filename (dir, "result", NULL);
+  g_setenv ("HD_FAULT_RESULT", result, TRUE);
+  /* The text directions' CLIP, then the step's buffers. */
+  for (guint n = 1; n <= 24; n++)
+    {
+      g_autofree char *spec = g_strdup_printf ("oom-at-load=%u", n);
+      g_autofree char *out = NULL;
+
+      g_setenv ("HYPERDOMAIN_FAULT", spec, TRUE);
+      g_unlink (result);
+      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      g_assert_true (g_file_get_contents (result, &out, NULL, NULL));
+      /* The first allocations fail the run one by one; past the last
+       * one, nothing fires and the run trains. */
+      if (g_str_equal (out, "failed"))
+        {
+          g_assert_cmpuint (failed, ==, n - 1);
+          failed++;
+        }
+    }
+  g_unsetenv ("HYPERDOMAIN_FAULT");
+  g_unsetenv ("HD_FAULT_RESULT");
+  hd_test_rmdir_recursive (dir);
+  g_test_message ("the first %u device allocations, each failed in turn, failed the run cleanly", failed);
+  /* The CLIP's (for the text directions) and the step's. */
+  g_assert_cmpuint (failed, >=, 6);
+  g_assert_cmpuint (failed, <, 24);
 }
 
 /* An unknown fault is ignored with a warning (fatal in tests: the child
@@ -495,6 +634,8 @@ main (int    argc,
   g_test_add_func ("/faults/oom-at-load", test_oom_at_load);
   g_test_add_func ("/faults/device-lost", test_device_lost);
   g_test_add_func ("/faults/unknown-fault", test_unknown_fault);
+  g_test_add_func ("/faults/training-device-lost", test_training_device_lost);
+  g_test_add_func ("/faults/training-oom", test_training_oom);
   g_test_add_func ("/faults/cli", test_cli_faults);
   g_test_add_func ("/faults/disk-full", test_disk_full);
   g_test_add_func ("/faults/read-only-folder", test_read_only_folder);

@@ -814,6 +814,9 @@ forward_round (HdTrainGpu         *gpu,
   gsize n_img = gpu->image;
 
   write_renders (gpu, draws, d, first, n);
+  /* A round counts as a frame of the device (for the injected faults of
+   * hd-vk-fault.c); a lost device fails the submission. */
+  hd_vk_context_count_frame (hd_compute_get_context (gpu->c));
   if (!hd_compute_submit (gpu->c, gpu->forward, error))
     return FALSE;
   hd_compute_profile_print (gpu->c, gpu->labels[0]);
