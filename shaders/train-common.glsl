@@ -8,17 +8,24 @@
 
 #include "hd-common.glsl"
 
+// Every tensor region lives in a buffer of its own (a layer's output, a
+// block's ToRGB values and image, a gradient plane), so that no buffer
+// exceeds what a device allows in one; a dispatch binds those it reads
+// and writes.
 layout (std430, binding = 0) readonly buffer Params { float prm[]; };
 layout (std430, binding = 1) readonly buffer PerRender { float smp[]; };
-layout (std430, binding = 2) buffer Act { float act[]; };
-layout (std430, binding = 3) buffer Grad { float grd[]; };
+layout (std430, binding = 2) readonly buffer ActIn { float act_in[]; };
+layout (std430, binding = 3) readonly buffer GradIn { float grd_in[]; };
 layout (std430, binding = 4) buffer Host { float host[]; };
+layout (std430, binding = 5) writeonly buffer ActOut { float act_out[]; };
+layout (std430, binding = 6) readonly buffer ActIn2 { float act_in2[]; };
+layout (std430, binding = 7) buffer GradOut { float grd_out[]; };
 
 #define HD_PUSH_TRAIN
 #include "hd-push.h"
 
-// What the inner loops read: the weights, the activations and the
-// gradients.  With -DTEXEL (the variants for CPU devices) through uniform
+// What the inner loops read: the weights, the activations (ACT2: the
+// second input) and the gradients.  With -DTEXEL (the variants for CPU devices) through uniform
 // texel buffers, which lavapipe fetches as one vector gather where a
 // storage-buffer load at a per-lane address is a loop over the lanes
 // (see conv_cpu.comp); otherwise from the storage buffers.  The
@@ -28,15 +35,18 @@ layout (set = 1, binding = 0) uniform samplerBuffer prm_t;
 layout (set = 1, binding = 1) uniform samplerBuffer act_t;
 layout (set = 1, binding = 2) uniform samplerBuffer grd_t;
 layout (set = 1, binding = 3) uniform samplerBuffer smp_t;
+layout (set = 1, binding = 4) uniform samplerBuffer act2_t;
 #define PRM(i) texelFetch (prm_t, int (i)).x
 #define SMP(i) texelFetch (smp_t, int (i)).x
+#define ACT2(i) texelFetch (act2_t, int (i)).x
 #define ACT(i) texelFetch (act_t, int (i)).x
 #define GRD(i) texelFetch (grd_t, int (i)).x
 #else
 #define PRM(i) prm[i]
 #define SMP(i) smp[i]
-#define ACT(i) act[i]
-#define GRD(i) grd[i]
+#define ACT(i) act_in[i]
+#define ACT2(i) act_in2[i]
+#define GRD(i) grd_in[i]
 #endif
 
 // The [1,3,3,1] ⊗ [1,3,3,1] / 16 filter of the up-sampling convs.
@@ -92,8 +102,10 @@ train_passes (float v)
     }
 
 // The conv's epilogue for render R, channel O, pixel P: demodulation,
-// noise and bias give z (kept at aux for the backward pass), then the
-// activation gives the output.
+// noise, bias and the activation.  Only the output is kept: the backward
+// pass reads the activation's slope and the clamp's mask off it (y > 0
+// exactly where z > 0; |y| < clamp exactly where the clamp let it
+// through, but for the measure-zero z that lands on the bound).
 void
 store_conv (uint  r,
             uint  o,
@@ -104,8 +116,7 @@ store_conv (uint  r,
   float z = acc * SMP (pc.dc_off + r * pc.s_stride + o) +
             SMP (pc.n_off + r * pc.s_stride + p) * pc.noise_strength + PRM (pc.b_off + o);
 
-  act[pc.aux_off + r * pc.aux_stride + o * plane + p] = z;
-  act[pc.out_off + r * pc.out_stride + o * plane + p] = train_activate (z);
+  act_out[pc.out_off + r * pc.out_stride + o * plane + p] = train_activate (z);
 }
 
 // The skip path's 2x up-sampling along one axis: output Y reads input

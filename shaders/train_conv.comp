@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The synthesis convs of a training step, forward, keeping z (the value
-// before the activation) for the backward pass (train-common.glsl).
+// The synthesis convs of a training step, forward (train-common.glsl).
 //   default: a 3x3 same conv, then the epilogue (store_conv), eight
 //            pixels of a row and two output channels per invocation
 //            (gl_GlobalInvocationID.y: the pair);
@@ -8,7 +7,8 @@
 //            (2 in_res + 1 pixels a side, gradients buffer), 2x2 blocks of
 //            T at four neighbouring inputs per invocation;
 //   -DFIR:   the [1,3,3,1] filter of T, then the epilogue.
-// x: activations; s_off: the conv's scales s (1 + d) per render.
+// x: act_in (T: grd_in); out: act_out (T: grd_out); s_off: the conv's
+// scales s (1 + d) per render.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -79,14 +79,14 @@ main ()
       if (n > in_res)
         break;
       uint tb = pc.out_off + r * pc.out_stride + o * uint (t_res * t_res) + uint (2 * m * t_res + 2 * n);
-      grd[tb] = t00[q];
+      grd_out[tb] = t00[q];
       if (n < in_res)
-        grd[tb + 1u] = t01[q];
+        grd_out[tb + 1u] = t01[q];
       if (m < in_res)
         {
-          grd[tb + uint (t_res)] = t10[q];
+          grd_out[tb + uint (t_res)] = t10[q];
           if (n < in_res)
-            grd[tb + uint (t_res) + 1u] = t11[q];
+            grd_out[tb + uint (t_res) + 1u] = t11[q];
         }
     }
 #elif defined (FIR)

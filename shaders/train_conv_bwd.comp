@@ -2,9 +2,9 @@
 // The synthesis convs of a training step, backward (train-common.glsl);
 // sample s = gl_GlobalInvocationID.z of the gradients is render
 // sample0 + s of the forward pass.
-//   -DACT_BWD:   the activation, the clamp and the demodulation: from the
-//            gradient of the output (x) and z (aux) to that of the conv's
-//            sum;
+//   -DACT_BWD: the activation, the clamp and the demodulation: from the
+//            gradient of the output (x) and the output itself (aux) to
+//            that of the conv's sum;
 //   default: a 3x3 same conv, transposed: from the sum's gradient (x) to
 //            that of the scaled input, eight pixels of a row and two
 //            channels per invocation (gl_GlobalInvocationID.y: the pair);
@@ -28,11 +28,13 @@ main ()
   uint plane = pc.res * pc.res;
   if (p >= plane)
     return;
-  float z = ACT (pc.aux_off + r * pc.aux_stride + c * plane + p);
-  float slope = z > 0.0 ? float (SQRT2) : 0.2 * float (SQRT2);
+  // y, the conv's output (act_in at aux), gives the slope and the mask.
+  float y = ACT (pc.aux_off + r * pc.aux_stride + c * plane + p);
+  float slope = y > 0.0 ? float (SQRT2) : 0.2 * float (SQRT2);
+  bool passes = (pc.flags & HD_TRAIN_CLAMP) == 0u || (y > -pc.clamp && y < pc.clamp);
   float g = GRD (pc.x_off + s * pc.x_stride + c * plane + p) * slope * SMP (pc.dc_off + r * pc.s_stride + c);
 
-  grd[pc.out_off + s * pc.out_stride + c * plane + p] = train_passes (lrelu_gain (z)) ? g : 0.0;
+  grd_out[pc.out_off + s * pc.out_stride + c * plane + p] = passes ? g : 0.0;
 #elif defined (FIR_T)
   int res = int (pc.res), t_res = int (2u * pc.in_res + 1u);
   if (p >= uint (t_res * t_res))
@@ -53,7 +55,7 @@ main ()
             acc += GRD (gb + uint (py * res + px)) * fir_tap (a, b);
         }
     }
-  grd[pc.out_off + s * pc.out_stride + c * uint (t_res * t_res) + p] = acc;
+  grd_out[pc.out_off + s * pc.out_stride + c * uint (t_res * t_res) + p] = acc;
 #elif defined (UP)
   // Input channels 2 c and 2 c + 1 at four neighbouring input pixels of a
   // row per invocation; input (sy, sx) fed T (2 sy + ky, 2 sx + kx).
@@ -93,9 +95,9 @@ main ()
     if (sx0 + q < in_res)
       {
         uint at = pc.out_off + s * pc.out_stride + uint (sy * in_res + sx0 + q);
-        grd[at + c0 * in_plane] = acc0[q];
+        grd_out[at + c0 * in_plane] = acc0[q];
         if (c0 + 1u < pc.c_in)
-          grd[at + c1 * in_plane] = acc1[q];
+          grd_out[at + c1 * in_plane] = acc1[q];
       }
 #else
   // Input channels 2 c and 2 c + 1, TRAIN_PX neighbouring input pixels of
@@ -130,9 +132,9 @@ main ()
     if (qx0 + q < res)
       {
         uint at = pc.out_off + s * pc.out_stride + uint (qy * res + qx0 + q);
-        grd[at + c0 * plane] = acc0[q];
+        grd_out[at + c0 * plane] = acc0[q];
         if (c0 + 1u < pc.c_in)
-          grd[at + c1 * plane] = acc1[q];
+          grd_out[at + c1 * plane] = acc1[q];
       }
 #endif
 }

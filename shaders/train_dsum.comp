@@ -28,7 +28,7 @@ main ()
     {
       float gu = GRD (pc.x_off + s * pc.x_stride + i * plane + q);
       sum += ACT (pc.aux_off + r * pc.aux_stride + i * plane + q) * gu;
-      grd[pc.out_off + s * pc.out_stride + i * plane + q] = gu * scale;
+      grd_out[pc.out_off + s * pc.out_stride + i * plane + q] = gu * scale;
     }
   partial[lid] = sum;
   barrier ();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // ToRGB and the skip path of a training step (train-common.glsl).
 //   default: rgb = W (s ⊙ y) + b (kept at aux), clamped, plus with
-//            HD_TRAIN_ADD the previous image (x2) up-sampled; into the
-//            activations, or buffer 4 with HD_TRAIN_TO_OUT;
+//            HD_TRAIN_ADD the previous image (x2, act_in2) up-sampled;
+//            into act_out, or buffer 4 with HD_TRAIN_TO_OUT;
 //   -DBWD:   the gradient of y (the block's last conv output) from the
 //            image's (x; in buffer 4 with HD_TRAIN_TO_OUT), added into
 //            out with HD_TRAIN_ADD;
@@ -38,7 +38,7 @@ main ()
   g *= SMP (pc.s_off + r * pc.s_stride + c);
 
   uint oi = pc.out_off + s * pc.out_stride + c * plane + p;
-  grd[oi] = ((pc.flags & HD_TRAIN_ADD) != 0u ? GRD (oi) : 0.0) + g;
+  grd_out[oi] = ((pc.flags & HD_TRAIN_ADD) != 0u ? grd_out[oi] : 0.0) + g;
 #elif defined (DOWN)
   int res = int (pc.res), half_res = res / 2;
   if (p >= uint (half_res * half_res))
@@ -61,7 +61,7 @@ main ()
             acc += w[a] * w[b] * read_image_gradient (gb + uint (y * res + x));
         }
     }
-  grd[pc.out_off + s * pc.out_stride + c * uint (half_res * half_res) + p] = acc;
+  grd_out[pc.out_off + s * pc.out_stride + c * uint (half_res * half_res) + p] = acc;
 #else
   // c: an image channel.
   if (p >= plane)
@@ -70,7 +70,7 @@ main ()
   for (uint i = 0u; i < pc.c_in; i++)
     v += PRM (pc.w_off + c * pc.c_in + i) * SMP (pc.s_off + r * pc.s_stride + i) *
          ACT (pc.x_off + r * pc.x_stride + i * plane + p);
-  act[pc.aux_off + r * pc.aux_stride + c * plane + p] = v;
+  act_out[pc.aux_off + r * pc.aux_stride + c * plane + p] = v;
 
   float img = (pc.flags & HD_TRAIN_CLAMP) != 0u ? clamp (v, -pc.clamp, pc.clamp) : v;
   if ((pc.flags & HD_TRAIN_ADD) != 0u)
@@ -93,7 +93,7 @@ main ()
               int xx = x0 + b;
               float kx = b == 0 ? wx : 1.0 - wx;
               if (xx >= 0 && xx < half_res)
-                img += ky * kx * ACT (pb + uint (yy * half_res + xx));
+                img += ky * kx * ACT2 (pb + uint (yy * half_res + xx));
             }
         }
     }
@@ -101,6 +101,6 @@ main ()
   if ((pc.flags & HD_TRAIN_TO_OUT) != 0u)
     host[oi] = img;
   else
-    act[oi] = img;
+    act_out[oi] = img;
 #endif
 }

@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A training step with the generator on the device: see hd-train-gpu.h.
  *
- * Buffers (binding: what): 0 the weights of every conv and ToRGB layer;
- * 1 per render, written by the host before every step: for each conv its
- * scales s (1 + d), demodulation coefficients and noise image, for each
- * block its ToRGB styles; 2 the activations of the 2 x batch renders
- * (frozen ones first): the constant input, every conv's z and output,
- * every block's ToRGB value before the clamp and its image; 3 the
- * gradients of the batch's trainable renders (two planes that take turns,
- * the up-sampling layers' intermediate T, two skip-path images); 4 what
- * the host reads and writes: the final images, their gradient, and per
- * sample Σ_p x g_u of every input channel.
+ * Every tensor region lives in a buffer of its own, so that no buffer is
+ * larger than a device allows in one (lavapipe: 128 MiB): the weights;
+ * the per-render values, written by the host before every round (for
+ * each conv its scales s (1 + d), demodulation coefficients and noise
+ * image, for each block its ToRGB styles); the constant input; the
+ * output of every conv of the trainable renders and, per block, their
+ * ToRGB values before the clamp and image (kept for the backward pass);
+ * the frozen renders' two output planes that take turns and two block
+ * buffers; the gradients (two planes that take turns, the up-sampling
+ * layers' intermediate T, two skip-path images); and what the host reads
+ * and writes (the final images, their gradient, per sample Σ_p x g_u of
+ * every input channel).  Each dispatch binds the buffers it reads and
+ * writes (train-common.glsl: act_in, act_in2, act_out, grd_in, grd_out).
  *
  * The forward and the backward pass are each one command buffer,
- * recorded once and submitted every step. */
+ * recorded once and submitted every round. */
 #include "config.h"
 
 #include <math.h>
@@ -45,6 +48,12 @@ static const char *const kernel_names[N_KERNELS] = {
   "train_dsum",
 };
 
+/* A planned buffer: its size in floats and, once made, the buffer. */
+typedef struct {
+  guint64      floats;
+  HdVkBuffer  *buf;
+} Region;
+
 struct _HdTrainGpu {
   HdGenerator     *gen;
   int              batch;
@@ -53,26 +62,27 @@ struct _HdTrainGpu {
   HdKernel        *k[N_KERNELS];
   gboolean         texel;        /* the kernels read through texel buffers (CPU devices) */
   gboolean         storage_only; /* ... never */
-  HdVkBuffer      *params, *per_render, *act, *grad, *host;
-  VkDescriptorSet  set, texel_set;
+  GHashTable      *views;        /* HdVkBuffer* -> its R32 texel view */
   VkCommandBuffer  forward, backward;
   GPtrArray       *labels[2];    /* the dispatches of each, when profiling */
 
-  /* Weights: per conv and per block. */
+  /* Weights: per conv and per block, offsets in PARAMS. */
   guint32 *conv_w, *conv_b, *rgb_w, *rgb_b;
   /* One render's record of per-render values: offsets within it. */
   guint32  rec;
   guint32 *sc, *dc, *noise, *rgb_s;
-  /* Activations.  The trainable renders' are kept for the backward pass,
-   * [slots][...]: per conv its input, z and output; per block ToRGB's
-   * value before the clamp and the image.  The frozen renders' only go
-   * forward, through two planes that take turns (and scratch for z and
-   * ToRGB), [slots][the largest layer].  The constant input is one, read
-   * by every render (stride 0). */
-  guint32 *x, *z, *y, *pre, *img;
-  guint32  f_act[2], f_z, f_pre, f_img[2], f_stride, f_img_stride;
+
+  Region   params, per_render, input, host;
+  /* The trainable renders, [slots][...]: every conv's output; per block
+   * [pre | image], each [slots][3 res²]. */
+  Region  *y, *blk;
+  /* The frozen renders: two output planes and two block buffers, [slots]
+   * [the largest layer]. */
+  Region   f_y[2], f_blk[2];
+  guint32  f_stride;
   /* Gradients, [slots][...]. */
-  guint32  t_off, t_stride, ga, gb, g_stride, skip[2];
+  Region   t, ga, gb, skip[2];
+  guint32  t_stride, g_stride;
   /* Host buffer: images [2 slots][3 R²], their gradient [slots][3 R²],
    * sums [slots][domain_dim]. */
   guint32  h_img, h_gimg, h_dsum;
@@ -87,8 +97,9 @@ hd_train_gpu_free (HdTrainGpu *gpu)
 {
   if (gpu == NULL)
     return;
-  /* Buffers, sets and command buffers go with the compute layer. */
+  /* Buffers, views, sets and command buffers go with the compute layer. */
   g_clear_pointer (&gpu->c, hd_compute_free);
+  g_clear_pointer (&gpu->views, g_hash_table_unref);
   g_clear_pointer (&gpu->labels[0], g_ptr_array_unref);
   g_clear_pointer (&gpu->labels[1], g_ptr_array_unref);
   g_free (gpu->conv_w);
@@ -99,18 +110,14 @@ hd_train_gpu_free (HdTrainGpu *gpu)
   g_free (gpu->dc);
   g_free (gpu->noise);
   g_free (gpu->rgb_s);
-  g_free (gpu->x);
-  g_free (gpu->z);
   g_free (gpu->y);
-  g_free (gpu->pre);
-  g_free (gpu->img);
+  g_free (gpu->blk);
   g_free (gpu->styles);
   hd_generator_unref (gpu->gen);
   g_free (gpu);
 }
 
-/* Adds N floats to a region plan at *AT; FALSE once it passes what a
- * push constant can address. */
+/* Adds N floats to a plan at *AT and returns where they start. */
 static guint32
 take (guint64 *at,
       guint64  n)
@@ -134,74 +141,115 @@ check_plan (HdTrainGpu  *gpu,
                    what, gpu->gen->name, gpu->batch);
       return FALSE;
     }
-  return hd_compute_check_buffer_size (gpu->c, what, floats * sizeof (float), error);
+  return hd_compute_check_buffer_size (gpu->c, what, MAX (floats, 1) * sizeof (float), error);
 }
 
-typedef struct {
-  guint64 act, grad, host;
-} RoundSizes;
-
-/* The regions of the activations, gradients and host buffers for SLOTS
- * samples (2 SLOTS renders) a round. */
+/* The sizes of the buffers for SLOTS samples (2 SLOTS renders) a round. */
 static void
 plan_round (HdTrainGpu *gpu,
-            int         slots,
-            RoundSizes *sizes)
+            int         slots)
 {
   HdGenerator *gen = gpu->gen;
-  const HdConvLayer *first = &gen->convs[0];
-  guint64 at = 0, t_max = 1, g_max = 1;
+  guint64 t_max = 1, g_max = 1, f_max = 1, at = 0;
 
-  guint64 f_max = 1;
-
-  gpu->x[0] = take (&at, (guint64) first->c_in * first->in_res * first->in_res);
   for (int c = 0; c < gen->n_convs; c++)
     {
       const HdConvLayer *L = &gen->convs[c];
-      guint64 out = (guint64) slots * L->c_out * L->block_res * L->block_res;
+      guint64 out = (guint64) L->c_out * L->block_res * L->block_res;
 
-      gpu->z[c] = take (&at, out);
-      gpu->y[c] = take (&at, out);
-      if (c + 1 < gen->n_convs)
-        gpu->x[c + 1] = gpu->y[c];
+      gpu->y[c].floats = out * slots;
       if (L->up)
         t_max = MAX (t_max, (guint64) L->c_out * (2 * L->in_res + 1) * (2 * L->in_res + 1));
-      g_max = MAX (g_max, (guint64) L->c_out * L->block_res * L->block_res);
+      g_max = MAX (g_max, out);
       g_max = MAX (g_max, (guint64) L->c_in * L->in_res * L->in_res);
-      f_max = MAX (f_max, (guint64) L->c_out * L->block_res * L->block_res);
+      f_max = MAX (f_max, out);
     }
   for (int b = 0; b < gen->n_blocks; b++)
-    {
-      guint64 n = (guint64) slots * 3 * gen->rgbs[b].block_res * gen->rgbs[b].block_res;
-
-      gpu->pre[b] = take (&at, n);
-      gpu->img[b] = b + 1 < gen->n_blocks ? take (&at, n) : 0;
-    }
+    gpu->blk[b].floats = (guint64) 2 * slots * 3 * gen->rgbs[b].block_res * gen->rgbs[b].block_res;
   gpu->f_stride = (guint32) MIN (f_max, G_MAXUINT32);
-  gpu->f_img_stride = (guint32) MIN (gpu->image, G_MAXUINT32);
-  gpu->f_act[0] = take (&at, f_max * slots);
-  gpu->f_act[1] = take (&at, f_max * slots);
-  gpu->f_z = take (&at, f_max * slots);
-  gpu->f_pre = take (&at, (guint64) gpu->image * slots);
-  gpu->f_img[0] = take (&at, (guint64) gpu->image * slots);
-  gpu->f_img[1] = take (&at, (guint64) gpu->image * slots);
-  sizes->act = at;
+  gpu->f_y[0].floats = gpu->f_y[1].floats = f_max * slots;
+  gpu->f_blk[0].floats = gpu->f_blk[1].floats = (guint64) 2 * gpu->image * slots;
 
-  at = 0;
   gpu->t_stride = (guint32) MIN (t_max, G_MAXUINT32);
-  gpu->t_off = take (&at, t_max * slots);
+  gpu->t.floats = t_max * slots;
   gpu->g_stride = (guint32) MIN (g_max, G_MAXUINT32);
-  gpu->ga = take (&at, g_max * slots);
-  gpu->gb = take (&at, g_max * slots);
-  gpu->skip[0] = take (&at, (guint64) gpu->image * slots);
-  gpu->skip[1] = take (&at, (guint64) gpu->image * slots);
-  sizes->grad = at;
+  gpu->ga.floats = gpu->gb.floats = g_max * slots;
+  gpu->skip[0].floats = gpu->skip[1].floats = (guint64) gpu->image * slots;
 
-  at = 0;
   gpu->h_img = take (&at, (guint64) gpu->image * 2 * slots);
   gpu->h_gimg = take (&at, (guint64) gpu->image * slots);
   gpu->h_dsum = take (&at, (guint64) gen->domain_dim * slots);
-  sizes->host = at;
+  gpu->host.floats = at;
+  gpu->per_render.floats = (guint64) gpu->rec * 2 * slots;
+}
+
+/* Calls FUNC on every planned buffer with its kind and name. */
+typedef gboolean (*RegionFunc) (HdTrainGpu  *gpu,
+                                Region      *region,
+                                const char  *kind,
+                                const char  *what,
+                                GError     **error);
+
+static gboolean
+each_region (HdTrainGpu  *gpu,
+             RegionFunc   func,
+             GError     **error)
+{
+  HdGenerator *gen = gpu->gen;
+
+  if (!func (gpu, &gpu->per_render, MEM_RENDER, _("The training styles and noise"), error) ||
+      !func (gpu, &gpu->host, MEM_HOST, _("The training images and sums"), error))
+    return FALSE;
+  for (int c = 0; c < gen->n_convs; c++)
+    if (!func (gpu, &gpu->y[c], MEM_ACT, _("The training activations"), error))
+      return FALSE;
+  for (int b = 0; b < gen->n_blocks; b++)
+    if (!func (gpu, &gpu->blk[b], MEM_ACT, _("The training activations"), error))
+      return FALSE;
+  for (int k = 0; k < 2; k++)
+    if (!func (gpu, &gpu->f_y[k], MEM_ACT, _("The training activations"), error) ||
+        !func (gpu, &gpu->f_blk[k], MEM_ACT, _("The training activations"), error) ||
+        !func (gpu, &gpu->skip[k], MEM_GRAD, _("The training gradients"), error))
+      return FALSE;
+  return func (gpu, &gpu->t, MEM_GRAD, _("The training gradients"), error) &&
+         func (gpu, &gpu->ga, MEM_GRAD, _("The training gradients"), error) &&
+         func (gpu, &gpu->gb, MEM_GRAD, _("The training gradients"), error);
+}
+
+static gboolean
+check_region (HdTrainGpu  *gpu,
+              Region      *region,
+              const char  *kind,
+              const char  *what,
+              GError     **error)
+{
+  return check_plan (gpu, what, region->floats, error);
+}
+
+static gboolean
+make_region (HdTrainGpu  *gpu,
+             Region      *region,
+             const char  *kind,
+             const char  *what,
+             GError     **error)
+{
+  HdVkMemoryUse use = region == &gpu->per_render ? HD_VK_MEMORY_UPLOAD
+                      : region == &gpu->host     ? HD_VK_MEMORY_READBACK
+                                                 : HD_VK_MEMORY_DEVICE;
+
+  region->buf = hd_compute_buffer (gpu->c, kind, what, MAX (region->floats, 1) * sizeof (float), use, error);
+  return region->buf != NULL;
+}
+
+/* Whether every region fits a texel buffer (for the _cpu kernels). */
+static gboolean
+fits_texels (HdTrainGpu  *gpu,
+             Region      *region,
+             const char  *kind,
+             const char  *what,
+             GError     **error)
+{
+  return region->floats <= hd_compute_max_texels (gpu->c);
 }
 
 static gboolean
@@ -215,7 +263,6 @@ plan_and_upload (HdTrainGpu  *gpu,
   g_autofree float *weights = NULL;
   const HdConvLayer *first = &gen->convs[0];
   guint64 n_params = 0;
-  RoundSizes sizes;
   int slots;
 
   gpu->image = (gsize) 3 * R * R;
@@ -227,11 +274,8 @@ plan_and_upload (HdTrainGpu  *gpu,
   gpu->dc = g_new (guint32, gen->n_convs);
   gpu->noise = g_new (guint32, gen->n_convs);
   gpu->rgb_s = g_new (guint32, gen->n_blocks);
-  gpu->x = g_new (guint32, gen->n_convs);
-  gpu->z = g_new (guint32, gen->n_convs);
-  gpu->y = g_new (guint32, gen->n_convs);
-  gpu->pre = g_new (guint32, gen->n_blocks);
-  gpu->img = g_new (guint32, gen->n_blocks);
+  gpu->y = g_new0 (Region, gen->n_convs);
+  gpu->blk = g_new0 (Region, gen->n_blocks);
 
   /* Weights. */
   for (int c = 0; c < gen->n_convs; c++)
@@ -248,6 +292,8 @@ plan_and_upload (HdTrainGpu  *gpu,
       gpu->rgb_w[b] = take (&n_params, (guint64) rgb->c_out * rgb->c_in);
       gpu->rgb_b[b] = take (&n_params, rgb->c_out);
     }
+  gpu->params.floats = n_params;
+  gpu->input.floats = (guint64) first->c_in * first->in_res * first->in_res;
   if (!check_plan (gpu, _("The training weights"), n_params, error))
     return FALSE;
 
@@ -270,11 +316,8 @@ plan_and_upload (HdTrainGpu  *gpu,
     {
       g_autoptr(GError) local_error = NULL;
 
-      plan_round (gpu, slots, &sizes);
-      if (check_plan (gpu, _("The training styles and noise"), (guint64) gpu->rec * 2 * slots, &local_error) &&
-          check_plan (gpu, _("The training activations"), sizes.act, &local_error) &&
-          check_plan (gpu, _("The training gradients"), sizes.grad, &local_error) &&
-          check_plan (gpu, _("The training images and sums"), sizes.host, &local_error))
+      plan_round (gpu, slots);
+      if (each_region (gpu, check_region, &local_error))
         break;
       if (slots == 1)
         {
@@ -301,59 +344,21 @@ plan_and_upload (HdTrainGpu  *gpu,
       memcpy (weights + gpu->rgb_w[b], rgb->weight, sizeof (float) * rgb->c_out * rgb->c_in);
       memcpy (weights + gpu->rgb_b[b], rgb->bias, sizeof (float) * rgb->c_out);
     }
-  gpu->params = hd_compute_buffer_upload (gpu->c, MEM_WEIGHTS, _("The training weights"), weights,
-                                          MAX (n_params, 1), error);
-  if (gpu->params == NULL)
-    return FALSE;
-  gpu->per_render = hd_compute_buffer (gpu->c, MEM_RENDER, _("The training styles and noise"),
-                                       (gsize) gpu->rec * 2 * slots * sizeof (float), HD_VK_MEMORY_UPLOAD, error);
-  if (gpu->per_render == NULL)
-    return FALSE;
-  gpu->act = hd_compute_buffer (gpu->c, MEM_ACT, _("The training activations"), sizes.act * sizeof (float),
-                                HD_VK_MEMORY_DEVICE, error);
-  if (gpu->act == NULL)
-    return FALSE;
+  gpu->params.buf = hd_compute_buffer_upload (gpu->c, MEM_WEIGHTS, _("The training weights"), weights,
+                                              MAX (n_params, 1), error);
   /* The constant input, once: every render reads it (stride 0). */
-  if (!hd_compute_upload (gpu->c, gpu->act, (gsize) gpu->x[0] * sizeof (float), gen->const_input,
-                          sizeof (float) * first->c_in * first->in_res * first->in_res, error))
-    return FALSE;
-  gpu->grad = hd_compute_buffer (gpu->c, MEM_GRAD, _("The training gradients"), sizes.grad * sizeof (float),
-                                 HD_VK_MEMORY_DEVICE, error);
-  if (gpu->grad == NULL)
-    return FALSE;
-  gpu->host = hd_compute_buffer (gpu->c, MEM_HOST, _("The training images and sums"),
-                                 sizes.host * sizeof (float), HD_VK_MEMORY_READBACK, error);
-  if (gpu->host == NULL)
+  if (gpu->params.buf == NULL ||
+      (gpu->input.buf = hd_compute_buffer_upload (gpu->c, MEM_ACT, _("The training activations"),
+                                                  gen->const_input, gpu->input.floats, error)) == NULL ||
+      !each_region (gpu, make_region, error))
     return FALSE;
 
-  {
-    const HdVkBuffer *bufs[HD_COMPUTE_BINDINGS] = { gpu->params, gpu->per_render, gpu->act, gpu->grad,
-                                                    gpu->host };
-
-    gpu->set = hd_compute_storage_set (gpu->c, bufs, gpu->params, error);
-    if (gpu->set == VK_NULL_HANDLE)
-      return FALSE;
-  }
   /* On a CPU device the inner loops read through texel buffers, where
    * every buffer fits one. */
   gpu->texel = !gpu->storage_only &&
                hd_vk_context_get_device_info (hd_compute_get_context (gpu->c))->type == VK_PHYSICAL_DEVICE_TYPE_CPU &&
-               MAX (MAX (gpu->params->size, gpu->act->size), MAX (gpu->grad->size, gpu->per_render->size)) /
-               sizeof (float) <= hd_compute_max_texels (gpu->c);
-  if (gpu->texel)
-    {
-      VkBufferView views[HD_COMPUTE_TEXEL_BINDINGS] = { VK_NULL_HANDLE };
-
-      if ((views[0] = hd_compute_texel_view (gpu->c, gpu->params, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
-          (views[1] = hd_compute_texel_view (gpu->c, gpu->act, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
-          (views[2] = hd_compute_texel_view (gpu->c, gpu->grad, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE ||
-          (views[3] = hd_compute_texel_view (gpu->c, gpu->per_render, VK_FORMAT_R32_SFLOAT, error)) == VK_NULL_HANDLE)
-        return FALSE;
-      views[4] = views[0];
-      gpu->texel_set = hd_compute_texel_set (gpu->c, views, error);
-      if (gpu->texel_set == VK_NULL_HANDLE)
-        return FALSE;
-    }
+               gpu->params.floats <= hd_compute_max_texels (gpu->c) && each_region (gpu, fits_texels, NULL);
+  gpu->views = g_hash_table_new (NULL, NULL);
   gpu->styles = g_new0 (double, (gsize) MAX (gen->domain_dim, 1) * slots);
   return TRUE;
 }
@@ -361,16 +366,80 @@ plan_and_upload (HdTrainGpu  *gpu,
 /* ------------------------------------------------------------------------ */
 /* Recording                                                                */
 
-static void
-dispatch (HdTrainGpu         *gpu,
-          VkCommandBuffer     cb,
-          int                 kernel,
-          const HdTrainPush  *push,
-          guint32             gx,
-          guint32             gy,
-          guint32             gz)
+/* The buffers a dispatch reads and writes (NULL: none). */
+typedef struct {
+  const Region *act_in, *act_in2, *act_out, *grd_in, *grd_out;
+} Binds;
+
+/* A recording: its command buffer and its first failure. */
+typedef struct {
+  HdTrainGpu      *gpu;
+  VkCommandBuffer  cb;
+  GError          *error;
+} Rec;
+
+static VkBufferView
+view_of (Rec              *rec,
+         const HdVkBuffer *buf)
 {
-  hd_compute_dispatch (gpu->c, cb, gpu->k[kernel], gpu->set, push, sizeof *push, gx, gy, gz,
+  HdTrainGpu *gpu = rec->gpu;
+  VkBufferView view = g_hash_table_lookup (gpu->views, buf);
+
+  if (view == VK_NULL_HANDLE && rec->error == NULL)
+    {
+      view = hd_compute_texel_view (gpu->c, buf, VK_FORMAT_R32_SFLOAT, &rec->error);
+      if (view != VK_NULL_HANDLE)
+        g_hash_table_insert (gpu->views, (gpointer) buf, view);
+    }
+  return view;
+}
+
+static HdVkBuffer *
+buf_or (const Region *r,
+        HdVkBuffer   *other)
+{
+  return r != NULL ? r->buf : other;
+}
+
+static void
+dispatch (Rec               *rec,
+          int                kernel,
+          const HdTrainPush *push,
+          const Binds       *binds,
+          guint32            gx,
+          guint32            gy,
+          guint32            gz)
+{
+  HdTrainGpu *gpu = rec->gpu;
+  HdVkBuffer *filler = gpu->params.buf;
+  const HdVkBuffer *bufs[HD_COMPUTE_BINDINGS] = {
+    gpu->params.buf, gpu->per_render.buf, buf_or (binds->act_in, filler), buf_or (binds->grd_in, filler),
+    gpu->host.buf, buf_or (binds->act_out, filler), buf_or (binds->act_in2, filler),
+    buf_or (binds->grd_out, filler),
+  };
+  VkDescriptorSet set;
+
+  if (rec->error != NULL)
+    return;
+  set = hd_compute_storage_set (gpu->c, bufs, filler, &rec->error);
+  if (set == VK_NULL_HANDLE)
+    return;
+  if (gpu->texel)
+    {
+      VkBufferView views[HD_COMPUTE_TEXEL_BINDINGS] = {
+        view_of (rec, gpu->params.buf), view_of (rec, bufs[2]), view_of (rec, bufs[3]),
+        view_of (rec, gpu->per_render.buf), view_of (rec, bufs[6]),
+      };
+      VkDescriptorSet texel_set;
+
+      if (rec->error != NULL)
+        return;
+      texel_set = hd_compute_texel_set (gpu->c, views, &rec->error);
+      if (texel_set == VK_NULL_HANDLE)
+        return;
+      hd_compute_bind_texel_set (gpu->c, rec->cb, texel_set);
+    }
+  hd_compute_dispatch (gpu->c, rec->cb, gpu->k[kernel], set, push, sizeof *push, gx, gy, gz,
                        kernel_names[kernel]);
 }
 
@@ -436,25 +505,14 @@ kept (HdTrainGpu *gpu,
   return off - (guint32) gpu->slots * stride;
 }
 
-/* The input of conv C and its per-render stride (the constant input: one
- * for every render). */
-static guint32
-conv_input_stride (HdTrainGpu *gpu,
-                   int         c)
-{
-  const HdConvLayer *L = &gpu->gen->convs[c];
-
-  return c == 0 ? 0 : (guint32) (L->c_in * L->in_res * L->in_res);
-}
-
 /* The forward pass of one branch: the frozen renders (0 .. slots - 1,
  * through the frozen planes) or the trainable ones (slots .. 2 slots - 1,
  * keeping every layer). */
 static void
-record_branch (HdTrainGpu      *gpu,
-               VkCommandBuffer  cb,
-               gboolean         trainable)
+record_branch (Rec      *rec,
+               gboolean  trainable)
 {
+  HdTrainGpu *gpu = rec->gpu;
   HdGenerator *gen = gpu->gen;
   guint32 S = (guint32) gpu->slots;
   int c = 0;
@@ -464,71 +522,67 @@ record_branch (HdTrainGpu      *gpu,
       const HdRgbLayer *rgb = &gen->rgbs[b];
       guint32 plane = (guint32) (rgb->block_res * rgb->block_res);
       gboolean last = b + 1 == gen->n_blocks;
+      const Region *blk = trainable ? &gpu->blk[b] : &gpu->f_blk[b % 2];
+      const Region *prev_blk = b == 0 ? NULL : trainable ? &gpu->blk[b - 1] : &gpu->f_blk[(b - 1) % 2];
+      guint32 img_stride = trainable ? 3 * plane : (guint32) gpu->image;
       HdTrainPush p;
+      Binds binds = { 0 };
 
       for (int j = 0; j < (b == 0 ? 1 : 2); j++, c++)
         {
           const HdConvLayer *L = &gen->convs[c];
-          guint32 out = (guint32) L->c_out * plane;
+          guint32 out = trainable ? (guint32) L->c_out * plane : gpu->f_stride;
 
           p = conv_push (gpu, c);
           p.sample0 = trainable ? S : 0;
-          p.x_stride = conv_input_stride (gpu, c);
-          if (trainable)
-            {
-              p.x_off = c == 0 ? gpu->x[0] : kept (gpu, gpu->x[c], p.x_stride);
-              p.out_off = kept (gpu, gpu->y[c], out);
-              p.out_stride = out;
-              p.aux_off = kept (gpu, gpu->z[c], out);
-              p.aux_stride = out;
-            }
-          else
-            {
-              if (c > 0)
-                p.x_stride = gpu->f_stride;
-              p.x_off = c == 0 ? gpu->x[0] : gpu->f_act[(c - 1) % 2];
-              p.out_off = gpu->f_act[c % 2];
-              p.out_stride = gpu->f_stride;
-              p.aux_off = gpu->f_z;
-              p.aux_stride = gpu->f_stride;
-            }
+          binds = (Binds) {
+            .act_in = c == 0 ? &gpu->input : trainable ? &gpu->y[c - 1] : &gpu->f_y[(c - 1) % 2],
+            .act_out = trainable ? &gpu->y[c] : &gpu->f_y[c % 2],
+          };
+          p.x_stride = c == 0 ? 0 : trainable ? (guint32) (L->c_in * L->in_res * L->in_res) : gpu->f_stride;
+          p.x_off = trainable ? kept (gpu, 0, p.x_stride) : 0;
+          p.out_stride = out;
+          p.out_off = trainable ? kept (gpu, 0, out) : 0;
           if (!L->up)
-            dispatch (gpu, cb, K_CONV, &p, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_out), S);
+            dispatch (rec, K_CONV, &p, &binds, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_out), S);
           else
             {
               guint32 side = (guint32) (L->in_res + 1);
               HdTrainPush t = p;
+              Binds tb = { .act_in = binds.act_in, .grd_out = &gpu->t };
 
-              t.out_off = trainable ? kept (gpu, gpu->t_off, gpu->t_stride) : gpu->t_off;
+              t.out_off = kept (gpu, 0, gpu->t_stride) * (trainable ? 1 : 0);
               t.out_stride = gpu->t_stride;
-              dispatch (gpu, cb, K_CONV_UP, &t, hd_compute_groups (side * ((side + 3) / 4), 64), L->c_out, S);
-              hd_compute_barrier (cb);
+              dispatch (rec, K_CONV_UP, &t, &tb, hd_compute_groups (side * ((side + 3) / 4), 64), L->c_out, S);
+              hd_compute_barrier (rec->cb);
               p.x_off = t.out_off;
               p.x_stride = gpu->t_stride;
-              dispatch (gpu, cb, K_CONV_FIR, &p, hd_compute_groups (plane, 64), L->c_out, S);
+              binds.act_in = NULL;
+              binds.grd_in = &gpu->t;
+              dispatch (rec, K_CONV_FIR, &p, &binds, hd_compute_groups (plane, 64), L->c_out, S);
             }
-          hd_compute_barrier (cb);
+          hd_compute_barrier (rec->cb);
         }
 
+      /* ToRGB: [pre | image] of the block, each [slots][3 res²] (the frozen
+       * block buffers: [slots][3 R²]). */
       p = rgb_push (gpu, b);
       p.sample0 = trainable ? S : 0;
-      if (trainable)
-        {
-          p.x_stride = (guint32) rgb->c_in * plane;
-          p.x_off = kept (gpu, gpu->y[c - 1], p.x_stride);
-          p.aux_off = kept (gpu, gpu->pre[b], 3 * plane);
-        }
-      else
-        {
-          p.x_stride = gpu->f_stride;
-          p.x_off = gpu->f_act[(c - 1) % 2];
-          p.aux_off = gpu->f_pre;
-        }
+      binds = (Binds) {
+        .act_in = trainable ? &gpu->y[c - 1] : &gpu->f_y[(c - 1) % 2],
+        .act_in2 = prev_blk, .act_out = blk,
+      };
+      p.x_stride = trainable ? (guint32) rgb->c_in * plane : gpu->f_stride;
+      p.x_off = trainable ? kept (gpu, 0, p.x_stride) : 0;
+      p.aux_stride = img_stride;
+      p.aux_off = trainable ? kept (gpu, 0, img_stride) : 0;
       if (b > 0)
         {
+          guint32 prev_stride = trainable ? 3 * plane / 4 : (guint32) gpu->image;
+
           p.flags |= HD_TRAIN_ADD;
-          p.x2_stride = trainable ? 3 * plane / 4 : gpu->f_img_stride;
-          p.x2_off = trainable ? kept (gpu, gpu->img[b - 1], p.x2_stride) : gpu->f_img[(b - 1) % 2];
+          p.x2_stride = prev_stride;
+          p.x2_off = trainable ? kept (gpu, S * prev_stride, prev_stride) : S * prev_stride;
         }
       if (last)
         {
@@ -538,30 +592,29 @@ record_branch (HdTrainGpu      *gpu,
         }
       else
         {
-          p.out_stride = trainable ? 3 * plane : gpu->f_img_stride;
-          p.out_off = trainable ? kept (gpu, gpu->img[b], p.out_stride) : gpu->f_img[b % 2];
+          p.out_stride = img_stride;
+          p.out_off = trainable ? kept (gpu, S * img_stride, img_stride) : S * img_stride;
         }
-      dispatch (gpu, cb, K_RGB, &p, hd_compute_groups (plane, 64), (guint32) rgb->c_out, S);
-      hd_compute_barrier (cb);
+      dispatch (rec, K_RGB, &p, &binds, hd_compute_groups (plane, 64), (guint32) rgb->c_out, S);
+      hd_compute_barrier (rec->cb);
     }
 }
 
 static void
-record_forward (HdTrainGpu      *gpu,
-                VkCommandBuffer  cb)
+record_forward (Rec *rec)
 {
-  record_branch (gpu, cb, FALSE);
-  record_branch (gpu, cb, TRUE);
-  hd_compute_record_readback (cb, gpu->host, NULL, 0);
+  record_branch (rec, FALSE);
+  record_branch (rec, TRUE);
+  hd_compute_record_readback (rec->cb, rec->gpu->host.buf, NULL, 0);
 }
 
 static void
-record_backward (HdTrainGpu      *gpu,
-                 VkCommandBuffer  cb)
+record_backward (Rec *rec)
 {
+  HdTrainGpu *gpu = rec->gpu;
   HdGenerator *gen = gpu->gen;
   guint32 B = (guint32) gpu->slots;
-  guint32 skip_off = gpu->h_gimg;
+  const Region *skip = NULL;   /* NULL: the host's image gradient */
   int c = gen->n_convs - 1, turn = 0;
 
   for (int b = gen->n_blocks - 1; b >= 0; b--)
@@ -570,78 +623,85 @@ record_backward (HdTrainGpu      *gpu,
       guint32 res = (guint32) rgb->block_res, plane = res * res;
       gboolean last = b + 1 == gen->n_blocks;
       HdTrainPush p = rgb_push (gpu, b);
+      Binds binds = { .act_in = &gpu->blk[b], .grd_in = skip, .grd_out = &gpu->ga };
 
       /* ToRGB into g_y of the block's last conv (adding to the gradient
        * that came down through the block above), and the skip path. */
-      p.x_off = skip_off;
+      p.x_off = last ? gpu->h_gimg : 0;
       p.x_stride = 3 * plane;
-      p.aux_off = kept (gpu, gpu->pre[b], 3 * plane);
-      p.out_off = gpu->ga;
+      p.aux_off = kept (gpu, 0, 3 * plane);
+      p.out_off = 0;
       p.out_stride = gpu->g_stride;
       p.sample0 = B;
       p.flags |= (last ? HD_TRAIN_TO_OUT : HD_TRAIN_ADD);
-      dispatch (gpu, cb, K_RGB_BWD, &p, hd_compute_groups (plane, 64), (guint32) rgb->c_in, B);
+      dispatch (rec, K_RGB_BWD, &p, &binds, hd_compute_groups (plane, 64), (guint32) rgb->c_in, B);
       if (b > 0)
         {
-          p.out_off = gpu->skip[turn];
+          Binds down = { .grd_in = skip, .grd_out = &gpu->skip[turn] };
+
+          p.out_off = 0;
           p.out_stride = 3 * plane / 4;
-          dispatch (gpu, cb, K_RGB_DOWN, &p, hd_compute_groups (plane / 4, 64), 3, B);
-          skip_off = gpu->skip[turn];
+          dispatch (rec, K_RGB_DOWN, &p, &down, hd_compute_groups (plane / 4, 64), 3, B);
+          skip = &gpu->skip[turn];
           turn ^= 1;
         }
-      hd_compute_barrier (cb);
+      hd_compute_barrier (rec->cb);
 
       for (int j = 0; j < (b == 0 ? 1 : 2); j++, c--)
         {
           const HdConvLayer *L = &gen->convs[c];
+
           p = conv_push (gpu, c);
           p.sample0 = B;
-          /* g_y (ga) to the gradient of the conv's sum (gb). */
-          p.x_off = gpu->ga;
+          /* g_y (ga) to the gradient of the conv's sum (gb), with the
+           * conv's output y. */
+          binds = (Binds) { .act_in = &gpu->y[c], .grd_in = &gpu->ga, .grd_out = &gpu->gb };
+          p.x_off = 0;
           p.x_stride = gpu->g_stride;
           p.aux_stride = (guint32) L->c_out * plane;
-          p.aux_off = kept (gpu, gpu->z[c], p.aux_stride);
-          p.out_off = gpu->gb;
+          p.aux_off = kept (gpu, 0, p.aux_stride);
+          p.out_off = 0;
           p.out_stride = gpu->g_stride;
-          dispatch (gpu, cb, K_BWD_ACT, &p, hd_compute_groups (plane, 64), L->c_out, B);
-          hd_compute_barrier (cb);
+          dispatch (rec, K_BWD_ACT, &p, &binds, hd_compute_groups (plane, 64), L->c_out, B);
+          hd_compute_barrier (rec->cb);
           /* To the scaled input's gradient g_u (ga). */
-          p.x_off = gpu->gb;
           if (!L->up)
             {
-              p.out_off = gpu->ga;
-              dispatch (gpu, cb, K_BWD, &p, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_in), B);
+              binds = (Binds) { .grd_in = &gpu->gb, .grd_out = &gpu->ga };
+              dispatch (rec, K_BWD, &p, &binds, hd_compute_groups (runs (L->block_res), 64), pairs (L->c_in), B);
             }
           else
             {
               guint32 t_res = (guint32) (2 * L->in_res + 1);
 
-              p.out_off = gpu->t_off;
+              binds = (Binds) { .grd_in = &gpu->gb, .grd_out = &gpu->t };
               p.out_stride = gpu->t_stride;
-              dispatch (gpu, cb, K_BWD_FIR, &p, hd_compute_groups (t_res * t_res, 64), L->c_out, B);
-              hd_compute_barrier (cb);
-              p.x_off = gpu->t_off;
+              dispatch (rec, K_BWD_FIR, &p, &binds, hd_compute_groups (t_res * t_res, 64), L->c_out, B);
+              hd_compute_barrier (rec->cb);
+              binds = (Binds) { .grd_in = &gpu->t, .grd_out = &gpu->ga };
               p.x_stride = gpu->t_stride;
-              p.out_off = gpu->ga;
               p.out_stride = gpu->g_stride;
-              dispatch (gpu, cb, K_BWD_UP, &p, hd_compute_groups ((guint32) (L->in_res * ((L->in_res + 3) / 4)), 64),
-                        pairs (L->c_in), B);
+              dispatch (rec, K_BWD_UP, &p, &binds,
+                        hd_compute_groups ((guint32) (L->in_res * ((L->in_res + 3) / 4)), 64), pairs (L->c_in), B);
             }
-          hd_compute_barrier (cb);
+          hd_compute_barrier (rec->cb);
           /* Σ x g_u per channel, and g_x in place. */
-          p.x_off = gpu->ga;
+          binds = (Binds) {
+            .act_in = c == 0 ? &gpu->input : &gpu->y[c - 1], .grd_in = &gpu->ga, .grd_out = &gpu->ga,
+          };
+          p.x_off = 0;
           p.x_stride = gpu->g_stride;
-          p.out_off = gpu->ga;
+          p.out_off = 0;
           p.out_stride = gpu->g_stride;
-          p.aux_stride = conv_input_stride (gpu, c);
-          p.aux_off = c == 0 ? gpu->x[0] : kept (gpu, gpu->x[c], p.aux_stride);
+          p.aux_stride = c == 0 ? 0 : (guint32) (L->c_in * L->in_res * L->in_res);
+          p.aux_off = kept (gpu, 0, p.aux_stride);
           p.b_off = gpu->h_dsum + (guint32) L->domain_offset;
           p.n = (guint32) gen->domain_dim;
-          dispatch (gpu, cb, K_DSUM, &p, (guint32) L->c_in, 1, B);
-          hd_compute_barrier (cb);
+          dispatch (rec, K_DSUM, &p, &binds, (guint32) L->c_in, 1, B);
+          hd_compute_barrier (rec->cb);
         }
     }
-  hd_compute_record_readback (cb, gpu->host, NULL, 0);
+  hd_compute_record_readback (rec->cb, gpu->host.buf, NULL, 0);
 }
 
 static VkCommandBuffer
@@ -649,32 +709,33 @@ record (HdTrainGpu  *gpu,
         gboolean     backward,
         GError     **error)
 {
-  VkCommandBuffer cb = hd_compute_begin (gpu->c, 0, backward ? _("Recording the training backward pass")
-                                                             : _("Recording the training forward pass"),
-                                         error);
+  Rec rec = { .gpu = gpu };
 
-  if (cb == VK_NULL_HANDLE)
+  rec.cb = hd_compute_begin (gpu->c, 0, backward ? _("Recording the training backward pass")
+                                                 : _("Recording the training forward pass"),
+                             error);
+  if (rec.cb == VK_NULL_HANDLE)
     return VK_NULL_HANDLE;
-  if (gpu->texel)
-    hd_compute_bind_texel_set (gpu->c, cb, gpu->texel_set);
   if (hd_compute_profiling (gpu->c))
     {
       gpu->labels[backward] = g_ptr_array_new ();
-      hd_compute_profile_begin (gpu->c, cb, gpu->labels[backward]);
+      hd_compute_profile_begin (gpu->c, rec.cb, gpu->labels[backward]);
     }
   if (backward)
-    record_backward (gpu, cb);
+    record_backward (&rec);
   else
-    record_forward (gpu, cb);
+    record_forward (&rec);
   if (hd_compute_profiling (gpu->c))
     hd_compute_profile_end (gpu->c);
-  if (vkEndCommandBuffer (cb) != VK_SUCCESS)
+  if (rec.error == NULL && vkEndCommandBuffer (rec.cb) != VK_SUCCESS)
+    g_set_error (&rec.error, HD_ERROR, HD_ERROR_DEVICE, _("Could not record the training commands"));
+  if (rec.error != NULL)
     {
-      g_set_error (error, HD_ERROR, HD_ERROR_DEVICE, _("Could not record the training commands"));
-      hd_compute_free_commands (gpu->c, 1, &cb);
+      g_propagate_error (error, rec.error);
+      hd_compute_free_commands (gpu->c, 1, &rec.cb);
       return VK_NULL_HANDLE;
     }
-  return cb;
+  return rec.cb;
 }
 
 HdTrainGpu *
@@ -745,7 +806,7 @@ write_renders (HdTrainGpu         *gpu,
 {
   HdGenerator *gen = gpu->gen;
   int S = gpu->slots, w_dim = gen->config.w_dim;
-  float *rec0 = gpu->per_render->mapped;
+  float *rec0 = gpu->per_render.buf->mapped;
   g_autofree float *noise = g_new (float, MAX (hd_noise_total_size (gen), 1));
   gsize max_c = 1;
 
@@ -810,7 +871,7 @@ forward_round (HdTrainGpu         *gpu,
                double             *images,
                GError            **error)
 {
-  const float *host = gpu->host->mapped;
+  const float *host = gpu->host.buf->mapped;
   gsize n_img = gpu->image;
 
   write_renders (gpu, draws, d, first, n);
@@ -843,7 +904,7 @@ backward_round (HdTrainGpu    *gpu,
                 GError       **error)
 {
   HdGenerator *gen = gpu->gen;
-  float *host = gpu->host->mapped;
+  float *host = gpu->host.buf->mapped;
   gsize n_img = gpu->image;
 
   for (int j = 0; j < gpu->slots; j++)
