@@ -263,11 +263,10 @@ hd_test_max_abs_diff (const float *a,
                       const float *b,
                       gsize        n)
 {
-  double m = 0.0;
+  double max_abs, psnr_db;
 
-  for (gsize i = 0; i < n; i++)
-    m = MAX (m, fabs ((double) a[i] - b[i]));
-  return m;
+  hd_test_compare (a, b, n, &max_abs, &psnr_db);
+  return max_abs;
 }
 
 HdClip *

@@ -60,7 +60,8 @@ typedef struct {
 struct _JsonParser;
 struct _JsonObject *hd_test_load_json (struct _JsonParser *parser,
                                        const char         *relative);
-/* max |A[i] - B[i]| over N floats. */
+/* max |A[i] - B[i]| over N floats (hd_test_compare's; a NaN counts as
+ * infinite). */
 double     hd_test_max_abs_diff (const float *a,
                                  const float *b,
                                  gsize        n);
