@@ -117,6 +117,18 @@ else
   fail "the installed hyperdomain-render did not render"
 fi
 
+# With the demo's own CLIP installed beside it, the installed trainer
+# trains the demo model without --model and --clip.
+if [ -f "$src/data/models/emoji64-clip.safetensors" ]; then
+  if [ -f "$demo/clip.safetensors" ] &&
+     "$bin/hyperdomain-train" --source emoji --target burger --steps 1 --batch 1 \
+       -o "$dest/burger.safetensors" 2>"$dest/train.log" && [ -s "$dest/burger.safetensors" ]; then
+    ok "the installed hyperdomain-train trained the demo with its installed CLIP"
+  else
+    fail "the installed hyperdomain-train did not train the demo: $(tail -1 "$dest/train.log" 2>/dev/null)"
+  fi
+fi
+
 if [ "$fails" -gt 0 ]; then
   echo "$fails checks failed"
   exit 1
