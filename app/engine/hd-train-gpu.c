@@ -551,7 +551,7 @@ record_branch (Rec      *rec,
               HdTrainPush t = p;
               Binds tb = { .act_in = binds.act_in, .grd_out = &gpu->t };
 
-              t.out_off = kept (gpu, 0, gpu->t_stride) * (trainable ? 1 : 0);
+              t.out_off = trainable ? kept (gpu, 0, gpu->t_stride) : 0;
               t.out_stride = gpu->t_stride;
               dispatch (rec, K_CONV_UP, &t, &tb, hd_compute_groups (side * ((side + 3) / 4), 64), L->c_out, S);
               hd_compute_barrier (rec->cb);
@@ -968,16 +968,6 @@ run_clip_job (gpointer data,
                       job->g_img);
 }
 
-static double
-ms_since (gint64 *start)
-{
-  gint64 now = g_get_monotonic_time ();
-  double ms = (now - *start) / 1000.0;
-
-  *start = now;
-  return ms;
-}
-
 gboolean
 hd_train_gpu_step (HdTrainGpu         *gpu,
                    const HdTrainClip  *clips,
@@ -998,15 +988,13 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
   g_autofree double *g_img = g_new (double, n_img * B);
   g_autofree double *losses = g_new0 (double, (gsize) MAX (n_clips, 1) * B);
   g_autofree double *sum = g_new0 (double, MAX (gen->domain_dim, 1));
-  g_autofree HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
   g_autofree ClipJob *jobs = g_new0 (ClipJob, B);
-  double total = 0.0;
+  HdClipImageTower **towers;
   gboolean ok = TRUE;
 
   g_return_val_if_fail (draws->batch == B, FALSE);
 
-  for (guint v = 0; v < n_clips; v++)
-    towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, R);
+  towers = hd_train_towers_new (clips, n_clips, R);
   /* Round by round (one, unless the device's buffers are small): the
    * generator forward, CLIP's loss and gradient of each sample on the
    * host, the generator backward. */
@@ -1021,7 +1009,7 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
           break;
         }
       if (times != NULL)
-        times->generator_forward += ms_since (&start);
+        times->generator_forward += hd_train_ms_since (&start);
       pool = g_thread_pool_new (run_clip_job, NULL, MIN (n, (int) g_get_num_processors ()), FALSE, NULL);
       for (int b = first; b < first + n; b++)
         {
@@ -1034,31 +1022,19 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
         }
       g_thread_pool_free (pool, FALSE, TRUE);
       if (times != NULL)
-        times->clip += ms_since (&start);
+        times->clip += hd_train_ms_since (&start);
       ok = backward_round (gpu, g_img, first, n, sum, error);
       if (times != NULL)
-        times->generator_backward += ms_since (&start);
+        times->generator_backward += hd_train_ms_since (&start);
     }
-  for (guint v = 0; v < n_clips; v++)
-    if (clips[v].tower == NULL)
-      hd_clip_image_tower_free (towers[v]);
+  hd_train_towers_free (towers, clips, n_clips);
   if (!ok)
     return FALSE;
-  for (guint v = 0; v < n_clips; v++)
-    {
-      double lv = 0.0;
-
-      for (int b = 0; b < B; b++)
-        lv += losses[(gsize) b * n_clips + v];
-      if (loss_per_clip != NULL)
-        loss_per_clip[v] = lv;
-      total += lv;
-    }
   for (int i = 0; i < gen->domain_dim; i++)
     grad[i] = (float) sum[i];
   if (times != NULL)
-    times->wall += ms_since (&step_start);
-  *loss = total;
+    times->wall += hd_train_ms_since (&step_start);
+  *loss = hd_train_add_losses (losses, B, n_clips, loss_per_clip);
   return TRUE;
 }
 

@@ -639,14 +639,58 @@ typedef struct {
   HdTrainTimes        times;
 } Sample;
 
-static double
-ms_since (gint64 *start)
+double
+hd_train_ms_since (gint64 *start)
 {
   gint64 now = g_get_monotonic_time ();
   double ms = (now - *start) / 1000.0;
 
   *start = now;
   return ms;
+}
+
+HdClipImageTower **
+hd_train_towers_new (const HdTrainClip *clips,
+                     guint              n_clips,
+                     int                r)
+{
+  HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
+
+  for (guint v = 0; v < n_clips; v++)
+    towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, r);
+  return towers;
+}
+
+void
+hd_train_towers_free (HdClipImageTower **towers,
+                      const HdTrainClip *clips,
+                      guint              n_clips)
+{
+  for (guint v = 0; v < n_clips; v++)
+    if (clips[v].tower == NULL)
+      hd_clip_image_tower_free (towers[v]);
+  g_free (towers);
+}
+
+double
+hd_train_add_losses (const double *losses,
+                     int           batch,
+                     guint         n_clips,
+                     double       *loss_per_clip)
+{
+  double total = 0.0;
+
+  for (guint v = 0; v < n_clips; v++)
+    {
+      double lv = 0.0;
+
+      for (int b = 0; b < batch; b++)
+        lv += losses[(gsize) b * n_clips + v];
+      if (loss_per_clip != NULL)
+        loss_per_clip[v] = lv;
+      total += lv;
+    }
+  return total;
 }
 
 static void
@@ -662,11 +706,11 @@ run_sample (gpointer data,
 
   render_sample (&src, gen, job->draws, job->b, FALSE, NULL);
   render_sample (&trg, gen, job->draws, job->b, TRUE, job->d);
-  job->times.generator_forward += ms_since (&start);
+  job->times.generator_forward += hd_train_ms_since (&start);
   hd_train_clip_loss (job->towers, job->clips, job->n_clips, B, src.img, trg.img, job->loss, g_img);
-  job->times.clip += ms_since (&start);
+  job->times.clip += hd_train_ms_since (&start);
   synth_backward (&trg, g_img, job->grad);
-  job->times.generator_backward += ms_since (&start);
+  job->times.generator_backward += hd_train_ms_since (&start);
   synth_clear (&src);
   synth_clear (&trg);
 }
@@ -700,10 +744,10 @@ hd_train_reference_step_timed (HdGenerator          *gen,
 {
   gint64 start = g_get_monotonic_time ();
   int B = draws->batch, R = gen->config.img_resolution;
-  g_autofree HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
+  HdClipImageTower **towers;
   g_autofree Sample *jobs = g_new0 (Sample, B);
+  g_autofree double *losses = g_new0 (double, (gsize) MAX (n_clips, 1) * B);
   GThreadPool *pool;
-  double total = 0.0;
 
   if (gen->config.img_channels != 3)
     {
@@ -711,8 +755,7 @@ hd_train_reference_step_timed (HdGenerator          *gen,
                    _("CLIP needs RGB images; the generator makes %d channels"), gen->config.img_channels);
       return FALSE;
     }
-  for (guint v = 0; v < n_clips; v++)
-    towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, R);
+  towers = hd_train_towers_new (clips, n_clips, R);
 
   /* The samples on every core; their losses and gradients are added in
    * sample order, so the result does not depend on the threads. */
@@ -721,7 +764,7 @@ hd_train_reference_step_timed (HdGenerator          *gen,
     {
       jobs[b] = (Sample) {
         .gen = gen, .clips = clips, .n_clips = n_clips, .towers = towers, .draws = draws, .d = d,
-        .b = b, .loss = g_new0 (double, MAX (n_clips, 1)), .grad = g_new0 (double, gen->domain_dim),
+        .b = b, .loss = losses + (gsize) b * n_clips, .grad = g_new0 (double, gen->domain_dim),
       };
       g_thread_pool_push (pool, &jobs[b], NULL);
     }
@@ -735,16 +778,6 @@ hd_train_reference_step_timed (HdGenerator          *gen,
         sum += jobs[b].grad[i];
       grad[i] = (float) sum;
     }
-  for (guint v = 0; v < n_clips; v++)
-    {
-      double lv = 0.0;
-
-      for (int b = 0; b < B; b++)
-        lv += jobs[b].loss[v];
-      if (loss_per_clip != NULL)
-        loss_per_clip[v] = lv;
-      total += lv;
-    }
   for (int b = 0; b < B; b++)
     {
       if (times != NULL)
@@ -753,15 +786,12 @@ hd_train_reference_step_timed (HdGenerator          *gen,
           times->clip += jobs[b].times.clip;
           times->generator_backward += jobs[b].times.generator_backward;
         }
-      g_free (jobs[b].loss);
       g_free (jobs[b].grad);
     }
-  for (guint v = 0; v < n_clips; v++)
-    if (clips[v].tower == NULL)
-      hd_clip_image_tower_free (towers[v]);
-  *loss = total;
+  hd_train_towers_free (towers, clips, n_clips);
+  *loss = hd_train_add_losses (losses, B, n_clips, loss_per_clip);
   if (times != NULL)
-    times->wall += ms_since (&start);
+    times->wall += hd_train_ms_since (&start);
   return TRUE;
 }
 

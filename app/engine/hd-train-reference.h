@@ -116,6 +116,24 @@ void      hd_train_clip_loss   (HdClipImageTower  **towers,
                                 double             *loss,
                                 double             *g_img);
 
+/* More pieces both steps share: the milliseconds since *START (which
+ * moves to now); the image tower of every CLIP for R x R images (a
+ * clip's own tower when it has one, else one made for the step, which
+ * hd_train_towers_free frees); and the sum over the samples of LOSSES
+ * ([batch][n_clips]) per CLIP into LOSS_PER_CLIP (may be NULL), in sample
+ * order, returning the total. */
+double             hd_train_ms_since    (gint64             *start);
+HdClipImageTower **hd_train_towers_new  (const HdTrainClip  *clips,
+                                         guint               n_clips,
+                                         int                 r);
+void               hd_train_towers_free (HdClipImageTower  **towers,
+                                         const HdTrainClip  *clips,
+                                         guint               n_clips);
+double             hd_train_add_losses  (const double       *losses,
+                                         int                 batch,
+                                         guint               n_clips,
+                                         double             *loss_per_clip);
+
 /* Adam (§6): lr, β = (0.9, 0.999), ε = 1e-8 outside the root, state from
  * zero; float32 m, v and d. */
 typedef struct {
