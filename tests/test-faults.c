@@ -115,6 +115,33 @@ child_line (const char *out,
   return g_strndup (p, end != NULL ? (gsize) (end - p) : strlen (p));
 }
 
+/* Runs this test again in a child with HYPERDOMAIN_FAULT=SPEC (its
+ * stderr shown); the caller asserts how the child ended. */
+static void
+trap_with_fault (const char *spec)
+{
+  g_setenv ("HYPERDOMAIN_FAULT", spec, TRUE);
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("HYPERDOMAIN_FAULT");
+}
+
+/* A child with HYPERDOMAIN_FAULT=oom-at-load=N, which must pass and write
+ * its result to RESULT ($HD_FAULT_RESULT, set by the caller): that
+ * result. */
+static char *
+oom_child_result (guint       n,
+                  const char *result)
+{
+  g_autofree char *spec = g_strdup_printf ("oom-at-load=%u", n);
+  char *out = NULL;
+
+  g_unlink (result);
+  trap_with_fault (spec);
+  g_test_trap_assert_passed ();
+  g_assert_true (g_file_get_contents (result, &out, NULL, NULL));
+  return out;
+}
+
 /* Every device allocation of loading a generator fails once: each time,
  * a clean HD_ERROR_OUT_OF_MEMORY, and the next load renders the same
  * pixels with the same device memory as a load without a fault. */
@@ -137,15 +164,9 @@ test_oom_at_load (void)
   g_setenv ("HD_FAULT_RESULT", result, TRUE);
   for (n = 1; n <= MAX_ALLOCATIONS; n++)
     {
-      g_autofree char *spec = g_strdup_printf ("oom-at-load=%u", n);
+      g_autofree char *out = oom_child_result (n, result);
       g_autofree char *frame = NULL;
-      g_autofree char *out = NULL;
 
-      g_setenv ("HYPERDOMAIN_FAULT", spec, TRUE);
-      g_unlink (result);
-      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-      g_test_trap_assert_passed ();
-      g_assert_true (g_file_get_contents (result, &out, NULL, NULL));
       frame = child_line (out, "frame ");
       if (expected == NULL)
         expected = g_strdup (frame);
@@ -154,7 +175,6 @@ test_oom_at_load (void)
         break;
       fired++;
     }
-  g_unsetenv ("HYPERDOMAIN_FAULT");
   g_unsetenv ("HD_FAULT_RESULT");
   hd_test_rmdir_recursive (dir);
   g_test_message ("out of memory injected at each of %u device allocations", fired);
@@ -229,9 +249,7 @@ test_device_lost (void)
       device_lost_child ();
       return;
     }
-  g_setenv ("HYPERDOMAIN_FAULT", "device-lost-after=3", TRUE);
-  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-  g_unsetenv ("HYPERDOMAIN_FAULT");
+  trap_with_fault ("device-lost-after=3");
   g_test_trap_assert_passed ();
 }
 
@@ -291,9 +309,7 @@ test_training_device_lost (void)
       training_device_lost_child ();
       return;
     }
-  g_setenv ("HYPERDOMAIN_FAULT", "device-lost-after=2", TRUE);
-  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-  g_unsetenv ("HYPERDOMAIN_FAULT");
+  trap_with_fault ("device-lost-after=2");
   g_test_trap_assert_passed ();
 }
 
@@ -348,14 +364,8 @@ test_training_oom (void)
    * gets past the last allocation and trains. */
   for (guint n = 1; n <= 64 && failed == n - 1; n++)
     {
-      g_autofree char *spec = g_strdup_printf ("oom-at-load=%u", n);
-      g_autofree char *out = NULL;
+      g_autofree char *out = oom_child_result (n, result);
 
-      g_setenv ("HYPERDOMAIN_FAULT", spec, TRUE);
-      g_unlink (result);
-      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-      g_test_trap_assert_passed ();
-      g_assert_true (g_file_get_contents (result, &out, NULL, NULL));
       /* The first allocations fail the run one by one; past the last
        * one, nothing fires and the run trains. */
       if (g_str_equal (out, "failed"))
@@ -364,7 +374,6 @@ test_training_oom (void)
           failed++;
         }
     }
-  g_unsetenv ("HYPERDOMAIN_FAULT");
   g_unsetenv ("HD_FAULT_RESULT");
   hd_test_rmdir_recursive (dir);
   g_test_message ("the first %u device allocations, each failed in turn, failed the run cleanly", failed);
