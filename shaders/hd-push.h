@@ -213,14 +213,16 @@ HD_PUSH_END (HdTextAttentionPush)
 
 // Training a domain (hd-train-gpu.c): one push block for every kernel of
 // the synthesis forward pass that keeps what the backward needs, and of
-// that backward with respect to the domain.  Buffers: 0 the weights, 1
-// per-render values (scales, dcoef, ToRGB styles, noise), 2 activations,
-// 3 gradients, 4 host-visible results.  Regions are [sample][...]; a
+// that backward with respect to the domain.  Buffers (train-common.glsl):
+// 0 the weights, 1 per-render values (scales, dcoef, ToRGB styles,
+// noise), 2 and 6 activations read, 5 activations written, 3 gradients
+// read, 7 gradients written, 4 host-visible results.  Regions are
+// [sample][...]; a
 // kernel's sample index is gl_GlobalInvocationID.z, a render's is
 // sample0 + that (the frozen renders first, then the trainable ones).
 #define HD_TRAIN_CLAMP      1u   // clamp to ±clamp
 #define HD_TRAIN_ADD        2u   // torgb: add the up-sampled image at aux; torgb_bwd: add into out
-#define HD_TRAIN_TO_OUT     4u   // torgb: the image goes to buffer 4; bwd: the skip gradient is read there
+#define HD_TRAIN_TO_OUT     4u   // torgb: the image goes to buffer 4; bwd, down: the skip gradient is read there
 #if HD_ALL_PUSH || defined (HD_PUSH_TRAIN)
 HD_PUSH_BEGIN (HdTrainPush)
   HD_U32 x_off;          // the input: activations (forward), gradients (backward)
@@ -235,7 +237,7 @@ HD_PUSH_BEGIN (HdTrainPush)
   HD_U32 s_stride;       // the per-render values' stride
   HD_U32 out_off;
   HD_U32 out_stride;
-  HD_U32 aux_off;        // z (forward: written; backward: read), ToRGB's pre-clamp values, ...
+  HD_U32 aux_off;        // ToRGB's pre-clamp values; backward: a conv's output, dsum's input
   HD_U32 aux_stride;
   HD_U32 c_in;
   HD_U32 c_out;
