@@ -18,7 +18,7 @@ PACKAGES=(
   libgtk-4-dev libadwaita-1-dev
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
   python3-numpy
-  xvfb xauth xdotool desktop-file-utils appstream gettext man-db
+  xvfb xdotool desktop-file-utils appstream gettext man-db
   clang libclang-rt-14-dev llvm valgrind
 )
 
