@@ -157,13 +157,19 @@ HD_PUSH_END (HdConvPush)
 #define HD_TEXT_ACT_LRELU     2u
 #define HD_TEXT_ACT_PRELU     3u   // slope: params[act_param_off]
 #define HD_TEXT_ACT_QUICKGELU 4u
+// The backward of QuickGELU: v = (acc + bias) · QuickGELU′ (z), z read at
+// aux_off + m * y_stride + n (what the forward kept there).
+#define HD_TEXT_ACT_QUICKGELU_BWD 5u
 #define HD_TEXT_GEMM_ROWS     16   // rows of X per workgroup (specialization constant 0)
 
 // Y[m, n] = epilogue (Σ_k X[m, k] W[k, n] + bias[n]) for m < M, n < N,
 // with W stored transposed ([K][N], f16):
 //   v = acc + bias; v = v * pre_scale + pre_shift (a BatchNorm folded);
 //   v += act[res_off + m * y_stride + n] (a residual, may be Y itself);
-//   v = act (v); v = v * post_scale + post_shift.
+//   v = act (v); v = v * post_scale + post_shift;
+// with aux_off, the value before the activation also goes to
+// act[aux_off + m * y_stride + n] (what its backward needs), or, with
+// HD_TEXT_ACT_QUICKGELU_BWD, is read from there.
 #if HD_ALL_PUSH || defined (HD_PUSH_TEXT_GEMM)
 HD_PUSH_BEGIN (HdTextGemmPush)
   HD_U32 m;
@@ -182,6 +188,7 @@ HD_PUSH_BEGIN (HdTextGemmPush)
   HD_U32 act;
   HD_U32 act_param_off;
   HD_U32 res_off;
+  HD_U32 aux_off;
 HD_PUSH_END (HdTextGemmPush)
 #endif
 
@@ -209,6 +216,46 @@ HD_PUSH_BEGIN (HdTextAttentionPush)
   HD_U32 out_off;        // [rows][width]
   HD_U32 causal;         // 1: row i attends to rows 0..i (text); 0: to all
 HD_PUSH_END (HdTextAttentionPush)
+#endif
+// (Workgroup row y is sequence y: its rows start rows x 3 width floats
+// after the previous one's in qkv, rows x width in out.)
+
+// The backward of a layer norm (tower_norm_bwd): for r < rows,
+// dx[r] (=, or += with add) ∂/∂x of Σ dy[r] · LN (x[r]) over n features.
+#if HD_ALL_PUSH || defined (HD_PUSH_TOWER_NORM_BWD)
+HD_PUSH_BEGIN (HdTowerNormBwdPush)
+  HD_U32 rows;
+  HD_U32 n;
+  HD_U32 x_off;
+  HD_U32 x_stride;
+  HD_U32 dy_off;
+  HD_U32 dy_stride;
+  HD_U32 dx_off;
+  HD_U32 dx_stride;
+  HD_U32 weight_off;     // the norm's weight (params)
+  HD_U32 add;
+HD_PUSH_END (HdTowerNormBwdPush)
+#endif
+
+// The backward of full (not causal) multi-head attention
+// (tower_attention_bwd), for sequences of rows rows (workgroup row y is
+// sequence y): from q, k, v ([rows][3 width]), the output o
+// ([rows][width]) and its gradient do ([rows][width]), the gradient of
+// q, k and v into dqkv ([rows][3 width]).  Pass 0: dq, and per (row,
+// head) the softmax's max, sum and D = do · o into stats ([heads][rows][3]);
+// pass 1: dk and dv from them.
+#if HD_ALL_PUSH || defined (HD_PUSH_TOWER_ATTENTION_BWD)
+HD_PUSH_BEGIN (HdTowerAttentionBwdPush)
+  HD_U32 rows;
+  HD_U32 width;
+  HD_U32 heads;
+  HD_U32 qkv_off;
+  HD_U32 o_off;
+  HD_U32 do_off;
+  HD_U32 dqkv_off;
+  HD_U32 stats_off;
+  HD_U32 pass;
+HD_PUSH_END (HdTowerAttentionBwdPush)
 #endif
 
 // Training a domain (hd-train-gpu.c): one push block for every kernel of

@@ -2,7 +2,8 @@
 // Multi-head self-attention: for head j and row i,
 // o = softmax ((q_i / sqrt (h)) · k_t for t <= last) · v, last = i when
 // causal (the text tower), the last row otherwise (the image tower).  One
-// invocation per (row, head); rows are few (77 text tokens, 50 image
+// invocation per (row, head) of a sequence (workgroup row y: sequence
+// y, one image of several); rows are few (77 text tokens, 50 image
 // tokens of ViT-B/32, 197 of ViT-B/16).
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -20,7 +21,9 @@ main ()
   uint j = gl_GlobalInvocationID.x / pc.rows;
   uint h = pc.width / pc.heads;
   uint stride = 3 * pc.width;
-  uint q = pc.qkv_off + i * stride + j * h;
+  uint qkv_off = pc.qkv_off + gl_WorkGroupID.y * pc.rows * stride;
+  uint out_off = pc.out_off + gl_WorkGroupID.y * pc.rows * pc.width;
+  uint q = qkv_off + i * stride + j * h;
   float scale = 1.0 / sqrt (float (h));
   float m = -1.0 / 0.0, total = 0.0;
 
@@ -30,19 +33,19 @@ main ()
   // Pass 1: the largest score; pass 2: the sum and the output.
   for (uint t = 0; t <= last; t++)
     {
-      uint k = pc.qkv_off + t * stride + pc.width + j * h;
+      uint k = qkv_off + t * stride + pc.width + j * h;
       float s = 0.0;
       for (uint c = 0; c < h; c++)
         s += act[q + c] * scale * act[k + c];
       m = max (m, s);
     }
-  uint o = pc.out_off + i * pc.width + j * h;
+  uint o = out_off + i * pc.width + j * h;
   for (uint c = 0; c < h; c++)
     act[o + c] = 0.0;
   for (uint t = 0; t <= last; t++)
     {
-      uint k = pc.qkv_off + t * stride + pc.width + j * h;
-      uint v = pc.qkv_off + t * stride + 2 * pc.width + j * h;
+      uint k = qkv_off + t * stride + pc.width + j * h;
+      uint v = qkv_off + t * stride + 2 * pc.width + j * h;
       float s = 0.0;
       for (uint c = 0; c < h; c++)
         s += act[q + c] * scale * act[k + c];

@@ -122,11 +122,21 @@ main ()
       if (m >= pc.m)
         break;
       uint y = pc.y_off + m * pc.y_stride + n;
+      uint aux = pc.aux_off + m * pc.y_stride + n;
       float v = (acc[r] + bias) * pre_scale + pre_shift;
       if (pc.res_off != HD_TEXT_NONE)
         v += act[pc.res_off + m * pc.y_stride + n];
+      if (pc.aux_off != HD_TEXT_NONE && pc.act != HD_TEXT_ACT_QUICKGELU_BWD)
+        act[aux] = v;
       if (pc.act == HD_TEXT_ACT_QUICKGELU)
         v = v / (1.0 + exp (-1.702 * v));
+      else if (pc.act == HD_TEXT_ACT_QUICKGELU_BWD)
+        {
+          // d/dz z σ(1.702 z) = σ + 1.702 z σ (1 − σ)
+          float z = act[aux];
+          float s = 1.0 / (1.0 + exp (-1.702 * z));
+          v *= s + 1.702 * z * s * (1.0 - s);
+        }
       else if (pc.act != HD_TEXT_ACT_NONE)
         v = v >= 0.0 ? v : slope * v;
       act[y] = v * post_scale + post_shift;

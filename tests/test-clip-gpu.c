@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Both towers of a clip file on the Vulkan device (hd-clip-gpu) against
  * conformance/training: every image embedding and text direction, and the
- * GPU against the plain reference on every token-row length. */
+ * GPU against the plain reference on every token-row length; the image
+ * tower for training (hd-clip-train-gpu): its embeddings and its gradient
+ * with respect to the images against the reference's. */
 #include <math.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
 
 #include "hd-clip-gpu.h"
+#include "hd-clip-train-gpu.h"
 #include "hd-clip-reference.h"
 #include "hd-latent.h"
 #include "hd-test-util.h"
@@ -122,6 +125,91 @@ test_text_lengths (void)
   g_assert_cmpfloat (worst, <, 2e-5);
 }
 
+/* A deterministic value in [-1, 1). */
+static double
+uniform (guint32 *state)
+{
+  *state = *state * 1664525u + 1013904223u;
+  return (*state >> 8) / (double) (1u << 23) - 1.0;
+}
+
+/* Every image case's CLIP and size: three images (the case's and two
+ * others) through the training tower; ê of all three against the fixture
+ * and the reference, then the gradient of images 1 and 2 with respect to
+ * a random ∂L/∂ê against the reference's. */
+static void
+test_train_tower (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *cases = hd_test_load_json (parser, "training/cases.json");
+  JsonArray *list = json_object_get_array_member (cases, "image_embeddings");
+  double tol = json_object_get_double_member (json_object_get_object_member (cases, "tolerance"),
+                                              "embedding_max_abs");
+  double worst_e = 0.0, worst_g = 0.0;
+  guint32 state = 7;
+
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      g_autoptr(HdClip) clip = hd_test_load_clip (json_object_get_string_member (c, "clip"));
+      g_autoptr(HdNpy) img = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "image"));
+      g_autoptr(HdNpy) expected = hd_test_load_npy ("training/%s", json_object_get_string_member (c, "expected"));
+      g_autoptr(GError) error = NULL;
+      int r = (int) json_object_get_int_member (c, "image_size"), E = clip->config.embed_dim;
+      gsize n_img = (gsize) 3 * r * r;
+      g_autoptr(HdClipTrainGpu) tower = hd_clip_train_gpu_new (context, clip, r, 3, &error);
+      HdClipImageTower *ref = hd_clip_image_tower_new (clip, r);
+      g_autofree double *imgs = g_new (double, 3 * n_img);
+      g_autofree double *e = g_new (double, 3 * E);
+      g_autofree double *e_ref = g_new (double, E);
+      g_autofree double *g_e = g_new (double, 2 * E);
+      g_autofree double *g_img = g_new (double, 2 * n_img);
+      g_autofree double *g_ref = g_new (double, n_img);
+      double de = 0.0, dg = 0.0, gmax = 0.0;
+
+      g_assert_no_error (error);
+      g_assert_cmpint (hd_clip_train_gpu_get_max_images (tower), ==, 3);
+      for (gsize k = 0; k < n_img; k++)
+        {
+          imgs[k] = img->data[k];
+          imgs[n_img + k] = uniform (&state);
+          imgs[2 * n_img + k] = 0.5 * img->data[k] + 0.5 * uniform (&state);
+        }
+      for (int k = 0; k < 2 * E; k++)
+        g_e[k] = uniform (&state);
+      g_assert_true (hd_clip_train_gpu_forward (tower, 3, imgs, e, &error));
+      g_assert_no_error (error);
+      for (int k = 0; k < E; k++)
+        de = MAX (de, fabs (e[k] - expected->data[k]));
+      g_assert_cmpfloat (de, <=, tol);
+      g_assert_true (hd_clip_train_gpu_backward (tower, 1, 2, g_e, g_img, &error));
+      g_assert_no_error (error);
+      for (int b = 0; b < 3; b++)
+        {
+          hd_clip_image_tower_run (ref, imgs + b * n_img, e_ref, b > 0 ? g_e + (b - 1) * E : NULL, g_ref);
+          for (int k = 0; k < E; k++)
+            de = MAX (de, fabs (e[b * E + k] - e_ref[k]));
+          if (b == 0)
+            continue;
+          for (gsize k = 0; k < n_img; k++)
+            {
+              dg = MAX (dg, fabs (g_img[(b - 1) * n_img + k] - g_ref[k]));
+              gmax = MAX (gmax, fabs (g_ref[k]));
+            }
+        }
+      hd_clip_image_tower_free (ref);
+      g_test_message ("%s: embedding %.3g, gradient %.3g of its largest (%.3g)",
+                      json_object_get_string_member (c, "name"), de, dg / gmax, gmax);
+      g_assert_cmpfloat (gmax, >, 0.0);
+      g_assert_cmpfloat (de, <=, tol);
+      g_assert_cmpfloat (dg / gmax, <=, 1e-4);
+      worst_e = MAX (worst_e, de);
+      worst_g = MAX (worst_g, dg / gmax);
+    }
+  g_test_message ("training tower: worst embedding error %.3g, worst gradient error %.3g of its largest",
+                  worst_e, worst_g);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -135,6 +223,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/ClipGpu/image-embeddings", test_image_embeddings);
   g_test_add_func ("/Hyperdomain/ClipGpu/text-directions", test_text_directions);
   g_test_add_func ("/Hyperdomain/ClipGpu/text-lengths", test_text_lengths);
+  g_test_add_func ("/Hyperdomain/ClipGpu/train-tower", test_train_tower);
   status = g_test_run ();
   g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
   hd_vk_context_unref (context);

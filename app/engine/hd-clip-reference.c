@@ -514,6 +514,28 @@ preprocess_channel (const double *x,
 }
 
 void
+hd_clip_preprocess_image (const double *img,
+                          int           r,
+                          int           n,
+                          const double *m,
+                          double       *pre)
+{
+  for (int c = 0; c < 3; c++)
+    preprocess_channel (img + (gsize) c * r * r, r, n, m, c, pre + (gsize) c * n * n, FALSE);
+}
+
+void
+hd_clip_preprocess_grad (const double *g_pre,
+                         int           r,
+                         int           n,
+                         const double *m,
+                         double       *g_img)
+{
+  for (int c = 0; c < 3; c++)
+    preprocess_channel (g_pre + (gsize) c * n * n, r, n, m, c, g_img + (gsize) c * r * r, TRUE);
+}
+
+void
 hd_clip_reference_preprocess (const float *img,
                               int          r,
                               int          n,
@@ -704,12 +726,10 @@ hd_clip_image_tower_run_grad (HdClipImageTower    *t,
   g_autofree double *pre = g_new (double, (gsize) 3 * n * n);
   g_autofree double *g_pre = grad != NULL ? g_new (double, (gsize) 3 * n * n) : NULL;
 
-  for (int c = 0; c < 3; c++)
-    preprocess_channel (img + (gsize) c * r * r, r, n, t->m, c, pre + (gsize) c * n * n, FALSE);
+  hd_clip_preprocess_image (img, r, n, t->m, pre);
   tower_run_pre (t, pre, e, grad, grad_data, g_pre);
   if (grad != NULL)
-    for (int c = 0; c < 3; c++)
-      preprocess_channel (g_pre + (gsize) c * n * n, r, n, t->m, c, g_img + (gsize) c * r * r, TRUE);
+    hd_clip_preprocess_grad (g_pre, r, n, t->m, g_img);
 }
 
 typedef struct {

@@ -37,6 +37,21 @@ void     hd_clip_reference_preprocess   (const float      *img,
                                          int               n,
                                          float            *out);
 
+/* The same in double precision: IMG (3 x R x R) into PRE (3 x N x N)
+ * with M the resampling matrix (hd_clip_resize_matrix; NULL when R = N);
+ * and its backward, the gradient G_PRE with respect to PRE into G_IMG's
+ * with respect to IMG. */
+void     hd_clip_preprocess_image       (const double     *img,
+                                         int               r,
+                                         int               n,
+                                         const double     *m,
+                                         double           *pre);
+void     hd_clip_preprocess_grad        (const double     *g_pre,
+                                         int               r,
+                                         int               n,
+                                         const double     *m,
+                                         double           *g_img);
+
 /* The N x R bicubic resampling matrix of §2.1 (rows sum to 1). */
 void     hd_clip_resize_matrix          (int               n,
                                          int               r,

@@ -36,6 +36,7 @@ hd_tower_packer_init (HdTowerPacker *p,
   p->st = st;
   p->halves = g_array_new (FALSE, TRUE, sizeof (guint16));
   p->floats = g_array_new (FALSE, TRUE, sizeof (float));
+  p->f32 = FALSE;
 }
 
 void
@@ -125,15 +126,15 @@ hd_tower_pack_blocks (HdTowerPacker *p,
 
       L->ln1_w = hd_tower_pack_vector (p, "%s.ln_1.weight", b);
       L->ln1_b = hd_tower_pack_vector (p, "%s.ln_1.bias", b);
-      L->in_w = hd_tower_pack_matrix (p, in_w, FALSE, FALSE);
+      L->in_w = hd_tower_pack_matrix (p, in_w, FALSE, p->f32);
       L->in_b = hd_tower_pack_vector (p, "%s.attn.in_proj_bias", b);
-      L->out_w = hd_tower_pack_matrix (p, out_w, FALSE, FALSE);
+      L->out_w = hd_tower_pack_matrix (p, out_w, FALSE, p->f32);
       L->out_b = hd_tower_pack_vector (p, "%s.attn.out_proj.bias", b);
       L->ln2_w = hd_tower_pack_vector (p, "%s.ln_2.weight", b);
       L->ln2_b = hd_tower_pack_vector (p, "%s.ln_2.bias", b);
-      L->fc_w = hd_tower_pack_matrix (p, fc_w, FALSE, FALSE);
+      L->fc_w = hd_tower_pack_matrix (p, fc_w, FALSE, p->f32);
       L->fc_b = hd_tower_pack_vector (p, "%s.mlp.c_fc.bias", b);
-      L->proj_w = hd_tower_pack_matrix (p, proj_w, FALSE, FALSE);
+      L->proj_w = hd_tower_pack_matrix (p, proj_w, FALSE, p->f32);
       L->proj_b = hd_tower_pack_vector (p, "%s.mlp.c_proj.bias", b);
     }
   return blocks;
@@ -328,7 +329,7 @@ hd_tower_gemm_push (guint32 m,
     .w_off = w_off, .bias_off = bias_off,
     .pre_scale_off = HD_TEXT_NONE, .pre_shift_off = HD_TEXT_NONE,
     .post_scale_off = HD_TEXT_NONE, .post_shift_off = HD_TEXT_NONE,
-    .act = HD_TEXT_ACT_NONE, .act_param_off = 0, .res_off = HD_TEXT_NONE,
+    .act = HD_TEXT_ACT_NONE, .act_param_off = 0, .res_off = HD_TEXT_NONE, .aux_off = HD_TEXT_NONE,
   };
 }
 
@@ -349,12 +350,33 @@ hd_tower_dispatch_gemm (HdTowerRec     *rec,
 }
 
 void
+hd_tower_dispatch (HdTowerRec *rec,
+                   HdKernel   *kernel,
+                   const void *push,
+                   gsize       push_size,
+                   guint32     groups_x,
+                   guint32     groups_y,
+                   const char *label)
+{
+  hd_compute_dispatch (rec->gpu->c, rec->cb, kernel, rec->gpu->set, push, push_size,
+                       groups_x, groups_y, 1, label);
+  hd_compute_barrier (rec->cb);
+}
+
+void
 hd_tower_dispatch_norm (HdTowerRec     *rec,
                         HdTextNormPush  push)
 {
-  hd_compute_dispatch (rec->gpu->c, rec->cb, rec->gpu->norm, rec->gpu->set, &push, sizeof push,
-                       hd_compute_groups (push.rows, 32), 1, 1, "norm");
-  hd_compute_barrier (rec->cb);
+  hd_tower_dispatch (rec, rec->gpu->norm, &push, sizeof push, hd_compute_groups (push.rows, 32), 1, "norm");
+}
+
+void
+hd_tower_dispatch_attention (HdTowerRec          *rec,
+                             HdTextAttentionPush  push,
+                             guint32              sequences)
+{
+  hd_tower_dispatch (rec, rec->gpu->attention, &push, sizeof push,
+                     hd_compute_groups ((gsize) push.rows * push.heads, 32), sequences, "attention");
 }
 
 void
@@ -367,8 +389,6 @@ hd_tower_record_blocks (HdTowerRec           *rec,
                         gboolean              causal,
                         const HdTowerRegions *r)
 {
-  HdTowerGpu *gpu = rec->gpu;
-
   for (int l = 0; l < layers; l++)
     {
       const HdTowerBlock *L = &blocks[l];
@@ -385,9 +405,7 @@ hd_tower_record_blocks (HdTowerRec           *rec,
                                                       .bias_off = L->ln1_b });
       hd_tower_dispatch_gemm (rec, hd_tower_gemm_push (m, 3 * w, w, r->a, r->qkv, L->in_w, L->in_b),
                               FALSE, "attention");
-      hd_compute_dispatch (gpu->c, rec->cb, gpu->attention, gpu->set, &attention, sizeof attention,
-                           hd_compute_groups ((gsize) m * heads, 32), 1, 1, "attention");
-      hd_compute_barrier (rec->cb);
+      hd_tower_dispatch_attention (rec, attention, 1);
       out.res_off = r->x;
       hd_tower_dispatch_gemm (rec, out, FALSE, "attention");
       hd_tower_dispatch_norm (rec, (HdTextNormPush) { .rows = m, .n = w, .x_off = r->x, .y_off = r->a,

@@ -41,6 +41,7 @@ typedef struct {
   HdSafetensors *st;
   GArray        *halves;   /* guint16 */
   GArray        *floats;   /* float */
+  gboolean       f32;      /* hd_tower_pack_blocks's matrices in float (else half) */
 } HdTowerPacker;
 
 void     hd_tower_packer_init    (HdTowerPacker *p,
@@ -114,6 +115,21 @@ void     hd_tower_dispatch_gemm  (HdTowerRec     *rec,
                                   const char     *label);
 void     hd_tower_dispatch_norm  (HdTowerRec     *rec,
                                   HdTextNormPush  push);
+/* Attention over SEQUENCES sequences of PUSH.rows rows each, one after
+ * the other in qkv and out. */
+void     hd_tower_dispatch_attention (HdTowerRec          *rec,
+                                      HdTextAttentionPush  push,
+                                      guint32              sequences);
+/* KERNEL (made on hd_tower_gpu_get_compute's layer, reading the tower's
+ * buffers) with PUSH over GROUPS_X x GROUPS_Y workgroups, then a
+ * barrier. */
+void     hd_tower_dispatch       (HdTowerRec     *rec,
+                                  HdKernel       *kernel,
+                                  const void     *push,
+                                  gsize           push_size,
+                                  guint32         groups_x,
+                                  guint32         groups_y,
+                                  const char     *label);
 /* The LAYERS blocks on M rows of R.x (width W, HEADS heads); CAUSAL: row
  * i attends to rows 0..i only. */
 void     hd_tower_record_blocks  (HdTowerRec          *rec,
