@@ -23,6 +23,36 @@
 
 #ifdef HD_TEST_GPU
 static HdVkContext *context;
+
+/* CLIPS, each with a tower on the device for R x R images, MAX_IMAGES a
+ * pass (a new array, for device_towers_free). */
+static HdTrainClip *
+with_device_towers (const HdTrainClip *clips,
+                    guint              n,
+                    int                r,
+                    int                max_images)
+{
+  HdTrainClip *copy = g_memdup2 (clips, sizeof (HdTrainClip) * n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      copy[i].device = hd_clip_train_gpu_new (context, clips[i].clip, r, max_images, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (hd_clip_train_gpu_get_max_images (copy[i].device), ==, max_images);
+    }
+  return copy;
+}
+
+static void
+device_towers_free (HdTrainClip *clips,
+                    guint        n)
+{
+  for (guint i = 0; i < n; i++)
+    hd_clip_train_gpu_free (clips[i].device);
+  g_free (clips);
+}
 #endif
 
 /* One step of whichever implementation this binary tests: the reference,
@@ -55,7 +85,14 @@ stepper_step (Stepper            *stepper,
       g_assert_no_error (error);
       stepper->batch = draws->batch;
     }
-  ok = hd_train_gpu_step (stepper->gpu, clips, n_clips, draws, d, loss, loss_per_clip, grad, NULL, &error);
+  {
+    /* CLIP on the device too, as the trainer runs it. */
+    HdTrainClip *device = with_device_towers (clips, n_clips, gen->config.img_resolution,
+                                              2 * hd_train_gpu_get_samples_per_round (stepper->gpu));
+
+    ok = hd_train_gpu_step (stepper->gpu, device, n_clips, draws, d, loss, loss_per_clip, grad, NULL, &error);
+    device_towers_free (device, n_clips);
+  }
 #else
   ok = hd_train_reference_step (gen, clips, n_clips, draws, d, loss, loss_per_clip, grad, &error);
 #endif
@@ -398,14 +435,16 @@ test_refusals (void)
 #ifdef HD_TEST_GPU
 /* The device's renders (both branches) and gradient against the
  * reference's, on a generator with every layer kind (up-sampling convs,
- * the skip path, the clamp), at a domain that is not zero. */
+ * the skip path, the clamp), at a domain that is not zero; CLIP's towers
+ * on the device, CLIP_IMAGES images a pass (0: on the host). */
 static void
 check_device_against_reference (HdGenerator *gen,
                                 const char  *what,
                                 int          batch,
                                 int          max_round,
                                 gboolean     storage_only,
-                                double       mixing)
+                                double       mixing,
+                                int          clip_images)
 {
   int R = gen->config.img_resolution;
   gsize n = (gsize) 3 * R * R;
@@ -448,9 +487,18 @@ check_device_against_reference (HdGenerator *gen,
 
   clips = case_clips (json_array_get_object_element (json_object_get_array_member (cases, "gradients"), 1),
                       &n_clips);
-  g_assert_true (hd_train_gpu_step (gpu, clips, n_clips, &draws, d, &loss, NULL, grad, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_true (hd_train_reference_step (gen, clips, n_clips, &draws, d, &want_loss, NULL, want, &error));
+  {
+    HdTrainClip *device = clip_images > 0 ? with_device_towers (clips, n_clips, R, clip_images) : NULL;
+
+    g_assert_true (hd_train_gpu_step (gpu, device != NULL ? device : clips, n_clips, &draws, d, &loss, NULL,
+                                      grad, NULL, &error));
+    g_assert_no_error (error);
+    /* The reference runs every CLIP on the host, device tower or not. */
+    g_assert_true (hd_train_reference_step (gen, device != NULL ? device : clips, n_clips, &draws, d,
+                                            &want_loss, NULL, want, &error));
+    if (device != NULL)
+      device_towers_free (device, n_clips);
+  }
   for (int k = 0; k < gen->domain_dim; k++)
     {
       max_g = MAX (max_g, fabs (want[k]));
@@ -472,24 +520,26 @@ test_device_matches (void)
   g_autoptr(HdGenerator) clamped = NULL;
   g_autoptr(HdGenerator) odd = NULL;
 
-  check_device_against_reference (tiny, "tiny", 3, 0, FALSE, 0.9);
-  /* Rounds of two samples, the second padded. */
-  check_device_against_reference (tiny, "tiny, rounds of 2", 3, 2, FALSE, 0.9);
-  /* The kernels GPUs run (storage buffers, no texel reads). */
-  check_device_against_reference (tiny, "tiny, storage-buffer kernels", 3, 0, TRUE, 0.9);
+  check_device_against_reference (tiny, "tiny", 3, 0, FALSE, 0.9, 6);
+  check_device_against_reference (tiny, "tiny, CLIP on the host", 3, 0, FALSE, 0.9, 0);
+  /* Rounds of two samples, the second padded; CLIP one image a pass. */
+  check_device_against_reference (tiny, "tiny, rounds of 2, CLIP one image a pass", 3, 2, FALSE, 0.9, 1);
+  /* The kernels GPUs run (storage buffers, no texel reads); CLIP two
+   * pairs a pass, the second pass one pair. */
+  check_device_against_reference (tiny, "tiny, storage-buffer kernels", 3, 0, TRUE, 0.9, 4);
   /* A clamp the activations reach, and no mixing. */
   config.has_conv_clamp = TRUE;
   config.conv_clamp = 0.5f;
   clamped = hd_generator_new_random (&config, 11);
-  check_device_against_reference (clamped, "clamp 0.5", 2, 0, FALSE, 0.0);
-  check_device_against_reference (clamped, "clamp 0.5, storage-buffer kernels", 2, 0, TRUE, 0.0);
+  check_device_against_reference (clamped, "clamp 0.5", 2, 0, FALSE, 0.0, 4);
+  check_device_against_reference (clamped, "clamp 0.5, storage-buffer kernels", 2, 0, TRUE, 0.0, 4);
   /* Odd channel counts (13, 7, 3) and a row length that is not a whole
    * number of the kernels' runs of pixels (the 16-pixel layers are). */
   config = hd_test_config (16, 52, 52, 8, 8, FALSE);
   odd = hd_generator_new_random (&config, 12);
   g_assert_cmpint (odd->convs[odd->n_convs - 1].c_out, ==, 3);
-  check_device_against_reference (odd, "odd channels", 1, 0, FALSE, 0.5);
-  check_device_against_reference (odd, "odd channels, storage-buffer kernels", 1, 0, TRUE, 0.5);
+  check_device_against_reference (odd, "odd channels", 1, 0, FALSE, 0.5, 2);
+  check_device_against_reference (odd, "odd channels, storage-buffer kernels", 1, 0, TRUE, 0.5, 2);
 }
 
 /* A batch whose buffers do not fit the device goes through in rounds; a

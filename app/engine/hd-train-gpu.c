@@ -947,7 +947,64 @@ hd_train_gpu_get_samples_per_round (HdTrainGpu *gpu)
   return gpu->slots;
 }
 
-/* CLIP's part of one sample, on a thread of its own. */
+/* The loss of CLIP CLIP (number V of N_CLIPS) on its device tower for
+ * samples FIRST .. FIRST + N - 1 of IMAGES (the batch's frozen images,
+ * then its trainable ones): into LOSSES ([batch][n_clips]), and its
+ * gradient with respect to the trainable images added to G_IMG
+ * ([batch][3 R²]).  As many samples a pass as the tower holds pairs of
+ * images, or one image a pass. */
+static gboolean
+device_clip_loss (const HdTrainClip  *clip,
+                  guint               v,
+                  guint               n_clips,
+                  int                 batch,
+                  int                 first,
+                  int                 n,
+                  gsize               n_img,
+                  const double       *images,
+                  double             *losses,
+                  double             *g_img,
+                  GError            **error)
+{
+  HdClipTrainGpu *t = clip->device;
+  int E = clip->clip->config.embed_dim, most = hd_clip_train_gpu_get_max_images (t);
+  int k = MAX (most / 2, 1);
+  g_autofree double *pair = g_new (double, n_img * 2 * k);
+  g_autofree double *e = g_new (double, (gsize) 2 * k * E);
+  g_autofree double *g_e = g_new (double, (gsize) k * E);
+  g_autofree double *g = g_new (double, n_img * k);
+
+  for (int b0 = first; b0 < first + n; b0 += k)
+    {
+      int m = MIN (k, first + n - b0), trg;
+      const double *src_img = images + b0 * n_img, *trg_img = images + (batch + b0) * n_img;
+
+      if (most >= 2 * m)
+        {
+          memcpy (pair, src_img, sizeof (double) * m * n_img);
+          memcpy (pair + m * n_img, trg_img, sizeof (double) * m * n_img);
+          if (!hd_clip_train_gpu_forward (t, 2 * m, pair, e, error))
+            return FALSE;
+          trg = m;
+        }
+      else if (!hd_clip_train_gpu_forward (t, 1, src_img, e, error) ||
+               !hd_clip_train_gpu_forward (t, 1, trg_img, e + E, error))
+        return FALSE;
+      else
+        trg = 0;
+      for (int j = 0; j < m; j++)
+        losses[(gsize) (b0 + j) * n_clips + v] =
+          hd_train_direction_loss (clip->direction, e + j * E, e + (m + j) * E, E, batch, g_e + j * E);
+      if (!hd_clip_train_gpu_backward (t, trg, m, g_e, g, error))
+        return FALSE;
+      for (gsize i = 0; i < m * n_img; i++)
+        g_img[b0 * n_img + i] += g[i];
+    }
+  return TRUE;
+}
+
+/* CLIP's part of one sample on the host (the CLIPs without a device
+ * tower), on a thread of its own. */
 typedef struct {
   HdClipImageTower **towers;
   const HdTrainClip *clips;
@@ -985,7 +1042,7 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
   gsize n_img = gpu->image;
   gint64 start = g_get_monotonic_time (), step_start = start;
   g_autofree double *images = g_new (double, n_img * 2 * B);
-  g_autofree double *g_img = g_new (double, n_img * B);
+  g_autofree double *g_img = g_new0 (double, n_img * B);
   g_autofree double *losses = g_new0 (double, (gsize) MAX (n_clips, 1) * B);
   g_autofree double *sum = g_new0 (double, MAX (gen->domain_dim, 1));
   g_autofree ClipJob *jobs = g_new0 (ClipJob, B);
@@ -1021,8 +1078,13 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
           g_thread_pool_push (pool, &jobs[b], NULL);
         }
       g_thread_pool_free (pool, FALSE, TRUE);
+      for (guint v = 0; ok && v < n_clips; v++)
+        if (clips[v].device != NULL)
+          ok = device_clip_loss (&clips[v], v, n_clips, B, first, n, n_img, images, losses, g_img, error);
       if (times != NULL)
         times->clip += hd_train_ms_since (&start);
+      if (!ok)
+        break;
       ok = backward_round (gpu, g_img, first, n, sum, error);
       if (times != NULL)
         times->generator_backward += hd_train_ms_since (&start);

@@ -550,12 +550,39 @@ hd_train_reference_render (HdGenerator        *gen,
   synth_clear (&sy);
 }
 
-/* The direction loss of one CLIP for one sample (§4): ℓ = (1 − cos (Δ,
- * t)) / B with Δ = ê_trg − ê_src, and its gradient with respect to ê_trg,
- * computed from ê_trg inside the trainable image's pass. */
+double
+hd_train_direction_loss (const float  *t,
+                         const double *e_src,
+                         const double *e_trg,
+                         int           E,
+                         int           batch,
+                         double       *g_e)
+{
+  double t_norm = 0.0, dd = 0.0, dot = 0.0, cosv;
+
+  for (int j = 0; j < E; j++)
+    t_norm += (double) t[j] * t[j];
+  t_norm = MAX (sqrt (t_norm), 1e-8);
+  for (int j = 0; j < E; j++)
+    {
+      double delta = e_trg[j] - e_src[j];
+      dd += delta * delta;
+      dot += delta * t[j];
+    }
+  dd = sqrt (dd);
+  cosv = dot / (MAX (dd, 1e-8) * t_norm);
+  for (int j = 0; j < E; j++)
+    {
+      double yh = t[j] / t_norm, delta = e_trg[j] - e_src[j];
+      double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
+      g_e[j] = -dcos / batch;
+    }
+  return (1.0 - cosv) / batch;
+}
+
+/* The direction loss inside the trainable image's pass. */
 typedef struct {
   const float  *t;
-  double        t_norm;
   const double *e_src;
   int           E;
   int           batch;
@@ -568,23 +595,8 @@ direction_loss (const double *e_trg,
                 gpointer      data)
 {
   DirectionLoss *dl = data;
-  double dd = 0.0, dot = 0.0, cosv;
 
-  for (int j = 0; j < dl->E; j++)
-    {
-      double delta = e_trg[j] - dl->e_src[j];
-      dd += delta * delta;
-      dot += delta * dl->t[j];
-    }
-  dd = sqrt (dd);
-  cosv = dot / (MAX (dd, 1e-8) * dl->t_norm);
-  dl->loss = (1.0 - cosv) / dl->batch;
-  for (int j = 0; j < dl->E; j++)
-    {
-      double yh = dl->t[j] / dl->t_norm, delta = e_trg[j] - dl->e_src[j];
-      double dcos = dd > 1e-8 ? (yh - cosv * delta / dd) / dd : yh / 1e-8;
-      g_e[j] = -dcos / dl->batch;
-    }
+  dl->loss = hd_train_direction_loss (dl->t, dl->e_src, e_trg, dl->E, dl->batch, g_e);
 }
 
 void
@@ -597,25 +609,24 @@ hd_train_clip_loss (HdClipImageTower  **towers,
                     double             *loss,
                     double             *g_img)
 {
-  gsize n_img = 0;
   g_autofree double *g_v = NULL;
 
   for (guint v = 0; v < n_clips; v++)
     {
       int E = clips[v].clip->config.embed_dim;
-      g_autofree double *e_src = g_new (double, E);
-      g_autofree double *e_trg = g_new (double, E);
-      DirectionLoss dl = { clips[v].direction, 0.0, e_src, E, batch, 0.0 };
+      gsize n_img;
+      g_autofree double *e_src = NULL;
+      g_autofree double *e_trg = NULL;
+      DirectionLoss dl = { clips[v].direction, NULL, E, batch, 0.0 };
 
+      if (clips[v].device != NULL)
+        continue;
+      n_img = hd_clip_image_tower_image_size (towers[v]);
       if (g_v == NULL)
-        {
-          n_img = hd_clip_image_tower_image_size (towers[v]);
-          g_v = g_new (double, n_img);
-          memset (g_img, 0, sizeof (double) * n_img);
-        }
-      for (int j = 0; j < E; j++)
-        dl.t_norm += (double) dl.t[j] * dl.t[j];
-      dl.t_norm = MAX (sqrt (dl.t_norm), 1e-8);
+        g_v = g_new (double, n_img);
+      e_src = g_new (double, E);
+      e_trg = g_new (double, E);
+      dl.e_src = e_src;
       hd_clip_image_tower_run (towers[v], src_img, e_src, NULL, NULL);
       hd_clip_image_tower_run_grad (towers[v], trg_img, e_trg, direction_loss, &dl, g_v);
       loss[v] = dl.loss;
@@ -657,7 +668,8 @@ hd_train_towers_new (const HdTrainClip *clips,
   HdClipImageTower **towers = g_new0 (HdClipImageTower *, MAX (n_clips, 1));
 
   for (guint v = 0; v < n_clips; v++)
-    towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, r);
+    if (clips[v].device == NULL)
+      towers[v] = clips[v].tower != NULL ? clips[v].tower : hd_clip_image_tower_new (clips[v].clip, r);
   return towers;
 }
 
@@ -700,7 +712,7 @@ run_sample (gpointer data,
   Sample *job = data;
   HdGenerator *gen = job->gen;
   int B = job->draws->batch, R = gen->config.img_resolution;
-  g_autofree double *g_img = g_new (double, (gsize) 3 * R * R);
+  g_autofree double *g_img = g_new0 (double, (gsize) 3 * R * R);
   gint64 start = g_get_monotonic_time ();
   Synth src, trg;
 
@@ -732,7 +744,7 @@ hd_train_reference_step (HdGenerator          *gen,
 
 gboolean
 hd_train_reference_step_timed (HdGenerator          *gen,
-                               const HdTrainClip    *clips,
+                               const HdTrainClip    *device_clips,
                                guint                 n_clips,
                                const HdTrainDraws   *draws,
                                const float          *d,
@@ -748,7 +760,11 @@ hd_train_reference_step_timed (HdGenerator          *gen,
   g_autofree Sample *jobs = g_new0 (Sample, B);
   g_autofree double *losses = g_new0 (double, (gsize) MAX (n_clips, 1) * B);
   GThreadPool *pool;
+  /* Every CLIP on the host, whatever device tower it has. */
+  g_autofree HdTrainClip *clips = g_memdup2 (device_clips, sizeof (HdTrainClip) * MAX (n_clips, 1));
 
+  for (guint v = 0; v < n_clips; v++)
+    clips[v].device = NULL;
   if (gen->config.img_channels != 3)
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,

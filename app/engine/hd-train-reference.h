@@ -5,6 +5,7 @@
 
 #include "hd-clip.h"
 #include "hd-clip-reference.h"
+#include "hd-clip-train-gpu.h"
 #include "hd-generator.h"
 
 G_BEGIN_DECLS
@@ -39,11 +40,14 @@ void      hd_train_draws_clear  (HdTrainDraws  *draws);
 
 /* One CLIP of the loss: its file, its text direction t (§3) and, to keep
  * between steps, its image tower for the generator's images (NULL: made
- * for the step). */
+ * for the step); or, for hd_train_gpu_step, its tower on the step's device
+ * (NULL: the tower on the host; hd_train_clip_loss skips the CLIPs that
+ * have one). */
 typedef struct {
   HdClip           *clip;
   float            *direction;   /* embed_dim floats */
   HdClipImageTower *tower;
+  HdClipTrainGpu   *device;
 } HdTrainClip;
 
 /* L = Σ_v ℓ_v of the step with DRAWS at the domain D (gen->domain_dim
@@ -96,10 +100,11 @@ void      hd_train_reference_render (HdGenerator        *gen,
  * the w of every layer of sample B of DRAWS for the frozen or the
  * trainable branch (num_ws x w_dim floats, a new array); a conv's
  * demodulation coefficients (c_out) for its styles S (c_in, without d);
- * and the CLIP part of one sample: the loss of every CLIP (LOSS, n_clips
- * values, each already divided by BATCH) for its frozen and trainable
- * images (3 x R x R each) and the gradient of their sum with respect to
- * the trainable image (G_IMG, 3 x R x R). */
+ * and the CLIP part of one sample: the loss of every CLIP without a
+ * device tower (LOSS, n_clips values, each already divided by BATCH) for
+ * its frozen and trainable images (3 x R x R each) and the gradient of
+ * their sum with respect to the trainable image, added to G_IMG (3 x R x
+ * R). */
 float    *hd_train_sample_ws   (HdGenerator        *gen,
                                 const HdTrainDraws *draws,
                                 int                 b,
@@ -107,6 +112,14 @@ float    *hd_train_sample_ws   (HdGenerator        *gen,
 void      hd_train_conv_dcoef  (const HdConvLayer  *layer,
                                 const double       *s,
                                 double             *dcoef);
+/* ℓ = (1 − cos (ê_trg − ê_src, t)) / BATCH of one CLIP for one sample
+ * (§4), and its gradient with respect to ê_trg into G_E (E values). */
+double    hd_train_direction_loss (const float     *t,
+                                   const double    *e_src,
+                                   const double    *e_trg,
+                                   int              E,
+                                   int              batch,
+                                   double          *g_e);
 void      hd_train_clip_loss   (HdClipImageTower  **towers,
                                 const HdTrainClip  *clips,
                                 guint               n_clips,

@@ -51,6 +51,7 @@ hd_trainer_free (HdTrainer *trainer)
   for (guint i = 0; i < trainer->n_clips; i++)
     {
       g_clear_pointer (&trainer->clips[i].tower, hd_clip_image_tower_free);
+      g_clear_pointer (&trainer->clips[i].device, hd_clip_train_gpu_free);
       g_clear_pointer (&trainer->clips[i].clip, hd_clip_unref);
       g_free (trainer->clips[i].direction);
     }
@@ -142,7 +143,6 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
 
       trainer->clips[i].clip = hd_clip_ref (clip);
       trainer->clips[i].direction = g_new (float, clip->config.embed_dim);
-      trainer->clips[i].tower = hd_clip_image_tower_new (clip, gen->config.img_resolution);
       if (ctx != NULL && (clip_gpu = hd_clip_gpu_new (ctx, clip, &local_error)) == NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
@@ -179,6 +179,31 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
           hd_trainer_free (trainer);
           return NULL;
         }
+    }
+  /* CLIP's image towers on the same device, memory for a round's frozen
+   * and trainable images; on the host where the device cannot hold one
+   * image (or without a device). */
+  for (guint i = 0; i < trainer->n_clips; i++)
+    {
+      HdTrainClip *tc = &trainer->clips[i];
+      g_autoptr(GError) local_error = NULL;
+
+      if (trainer->gpu != NULL)
+        {
+          tc->device = hd_clip_train_gpu_new (ctx, tc->clip, gen->config.img_resolution,
+                                              2 * hd_train_gpu_get_samples_per_round (trainer->gpu),
+                                              &local_error);
+          if (tc->device == NULL && !g_error_matches (local_error, HD_ERROR, HD_ERROR_UNSUPPORTED))
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              hd_trainer_free (trainer);
+              return NULL;
+            }
+          if (tc->device == NULL && trainer->note == NULL)
+            trainer->note = g_strdup_printf (_("CLIP runs on the CPU, more slowly: %s"), local_error->message);
+        }
+      if (tc->device == NULL)
+        tc->tower = hd_clip_image_tower_new (tc->clip, gen->config.img_resolution);
     }
   return trainer;
 }
