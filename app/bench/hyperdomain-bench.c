@@ -655,6 +655,7 @@ bench_train (HdVkContext  *ctx,
              int           steps,
              int           batch,
              gboolean      profile,
+             gboolean      host_clip,
              GError      **error)
 {
   g_autoptr(GPtrArray) clips = g_ptr_array_new_with_free_func ((GDestroyNotify) hd_clip_unref);
@@ -678,6 +679,7 @@ bench_train (HdVkContext  *ctx,
   settings.steps = steps;
   settings.batch = batch;
   settings.profile = profile;
+  settings.host_clip = host_clip;
   start = g_get_monotonic_time ();
   trainer = hd_trainer_new_on_device (ctx, gen, clips, "photo", "3D render in the style of Pixar",
                                       &settings, NULL, error);
@@ -685,7 +687,9 @@ bench_train (HdVkContext  *ctx,
     return FALSE;
   printf ("train: %s, batch %d, %u CLIP(s): text directions and setup %.0f ms (%s)\n",
           gen->name, batch, clips->len, (g_get_monotonic_time () - start) / 1000.0,
-          hd_trainer_is_on_device (trainer) ? "on the device" : "CPU reference");
+          !hd_trainer_is_on_device (trainer) ? "CPU reference"
+          : hd_trainer_is_clip_on_device (trainer) ? "generator and CLIP on the device"
+          : "generator on the device, CLIP on the host");
   if (hd_trainer_get_note (trainer) != NULL)
     printf ("train: %s\n", hd_trainer_get_note (trainer));
   while (hd_trainer_get_steps_done (trainer) < steps)
@@ -704,8 +708,9 @@ bench_train (HdVkContext  *ctx,
               "generator backward %.0f, Adam %.2f%s) loss %.6f\n",
               step, wall, t.generator_forward - before.generator_forward, t.clip - before.clip,
               t.generator_backward - before.generator_backward, t.adam - before.adam,
-              hd_trainer_is_on_device (trainer) ? "; CLIP's work summed over the samples"
-                                                : "; work summed over the samples",
+              hd_trainer_is_clip_on_device (trainer) ? ""
+              : hd_trainer_is_on_device (trainer) ? "; CLIP's work summed over the samples"
+              : "; work summed over the samples",
               loss);
       before = t;
     }
@@ -713,7 +718,9 @@ bench_train (HdVkContext  *ctx,
   printf ("train: median step %.0f ms: 300 steps in %.1f min (%s, %u threads)\n",
           g_array_index (walls, double, walls->len / 2),
           300 * g_array_index (walls, double, walls->len / 2) / 60000.0,
-          hd_trainer_is_on_device (trainer) ? "generator on the device" : "CPU reference",
+          !hd_trainer_is_on_device (trainer) ? "CPU reference"
+          : hd_trainer_is_clip_on_device (trainer) ? "generator and CLIP on the device"
+          : "generator on the device, CLIP on the host",
           g_get_num_processors ());
   hd_trainer_free (trainer);
   return TRUE;
@@ -742,12 +749,13 @@ main (int    argc,
   g_autofree char *encode_dir = NULL;
   g_auto(GStrv) train_clips = NULL;
   int train_steps = 5, train_batch = 4;
-  gboolean train_reference = FALSE;
+  gboolean train_reference = FALSE, train_host_clip = FALSE;
   GOptionEntry entries[] = {
     { "train", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &train_clips, "Instead of frame times: training steps on the first --model (default: the demo model) with this clip file; may repeat", "CLIP.safetensors" },
     { "train-steps", 0, 0, G_OPTION_ARG_INT, &train_steps, "--train: steps (default 5)", "N" },
     { "train-batch", 0, 0, G_OPTION_ARG_INT, &train_batch, "--train: batch (default 4)", "B" },
     { "train-reference", 0, 0, G_OPTION_ARG_NONE, &train_reference, "--train: run the steps (and text directions) on the CPU reference instead of the device", NULL },
+    { "train-host-clip", 0, 0, G_OPTION_ARG_NONE, &train_host_clip, "--train: the generator on the device, CLIP's image tower on the host (to compare)", NULL },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Vulkan device: auto, cpu or an index", "DEVICE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames timed per case after two warm-up frames (default 10)", "N" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &only, "Only the random shapes whose name contains TEXT (tiny, demo, 256, 1024-config-f; \"none\" for none)", "TEXT" },
@@ -816,7 +824,7 @@ main (int    argc,
       gen = hd_generator_load (models != NULL ? models[0] : demo, &error);
       if (gen == NULL ||
           !bench_train (train_reference ? NULL : ctx, gen, train_clips, CLAMP (train_steps, 1, 100000), CLAMP (train_batch, 1, 64),
-                        renderer_options.profile, &error))
+                        renderer_options.profile, train_host_clip, &error))
         {
           g_printerr ("hyperdomain-bench: train: %s\n", error->message);
           return 1;

@@ -41,6 +41,7 @@ hd_train_settings_init (HdTrainSettings *settings)
   settings->seed = 0;
   settings->start_step = 1;
   settings->profile = FALSE;
+  settings->host_clip = FALSE;
 }
 
 void
@@ -188,7 +189,7 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
       HdTrainClip *tc = &trainer->clips[i];
       g_autoptr(GError) local_error = NULL;
 
-      if (trainer->gpu != NULL)
+      if (trainer->gpu != NULL && !settings->host_clip)
         {
           tc->device = hd_clip_train_gpu_new (ctx, tc->clip, gen->config.img_resolution,
                                               2 * hd_train_gpu_get_samples_per_round (trainer->gpu),
@@ -288,6 +289,15 @@ gboolean
 hd_trainer_is_on_device (HdTrainer *trainer)
 {
   return trainer->gpu != NULL;
+}
+
+gboolean
+hd_trainer_is_clip_on_device (HdTrainer *trainer)
+{
+  for (guint i = 0; i < trainer->n_clips; i++)
+    if (trainer->clips[i].device == NULL)
+      return FALSE;
+  return TRUE;
 }
 
 const char *

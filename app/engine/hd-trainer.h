@@ -25,6 +25,8 @@ typedef struct {
   guint32  seed;         /* default 0 */
   int      start_step;   /* ≥ 1; default 1 */
   gboolean profile;      /* on a device: log the GPU time of every dispatch */
+  gboolean host_clip;    /* on a device: CLIP's image towers on the host all the same
+                            (to compare; default FALSE) */
 } HdTrainSettings;
 
 void hd_train_settings_init (HdTrainSettings *settings);
@@ -64,9 +66,12 @@ gboolean    hd_trainer_step           (HdTrainer              *trainer,
 int         hd_trainer_get_steps_done (HdTrainer              *trainer);
 /* Whether the steps run on a Vulkan device. */
 gboolean    hd_trainer_is_on_device   (HdTrainer              *trainer);
+/* Whether every CLIP's image tower runs on the device too. */
+gboolean    hd_trainer_is_clip_on_device (HdTrainer           *trainer);
 /* Given a device that cannot hold the step (its activations need a
- * larger buffer than it allows), the steps run on the CPU's reference:
- * a sentence that says so and why, for the user; else NULL. */
+ * larger buffer than it allows), the steps run on the CPU's reference,
+ * or where it cannot hold CLIP's image tower for one image, CLIP runs on
+ * the host: a sentence that says so and why, for the user; else NULL. */
 const char *hd_trainer_get_note       (HdTrainer              *trainer);
 /* The time of the steps so far (see HdTrainTimes), added up. */
 void        hd_trainer_get_times      (HdTrainer              *trainer,
