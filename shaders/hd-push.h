@@ -189,6 +189,7 @@ HD_PUSH_BEGIN (HdTextGemmPush)
   HD_U32 act_param_off;
   HD_U32 res_off;
   HD_U32 aux_off;
+  HD_U32 x_kstride;      // X[m, k] at x_off + m * x_stride + k * x_kstride (1: rows)
 HD_PUSH_END (HdTextGemmPush)
 #endif
 
@@ -219,6 +220,22 @@ HD_PUSH_END (HdTextAttentionPush)
 #endif
 // (Workgroup row y is sequence y: its rows start rows x 3 width floats
 // after the previous one's in qkv, rows x width in out.)
+
+// Image channels to ViT patch rows and back (tower_patches): channel c
+// of image i, [n][n] at planes_off + (i * 3 + c) n², and the rows of its
+// patches, [rows][3 p²] at rows_off + i rows 3 p², row 1 + a g + b being
+// patch (a, b) in conv1's [c][y][x] order (row 0, the class token's, is
+// not touched).  Pass 0: planes to rows; 1: rows to planes.
+#if HD_ALL_PUSH || defined (HD_PUSH_TOWER_PATCHES)
+HD_PUSH_BEGIN (HdTowerPatchesPush)
+  HD_U32 images;
+  HD_U32 grid;
+  HD_U32 patch_size;
+  HD_U32 planes_off;
+  HD_U32 rows_off;
+  HD_U32 pass;
+HD_PUSH_END (HdTowerPatchesPush)
+#endif
 
 // The backward of a layer norm (tower_norm_bwd): for r < rows,
 // dx[r] (=, or += with add) ∂/∂x of Σ dy[r] · LN (x[r]) over n features.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // One linear layer of the text encoder or the mapper for a few rows:
 // Y = epilogue (X · W + bias), W stored transposed ([K][N]) in half
-// precision.  An invocation computes output column n for ROWS rows; the
+// precision; X's rows may be columns (x_kstride, x_stride 1).  An invocation computes output column n for ROWS rows; the
 // weights and the inputs are read through texel buffers (set 1), which
 // CPU devices fetch as vector gathers, and every weight is read once per
 // ROWS rows.  See HdTextGemmPush in hd-push.h for the epilogue.
@@ -85,7 +85,7 @@ main ()
     {
       float x[ROWS];
       [[unroll]] for (int r = 0; r < ROWS; r++)
-        x[r] = texelFetch (act_t, rows[r] + int (min (k0 + lane, pc.k - 1))).x;
+        x[r] = texelFetch (act_t, rows[r] + int (min (k0 + lane, pc.k - 1) * pc.x_kstride)).x;
       vec4 w[2];
       w[0] = weight4 (k0 / 4, nw);
       w[1] = k0 / 4 + 1 < k4s ? weight4 (k0 / 4 + 1, nw) : vec4 (0.0);
@@ -101,7 +101,7 @@ main ()
       vec4 w = weight4 (k4, nw);
       [[unroll]] for (uint j = 0; j < 4; j++)
         {
-          int k = int (min (k4 * 4 + j, pc.k - 1));
+          int k = int (min (k4 * 4 + j, pc.k - 1) * pc.x_kstride);
           [[unroll]] for (int r = 0; r < ROWS; r++)
             acc[r] = fma (texelFetch (act_t, rows[r] + k).x, w[j], acc[r]);
         }

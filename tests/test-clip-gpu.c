@@ -12,6 +12,7 @@
 #include "hd-clip-gpu.h"
 #include "hd-clip-train-gpu.h"
 #include "hd-clip-reference.h"
+#include "hd-error.h"
 #include "hd-latent.h"
 #include "hd-test-util.h"
 #include "hd-vk.h"
@@ -210,6 +211,33 @@ test_train_tower (void)
                   worst_e, worst_g);
 }
 
+/* The training tower holds as many images as the device's buffers allow;
+ * one image too large for them is refused with a message, not a crash. */
+static void
+test_train_tower_memory (void)
+{
+  g_autoptr(HdClip) clip = hd_test_load_clip ("clip-train.safetensors");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdClipTrainGpu) tower = hd_clip_train_gpu_new (context, clip, 64, 1 << 20, &error);
+
+  g_assert_no_error (error);
+  g_test_message ("64 x 64 images: %d a pass (asked for %d)", hd_clip_train_gpu_get_max_images (tower), 1 << 20);
+  g_assert_cmpint (hd_clip_train_gpu_get_max_images (tower), >=, 1);
+  g_assert_cmpint (hd_clip_train_gpu_get_max_images (tower), <, 1 << 20);
+  g_clear_pointer (&tower, hd_clip_train_gpu_free);
+
+  /* 8192 x 8192: 201 M floats for one image's pixels alone. */
+  tower = hd_clip_train_gpu_new (context, clip, 8192, 2, &error);
+  if (tower != NULL)
+    {
+      g_test_message ("this device holds an 8192 image's CLIP pass");
+      return;
+    }
+  g_assert_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "clip-train.safetensors"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -224,6 +252,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/ClipGpu/text-directions", test_text_directions);
   g_test_add_func ("/Hyperdomain/ClipGpu/text-lengths", test_text_lengths);
   g_test_add_func ("/Hyperdomain/ClipGpu/train-tower", test_train_tower);
+  g_test_add_func ("/Hyperdomain/ClipGpu/train-tower-memory", test_train_tower_memory);
   status = g_test_run ();
   g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
   hd_vk_context_unref (context);

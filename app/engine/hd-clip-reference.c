@@ -449,8 +449,10 @@ hd_clip_resize_matrix (int     n,
     }
 }
 
-static const double clip_mean[3] = { 0.48145466, 0.4578275, 0.40821073 };
-static const double clip_std[3] = { 0.26862954, 0.26130258, 0.27577711 };
+const double hd_clip_image_mean[3] = { 0.48145466, 0.4578275, 0.40821073 };
+const double hd_clip_image_std[3] = { 0.26862954, 0.26130258, 0.27577711 };
+#define clip_mean hd_clip_image_mean
+#define clip_std hd_clip_image_std
 
 /* §2.1 on one channel C: X (r x r) to Y (n x n) through M (n x r, NULL
  * when r = n); or, with TRANSPOSE, the gradient of Y back to X. */

@@ -52,6 +52,10 @@ void     hd_clip_preprocess_grad        (const double     *g_pre,
                                          const double     *m,
                                          double           *g_img);
 
+/* CLIP's normalisation of §2.1, per channel: (x − mean) / std. */
+extern const double hd_clip_image_mean[3];
+extern const double hd_clip_image_std[3];
+
 /* The N x R bicubic resampling matrix of §2.1 (rows sum to 1). */
 void     hd_clip_resize_matrix          (int               n,
                                          int               r,

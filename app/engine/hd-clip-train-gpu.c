@@ -12,9 +12,18 @@
  * after the attention mid_l and the MLP's value before QuickGELU z_l;
  * and the tokens before ln_pre and the last x.
  *
+ * The preprocessing (§2.1) is P = M X Mᵀ per channel (M the resampling
+ * matrix, whose rows sum to 1; none when the sizes agree), two GEMMs that
+ * read their X by columns, then the patches' rows; its normalisation
+ * ((P + 1) / 2 − mean) / std = a P + b is folded into the patch embedding
+ * (conv1's weights times a per channel, conv1 · b added to the tokens'
+ * starting values).
+ *
  * The backward of a linear layer Y = X W is dX = dY Wᵀ: text_gemm with a
  * copy of W packed the other way round.  The residual stream's gradient
- * dx accumulates: each layer norm's backward adds its part into it. */
+ * dx accumulates: each layer norm's backward adds its part into it; at
+ * the bottom, the patches' gradient goes back to planes and through the
+ * resampling (Mᵀ dP M) to the images. */
 #include "config.h"
 
 #include <math.h>
@@ -35,9 +44,10 @@ typedef struct {
 /* Offsets (floats) of the regions of image 0; image i's are i x the
  * per-image size further. */
 typedef struct {
-  guint32 read;                  /* forward: ê then y; backward: ∂L/∂patches */
+  guint32 read;                  /* forward: ê then y; backward: ∂L/∂images */
+  guint32 img, planes, u;        /* the images, P (the images when not resampled), M X */
   guint32 patches, t, x, qkv, o, mid, z, a, h;
-  guint32 dx, da, dh, dqkv, dout, stats, gy;
+  guint32 dx, da, dh, dqkv, dout, stats, gy, dpatches;
 } Regions;
 
 struct _HdClipTrainGpu {
@@ -47,10 +57,11 @@ struct _HdClipTrainGpu {
   Transposed     *tr;
   gboolean        f32;
   guint32         conv1, conv1_t, pre_w, pre_b, post_w, post_b, proj, proj_t;
-  HdKernel       *norm_bwd, *attention_bwd;
+  guint32         resize_f, resize_b;  /* Mᵀ and M as text_gemm's W (float) */
+  HdKernel       *norm_bwd, *attention_bwd, *patches;
   int             r, n, rows, width, k, embed, layers, heads, max_images;
-  double         *resize;        /* n x r, or NULL when r = n */
-  float          *tokens0;       /* rows x W: class + positional embedding */
+  float          *resize;        /* M, n x r, or NULL when r = n */
+  float          *tokens0;       /* rows x W: class + positional embedding (+ conv1 · b) */
   double         *e_last;        /* ê of each image of the last forward pass */
   double         *y_norm;        /* and ‖y‖ */
   Regions         g;
@@ -73,10 +84,19 @@ plan (HdClipTrainGpu *t,
       Regions        *g)
 {
   gsize S = per_image (t, 1), L = (gsize) t->layers, at = 0;
-  gsize read = MAX ((gsize) 2 * n * t->embed, (gsize) n * t->rows * t->k);
+  gsize image = (gsize) 3 * t->r * t->r;
+  gsize read = MAX ((gsize) 2 * n * t->embed, n * image);
 
 #define REGION(field, count) G_STMT_START { g->field = (guint32) at; at += (count); } G_STMT_END
   REGION (read, read);
+  REGION (img, n * image);
+  if (t->resize != NULL)
+    {
+      REGION (planes, (gsize) n * 3 * t->n * t->n);
+      REGION (u, (gsize) t->r * t->n);
+    }
+  else
+    g->planes = g->u = g->img;
   REGION (patches, (gsize) n * t->rows * t->k);
   REGION (t, n * S);
   REGION (x, (L + 1) * n * S);
@@ -93,6 +113,7 @@ plan (HdClipTrainGpu *t,
   REGION (dout, n * S);
   REGION (stats, (gsize) n * t->heads * t->rows * 3);
   REGION (gy, (gsize) n * t->embed);
+  REGION (dpatches, (gsize) n * t->rows * t->k);
 #undef REGION
   return at;
 }
@@ -117,6 +138,7 @@ upload (HdClipTrainGpu  *t,
   HdCompute *c = hd_tower_gpu_get_compute (t->tower);
   HdTowerPacker p;
   g_autofree float *cls = NULL;
+  g_autofree double *beta = NULL;
   gsize n_act = 0, limit = hd_compute_max_texels (c);
   gboolean ok;
 
@@ -137,8 +159,31 @@ upload (HdClipTrainGpu  *t,
       t->tr[l].fc_t = hd_tower_pack_matrix (&p, fc_w, TRUE, t->f32);
       t->tr[l].proj_t = hd_tower_pack_matrix (&p, proj_w, TRUE, t->f32);
     }
-  t->conv1 = hd_tower_pack_matrix (&p, "visual.conv1.weight", FALSE, t->f32);
-  t->conv1_t = hd_tower_pack_matrix (&p, "visual.conv1.weight", TRUE, t->f32);
+  /* conv1 with the normalisation's a folded in (in float: it is no
+   * longer the file's half-precision values). */
+  {
+    int pp = t->k / 3;
+    g_autofree float *conv1 = hd_clip_get_f32 (clip->st, NULL, "visual.conv1.weight");
+
+    beta = g_new0 (double, t->width);
+    for (int o = 0; o < t->width; o++)
+      for (int ch = 0; ch < 3; ch++)
+        for (int j = 0; j < pp; j++)
+          {
+            float *w = &conv1[((gsize) o * 3 + ch) * pp + j];
+            double std = hd_clip_image_std[ch];
+
+            beta[o] += *w * (0.5 - hd_clip_image_mean[ch]) / std;
+            *w = (float) (*w * 0.5 / std);
+          }
+    t->conv1 = hd_tower_pack_array (&p, conv1, t->width, t->k, FALSE, TRUE);
+    t->conv1_t = hd_tower_pack_array (&p, conv1, t->width, t->k, TRUE, TRUE);
+  }
+  if (t->resize != NULL)
+    {
+      t->resize_f = hd_tower_pack_array (&p, t->resize, t->n, t->r, FALSE, TRUE);
+      t->resize_b = hd_tower_pack_array (&p, t->resize, t->n, t->r, TRUE, TRUE);
+    }
   t->pre_w = hd_tower_pack_vector (&p, "visual.ln_pre.weight");
   t->pre_b = hd_tower_pack_vector (&p, "visual.ln_pre.bias");
   t->post_w = hd_tower_pack_vector (&p, "visual.ln_post.weight");
@@ -150,6 +195,9 @@ upload (HdClipTrainGpu  *t,
   cls = hd_clip_get_f32 (clip->st, NULL, "visual.class_embedding");
   for (int i = 0; i < t->width; i++)
     t->tokens0[i] += cls[i];
+  for (int r = 1; r < t->rows; r++)
+    for (int i = 0; i < t->width; i++)
+      t->tokens0[(gsize) r * t->width + i] += (float) beta[i];
 
   /* As many images as one buffer (and one texel view of it) holds. */
   limit = MIN (limit, hd_vk_context_get_limits (hd_compute_get_context (c))->maxStorageBufferRange /
@@ -165,8 +213,17 @@ upload (HdClipTrainGpu  *t,
       hd_tower_packer_clear (&p);
       return FALSE;
     }
-  ok = hd_tower_gpu_upload (t->tower, &p, n_act, t->g.patches - t->g.read, clip->path, error);
+  ok = hd_tower_gpu_upload (t->tower, &p, n_act, t->g.img - t->g.read, clip->path, error);
   hd_tower_packer_clear (&p);
+  /* The class token's row of the patches stays zero. */
+  if (ok)
+    {
+      g_autofree float *zeros = g_new0 (float, (gsize) t->max_images * t->rows * t->k);
+
+      ok = hd_compute_upload (hd_tower_gpu_get_compute (t->tower), hd_tower_gpu_get_activations (t->tower),
+                              t->g.patches * sizeof (float), zeros,
+                              sizeof (float) * t->max_images * t->rows * t->k, error);
+    }
   t->forward = g_new0 (VkCommandBuffer, t->max_images + 1);
   t->backward = g_new0 (VkCommandBuffer, (gsize) (t->max_images + 1) * (t->max_images + 1));
   t->y_norm = g_new0 (double, t->max_images);
@@ -186,6 +243,7 @@ hd_clip_train_gpu_new (HdVkContext  *ctx,
   const HdTensor *conv1 = hd_safetensors_lookup (clip->st, "visual.conv1.weight");
   HdKernelInfo norm_bwd = { .shader = "tower_norm_bwd" };
   HdKernelInfo attention_bwd = { .shader = "tower_attention_bwd" };
+  HdKernelInfo patches = { .shader = "tower_patches" };
   HdCompute *c;
 
   g_return_val_if_fail (ctx != NULL && clip != NULL && r > 0, NULL);
@@ -203,8 +261,12 @@ hd_clip_train_gpu_new (HdVkContext  *ctx,
   t->f32 = conv1 == NULL || conv1->dtype != HD_DTYPE_F16;
   if (r != t->n)
     {
-      t->resize = g_new (double, (gsize) t->n * r);
-      hd_clip_resize_matrix (t->n, r, t->resize);
+      g_autofree double *m = g_new (double, (gsize) t->n * r);
+
+      hd_clip_resize_matrix (t->n, r, m);
+      t->resize = g_new (float, (gsize) t->n * r);
+      for (gsize i = 0; i < (gsize) t->n * r; i++)
+        t->resize[i] = (float) m[i];
     }
   t->tower = hd_tower_gpu_new (ctx, error);
   if (t->tower == NULL)
@@ -212,6 +274,7 @@ hd_clip_train_gpu_new (HdVkContext  *ctx,
   c = hd_tower_gpu_get_compute (t->tower);
   if ((t->norm_bwd = hd_compute_kernel (c, &norm_bwd, error)) == NULL ||
       (t->attention_bwd = hd_compute_kernel (c, &attention_bwd, error)) == NULL ||
+      (t->patches = hd_compute_kernel (c, &patches, error)) == NULL ||
       !upload (t, max_images, error))
     return NULL;
   return g_steal_pointer (&t);
@@ -289,6 +352,43 @@ norm_bwd (HdClipTrainGpu     *t,
                      "norm backward");
 }
 
+/* Y (m x cols) = X W for the resampling: X read by columns (X[i][k] at
+ * x + i + k x_kstride), W float. */
+static void
+resample_gemm (HdTowerRec *rec,
+               guint32     m,
+               guint32     cols,
+               guint32     k,
+               guint32     x,
+               guint32     x_kstride,
+               guint32     y,
+               guint32     w)
+{
+  HdTextGemmPush push = hd_tower_gemm_push (m, cols, k, x, y, w, HD_TEXT_NONE);
+
+  push.x_stride = 1;
+  push.x_kstride = x_kstride;
+  hd_tower_dispatch_gemm (rec, push, TRUE, "resampling");
+}
+
+static void
+patches (HdClipTrainGpu *t,
+         HdTowerRec     *rec,
+         int             n,
+         guint32         planes,
+         guint32         rows,
+         guint32         pass)
+{
+  const HdClipVisionConfig *v = &t->clip->vision;
+  HdTowerPatchesPush push = {
+    .images = (guint32) n, .grid = (guint32) v->grid, .patch_size = (guint32) v->patch,
+    .planes_off = planes, .rows_off = rows, .pass = pass,
+  };
+
+  hd_tower_dispatch (rec, t->patches, &push, sizeof push,
+                     hd_compute_groups ((gsize) n * 3 * t->n * t->n, 64), 1, "patches");
+}
+
 static VkCommandBuffer
 forward_commands (HdClipTrainGpu  *t,
                   int              n,
@@ -305,8 +405,18 @@ forward_commands (HdClipTrainGpu  *t,
     return t->forward[n];
   if (!hd_tower_rec_begin (&rec, t->tower, "Recording CLIP’s image tower for training", error))
     return VK_NULL_HANDLE;
+  /* P = M X Mᵀ: (X Mᵀ by columns of X) = (M X)ᵀ, then M X Mᵀ from it by
+   * columns. */
+  for (int i = 0; t->resize != NULL && i < 3 * n; i++)
+    {
+      guint32 R = (guint32) t->r, N = (guint32) t->n;
+
+      resample_gemm (&rec, R, N, R, g->img + i * R * R, R, g->u, t->resize_f);
+      resample_gemm (&rec, N, N, R, g->u, N, g->planes + i * N * N, t->resize_f);
+    }
+  patches (t, &rec, n, g->planes, g->patches, 0);
   embed.res_off = g->t;
-  gemm (t, &rec, embed, "patches");
+  hd_tower_dispatch_gemm (&rec, embed, TRUE, "patches");
   norm (&rec, m, W, g->t, g->x, W, t->pre_w, t->pre_b);
   for (int l = 0; l < t->layers; l++)
     {
@@ -359,7 +469,6 @@ backward_commands (HdClipTrainGpu  *t,
   guint32 W = (guint32) t->width, m = (guint32) (n * t->rows), S = W * (guint32) t->rows;
   guint32 f = (guint32) first;
   HdVkBuffer *act = hd_tower_gpu_get_activations (t->tower);
-  HdTextGemmPush patches;
   HdTowerRec rec;
 
   if (*slot != VK_NULL_HANDLE)
@@ -419,8 +528,18 @@ backward_commands (HdClipTrainGpu  *t,
   norm_bwd (t, &rec, (HdTowerNormBwdPush) {
               .rows = m, .n = W, .x_off = g->t + f * S, .x_stride = W, .dy_off = g->dx, .dy_stride = W,
               .dx_off = g->da, .dx_stride = W, .weight_off = t->pre_w, .add = 0 });
-  patches = hd_tower_gemm_push (m, (guint32) t->k, W, g->da, g->read, t->conv1_t, HD_TEXT_NONE);
-  gemm (t, &rec, patches, "patches backward");
+  hd_tower_dispatch_gemm (&rec, hd_tower_gemm_push (m, (guint32) t->k, W, g->da, g->dpatches, t->conv1_t,
+                                                    HD_TEXT_NONE), TRUE, "patches backward");
+  /* Back to planes, and through the resampling: Mᵀ dP M, (dPᵀ M by
+   * columns of dP) = (Mᵀ dP)ᵀ, then Mᵀ dP M from it by columns. */
+  patches (t, &rec, n, t->resize != NULL ? g->planes : g->read, g->dpatches, 1);
+  for (int i = 0; t->resize != NULL && i < 3 * n; i++)
+    {
+      guint32 R = (guint32) t->r, N = (guint32) t->n;
+
+      resample_gemm (&rec, N, R, N, g->planes + i * N * N, N, g->u, t->resize_b);
+      resample_gemm (&rec, R, R, N, g->u, R, g->read + i * R * R, t->resize_b);
+    }
   *slot = hd_tower_rec_end (&rec, "Recording CLIP’s image tower backward", error);
   return *slot;
 }
@@ -438,12 +557,9 @@ hd_clip_train_gpu_forward (HdClipTrainGpu  *t,
   HdTowerGpu *tower = t->tower;
   HdCompute *c = hd_tower_gpu_get_compute (tower);
   HdVkBuffer *act = hd_tower_gpu_get_activations (tower);
-  const HdClipVisionConfig *v = &t->clip->vision;
-  int p = v->patch, grid = v->grid, N = t->n, K = t->k, R = t->r;
-  gsize rows_k = (gsize) t->rows * K, S = per_image (t, 1);
-  g_autofree float *patches = g_new0 (float, (gsize) n * rows_k);
+  gsize image = (gsize) 3 * t->r * t->r, S = per_image (t, 1);
+  g_autofree float *images = g_new (float, n * image);
   g_autofree float *tokens = g_new (float, (gsize) n * S);
-  g_autofree double *pre = g_new (double, (gsize) 3 * N * N);
   VkCommandBuffer cb;
   const float *read;
 
@@ -452,23 +568,11 @@ hd_clip_train_gpu_forward (HdClipTrainGpu  *t,
   cb = forward_commands (t, n, error);
   if (cb == VK_NULL_HANDLE)
     return FALSE;
+  for (gsize i = 0; i < n * image; i++)
+    images[i] = (float) img[i];
   for (int i = 0; i < n; i++)
-    {
-      float *rows = patches + i * rows_k;
-
-      hd_clip_preprocess_image (img + (gsize) i * 3 * R * R, R, N, t->resize, pre);
-      /* Patch (a, b) as row 1 + a g + b, in conv1's [c][i][j] order. */
-      for (int a = 0; a < grid; a++)
-        for (int b = 0; b < grid; b++)
-          for (int ch = 0; ch < 3; ch++)
-            for (int y = 0; y < p; y++)
-              for (int x = 0; x < p; x++)
-                rows[(gsize) (1 + a * grid + b) * K + (ch * p + y) * p + x] =
-                  (float) pre[((gsize) ch * N + a * p + y) * N + b * p + x];
-      memcpy (tokens + i * S, t->tokens0, sizeof (float) * S);
-    }
-  if (!hd_compute_upload (c, act, t->g.patches * sizeof (float), patches, sizeof (float) * n * rows_k,
-                          error) ||
+    memcpy (tokens + i * S, t->tokens0, sizeof (float) * S);
+  if (!hd_compute_upload (c, act, t->g.img * sizeof (float), images, sizeof (float) * n * image, error) ||
       !hd_compute_upload (c, act, t->g.t * sizeof (float), tokens, sizeof (float) * n * S, error) ||
       !hd_compute_submit (c, cb, error))
     return FALSE;
@@ -500,10 +604,9 @@ hd_clip_train_gpu_backward (HdClipTrainGpu  *t,
 {
   HdTowerGpu *tower = t->tower;
   HdCompute *c = hd_tower_gpu_get_compute (tower);
-  const HdClipVisionConfig *v = &t->clip->vision;
-  int p = v->patch, grid = v->grid, N = t->n, K = t->k, E = t->embed, R = t->r;
+  int E = t->embed;
+  gsize image = (gsize) 3 * t->r * t->r;
   g_autofree float *gy = g_new (float, (gsize) n * E);
-  g_autofree double *g_pre = g_new (double, (gsize) 3 * N * N);
   VkCommandBuffer cb;
   const float *read;
 
@@ -529,18 +632,7 @@ hd_clip_train_gpu_backward (HdClipTrainGpu  *t,
       !hd_compute_submit (c, cb, error))
     return FALSE;
   read = hd_tower_gpu_get_readback (tower);
-  for (int i = 0; i < n; i++)
-    {
-      const float *rows = read + (gsize) i * t->rows * K;
-
-      for (int a = 0; a < grid; a++)
-        for (int b = 0; b < grid; b++)
-          for (int ch = 0; ch < 3; ch++)
-            for (int y = 0; y < p; y++)
-              for (int x = 0; x < p; x++)
-                g_pre[((gsize) ch * N + a * p + y) * N + b * p + x] =
-                  rows[(gsize) (1 + a * grid + b) * K + (ch * p + y) * p + x];
-      hd_clip_preprocess_grad (g_pre, R, N, t->resize, g_img + (gsize) i * 3 * R * R);
-    }
+  for (gsize i = 0; i < n * image; i++)
+    g_img[i] = read[i];
   return TRUE;
 }

@@ -49,15 +49,13 @@ hd_tower_packer_clear (HdTowerPacker *p)
 /* [K/4][N][4]: four consecutive k of one n together, K padded to fours
  * with zeros.  The offset is a multiple of 4 (a vec4 texel). */
 guint32
-hd_tower_pack_matrix (HdTowerPacker *p,
-                      const char    *name,
-                      gboolean       as_is,
-                      gboolean       f32)
+hd_tower_pack_array (HdTowerPacker *p,
+                     const float   *m,
+                     gsize          rows,
+                     gsize          cols,
+                     gboolean       as_is,
+                     gboolean       f32)
 {
-  gsize n_elements;
-  g_autofree float *m = hd_clip_get_f32 (p->st, &n_elements, "%s", name);
-  const HdTensor *t = hd_safetensors_lookup (p->st, name);
-  gsize rows = (gsize) t->shape[0], cols = n_elements / MAX (rows, 1);
   gsize n = as_is ? cols : rows;
   gsize k = as_is ? rows : cols;
   gsize k_padded = (k + 3) / 4 * 4;
@@ -78,6 +76,20 @@ hd_tower_pack_matrix (HdTowerPacker *p,
           g_array_index (array, guint16, at) = hd_float_to_half (v);
       }
   return offset;
+}
+
+guint32
+hd_tower_pack_matrix (HdTowerPacker *p,
+                      const char    *name,
+                      gboolean       as_is,
+                      gboolean       f32)
+{
+  gsize n_elements;
+  g_autofree float *m = hd_clip_get_f32 (p->st, &n_elements, "%s", name);
+  const HdTensor *t = hd_safetensors_lookup (p->st, name);
+  gsize rows = (gsize) t->shape[0];
+
+  return hd_tower_pack_array (p, m, rows, n_elements / MAX (rows, 1), as_is, f32);
 }
 
 guint32
@@ -330,6 +342,7 @@ hd_tower_gemm_push (guint32 m,
     .pre_scale_off = HD_TEXT_NONE, .pre_shift_off = HD_TEXT_NONE,
     .post_scale_off = HD_TEXT_NONE, .post_shift_off = HD_TEXT_NONE,
     .act = HD_TEXT_ACT_NONE, .act_param_off = 0, .res_off = HD_TEXT_NONE, .aux_off = HD_TEXT_NONE,
+    .x_kstride = 1,
   };
 }
 

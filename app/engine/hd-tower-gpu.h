@@ -54,6 +54,13 @@ guint32  hd_tower_pack_matrix    (HdTowerPacker *p,
                                   const char    *name,
                                   gboolean       as_is,
                                   gboolean       f32);
+/* The same for M, ROWS x COLS floats. */
+guint32  hd_tower_pack_array     (HdTowerPacker *p,
+                                  const float   *m,
+                                  gsize          rows,
+                                  gsize          cols,
+                                  gboolean       as_is,
+                                  gboolean       f32);
 guint32  hd_tower_pack_floats    (HdTowerPacker *p,
                                   const float   *values,
                                   gsize          n);
