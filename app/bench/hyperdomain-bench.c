@@ -669,7 +669,10 @@ bench_train (HdVkContext  *ctx,
 
   for (int i = 0; clip_paths[i] != NULL; i++)
     {
-      HdClip *clip = hd_clip_load (clip_paths[i], error);
+      /* random:vit-b32, random:vit-b16: OpenAI's shapes with random weights. */
+      HdClip *clip = g_str_has_prefix (clip_paths[i], "random:")
+                     ? hd_clip_new_random (clip_paths[i] + strlen ("random:"), (guint32) i + 1, error)
+                     : hd_clip_load (clip_paths[i], error);
 
       if (clip == NULL)
         return FALSE;
@@ -751,7 +754,7 @@ main (int    argc,
   int train_steps = 5, train_batch = 4;
   gboolean train_reference = FALSE, train_host_clip = FALSE;
   GOptionEntry entries[] = {
-    { "train", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &train_clips, "Instead of frame times: training steps on the first --model (default: the demo model) with this clip file; may repeat", "CLIP.safetensors" },
+    { "train", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &train_clips, "Instead of frame times: training steps on the first --model (default: the demo model) with this clip file (random:vit-b32 or random:vit-b16: one of OpenAI's shapes with random weights); may repeat", "CLIP.safetensors" },
     { "train-steps", 0, 0, G_OPTION_ARG_INT, &train_steps, "--train: steps (default 5)", "N" },
     { "train-batch", 0, 0, G_OPTION_ARG_INT, &train_batch, "--train: batch (default 4)", "B" },
     { "train-reference", 0, 0, G_OPTION_ARG_NONE, &train_reference, "--train: run the steps (and text directions) on the CPU reference instead of the device", NULL },

@@ -32,6 +32,7 @@ struct _HdClipGpu {
   HdTowerRegions  r;
   VkCommandBuffer *text_commands; /* per row count, lazily */
   VkCommandBuffer image_commands;
+  gboolean        image;         /* the image tower too (else the text tower only) */
 };
 
 static void
@@ -74,18 +75,21 @@ upload (HdClipGpu  *gpu,
   gpu->lnf_w = hd_tower_pack_vector (&p, "ln_final.weight");
   gpu->lnf_b = hd_tower_pack_vector (&p, "ln_final.bias");
   gpu->text_proj = hd_tower_pack_matrix (&p, "text_projection", TRUE, FALSE);
-  gpu->vision_blocks = hd_tower_pack_blocks (&p, "visual.", v->layers);
-  gpu->conv1 = hd_tower_pack_matrix (&p, "visual.conv1.weight", FALSE, FALSE);
-  gpu->pre_w = hd_tower_pack_vector (&p, "visual.ln_pre.weight");
-  gpu->pre_b = hd_tower_pack_vector (&p, "visual.ln_pre.bias");
-  gpu->post_w = hd_tower_pack_vector (&p, "visual.ln_post.weight");
-  gpu->post_b = hd_tower_pack_vector (&p, "visual.ln_post.bias");
-  gpu->proj = hd_tower_pack_matrix (&p, "visual.proj", TRUE, FALSE);
+  if (gpu->image)
+    {
+      gpu->vision_blocks = hd_tower_pack_blocks (&p, "visual.", v->layers);
+      gpu->conv1 = hd_tower_pack_matrix (&p, "visual.conv1.weight", FALSE, FALSE);
+      gpu->pre_w = hd_tower_pack_vector (&p, "visual.ln_pre.weight");
+      gpu->pre_b = hd_tower_pack_vector (&p, "visual.ln_pre.bias");
+      gpu->post_w = hd_tower_pack_vector (&p, "visual.ln_post.weight");
+      gpu->post_b = hd_tower_pack_vector (&p, "visual.ln_post.bias");
+      gpu->proj = hd_tower_pack_matrix (&p, "visual.proj", TRUE, FALSE);
 
-  gpu->tokens0 = hd_clip_get_f32 (clip->st, NULL, "visual.positional_embedding");
-  cls = hd_clip_get_f32 (clip->st, NULL, "visual.class_embedding");
-  for (gsize i = 0; i < W; i++)
-    gpu->tokens0[i] += cls[i];
+      gpu->tokens0 = hd_clip_get_f32 (clip->st, NULL, "visual.positional_embedding");
+      cls = hd_clip_get_f32 (clip->st, NULL, "visual.class_embedding");
+      for (gsize i = 0; i < W; i++)
+        gpu->tokens0[i] += cls[i];
+    }
 
   plan (gpu, &n_act);
   ok = hd_tower_gpu_upload (gpu->tower, &p, n_act, clip->config.embed_dim, clip->path, error);
@@ -93,21 +97,39 @@ upload (HdClipGpu  *gpu,
   return ok;
 }
 
-HdClipGpu *
-hd_clip_gpu_new (HdVkContext  *ctx,
-                 HdClip       *clip,
-                 GError      **error)
+static HdClipGpu *
+clip_gpu_new (HdVkContext  *ctx,
+              HdClip       *clip,
+              gboolean      image,
+              GError      **error)
 {
   g_autoptr(HdClipGpu) gpu = g_new0 (HdClipGpu, 1);
 
   g_return_val_if_fail (ctx != NULL && clip != NULL, NULL);
 
   gpu->clip = hd_clip_ref (clip);
+  gpu->image = image;
   gpu->text_commands = g_new0 (VkCommandBuffer, clip->config.context_length + 1);
   gpu->tower = hd_tower_gpu_new (ctx, error);
   if (gpu->tower == NULL || !upload (gpu, error))
     return NULL;
   return g_steal_pointer (&gpu);
+}
+
+HdClipGpu *
+hd_clip_gpu_new (HdVkContext  *ctx,
+                 HdClip       *clip,
+                 GError      **error)
+{
+  return clip_gpu_new (ctx, clip, TRUE, error);
+}
+
+HdClipGpu *
+hd_clip_gpu_new_text (HdVkContext  *ctx,
+                      HdClip       *clip,
+                      GError      **error)
+{
+  return clip_gpu_new (ctx, clip, FALSE, error);
 }
 
 void
@@ -217,8 +239,12 @@ hd_clip_gpu_encode_image (HdClipGpu    *gpu,
   HdCompute *c = hd_tower_gpu_get_compute (gpu->tower);
   HdVkBuffer *act = hd_tower_gpu_get_activations (gpu->tower);
   int p = v->patch, g = v->grid, n = v->resolution, k = 3 * p * p;
-  g_autofree float *patches = g_new (float, (gsize) g * g * k);
-  VkCommandBuffer cb = image_commands (gpu, error);
+  g_autofree float *patches = NULL;
+  VkCommandBuffer cb;
+
+  g_return_val_if_fail (gpu->image, FALSE);
+  patches = g_new (float, (gsize) g * g * k);
+  cb = image_commands (gpu, error);
 
   /* Patch (a, b) as one row, in conv1's [c][i][j] order. */
   for (int a = 0; a < g; a++)

@@ -19,9 +19,14 @@ typedef struct _HdClipGpu HdClipGpu;
 HdClipGpu *hd_clip_gpu_new          (HdVkContext   *ctx,
                                      HdClip        *clip,
                                      GError       **error);
+/* The text tower alone (for text directions: half the weights). */
+HdClipGpu *hd_clip_gpu_new_text     (HdVkContext   *ctx,
+                                     HdClip        *clip,
+                                     GError       **error);
 void       hd_clip_gpu_free         (HdClipGpu     *gpu);
 
-/* Ê (embed_dim floats, unit length) of the preprocessed image PRE
+/* (Not with hd_clip_gpu_new_text.)  Ê (embed_dim floats, unit length)
+ * of the preprocessed image PRE
  * (3 x n x n, n = the tower's image_resolution; hd_clip_reference_preprocess
  * makes it from a generator image). */
 gboolean   hd_clip_gpu_encode_image (HdClipGpu     *gpu,

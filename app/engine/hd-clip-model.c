@@ -2,6 +2,7 @@
 /* What hypernetwork and clip files share: see hd-clip-model.h. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -381,4 +382,70 @@ hd_clip_parse_text_config (JsonObject    *obj,
       return FALSE;
     }
   return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Random weights                                                           */
+
+void
+hd_random_tensor (HdRandomWriter *w,
+                  const char     *name,
+                  HdDtype         dtype,
+                  gint64          d0,
+                  gint64          d1,
+                  double          mean,
+                  double          spread)
+{
+  gint64 shape[2] = { d0, d1 };
+  gsize n = (gsize) d0 * (d1 > 0 ? (gsize) d1 : 1);
+  g_autofree float *values = g_new (float, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    values[i] = (float) (mean + g_rand_double_range (w->rand, -spread, spread));
+  hd_safetensors_writer_add_f32 (w->writer, name, dtype, shape, d1 > 0 ? 2 : 1, values);
+}
+
+void
+hd_random_named (HdRandomWriter *w,
+                 HdDtype         dtype,
+                 gint64          d0,
+                 gint64          d1,
+                 double          mean,
+                 double          spread,
+                 const char     *format,
+                 ...)
+{
+  g_autofree char *name = NULL;
+  va_list args;
+
+  va_start (args, format);
+  name = g_strdup_vprintf (format, args);
+  va_end (args);
+  hd_random_tensor (w, name, dtype, d0, d1, mean, spread);
+}
+
+void
+hd_random_resblocks (HdRandomWriter *w,
+                     const char     *prefix,
+                     int             width,
+                     int             layers)
+{
+  double gain = 1.0 / sqrt ((double) width);
+  g_autofree char *p = g_strconcat (prefix, "transformer.resblocks", NULL);
+
+  for (int l = 0; l < layers; l++)
+    {
+      hd_random_named (w, HD_DTYPE_F16, width, -1, 1.0, 0.1, "%s.%d.ln_1.weight", p, l);
+      hd_random_named (w, HD_DTYPE_F16, width, -1, 0.0, 0.1, "%s.%d.ln_1.bias", p, l);
+      hd_random_named (w, HD_DTYPE_F16, 3 * width, width, 0.0, gain, "%s.%d.attn.in_proj_weight", p, l);
+      hd_random_named (w, HD_DTYPE_F16, 3 * width, -1, 0.0, 0.02, "%s.%d.attn.in_proj_bias", p, l);
+      hd_random_named (w, HD_DTYPE_F16, width, width, 0.0, gain, "%s.%d.attn.out_proj.weight", p, l);
+      hd_random_named (w, HD_DTYPE_F16, width, -1, 0.0, 0.02, "%s.%d.attn.out_proj.bias", p, l);
+      hd_random_named (w, HD_DTYPE_F16, width, -1, 1.0, 0.1, "%s.%d.ln_2.weight", p, l);
+      hd_random_named (w, HD_DTYPE_F16, width, -1, 0.0, 0.1, "%s.%d.ln_2.bias", p, l);
+      hd_random_named (w, HD_DTYPE_F16, 4 * width, width, 0.0, gain, "%s.%d.mlp.c_fc.weight", p, l);
+      hd_random_named (w, HD_DTYPE_F16, 4 * width, -1, 0.0, 0.02, "%s.%d.mlp.c_fc.bias", p, l);
+      hd_random_named (w, HD_DTYPE_F16, width, 4 * width, 0.0, gain / 2, "%s.%d.mlp.c_proj.weight", p, l);
+      hd_random_named (w, HD_DTYPE_F16, width, -1, 0.0, 0.02, "%s.%d.mlp.c_proj.bias", p, l);
+    }
 }

@@ -137,4 +137,34 @@ JsonObject  *hd_config_parse  (const char  *text,
                                JsonParser **parser,
                                GError     **error);
 
+/* Files of random weights (benchmarks, tests): a writer and its random
+ * numbers; a tensor of [D0] (D1 < 0) or [D0, D1] values uniform in
+ * MEAN ± SPREAD, stored as DTYPE; the same named as printf makes it; the
+ * LAYERS residual blocks PREFIX"transformer.resblocks.N" of width W (in
+ * F16, scaled like a trained CLIP's). */
+typedef struct {
+  HdSafetensorsWriter *writer;
+  GRand               *rand;
+} HdRandomWriter;
+
+void        hd_random_tensor       (HdRandomWriter *w,
+                                    const char     *name,
+                                    HdDtype         dtype,
+                                    gint64          d0,
+                                    gint64          d1,
+                                    double          mean,
+                                    double          spread);
+void        hd_random_named        (HdRandomWriter *w,
+                                    HdDtype         dtype,
+                                    gint64          d0,
+                                    gint64          d1,
+                                    double          mean,
+                                    double          spread,
+                                    const char     *format,
+                                    ...) G_GNUC_PRINTF (7, 8);
+void        hd_random_resblocks    (HdRandomWriter *w,
+                                    const char     *prefix,
+                                    int             width,
+                                    int             layers);
+
 G_END_DECLS

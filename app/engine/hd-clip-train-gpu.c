@@ -136,13 +136,14 @@ upload (HdClipTrainGpu  *t,
 {
   HdClip *clip = t->clip;
   HdCompute *c = hd_tower_gpu_get_compute (t->tower);
-  HdTowerPacker p;
+  HdTowerPacker p, pt;   /* the forward pass's weights; the transposed copies */
   g_autofree float *cls = NULL;
   g_autofree double *beta = NULL;
   gsize n_act = 0, limit = hd_compute_max_texels (c);
   gboolean ok;
 
   hd_tower_packer_init (&p, clip->st);
+  hd_tower_packer_init (&pt, clip->st);
   p.f32 = t->f32;
   t->blocks = hd_tower_pack_blocks (&p, "visual.", t->layers);
   t->tr = g_new0 (Transposed, MAX (t->layers, 1));
@@ -154,10 +155,10 @@ upload (HdClipTrainGpu  *t,
       g_autofree char *fc_w = g_strconcat (b, ".mlp.c_fc.weight", NULL);
       g_autofree char *proj_w = g_strconcat (b, ".mlp.c_proj.weight", NULL);
 
-      t->tr[l].in_t = hd_tower_pack_matrix (&p, in_w, TRUE, t->f32);
-      t->tr[l].out_t = hd_tower_pack_matrix (&p, out_w, TRUE, t->f32);
-      t->tr[l].fc_t = hd_tower_pack_matrix (&p, fc_w, TRUE, t->f32);
-      t->tr[l].proj_t = hd_tower_pack_matrix (&p, proj_w, TRUE, t->f32);
+      t->tr[l].in_t = hd_tower_pack_matrix (&pt, in_w, TRUE, t->f32);
+      t->tr[l].out_t = hd_tower_pack_matrix (&pt, out_w, TRUE, t->f32);
+      t->tr[l].fc_t = hd_tower_pack_matrix (&pt, fc_w, TRUE, t->f32);
+      t->tr[l].proj_t = hd_tower_pack_matrix (&pt, proj_w, TRUE, t->f32);
     }
   /* conv1 with the normalisation's a folded in (in float: it is no
    * longer the file's half-precision values). */
@@ -177,19 +178,19 @@ upload (HdClipTrainGpu  *t,
             *w = (float) (*w * 0.5 / std);
           }
     t->conv1 = hd_tower_pack_array (&p, conv1, t->width, t->k, FALSE, TRUE);
-    t->conv1_t = hd_tower_pack_array (&p, conv1, t->width, t->k, TRUE, TRUE);
+    t->conv1_t = hd_tower_pack_array (&pt, conv1, t->width, t->k, TRUE, TRUE);
   }
   if (t->resize != NULL)
     {
       t->resize_f = hd_tower_pack_array (&p, t->resize, t->n, t->r, FALSE, TRUE);
-      t->resize_b = hd_tower_pack_array (&p, t->resize, t->n, t->r, TRUE, TRUE);
+      t->resize_b = hd_tower_pack_array (&pt, t->resize, t->n, t->r, TRUE, TRUE);
     }
   t->pre_w = hd_tower_pack_vector (&p, "visual.ln_pre.weight");
   t->pre_b = hd_tower_pack_vector (&p, "visual.ln_pre.bias");
   t->post_w = hd_tower_pack_vector (&p, "visual.ln_post.weight");
   t->post_b = hd_tower_pack_vector (&p, "visual.ln_post.bias");
   t->proj = hd_tower_pack_matrix (&p, "visual.proj", TRUE, t->f32);
-  t->proj_t = hd_tower_pack_matrix (&p, "visual.proj", FALSE, t->f32);
+  t->proj_t = hd_tower_pack_matrix (&pt, "visual.proj", FALSE, t->f32);
 
   t->tokens0 = hd_clip_get_f32 (clip->st, NULL, "visual.positional_embedding");
   cls = hd_clip_get_f32 (clip->st, NULL, "visual.class_embedding");
@@ -211,10 +212,12 @@ upload (HdClipTrainGpu  *t,
                    _("%s: one image’s activations for training (%zu MiB) do not fit this device’s "
                      "largest buffer"), clip->path, plan (t, 1, &t->g) * sizeof (float) >> 20);
       hd_tower_packer_clear (&p);
+      hd_tower_packer_clear (&pt);
       return FALSE;
     }
-  ok = hd_tower_gpu_upload (t->tower, &p, n_act, t->g.img - t->g.read, clip->path, error);
+  ok = hd_tower_gpu_upload_full (t->tower, &p, &pt, n_act, t->g.img - t->g.read, clip->path, error);
   hd_tower_packer_clear (&p);
+  hd_tower_packer_clear (&pt);
   /* The class token's row of the patches stays zero. */
   if (ok)
     {
@@ -327,6 +330,19 @@ gemm (HdClipTrainGpu *t,
       const char     *label)
 {
   hd_tower_dispatch_gemm (rec, push, t->f32, label);
+}
+
+/* A GEMM with a transposed copy (the second set of weights). */
+static void
+gemm_t (HdClipTrainGpu *t,
+        HdTowerRec     *rec,
+        HdTextGemmPush  push,
+        gboolean        f32,
+        const char     *label)
+{
+  hd_tower_rec_use_weights (rec, 1);
+  hd_tower_dispatch_gemm (rec, push, f32, label);
+  hd_tower_rec_use_weights (rec, 0);
 }
 
 static void
@@ -480,8 +496,8 @@ backward_commands (HdClipTrainGpu  *t,
   vkCmdFillBuffer (rec.cb, act->buffer, (VkDeviceSize) g->dx * sizeof (float),
                    (VkDeviceSize) m * W * sizeof (float), 0);
   hd_compute_barrier (rec.cb);
-  gemm (t, &rec, hd_tower_gemm_push ((guint32) n, W, (guint32) t->embed, g->gy, g->da, t->proj_t,
-                                     HD_TEXT_NONE), "projection backward");
+  gemm_t (t, &rec, hd_tower_gemm_push ((guint32) n, W, (guint32) t->embed, g->gy, g->da, t->proj_t,
+                                       HD_TEXT_NONE), t->f32, "projection backward");
   norm_bwd (t, &rec, (HdTowerNormBwdPush) {
               .rows = (guint32) n, .n = W, .x_off = layer_at (t, g->x, t->layers, 1, first),
               .x_stride = S, .dy_off = g->da, .dy_stride = W, .dx_off = g->dx, .dx_stride = S,
@@ -502,23 +518,24 @@ backward_commands (HdClipTrainGpu  *t,
       /* The MLP: dz = (dx projᵀ) ⊙ QuickGELU′ (z), then through fc and ln_2. */
       dh.act = HD_TEXT_ACT_QUICKGELU_BWD;
       dh.aux_off = layer_at (t, g->z, l, 4, first);
-      gemm (t, &rec, dh, "mlp backward");
-      gemm (t, &rec, hd_tower_gemm_push (m, W, 4 * W, g->dh, g->da, T->fc_t, HD_TEXT_NONE), "mlp backward");
+      gemm_t (t, &rec, dh, t->f32, "mlp backward");
+      gemm_t (t, &rec, hd_tower_gemm_push (m, W, 4 * W, g->dh, g->da, T->fc_t, HD_TEXT_NONE), t->f32,
+              "mlp backward");
       norm_bwd (t, &rec, (HdTowerNormBwdPush) {
                   .rows = m, .n = W, .x_off = layer_at (t, g->mid, l, 1, first), .x_stride = W,
                   .dy_off = g->da, .dy_stride = W, .dx_off = g->dx, .dx_stride = W,
                   .weight_off = L->ln2_w, .add = 1 });
       /* The attention: through out_proj, the softmax, in_proj and ln_1. */
-      gemm (t, &rec, hd_tower_gemm_push (m, W, W, g->dx, g->dout, T->out_t, HD_TEXT_NONE),
-            "attention backward");
+      gemm_t (t, &rec, hd_tower_gemm_push (m, W, W, g->dx, g->dout, T->out_t, HD_TEXT_NONE), t->f32,
+              "attention backward");
       attention.pass = 0;
       hd_tower_dispatch (&rec, t->attention_bwd, &attention, sizeof attention, groups, (guint32) n,
                          "attention backward");
       attention.pass = 1;
       hd_tower_dispatch (&rec, t->attention_bwd, &attention, sizeof attention, groups, (guint32) n,
                          "attention backward");
-      gemm (t, &rec, hd_tower_gemm_push (m, W, 3 * W, g->dqkv, g->da, T->in_t, HD_TEXT_NONE),
-            "attention backward");
+      gemm_t (t, &rec, hd_tower_gemm_push (m, W, 3 * W, g->dqkv, g->da, T->in_t, HD_TEXT_NONE), t->f32,
+              "attention backward");
       norm_bwd (t, &rec, (HdTowerNormBwdPush) {
                   .rows = m, .n = W, .x_off = layer_at (t, g->x, l, 1, first), .x_stride = W,
                   .dy_off = g->da, .dy_stride = W, .dx_off = g->dx, .dx_stride = W,
@@ -528,8 +545,8 @@ backward_commands (HdClipTrainGpu  *t,
   norm_bwd (t, &rec, (HdTowerNormBwdPush) {
               .rows = m, .n = W, .x_off = g->t + f * S, .x_stride = W, .dy_off = g->dx, .dy_stride = W,
               .dx_off = g->da, .dx_stride = W, .weight_off = t->pre_w, .add = 0 });
-  hd_tower_dispatch_gemm (&rec, hd_tower_gemm_push (m, (guint32) t->k, W, g->da, g->dpatches, t->conv1_t,
-                                                    HD_TEXT_NONE), TRUE, "patches backward");
+  gemm_t (t, &rec, hd_tower_gemm_push (m, (guint32) t->k, W, g->da, g->dpatches, t->conv1_t, HD_TEXT_NONE),
+          TRUE, "patches backward");
   /* Back to planes, and through the resampling: Mᵀ dP M, (dPᵀ M by
    * columns of dP) = (Mᵀ dP)ᵀ, then Mᵀ dP M from it by columns. */
   patches (t, &rec, n, t->resize != NULL ? g->planes : g->read, g->dpatches, 1);
@@ -537,8 +554,10 @@ backward_commands (HdClipTrainGpu  *t,
     {
       guint32 R = (guint32) t->r, N = (guint32) t->n;
 
+      hd_tower_rec_use_weights (&rec, 1);
       resample_gemm (&rec, N, R, N, g->planes + i * N * N, N, g->u, t->resize_b);
       resample_gemm (&rec, R, R, N, g->u, R, g->read + i * R * R, t->resize_b);
+      hd_tower_rec_use_weights (&rec, 0);
     }
   *slot = hd_tower_rec_end (&rec, "Recording CLIP’s image tower backward", error);
   return *slot;

@@ -207,6 +207,71 @@ hd_clip_load (const char  *path,
   return hd_clip_load_from_safetensors (st, error);
 }
 
+HdClip *
+hd_clip_new_random (const char  *shape,
+                    guint32      seed,
+                    GError     **error)
+{
+  /* ViT-B/32 and ViT-B/16 of OpenAI's CLIP, with a text tower of their
+   * size but a vocabulary of 768 (made of 254 merges of two letters). */
+  int patch = g_str_equal (shape, "vit-b32") ? 32 : g_str_equal (shape, "vit-b16") ? 16 : 0;
+  int W = 768, w = 512, E = 512, n = 224, grid = n / MAX (patch, 1), vocab = 768, ctx = 77;
+  HdRandomWriter rw;
+  g_autoptr(GString) merges = g_string_new ("#version: 0.2\n");
+  g_autofree char *config = NULL;
+  g_autofree char *display = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(HdSafetensors) st = NULL;
+  gint64 conv1[4] = { W, 3, patch, patch };
+  g_autofree float *conv = NULL;
+
+  if (patch == 0)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_ARGUMENT,
+                   _("There is no random CLIP of shape “%s” (vit-b32, vit-b16)"), shape);
+      return NULL;
+    }
+  rw.writer = hd_safetensors_writer_new ();
+  rw.rand = g_rand_new_with_seed (seed);
+  for (int i = 0; i < vocab - 514; i++)
+    g_string_append_printf (merges, "%c %c\n", 'a' + i / 26, 'a' + i % 26);
+  hd_random_tensor (&rw, "token_embedding.weight", HD_DTYPE_F16, vocab, w, 0.0, 0.02);
+  hd_random_tensor (&rw, "positional_embedding", HD_DTYPE_F16, ctx, w, 0.0, 0.01);
+  hd_random_resblocks (&rw, "", w, 12);
+  hd_random_tensor (&rw, "ln_final.weight", HD_DTYPE_F16, w, -1, 1.0, 0.1);
+  hd_random_tensor (&rw, "ln_final.bias", HD_DTYPE_F16, w, -1, 0.0, 0.1);
+  hd_random_tensor (&rw, "text_projection", HD_DTYPE_F16, w, E, 0.0, 1.0 / sqrt (w));
+  conv = g_new (float, (gsize) W * 3 * patch * patch);
+  for (gsize i = 0; i < (gsize) W * 3 * patch * patch; i++)
+    conv[i] = (float) g_rand_double_range (rw.rand, -0.02, 0.02);
+  hd_safetensors_writer_add_f32 (rw.writer, "visual.conv1.weight", HD_DTYPE_F16, conv1, 4, conv);
+  hd_random_tensor (&rw, "visual.class_embedding", HD_DTYPE_F16, W, -1, 0.0, 0.05);
+  hd_random_tensor (&rw, "visual.positional_embedding", HD_DTYPE_F16, grid * grid + 1, W, 0.0, 0.05);
+  hd_random_tensor (&rw, "visual.ln_pre.weight", HD_DTYPE_F16, W, -1, 1.0, 0.1);
+  hd_random_tensor (&rw, "visual.ln_pre.bias", HD_DTYPE_F16, W, -1, 0.0, 0.1);
+  hd_random_resblocks (&rw, "visual.", W, 12);
+  hd_random_tensor (&rw, "visual.ln_post.weight", HD_DTYPE_F16, W, -1, 1.0, 0.1);
+  hd_random_tensor (&rw, "visual.ln_post.bias", HD_DTYPE_F16, W, -1, 0.0, 0.1);
+  hd_random_tensor (&rw, "visual.proj", HD_DTYPE_F16, W, E, 0.0, 1.0 / sqrt (W));
+  hd_safetensors_writer_add_u8 (rw.writer, "tokenizer.merges", (const guint8 *) merges->str, merges->len);
+  config = g_strdup_printf ("{\"name\":\"custom\",\"embed_dim\":%d,"
+                            "\"text\":{\"context_length\":%d,\"vocab_size\":%d,\"width\":%d,"
+                            "\"heads\":8,\"layers\":12},"
+                            "\"vision\":{\"type\":\"vit\",\"image_resolution\":%d,\"patch_size\":%d,"
+                            "\"width\":%d,\"heads\":12,\"layers\":12}}",
+                            E, ctx, vocab, w, n, patch, W);
+  hd_safetensors_writer_set_metadata (rw.writer, "hyperdomain.kind", "clip");
+  hd_safetensors_writer_set_metadata (rw.writer, "hyperdomain.version", "1");
+  hd_safetensors_writer_set_metadata (rw.writer, "hyperdomain.name", shape);
+  hd_safetensors_writer_set_metadata (rw.writer, "hyperdomain.config", config);
+  bytes = hd_safetensors_writer_to_bytes (rw.writer);
+  hd_safetensors_writer_free (rw.writer);
+  g_rand_free (rw.rand);
+  display = g_strdup_printf ("random-%s.safetensors", shape);
+  st = hd_safetensors_new_from_bytes_full (bytes, display, HD_SAFETENSORS_ALLOW_INTEGERS, error);
+  return st != NULL ? hd_clip_load_from_safetensors (st, error) : NULL;
+}
+
 HdClipTokenizer *
 hd_clip_new_tokenizer (HdClip  *clip,
                        GError **error)

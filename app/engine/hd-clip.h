@@ -34,6 +34,12 @@ HdClip     *hd_clip_load                   (const char      *path,
 /* Same over an opened file (opened with HD_SAFETENSORS_ALLOW_INTEGERS). */
 HdClip     *hd_clip_load_from_safetensors  (HdSafetensors   *st,
                                             GError         **error);
+/* A CLIP of random weights in memory, of OpenAI's SHAPE ("vit-b32" or
+ * "vit-b16": a ViT-B image tower at 224 pixels, a text tower of width
+ * 512 with a small vocabulary), for benchmarks. */
+HdClip     *hd_clip_new_random             (const char      *shape,
+                                            guint32          seed,
+                                            GError         **error);
 HdClip     *hd_clip_ref                    (HdClip          *clip);
 void        hd_clip_unref                  (HdClip          *clip);
 

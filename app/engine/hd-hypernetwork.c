@@ -489,71 +489,19 @@ hd_hypernetwork_make_domain (HdHypernetwork *hn,
 /* ------------------------------------------------------------------------ */
 /* Random hypernetworks                                                     */
 
-typedef struct {
-  HdSafetensorsWriter *writer;
-  GRand               *rand;
-} RandomWriter;
-
 static void
-random_tensor (RandomWriter *w,
-               const char   *name,
-               HdDtype       dtype,
-               gint64        d0,
-               gint64        d1,
-               double        mean,
-               double        spread)
-{
-  gint64 shape[2] = { d0, d1 };
-  gsize n = (gsize) d0 * (d1 > 0 ? (gsize) d1 : 1);
-  g_autofree float *values = g_new (float, MAX (n, 1));
-
-  for (gsize i = 0; i < n; i++)
-    values[i] = (float) (mean + g_rand_double_range (w->rand, -spread, spread));
-  hd_safetensors_writer_add_f32 (w->writer, name, dtype, shape, d1 > 0 ? 2 : 1, values);
-}
-
-static void
-random_named (RandomWriter *w,
-              HdDtype       dtype,
-              gint64        d0,
-              gint64        d1,
-              double        mean,
-              double        spread,
-              const char   *format,
-              ...) G_GNUC_PRINTF (7, 8);
-
-static void
-random_named (RandomWriter *w,
-              HdDtype       dtype,
-              gint64        d0,
-              gint64        d1,
-              double        mean,
-              double        spread,
-              const char   *format,
-              ...)
-{
-  g_autofree char *name = NULL;
-  va_list args;
-
-  va_start (args, format);
-  name = g_strdup_vprintf (format, args);
-  va_end (args);
-  random_tensor (w, name, dtype, d0, d1, mean, spread);
-}
-
-static void
-random_bn (RandomWriter *w,
+random_bn (HdRandomWriter *w,
            const char   *prefix,
            gint64        n)
 {
-  random_named (w, HD_DTYPE_F32, n, -1, 1.0, 0.1, "%s.weight", prefix);
-  random_named (w, HD_DTYPE_F32, n, -1, 0.0, 0.1, "%s.bias", prefix);
-  random_named (w, HD_DTYPE_F32, n, -1, 0.0, 0.1, "%s.running_mean", prefix);
-  random_named (w, HD_DTYPE_F32, n, -1, 1.0, 0.5, "%s.running_var", prefix);
+  hd_random_named (w, HD_DTYPE_F32, n, -1, 1.0, 0.1, "%s.weight", prefix);
+  hd_random_named (w, HD_DTYPE_F32, n, -1, 0.0, 0.1, "%s.bias", prefix);
+  hd_random_named (w, HD_DTYPE_F32, n, -1, 0.0, 0.1, "%s.running_mean", prefix);
+  hd_random_named (w, HD_DTYPE_F32, n, -1, 1.0, 0.5, "%s.running_var", prefix);
 }
 
 static void
-random_res_block (RandomWriter         *w,
+random_res_block (HdRandomWriter         *w,
                   const HdMapperConfig *m,
                   const char           *r)
 {
@@ -561,16 +509,16 @@ random_res_block (RandomWriter         *w,
   g_autofree char *bn1 = g_strdup_printf ("%s.input_block.1", r);
   g_autofree char *bn2 = g_strdup_printf ("%s.second_block.1", r);
 
-  random_named (w, HD_DTYPE_F32, m->inner_features, m->width, 0.0, gain_w, "%s.input_block.0.weight", r);
-  random_named (w, HD_DTYPE_F32, m->inner_features, -1, 0.0, 0.1, "%s.input_block.0.bias", r);
+  hd_random_named (w, HD_DTYPE_F32, m->inner_features, m->width, 0.0, gain_w, "%s.input_block.0.weight", r);
+  hd_random_named (w, HD_DTYPE_F32, m->inner_features, -1, 0.0, 0.1, "%s.input_block.0.bias", r);
   random_bn (w, bn1, m->inner_features);
-  random_named (w, HD_DTYPE_F32, m->width, m->inner_features, 0.0, gain_n, "%s.second_block.0.weight", r);
-  random_named (w, HD_DTYPE_F32, m->width, -1, 0.0, 0.1, "%s.second_block.0.bias", r);
+  hd_random_named (w, HD_DTYPE_F32, m->width, m->inner_features, 0.0, gain_n, "%s.second_block.0.weight", r);
+  hd_random_named (w, HD_DTYPE_F32, m->width, -1, 0.0, 0.1, "%s.second_block.0.bias", r);
   random_bn (w, bn2, m->width);
   if (m->activation == HD_MAPPER_PRELU)
     {
-      random_named (w, HD_DTYPE_F32, 1, -1, 0.25, 0.0, "%s.input_block.2.weight", r);
-      random_named (w, HD_DTYPE_F32, 1, -1, 0.25, 0.0, "%s.out.weight", r);
+      hd_random_named (w, HD_DTYPE_F32, 1, -1, 0.25, 0.0, "%s.input_block.2.weight", r);
+      hd_random_named (w, HD_DTYPE_F32, 1, -1, 0.25, 0.0, "%s.out.weight", r);
     }
 }
 
@@ -583,7 +531,7 @@ hd_hypernetwork_random_bytes (const HdClipConfig   *clip,
                               guint32               seed)
 {
   static const char * const activations[] = { "relu", "lrelu", "prelu", "id" };
-  RandomWriter w = { hd_safetensors_writer_new (), g_rand_new_with_seed (seed) };
+  HdRandomWriter w = { hd_safetensors_writer_new (), g_rand_new_with_seed (seed) };
   int k = 0, width = clip->width;
   double gain = 1.0 / sqrt ((double) width);
   g_autoptr(GString) layers = g_string_new (NULL);
@@ -603,39 +551,23 @@ hd_hypernetwork_random_bytes (const HdClipConfig   *clip,
             g_autofree char *r = g_strdup_printf ("%s.%d", head, j);
             random_res_block (&w, mapper, r);
           }
-        random_named (&w, HD_DTYPE_F32, c_in, mapper->width, 0.0, 0.01, "%s.%d.weight", head,
+        hd_random_named (&w, HD_DTYPE_F32, c_in, mapper->width, 0.0, 0.01, "%s.%d.weight", head,
                       mapper->head_depth - 1);
-        random_named (&w, HD_DTYPE_F32, c_in, -1, 0.0, 0.01, "%s.%d.bias", head, mapper->head_depth - 1);
+        hd_random_named (&w, HD_DTYPE_F32, c_in, -1, 0.0, 0.01, "%s.%d.bias", head, mapper->head_depth - 1);
       }
 
-  random_tensor (&w, "clip.token_embedding.weight", HD_DTYPE_F16, clip->vocab_size, width, 0.0, 0.02);
-  random_tensor (&w, "clip.positional_embedding", HD_DTYPE_F16, clip->context_length, width, 0.0, 0.01);
-  for (int l = 0; l < clip->layers; l++)
-    {
-      const char *p = "clip.transformer.resblocks";
-
-      random_named (&w, HD_DTYPE_F16, width, -1, 1.0, 0.1, "%s.%d.ln_1.weight", p, l);
-      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.1, "%s.%d.ln_1.bias", p, l);
-      random_named (&w, HD_DTYPE_F16, 3 * width, width, 0.0, gain, "%s.%d.attn.in_proj_weight", p, l);
-      random_named (&w, HD_DTYPE_F16, 3 * width, -1, 0.0, 0.02, "%s.%d.attn.in_proj_bias", p, l);
-      random_named (&w, HD_DTYPE_F16, width, width, 0.0, gain, "%s.%d.attn.out_proj.weight", p, l);
-      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.02, "%s.%d.attn.out_proj.bias", p, l);
-      random_named (&w, HD_DTYPE_F16, width, -1, 1.0, 0.1, "%s.%d.ln_2.weight", p, l);
-      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.1, "%s.%d.ln_2.bias", p, l);
-      random_named (&w, HD_DTYPE_F16, 4 * width, width, 0.0, gain, "%s.%d.mlp.c_fc.weight", p, l);
-      random_named (&w, HD_DTYPE_F16, 4 * width, -1, 0.0, 0.02, "%s.%d.mlp.c_fc.bias", p, l);
-      random_named (&w, HD_DTYPE_F16, width, 4 * width, 0.0, gain / 2, "%s.%d.mlp.c_proj.weight", p, l);
-      random_named (&w, HD_DTYPE_F16, width, -1, 0.0, 0.02, "%s.%d.mlp.c_proj.bias", p, l);
-    }
-  random_tensor (&w, "clip.ln_final.weight", HD_DTYPE_F16, width, -1, 1.0, 0.1);
-  random_tensor (&w, "clip.ln_final.bias", HD_DTYPE_F16, width, -1, 0.0, 0.1);
-  random_tensor (&w, "clip.text_projection", HD_DTYPE_F16, width, clip->embed_dim, 0.0, gain);
-  random_tensor (&w, "mapper.backbone.backbone.0.lin.weight", HD_DTYPE_F32, mapper->width,
+  hd_random_tensor (&w, "clip.token_embedding.weight", HD_DTYPE_F16, clip->vocab_size, width, 0.0, 0.02);
+  hd_random_tensor (&w, "clip.positional_embedding", HD_DTYPE_F16, clip->context_length, width, 0.0, 0.01);
+  hd_random_resblocks (&w, "clip.", width, clip->layers);
+  hd_random_tensor (&w, "clip.ln_final.weight", HD_DTYPE_F16, width, -1, 1.0, 0.1);
+  hd_random_tensor (&w, "clip.ln_final.bias", HD_DTYPE_F16, width, -1, 0.0, 0.1);
+  hd_random_tensor (&w, "clip.text_projection", HD_DTYPE_F16, width, clip->embed_dim, 0.0, gain);
+  hd_random_tensor (&w, "mapper.backbone.backbone.0.lin.weight", HD_DTYPE_F32, mapper->width,
                  mapper->input_dimension, 0.0, 1.0 / sqrt ((double) mapper->input_dimension));
-  random_tensor (&w, "mapper.backbone.backbone.0.lin.bias", HD_DTYPE_F32, mapper->width, -1, 0.0, 0.1);
+  hd_random_tensor (&w, "mapper.backbone.backbone.0.lin.bias", HD_DTYPE_F32, mapper->width, -1, 0.0, 0.1);
   random_bn (&w, "mapper.backbone.backbone.0.bn", mapper->input_dimension);
   if (mapper->activation == HD_MAPPER_PRELU)
-    random_tensor (&w, "mapper.backbone.backbone.0.act.weight", HD_DTYPE_F32, 1, -1, 0.25, 0.0);
+    hd_random_tensor (&w, "mapper.backbone.backbone.0.act.weight", HD_DTYPE_F32, 1, -1, 0.25, 0.0);
   for (int i = 1; i < mapper->backbone_depth; i++)
     {
       g_autofree char *r = g_strdup_printf ("mapper.backbone.backbone.%d", i);

@@ -24,6 +24,9 @@ struct _HdTowerGpu {
   HdVkBuffer     *weights, *params, *act, *readback;
   gsize           n_read;
   VkDescriptorSet set, texel_set;
+  /* A second set of weights (hd_tower_gpu_upload_full), or none. */
+  HdVkBuffer     *weights2, *params2;
+  VkDescriptorSet texel_set2;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -229,25 +232,53 @@ hd_tower_gpu_get_readback (HdTowerGpu *gpu)
   return gpu->readback->mapped;
 }
 
-static gboolean
-create_sets (HdTowerGpu  *gpu,
-             GError     **error)
+/* The texel set of WEIGHTS and PARAMS (with the activations). */
+static VkDescriptorSet
+texel_set (HdTowerGpu   *gpu,
+           HdVkBuffer   *weights,
+           HdVkBuffer   *params,
+           GError      **error)
 {
-  const HdVkBuffer *bufs[HD_COMPUTE_BINDINGS] = { gpu->act };
   VkBufferView views[HD_COMPUTE_TEXEL_BINDINGS];
 
-  if ((views[0] = hd_compute_texel_view (gpu->c, gpu->weights, VK_FORMAT_R16_SFLOAT, error)) == NULL ||
+  if ((views[0] = hd_compute_texel_view (gpu->c, weights, VK_FORMAT_R16_SFLOAT, error)) == NULL ||
       (views[1] = hd_compute_texel_view (gpu->c, gpu->act, VK_FORMAT_R32_SFLOAT, error)) == NULL ||
-      (views[2] = hd_compute_texel_view (gpu->c, gpu->params, VK_FORMAT_R32_SFLOAT, error)) == NULL)
+      (views[2] = hd_compute_texel_view (gpu->c, params, VK_FORMAT_R32_SFLOAT, error)) == NULL ||
+      (views[3] = hd_compute_texel_view (gpu->c, weights, VK_FORMAT_R16G16B16A16_SFLOAT, error)) == NULL ||
+      (views[4] = hd_compute_texel_view (gpu->c, params, VK_FORMAT_R32G32B32A32_SFLOAT, error)) == NULL)
+    return VK_NULL_HANDLE;
+  return hd_compute_texel_set (gpu->c, views, error);
+}
+
+/* The weights (half) and floats P packed, as texel-only buffers. */
+static gboolean
+upload_weights (HdTowerGpu     *gpu,
+                HdTowerPacker  *p,
+                HdVkBuffer    **weights,
+                HdVkBuffer    **params,
+                const char     *what,
+                GError        **error)
+{
+  HdCompute *c = gpu->c;
+  static const float none[4] = { 0 };
+  static const guint16 no_halves[8] = { 0 };
+
+  if (p->halves->len > hd_compute_max_texels (c) || p->floats->len > hd_compute_max_texels (c))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
+                   _("%s: the model has %u weights, more than this device’s texel buffers "
+                     "hold (%zu)"), what, MAX (p->halves->len, p->floats->len), hd_compute_max_texels (c));
+      return FALSE;
+    }
+  *weights = hd_compute_texel_buffer_upload (c, MEM_WEIGHTS, "The CLIP weights",
+                                             p->halves->len > 0 ? p->halves->data : (gpointer) no_halves,
+                                             MAX (p->halves->len, 8) * sizeof (guint16), error);
+  if (*weights == NULL)
     return FALSE;
-  if ((views[3] = hd_compute_texel_view (gpu->c, gpu->weights, VK_FORMAT_R16G16B16A16_SFLOAT, error)) == NULL ||
-      (views[4] = hd_compute_texel_view (gpu->c, gpu->params, VK_FORMAT_R32G32B32A32_SFLOAT, error)) == NULL)
-    return FALSE;
-  gpu->set = hd_compute_storage_set (gpu->c, bufs, gpu->act, error);
-  if (gpu->set == VK_NULL_HANDLE)
-    return FALSE;
-  gpu->texel_set = hd_compute_texel_set (gpu->c, views, error);
-  return gpu->texel_set != VK_NULL_HANDLE;
+  *params = hd_compute_texel_buffer_upload (c, MEM_PARAMS, "The CLIP biases and norms",
+                                            p->floats->len > 0 ? p->floats->data : (gpointer) none,
+                                            MAX (p->floats->len, 4) * sizeof (float), error);
+  return *params != NULL;
 }
 
 gboolean
@@ -258,24 +289,30 @@ hd_tower_gpu_upload (HdTowerGpu     *gpu,
                      const char     *what,
                      GError        **error)
 {
-  HdCompute *c = gpu->c;
+  return hd_tower_gpu_upload_full (gpu, p, NULL, n_act, n_read, what, error);
+}
 
-  if (p->halves->len > hd_compute_max_texels (c) || p->floats->len > hd_compute_max_texels (c) ||
-      n_act > hd_compute_max_texels (c))
+gboolean
+hd_tower_gpu_upload_full (HdTowerGpu     *gpu,
+                          HdTowerPacker  *p,
+                          HdTowerPacker  *p2,
+                          gsize           n_act,
+                          gsize           n_read,
+                          const char     *what,
+                          GError        **error)
+{
+  HdCompute *c = gpu->c;
+  const HdVkBuffer *bufs[HD_COMPUTE_BINDINGS] = { NULL };
+
+  if (n_act > hd_compute_max_texels (c))
     {
       g_set_error (error, HD_ERROR, HD_ERROR_UNSUPPORTED,
                    _("%s: the model has %u weights, more than this device’s texel buffers "
-                     "hold (%zu)"), what, MAX (p->halves->len, p->floats->len), hd_compute_max_texels (c));
+                     "hold (%zu)"), what, (guint) n_act, hd_compute_max_texels (c));
       return FALSE;
     }
-  gpu->weights = hd_compute_buffer (c, MEM_WEIGHTS, "The CLIP weights",
-                                    MAX (p->halves->len, 8) * sizeof (guint16), HD_VK_MEMORY_DEVICE, error);
-  if (gpu->weights == NULL ||
-      !hd_compute_upload (c, gpu->weights, 0, p->halves->data, p->halves->len * sizeof (guint16), error))
-    return FALSE;
-  gpu->params = hd_compute_buffer_upload (c, MEM_PARAMS, "The CLIP biases and norms",
-                                          (const float *) p->floats->data, MAX (p->floats->len, 4), error);
-  if (gpu->params == NULL)
+  if (!upload_weights (gpu, p, &gpu->weights, &gpu->params, what, error) ||
+      (p2 != NULL && !upload_weights (gpu, p2, &gpu->weights2, &gpu->params2, what, error)))
     return FALSE;
   gpu->act = hd_compute_buffer (c, MEM_ACT, "The CLIP activations", MAX (n_act, 4) * sizeof (float),
                                 HD_VK_MEMORY_DEVICE, error);
@@ -284,7 +321,17 @@ hd_tower_gpu_upload (HdTowerGpu     *gpu,
   gpu->n_read = n_read;
   gpu->readback = hd_compute_buffer (c, MEM_READ, "The CLIP readback", MAX (n_read, 4) * sizeof (float),
                                      HD_VK_MEMORY_READBACK, error);
-  return gpu->readback != NULL && create_sets (gpu, error);
+  if (gpu->readback == NULL)
+    return FALSE;
+  bufs[0] = gpu->act;
+  gpu->set = hd_compute_storage_set (c, bufs, gpu->act, error);
+  if (gpu->set == VK_NULL_HANDLE ||
+      (gpu->texel_set = texel_set (gpu, gpu->weights, gpu->params, error)) == VK_NULL_HANDLE)
+    return FALSE;
+  if (p2 != NULL &&
+      (gpu->texel_set2 = texel_set (gpu, gpu->weights2, gpu->params2, error)) == VK_NULL_HANDLE)
+    return FALSE;
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -304,6 +351,7 @@ hd_tower_rec_begin (HdTowerRec  *rec,
   hd_compute_reset_marks (gpu->c, rec->cb);
   hd_compute_timestamp (gpu->c, rec->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0);
   hd_compute_bind_texel_set (gpu->c, rec->cb, gpu->texel_set);
+  rec->weights = 0;
   return TRUE;
 }
 
@@ -324,6 +372,19 @@ hd_tower_rec_end (HdTowerRec  *rec,
       return VK_NULL_HANDLE;
     }
   return rec->cb;
+}
+
+void
+hd_tower_rec_use_weights (HdTowerRec *rec,
+                          int         which)
+{
+  HdTowerGpu *gpu = rec->gpu;
+
+  g_return_if_fail (which == 0 || gpu->texel_set2 != VK_NULL_HANDLE);
+  if (rec->weights == which)
+    return;
+  hd_compute_bind_texel_set (gpu->c, rec->cb, which == 0 ? gpu->texel_set : gpu->texel_set2);
+  rec->weights = which;
 }
 
 HdTextGemmPush

@@ -86,6 +86,16 @@ gboolean    hd_tower_gpu_upload    (HdTowerGpu     *gpu,
                                     gsize           n_read,
                                     const char     *what,
                                     GError        **error);
+/* The same with a second set of weights P2 (may be NULL), which the
+ * kernels read after hd_tower_rec_use_weights (rec, 1): each set may be
+ * as large as a texel buffer allows. */
+gboolean    hd_tower_gpu_upload_full (HdTowerGpu   *gpu,
+                                      HdTowerPacker *p,
+                                      HdTowerPacker *p2,
+                                      gsize          n_act,
+                                      gsize          n_read,
+                                      const char    *what,
+                                      GError       **error);
 HdVkBuffer *hd_tower_gpu_get_activations (HdTowerGpu *gpu);
 /* The readback buffer's mapped floats. */
 const float *hd_tower_gpu_get_readback   (HdTowerGpu *gpu);
@@ -95,6 +105,7 @@ typedef struct {
   HdTowerGpu      *gpu;
   VkCommandBuffer  cb;
   GError          *error;
+  int              weights;   /* the set of weights bound: 0, or 1 (the second) */
 } HdTowerRec;
 
 /* Begins recording (timestamp 0 at the top), binds the sets. */
@@ -107,6 +118,10 @@ gboolean hd_tower_rec_begin      (HdTowerRec     *rec,
 VkCommandBuffer hd_tower_rec_end (HdTowerRec     *rec,
                                   const char     *what,
                                   GError        **error);
+/* Binds weight set WHICH (0, or 1: the second of hd_tower_gpu_upload_full)
+ * for the dispatches that follow. */
+void     hd_tower_rec_use_weights (HdTowerRec    *rec,
+                                   int            which);
 /* A GEMM push with only a bias as epilogue. */
 HdTextGemmPush hd_tower_gemm_push (guint32 m,
                                    guint32 n,

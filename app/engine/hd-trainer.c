@@ -144,11 +144,17 @@ hd_trainer_new_on_device (HdVkContext            *ctx,
 
       trainer->clips[i].clip = hd_clip_ref (clip);
       trainer->clips[i].direction = g_new (float, clip->config.embed_dim);
-      if (ctx != NULL && (clip_gpu = hd_clip_gpu_new (ctx, clip, &local_error)) == NULL)
+      /* The text directions on the device's text tower, or on the
+       * reference where the device cannot hold it (seconds, once). */
+      if (ctx != NULL && (clip_gpu = hd_clip_gpu_new_text (ctx, clip, &local_error)) == NULL)
         {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          hd_trainer_free (trainer);
-          return NULL;
+          if (!g_error_matches (local_error, HD_ERROR, HD_ERROR_UNSUPPORTED))
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              hd_trainer_free (trainer);
+              return NULL;
+            }
+          g_clear_error (&local_error);
         }
       if ((tokenizer = hd_clip_new_tokenizer (clip, &local_error)) == NULL ||
           !hd_clip_text_direction (clip, tokenizer,

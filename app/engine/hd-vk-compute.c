@@ -393,19 +393,16 @@ account (HdCompute  *c,
   c->device_bytes += bytes;
 }
 
-HdVkBuffer *
-hd_compute_buffer (HdCompute      *c,
-                   const char     *kind,
-                   const char     *what,
-                   gsize           bytes,
-                   HdVkMemoryUse   use,
-                   GError        **error)
+static HdVkBuffer *
+new_buffer (HdCompute      *c,
+            const char     *kind,
+            const char     *what,
+            gsize           bytes,
+            HdVkMemoryUse   use,
+            GError        **error)
 {
-  HdVkBuffer *buf;
+  HdVkBuffer *buf = g_new0 (HdVkBuffer, 1);
 
-  if (!hd_compute_check_buffer_size (c, what, bytes, error))
-    return NULL;
-  buf = g_new0 (HdVkBuffer, 1);
   if (!hd_vk_buffer_init (c->ctx, buf, bytes, use, error))
     {
       g_prefix_error (error, "%s: ", what);
@@ -414,6 +411,34 @@ hd_compute_buffer (HdCompute      *c,
     }
   g_ptr_array_add (c->buffers, buf);
   account (c, kind, buf->allocated);
+  return buf;
+}
+
+HdVkBuffer *
+hd_compute_buffer (HdCompute      *c,
+                   const char     *kind,
+                   const char     *what,
+                   gsize           bytes,
+                   HdVkMemoryUse   use,
+                   GError        **error)
+{
+  if (!hd_compute_check_buffer_size (c, what, bytes, error))
+    return NULL;
+  return new_buffer (c, kind, what, bytes, use, error);
+}
+
+HdVkBuffer *
+hd_compute_texel_buffer_upload (HdCompute    *c,
+                                const char   *kind,
+                                const char   *what,
+                                const void   *data,
+                                gsize         bytes,
+                                GError      **error)
+{
+  HdVkBuffer *buf = new_buffer (c, kind, what, bytes, HD_VK_MEMORY_DEVICE, error);
+
+  if (buf == NULL || !hd_compute_upload (c, buf, 0, data, bytes, error))
+    return NULL;
   return buf;
 }
 

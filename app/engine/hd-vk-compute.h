@@ -79,6 +79,15 @@ HdVkBuffer  *hd_compute_buffer_upload  (HdCompute               *c,
                                         const float             *data,
                                         gsize                    n_floats,
                                         GError                 **error);
+/* A device buffer holding BYTES of DATA that is only read through texel
+ * views (hd_compute_texel_view): not limited to the largest storage
+ * buffer, only to the texels a view may have (the caller checks). */
+HdVkBuffer  *hd_compute_texel_buffer_upload (HdCompute          *c,
+                                             const char         *kind,
+                                             const char         *what,
+                                             const void         *data,
+                                             gsize               bytes,
+                                             GError            **error);
 /* FALSE with ERROR when BYTES would not fit one storage buffer. */
 gboolean     hd_compute_check_buffer_size (HdCompute            *c,
                                            const char           *what,

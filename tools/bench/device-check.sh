@@ -7,7 +7,8 @@
 # builds a release build without the GUI (default build-device), runs the
 # conformance and GPU tests on the default device, times hyperdomain-bench
 # for the tiny, demo, 256 and 1024 config-f shapes, the text encoder, the
-# CLIP image tower and a few training steps, then, when a CUDA PyTorch is
+# CLIP image tower and a few training steps (1024 config-f with ViT-B/32
+# and ViT-B/16 among them), then, when a CUDA PyTorch is
 # installed (PYTHON, default /usr/bin/python3), PyTorch on the same GPU
 # with the same random 256 and 1024 generators, and prints one table.
 # FRAMES (default 20) sets the frames per case.  Meant to finish in well
@@ -68,6 +69,11 @@ for shape in 256 1024-config-f; do
   fi
 done
 
+# The training issue's GPU case: 1024 config-f with ViT-B/32 and ViT-B/16
+# (OpenAI's shapes, random weights), batch 4.
+"$bench" --train random:vit-b32 --train random:vit-b16 --train-steps 5 \
+  --model "$out/gen/random-1024-config-f.safetensors" >"$out/train-1024-vit.txt" 2>&1 || true
+
 torch_line=""
 if "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   say "pytorch (cuda)"
@@ -105,7 +111,7 @@ for s in tiny demo 256 1024; do
 done
 if [ -n "$torch_line" ]; then echo "$torch_line"; fi
 grep -E 'median|encode' "$out/text.txt" | head -3 || true
-for f in train train-demo train-256 train-1024-config-f; do
+for f in train train-demo train-256 train-1024-config-f train-1024-vit; do
   echo "-- $f"
   grep -E '^train' "$out/$f.txt" || true
 done
