@@ -316,6 +316,36 @@ test_bad_files (void)
     }
 }
 
+/* The benchmarks' random CLIPs have OpenAI's shapes, load as clip files
+ * and tokenize; a shape that does not exist is refused. */
+static void
+test_random (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdClip) clip = hd_clip_new_random ("vit-b32", 1, &error);
+  g_autoptr(HdClipTokenizer) tokenizer = NULL;
+  g_autoptr(HdClip) none = NULL;
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  g_assert_no_error (error);
+  g_assert_cmpint (clip->vision.resolution, ==, 224);
+  g_assert_cmpint (clip->vision.patch, ==, 32);
+  g_assert_cmpint (clip->vision.grid, ==, 7);
+  g_assert_cmpint (clip->vision.width, ==, 768);
+  g_assert_cmpint (clip->vision.layers, ==, 12);
+  g_assert_cmpint (clip->config.width, ==, 512);
+  g_assert_cmpint (clip->config.embed_dim, ==, 512);
+  tokenizer = hd_clip_new_tokenizer (clip, &error);
+  g_assert_no_error (error);
+  g_assert_true (hd_clip_tokenizer_encode (tokenizer, "a photo of a cat", ids, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ids->len, >, 2);
+
+  none = hd_clip_new_random ("vit-l14", 1, &error);
+  g_assert_null (none);
+  g_assert_error (error, HD_ERROR, HD_ERROR_ARGUMENT);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -328,5 +358,6 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/Clip/text-directions", test_text_directions);
   g_test_add_func ("/Hyperdomain/Clip/direction-too-long", test_direction_too_long);
   g_test_add_func ("/Hyperdomain/Clip/bad-files", test_bad_files);
+  g_test_add_func ("/Hyperdomain/Clip/random", test_random);
   return g_test_run ();
 }
