@@ -315,4 +315,15 @@ HD_PUSH_BEGIN (HdTrainPush)
 HD_PUSH_END (HdTrainPush)
 #endif
 
+// Adam on the domain (train_adam, §6 of domain-training.md) in the
+// host-visible buffer (binding 4): d, m, v and the gradient g, n floats
+// each from off, then the step's lr / (1 − β1^t) and √(1 − β2^t), 1 − β1
+// and 1 − β2.
+#if HD_ALL_PUSH || defined (HD_PUSH_TRAIN_ADAM)
+HD_PUSH_BEGIN (HdTrainAdamPush)
+  HD_U32 n;
+  HD_U32 off;
+HD_PUSH_END (HdTrainAdamPush)
+#endif
+
 #endif

@@ -63,7 +63,8 @@ struct _HdTrainGpu {
   gboolean         texel;        /* the kernels read through texel buffers (CPU devices) */
   gboolean         storage_only; /* ... never */
   GHashTable      *views;        /* HdVkBuffer* -> its R32 texel view */
-  VkCommandBuffer  forward, backward;
+  VkCommandBuffer  forward, backward, adam;
+  HdKernel        *adam_kernel;
   GPtrArray       *labels[2];    /* the dispatches of each, when profiling */
 
   /* Weights: per conv and per block, offsets in PARAMS. */
@@ -85,7 +86,7 @@ struct _HdTrainGpu {
   guint32  t_stride, g_stride;
   /* Host buffer: images [2 slots][3 R²], their gradient [slots][3 R²],
    * sums [slots][domain_dim]. */
-  guint32  h_img, h_gimg, h_dsum;
+  guint32  h_img, h_gimg, h_dsum, h_adam;
   gsize    image;       /* 3 R² */
   /* Per round, host side: the styles of the trainable renders without d,
    * [slots][domain_dim]. */
@@ -179,6 +180,8 @@ plan_round (HdTrainGpu *gpu,
   gpu->h_img = take (&at, (guint64) gpu->image * 2 * slots);
   gpu->h_gimg = take (&at, (guint64) gpu->image * slots);
   gpu->h_dsum = take (&at, (guint64) gen->domain_dim * slots);
+  /* Adam: d, m, v, the gradient, then the step's four scalars. */
+  gpu->h_adam = take (&at, (guint64) gen->domain_dim * 4 + 4);
   gpu->host.floats = at;
   gpu->per_render.floats = (guint64) gpu->rec * 2 * slots;
 }
@@ -747,6 +750,33 @@ hd_train_gpu_new (HdVkContext  *ctx,
   return hd_train_gpu_new_full (ctx, gen, batch, NULL, error);
 }
 
+/* Adam on the host-visible buffer: one dispatch. */
+static VkCommandBuffer
+record_adam (HdTrainGpu  *gpu,
+             GError     **error)
+{
+  HdKernelInfo info = { .shader = "train_adam" };
+  const HdVkBuffer *bufs[HD_COMPUTE_BINDINGS] = { NULL };
+  HdTrainAdamPush push = { .n = (guint32) gpu->gen->domain_dim, .off = gpu->h_adam };
+  VkDescriptorSet set;
+  VkCommandBuffer cb;
+
+  bufs[4] = gpu->host.buf;
+  if ((gpu->adam_kernel = hd_compute_kernel (gpu->c, &info, error)) == NULL ||
+      (set = hd_compute_storage_set (gpu->c, bufs, gpu->host.buf, error)) == VK_NULL_HANDLE ||
+      (cb = hd_compute_begin (gpu->c, 0, "Recording Adam", error)) == VK_NULL_HANDLE)
+    return VK_NULL_HANDLE;
+  hd_compute_dispatch (gpu->c, cb, gpu->adam_kernel, set, &push, sizeof push,
+                       hd_compute_groups (push.n, 64), 1, 1, "adam");
+  hd_compute_record_readback (cb, gpu->host.buf, NULL, 0);
+  if (!hd_vk_check (vkEndCommandBuffer (cb), "Recording Adam", error))
+    {
+      hd_compute_free_commands (gpu->c, 1, &cb);
+      return VK_NULL_HANDLE;
+    }
+  return cb;
+}
+
 HdTrainGpu *
 hd_train_gpu_new_full (HdVkContext              *ctx,
                        HdGenerator              *gen,
@@ -785,7 +815,8 @@ hd_train_gpu_new_full (HdVkContext              *ctx,
         return NULL;
     }
   if ((gpu->forward = record (gpu, FALSE, error)) == VK_NULL_HANDLE ||
-      (gpu->backward = record (gpu, TRUE, error)) == VK_NULL_HANDLE)
+      (gpu->backward = record (gpu, TRUE, error)) == VK_NULL_HANDLE ||
+      (gpu->adam = record_adam (gpu, error)) == VK_NULL_HANDLE)
     return NULL;
   return g_steal_pointer (&gpu);
 }
@@ -966,6 +997,39 @@ hd_train_gpu_render (HdTrainGpu         *gpu,
       return FALSE;
   for (gsize i = 0; i < n; i++)
     images[i] = (float) all[i];
+  return TRUE;
+}
+
+gboolean
+hd_train_gpu_adam_step (HdTrainGpu   *gpu,
+                        HdAdam       *adam,
+                        float        *d,
+                        const float  *grad,
+                        GError      **error)
+{
+  float *host = gpu->host.buf->mapped;
+  gsize n = (gsize) gpu->gen->domain_dim;
+  float step, root_bc2;
+
+  g_return_val_if_fail (adam->n == n, FALSE);
+
+  hd_adam_next (adam, &step, &root_bc2);
+  memcpy (host + gpu->h_adam, d, sizeof (float) * n);
+  memcpy (host + gpu->h_adam + n, adam->m, sizeof (float) * n);
+  memcpy (host + gpu->h_adam + 2 * n, adam->v, sizeof (float) * n);
+  memcpy (host + gpu->h_adam + 3 * n, grad, sizeof (float) * n);
+  host[gpu->h_adam + 4 * n] = step;
+  host[gpu->h_adam + 4 * n + 1] = root_bc2;
+  host[gpu->h_adam + 4 * n + 2] = 1.0f - HD_ADAM_BETA1;
+  host[gpu->h_adam + 4 * n + 3] = 1.0f - HD_ADAM_BETA2;
+  if (!hd_compute_submit (gpu->c, gpu->adam, error))
+    {
+      adam->t--;
+      return FALSE;
+    }
+  memcpy (d, host + gpu->h_adam, sizeof (float) * n);
+  memcpy (adam->m, host + gpu->h_adam + n, sizeof (float) * n);
+  memcpy (adam->v, host + gpu->h_adam + 2 * n, sizeof (float) * n);
   return TRUE;
 }
 

@@ -64,6 +64,14 @@ gboolean    hd_train_gpu_render  (HdTrainGpu         *gpu,
                                   float              *images,
                                   GError            **error);
 
+/* hd_adam_step on the device (train_adam): ADAM's moments, D and GRAD
+ * (gen->domain_dim floats) go through the host-visible buffer; D and the
+ * moments come back updated. */
+gboolean    hd_train_gpu_adam_step (HdTrainGpu       *gpu,
+                                    HdAdam           *adam,
+                                    float            *d,
+                                    const float      *grad,
+                                    GError          **error);
 /* The samples a round. */
 int         hd_train_gpu_get_samples_per_round (HdTrainGpu *gpu);
 

@@ -827,24 +827,33 @@ hd_adam_init (HdAdam *adam,
 }
 
 void
+hd_adam_next (HdAdam *adam,
+              float  *step,
+              float  *root_bc2)
+{
+  const float beta1 = HD_ADAM_BETA1, beta2 = HD_ADAM_BETA2;
+
+  adam->t++;
+  *step = (float) adam->lr / (1.0f - powf (beta1, (float) adam->t));
+  *root_bc2 = sqrtf (1.0f - powf (beta2, (float) adam->t));
+}
+
+void
 hd_adam_step (HdAdam      *adam,
               float       *d,
               const float *grad)
 {
-  const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-  float bc1, bc2, step;
+  const float beta1 = HD_ADAM_BETA1, beta2 = HD_ADAM_BETA2, eps = HD_ADAM_EPS;
+  float step, root_bc2;
 
-  adam->t++;
-  bc1 = 1.0f - powf (beta1, (float) adam->t);
-  bc2 = 1.0f - powf (beta2, (float) adam->t);
-  step = (float) adam->lr / bc1;
+  hd_adam_next (adam, &step, &root_bc2);
   for (gsize i = 0; i < adam->n; i++)
     {
       float denom;
 
       adam->m[i] = adam->m[i] * beta1 + (1.0f - beta1) * grad[i];
       adam->v[i] = adam->v[i] * beta2 + (1.0f - beta2) * grad[i] * grad[i];
-      denom = sqrtf (adam->v[i]) / sqrtf (bc2) + eps;
+      denom = sqrtf (adam->v[i]) / root_bc2 + eps;
       d[i] -= step * adam->m[i] / denom;
     }
 }

@@ -149,6 +149,9 @@ double             hd_train_add_losses  (const double       *losses,
 
 /* Adam (§6): lr, β = (0.9, 0.999), ε = 1e-8 outside the root, state from
  * zero; float32 m, v and d. */
+#define HD_ADAM_BETA1 0.9f
+#define HD_ADAM_BETA2 0.999f
+#define HD_ADAM_EPS   1e-8f
 typedef struct {
   gsize  n;
   int    t;
@@ -164,5 +167,10 @@ void      hd_adam_step   (HdAdam       *adam,
                           float        *d,
                           const float  *grad);
 void      hd_adam_clear  (HdAdam       *adam);
+/* The next step's number (adam->t + 1, stored) and its scalars: lr /
+ * (1 − β1^t) and √(1 − β2^t) (hd_adam_step's, for the device's step). */
+void      hd_adam_next   (HdAdam       *adam,
+                          float        *step,
+                          float        *root_bc2);
 
 G_END_DECLS

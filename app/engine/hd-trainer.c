@@ -248,7 +248,12 @@ hd_trainer_step (HdTrainer  *trainer,
   {
     gint64 start = g_get_monotonic_time ();
 
-    hd_adam_step (&trainer->adam, trainer->d, trainer->grad);
+    if (trainer->gpu != NULL)
+      ok = hd_train_gpu_adam_step (trainer->gpu, &trainer->adam, trainer->d, trainer->grad, error);
+    else
+      hd_adam_step (&trainer->adam, trainer->d, trainer->grad);
+    if (!ok)
+      return FALSE;
     trainer->times.adam += (g_get_monotonic_time () - start) / 1000.0;
     trainer->times.wall += (g_get_monotonic_time () - start) / 1000.0;
   }
