@@ -515,6 +515,21 @@ preprocess_channel (const double *x,
       }
 }
 
+/* The three channels of X (r x r, or n x n with TRANSPOSE) into Y. */
+static void
+preprocess_channels (const double *x,
+                     int           r,
+                     int           n,
+                     const double *m,
+                     double       *y,
+                     gboolean      transpose)
+{
+  gsize from = (gsize) (transpose ? n : r), to = (gsize) (transpose ? r : n);
+
+  for (int c = 0; c < 3; c++)
+    preprocess_channel (x + c * from * from, r, n, m, c, y + c * to * to, transpose);
+}
+
 void
 hd_clip_preprocess_image (const double *img,
                           int           r,
@@ -522,8 +537,7 @@ hd_clip_preprocess_image (const double *img,
                           const double *m,
                           double       *pre)
 {
-  for (int c = 0; c < 3; c++)
-    preprocess_channel (img + (gsize) c * r * r, r, n, m, c, pre + (gsize) c * n * n, FALSE);
+  preprocess_channels (img, r, n, m, pre, FALSE);
 }
 
 void
@@ -533,8 +547,7 @@ hd_clip_preprocess_grad (const double *g_pre,
                          const double *m,
                          double       *g_img)
 {
-  for (int c = 0; c < 3; c++)
-    preprocess_channel (g_pre + (gsize) c * n * n, r, n, m, c, g_img + (gsize) c * r * r, TRUE);
+  preprocess_channels (g_pre, r, n, m, g_img, TRUE);
 }
 
 void
