@@ -238,6 +238,51 @@ test_train_tower_memory (void)
   g_assert_nonnull (strstr (error->message, "clip-train.safetensors"));
 }
 
+/* OpenAI's ViT-B/32 shape (random weights) loads on any device: its text
+ * tower for the directions, its image tower for training (weights twice:
+ * more than lavapipe's largest storage buffer), and a pass runs. */
+static void
+test_full_size (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HdClip) clip = hd_clip_new_random ("vit-b32", 1, &error);
+  g_autoptr(HdClipGpu) text = NULL;
+  g_autoptr(HdClipTrainGpu) tower = NULL;
+  int r = 64, E = 512;
+  gsize n_img = (gsize) 3 * r * r;
+  g_autofree double *imgs = g_new (double, 2 * n_img);
+  g_autofree double *e = g_new (double, 2 * E);
+  g_autofree double *g_e = g_new (double, E);
+  g_autofree double *g_img = g_new (double, n_img);
+  guint32 state = 11;
+  double norm = 0.0, g_max = 0.0;
+
+  g_assert_no_error (error);
+  text = hd_clip_gpu_new_text (context, clip, &error);
+  g_assert_no_error (error);
+  g_test_message ("text tower: %.1f MiB on the device", hd_clip_gpu_get_device_bytes (text) / 1048576.0);
+  tower = hd_clip_train_gpu_new (context, clip, r, 2, &error);
+  g_assert_no_error (error);
+  g_test_message ("training tower: %.1f MiB on the device", hd_clip_train_gpu_get_device_bytes (tower) / 1048576.0);
+  for (gsize k = 0; k < 2 * n_img; k++)
+    imgs[k] = uniform (&state);
+  for (int k = 0; k < E; k++)
+    g_e[k] = uniform (&state);
+  g_assert_true (hd_clip_train_gpu_forward (tower, 2, imgs, e, &error));
+  g_assert_no_error (error);
+  g_assert_true (hd_clip_train_gpu_backward (tower, 1, 1, g_e, g_img, &error));
+  g_assert_no_error (error);
+  for (int k = 0; k < E; k++)
+    norm += e[E + k] * e[E + k];
+  for (gsize k = 0; k < n_img; k++)
+    {
+      g_assert_true (isfinite (g_img[k]));
+      g_max = MAX (g_max, fabs (g_img[k]));
+    }
+  g_assert_cmpfloat (fabs (norm - 1.0), <, 1e-4);
+  g_assert_cmpfloat (g_max, >, 0.0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -253,6 +298,7 @@ main (int    argc,
   g_test_add_func ("/Hyperdomain/ClipGpu/text-lengths", test_text_lengths);
   g_test_add_func ("/Hyperdomain/ClipGpu/train-tower", test_train_tower);
   g_test_add_func ("/Hyperdomain/ClipGpu/train-tower-memory", test_train_tower_memory);
+  g_test_add_func ("/Hyperdomain/ClipGpu/full-size", test_full_size);
   status = g_test_run ();
   g_assert_cmpuint (hd_vk_context_get_validation_messages (context), ==, 0);
   hd_vk_context_unref (context);
