@@ -392,6 +392,37 @@ test_default_model (void)
   g_assert_true (hd_demo_model_find (&found, &found_pack));
   g_assert_null (found_pack);
   g_clear_pointer (&found, g_free);
+  /* Its first image: NAME-start.json beside it; a broken one is no start
+   * (with a warning), and names what is wrong. */
+  {
+    g_autofree char *start_path = g_build_filename (dir, "demo-start.json", NULL);
+    static const char * const bad[] = {
+      "", "[]", "{\"seed\": 5}", "{\"domain\": \"a\"}", "{\"seed\": -1, \"domain\": \"a\"}",
+      "{\"seed\": 4294967296, \"domain\": \"a\"}", "{\"seed\": \"5\", \"domain\": \"a\"}",
+      "{\"seed\": 5, \"domain\": 3}", "{\"seed\": 1.5, \"domain\": \"a\"}", "{\"seed\": 5, \"domain\": \"a\"",
+    };
+    HdDemoStart start;
+
+    g_assert_false (hd_demo_start_find (&start));
+    g_assert_true (g_file_set_contents (start_path, "{\"seed\": 178, \"domain\": \"flags\", \"weight\": 0.5}",
+                                        -1, NULL));
+    g_assert_true (hd_demo_start_find (&start));
+    g_assert_cmpuint (start.seed, ==, 178);
+    g_assert_cmpstr (start.domain, ==, "flags");
+    g_assert_cmpfloat (start.weight, ==, 0.5);
+    g_assert_cmpfloat (start.psi, ==, 1.0);
+    hd_demo_start_clear (&start);
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr(GError) start_error = NULL;
+
+        g_assert_true (g_file_set_contents (start_path, bad[i], -1, NULL));
+        g_assert_false (hd_demo_start_parse (start_path, &start, &start_error));
+        g_assert_nonnull (start_error);
+        g_assert_null (start.domain);
+      }
+    g_assert_cmpint (g_unlink (start_path), ==, 0);
+  }
   g_setenv ("HYPERDOMAIN_DEMO_MODEL", "", TRUE);
   g_assert_false (hd_demo_model_find (&found, &found_pack));
   g_assert_null (found);

@@ -3,7 +3,13 @@
 
 #include "hd-demo.h"
 
+#include <math.h>
 #include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+
+#include "hd-error.h"
 
 static gboolean
 is_file (const char *path)
@@ -11,24 +17,33 @@ is_file (const char *path)
   return g_file_test (path, G_FILE_TEST_IS_REGULAR);
 }
 
-/* The pack that belongs to GENERATOR, or NULL. */
+/* The file that belongs to GENERATOR: "NAME-KIND" for "NAME.safetensors",
+ * else KIND beside it; NULL when neither is there. */
 static char *
-find_pack (const char *generator)
+find_beside (const char *generator,
+             const char *kind)
 {
   g_autofree char *dir = g_path_get_dirname (generator);
-  g_autofree char *beside = g_build_filename (dir, "domains.safetensors", NULL);
+  g_autofree char *beside = g_build_filename (dir, kind, NULL);
   const char *suffix = ".safetensors";
   gsize len = strlen (generator);
 
   if (g_str_has_suffix (generator, suffix))
     {
       g_autofree char *stem = g_strndup (generator, len - strlen (suffix));
-      g_autofree char *named = g_strconcat (stem, "-domains.safetensors", NULL);
+      g_autofree char *named = g_strconcat (stem, "-", kind, NULL);
 
       if (is_file (named))
         return g_steal_pointer (&named);
     }
   return is_file (beside) ? g_steal_pointer (&beside) : NULL;
+}
+
+/* The pack that belongs to GENERATOR, or NULL. */
+static char *
+find_pack (const char *generator)
+{
+  return find_beside (generator, "domains.safetensors");
 }
 
 /* Whether this process's program lies in the build folder it was built in. */
@@ -95,21 +110,70 @@ char *
 hd_demo_clip_find (void)
 {
   g_autofree char *generator = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *beside = NULL;
-  const char *suffix = ".safetensors";
 
   if (!hd_demo_model_find (&generator, NULL))
     return NULL;
-  if (g_str_has_suffix (generator, suffix))
-    {
-      g_autofree char *stem = g_strndup (generator, strlen (generator) - strlen (suffix));
-      g_autofree char *named = g_strconcat (stem, "-clip.safetensors", NULL);
+  return find_beside (generator, "clip.safetensors");
+}
 
-      if (is_file (named))
-        return g_steal_pointer (&named);
+void
+hd_demo_start_clear (HdDemoStart *start)
+{
+  g_clear_pointer (&start->domain, g_free);
+}
+
+gboolean
+hd_demo_start_parse (const char   *path,
+                     HdDemoStart  *start,
+                     GError      **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonObject *o;
+  gint64 seed;
+
+  memset (start, 0, sizeof *start);
+  if (!json_parser_load_from_mapped_file (parser, path, error))
+    return FALSE;
+  root = json_parser_get_root (parser);
+  o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  if (o == NULL || !json_object_has_member (o, "seed") || !json_object_has_member (o, "domain") ||
+      json_node_get_value_type (json_object_get_member (o, "seed")) != G_TYPE_INT64 ||
+      json_node_get_value_type (json_object_get_member (o, "domain")) != G_TYPE_STRING ||
+      (seed = json_object_get_int_member (o, "seed")) < 0 || seed > G_MAXUINT32)
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT,
+                   _("%s: not a demo start (an object with a seed from 0 to 4294967295 and a domain id)"),
+                   path);
+      return FALSE;
     }
-  dir = g_path_get_dirname (generator);
-  beside = g_build_filename (dir, "clip.safetensors", NULL);
-  return is_file (beside) ? g_steal_pointer (&beside) : NULL;
+  start->seed = (guint32) seed;
+  start->domain = g_strdup (json_object_get_string_member (o, "domain"));
+  start->weight = json_object_get_double_member_with_default (o, "weight", 1.0);
+  start->psi = json_object_get_double_member_with_default (o, "psi", 1.0);
+  if (!isfinite (start->weight) || !isfinite (start->psi))
+    {
+      g_set_error (error, HD_ERROR, HD_ERROR_FORMAT, _("%s: the weight and psi must be numbers"), path);
+      hd_demo_start_clear (start);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+hd_demo_start_find (HdDemoStart *start)
+{
+  g_autofree char *generator = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  memset (start, 0, sizeof *start);
+  if (!hd_demo_model_find (&generator, NULL) || (path = find_beside (generator, "start.json")) == NULL)
+    return FALSE;
+  if (!hd_demo_start_parse (path, start, &error))
+    {
+      g_warning ("%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
 }

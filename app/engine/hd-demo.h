@@ -25,4 +25,21 @@ gboolean hd_demo_model_find (char **generator,
  * NULL when there is none. */
 char    *hd_demo_clip_find  (void);
 
+/* The demo's first image, chosen by measurement (tools/train/classify.py
+ * start): a seed, the id of the pack's domain shown, its weight and ψ;
+ * "NAME-start.json" beside the demo generator, else "start.json". */
+typedef struct {
+  guint32  seed;
+  double   psi;
+  char    *domain;   /* the pack's id of the domain at WEIGHT (the others at 0) */
+  double   weight;
+} HdDemoStart;
+
+/* FALSE when there is none, or (with a warning) when it does not parse. */
+gboolean hd_demo_start_find  (HdDemoStart  *start);
+gboolean hd_demo_start_parse (const char   *path,
+                              HdDemoStart  *start,
+                              GError      **error);
+void     hd_demo_start_clear (HdDemoStart  *start);
+
 G_END_DECLS

@@ -83,8 +83,13 @@ hd_application_activate (GApplication *app)
         {
           GFile *files[2] = { g_file_new_for_path (demo),
                               demo_domains != NULL ? g_file_new_for_path (demo_domains) : NULL };
+          HdDemoStart start;
+          gboolean has_start = demo_domains != NULL && hd_demo_start_find (&start);
 
-          hd_window_open_files (window, files, demo_domains != NULL ? 2 : 1);
+          /* At the first image the demo's measurements chose. */
+          hd_window_open_demo (window, files, demo_domains != NULL ? 2 : 1, has_start ? &start : NULL);
+          if (has_start)
+            hd_demo_start_clear (&start);
           g_object_unref (files[0]);
           g_clear_object (&files[1]);
         }

@@ -92,6 +92,37 @@ hd_window_apply_load_result (HdWindow     *self,
     }
 }
 
+/* The demo's first image, once its generator and pack are in. */
+static void
+apply_start (HdWindow          *self,
+             const HdDemoStart *start)
+{
+  GListModel *domains = hd_session_get_domains (self->session);
+  guint n = g_list_model_get_n_items (domains);
+  g_autofree double *weights = g_new0 (double, MAX (n, 1));
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(HdDomainItem) item = g_list_model_get_item (domains, i);
+      HdDomain *domain = hd_domain_item_get_domain (item);
+
+      if (!found && g_strcmp0 (domain->id, start->domain) == 0)
+        {
+          weights[i] = start->weight;
+          found = TRUE;
+        }
+    }
+  if (!found)
+    {
+      g_warning ("The demo's start names the domain “%s”, which its pack does not have", start->domain);
+      return;
+    }
+  hd_session_set_seed (self->session, start->seed);
+  hd_session_set_psi (self->session, CLAMP (start->psi, HD_SESSION_PSI_MIN, HD_SESSION_PSI_MAX));
+  hd_session_set_weights (self->session, weights, n);
+}
+
 static void
 on_files_loaded (GObject      *source,
                  GAsyncResult *res,
@@ -110,7 +141,16 @@ on_files_loaded (GObject      *source,
         _hd_window_show_error (self, _("Could Not Open"), error->message);
     }
   else if (!g_cancellable_is_cancelled (self->cancellable))
-    hd_window_apply_load_result (self, result);
+    {
+      hd_window_apply_load_result (self, result);
+      if (self->pending_start != NULL && result->generator != NULL)
+        apply_start (self, self->pending_start);
+    }
+  if (self->pending_start != NULL)
+    {
+      hd_demo_start_clear (self->pending_start);
+      g_clear_pointer (&self->pending_start, g_free);
+    }
 
   _hd_window_update_page (self);
 }
@@ -228,6 +268,26 @@ hd_window_open_files (HdWindow  *self,
   self->n_loading++;
   _hd_window_update_page (self);
   hd_load_files_async (files, n_files, device, self->cancellable, on_files_loaded, g_object_ref (self));
+}
+
+void
+hd_window_open_demo (HdWindow          *self,
+                     GFile            **files,
+                     guint              n_files,
+                     const HdDemoStart *start)
+{
+  g_return_if_fail (HD_IS_WINDOW (self));
+
+  if (start != NULL && start->domain != NULL)
+    {
+      if (self->pending_start != NULL)
+        hd_demo_start_clear (self->pending_start);
+      g_free (self->pending_start);
+      self->pending_start = g_new0 (HdDemoStart, 1);
+      *self->pending_start = *start;
+      self->pending_start->domain = g_strdup (start->domain);
+    }
+  hd_window_open_files (self, files, n_files);
 }
 
 static gboolean

@@ -4,6 +4,7 @@
 /* Shared by the files of HdWindow (hd-window*.c) only: its instance
  * structure and the functions they call in one another. */
 
+#include "hd-demo.h"
 #include "hd-text-encoder.h"
 #include "hd-window-private.h"
 
@@ -65,6 +66,7 @@ struct _HdWindow
   gint64                frame_times[N_FRAME_TIMES];
   guint                 n_frames;
   guint                 n_loading;
+  HdDemoStart          *pending_start; /* the demo's first image, once it has loaded */
   char                 *last_error;
   gboolean              zoom_original;
   gboolean              comparing;     /* the original generator is shown */

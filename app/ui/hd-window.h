@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "hd-demo.h"
+
 G_BEGIN_DECLS
 
 #define HD_TYPE_WINDOW (hd_window_get_type ())
@@ -14,6 +16,14 @@ HdWindow *hd_window_new        (AdwApplication *application);
 void      hd_window_open_files (HdWindow       *self,
                                 GFile         **files,
                                 guint           n_files);
+
+/* Opens the demo's FILES as hd_window_open_files does, then shows its
+ * first image START (hd_demo_start_find; may be NULL): START's seed and ψ,
+ * its domain at its weight and the pack's other domains at 0. */
+void      hd_window_open_demo  (HdWindow       *self,
+                                GFile         **files,
+                                guint           n_files,
+                                const HdDemoStart *start);
 
 /* The file the window keeps its state in (saved a second after each
  * change and on closing), or NULL for none. */

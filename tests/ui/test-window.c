@@ -13,6 +13,7 @@
 #include "hd-safetensors.h"
 
 #include "hd-stall-monitor.h"
+#include "hd-demo.h"
 #include "hd-ui-test-util.h"
 
 static void
@@ -568,6 +569,54 @@ test_window_export_replace (void)
   hd_ui_test_close_window (window);
 }
 
+/* The demo's first start: the generator and its pack opened with the
+ * start its measurements chose (data/models/emoji64-start.json) show that
+ * seed and ψ, that domain at its weight and the others at 0, on screen as
+ * the engine renders it. */
+static void
+test_window_demo_start (void)
+{
+  g_autofree char *generator = NULL;
+  g_autofree char *pack = NULL;
+  HdDemoStart start;
+  HdWindow *window;
+  HdSession *session;
+  GListModel *domains;
+  GFile *files[2];
+  guint n_on = 0;
+
+  if (!hd_demo_model_find (&generator, &pack) || pack == NULL || !hd_demo_start_find (&start))
+    {
+      g_test_skip ("no demo model with a start in this tree");
+      return;
+    }
+  window = hd_ui_test_open_window (NULL);
+  session = hd_window_get_session (window);
+  files[0] = g_file_new_for_path (generator);
+  files[1] = g_file_new_for_path (pack);
+  hd_window_open_demo (window, files, 2, &start);
+  g_object_unref (files[0]);
+  g_object_unref (files[1]);
+  hd_ui_test_wait_for_current (window, 60000);
+
+  g_assert_cmpuint (hd_session_get_seed (session), ==, start.seed);
+  domains = hd_session_get_domains (session);
+  g_assert_cmpuint (g_list_model_get_n_items (domains), >, 1);
+  for (guint i = 0; i < g_list_model_get_n_items (domains); i++)
+    {
+      g_autoptr(HdDomainItem) item = g_list_model_get_item (domains, i);
+      gboolean chosen = g_strcmp0 (hd_domain_item_get_domain (item)->id, start.domain) == 0;
+
+      g_assert_cmpfloat (hd_domain_item_get_weight (item), ==, chosen ? start.weight : 0.0);
+      n_on += chosen;
+    }
+  g_assert_cmpuint (n_on, ==, 1);
+  g_test_message ("the demo starts at seed %u with %s at %g", start.seed, start.domain, start.weight);
+  hd_ui_test_assert_screen_matches_engine (window);
+  hd_demo_start_clear (&start);
+  hd_ui_test_close_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -583,6 +632,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Window/export", test_window_export);
   g_test_add_func ("/Hyperdomain/Window/export-replace", test_window_export_replace);
   g_test_add_func ("/Hyperdomain/Window/wrong-domain", test_window_wrong_domain);
+  g_test_add_func ("/Hyperdomain/Window/demo-start", test_window_demo_start);
 
   return g_test_run ();
 }

@@ -190,6 +190,37 @@ def evaluate(clf_path, gen_path, pack_path, n, domain_path=None, target=None):
             "base_distribution": {g: round(h.item(), 4) for g, h in zip(groups, hist)}}
 
 
+def start(clf_path, gen_path, pack_path, n):
+    """The window's first image (models README, "The first start"): every
+    domain of the pack at weight 1 on seeds 0 .. N-1 (psi 1, noise const, as
+    the window starts) through the classifier; the domain whose samples it
+    puts in the target group most surely (the highest median probability,
+    not one lucky seed), at its most confident seed."""
+    model, groups, _ = load_classifier(clf_path)
+    G, _ = common.load_generator(gen_path)
+    z = common.seed_z(range(n), G.z_dim)
+    tensors, _ = common.ref.read_safetensors(pack_path)
+    candidates = []
+    for did in sorted({k.split("/")[0] for k in tensors}):
+        targets = common.DOMAINS[did][1] if did in common.DOMAINS else [did]
+        tidx = torch.tensor([groups.index(t) for t in targets])
+        dom = {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith(did + "/")}
+        with torch.no_grad():
+            probs = torch.cat([torch.softmax(model(x), 1) for x in render(G, z, dom).split(128)])
+        p = probs[:, tidx].sum(1)
+        seed = int(p.argmax())
+        print(f"{did}: seed {seed}, p({'+'.join(targets)}) = {p[seed]:.3f}; "
+              f"median over the seeds {p.median():.3f}")
+        candidates.append({"domain": did, "seed": seed, "probability": round(float(p[seed]), 4),
+                           "median_probability": round(float(p.median()), 4)})
+    pick = max(candidates, key=lambda c: c["median_probability"])
+    did = pick["domain"]
+    return {"domain": did, "name": common.DOMAINS.get(did, (did,))[0], "weight": 1.0, "seed": pick["seed"],
+            "psi": 1.0, "probability": pick["probability"], "median_probability": pick["median_probability"],
+            "candidates": candidates, "seeds_tried": n, "generator_sha256": common.file_sha256(gen_path),
+            "classifier_weights_sha256": weights_sha256(model)}
+
+
 def load_base(path):
     """(G, label, kimg or None, sha256 of the file) of a generator file or a training checkpoint."""
     if path.endswith(".safetensors"):
@@ -315,13 +346,25 @@ def main():
     q.add_argument("--seed", type=int, default=0, help="of the subsets and of the halves")
     q.add_argument("--json")
     q.add_argument("--append", action="store_true", help="merge into --json when it exists")
-    for p in (t, e, q):
+    st = sub.add_parser("start", help="the window's first image, from the classifier (models README)")
+    st.add_argument("--clf", required=True)
+    st.add_argument("--gen", required=True)
+    st.add_argument("--pack", required=True)
+    st.add_argument("--n", type=int, default=512)
+    st.add_argument("--json", required=True)
+    for p in (t, e, q, st):
         p.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.cmd == "train":
         train(args)
+    elif args.cmd == "start":
+        res = start(args.clf, args.gen, args.pack, args.n)
+        print(json.dumps(res, indent=2))
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+            f.write("\n")
     elif args.cmd == "quality":
         res = quality(args)
         if args.json and args.append and os.path.exists(args.json):

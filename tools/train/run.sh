@@ -13,7 +13,8 @@
 #                                 # (F16, hyperdomain-convert), with its zero-shot accuracy printed
 #   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
-#                                 # domains (resumes), evaluate, write data/models (files, metrics.json,
+#                                 # domains (resumes), evaluate, choose the window's first image
+#                                 # (emoji64-start.json), write data/models (files, metrics.json,
 #                                 # quality.json, README.md from tools/train/models-README.md.in) and
 #                                 # the contact sheet
 #
@@ -113,6 +114,9 @@ if [ -n "$PHASE2" ]; then
 fi
 run $T/classify.py eval --clf "$TRAIN_DIR/classifier.pt" --gen "$GEN" --pack "$PACK" --n 512 \
     --json "$MODELS/metrics.json" --threads "$THREADS" | tee "$TRAIN_DIR/metrics.md"
+# The window's first image: the most reliable domain at its most confident seed (data/models/README.md).
+run $T/classify.py start --clf "$TRAIN_DIR/classifier.pt" --gen "$GEN" --pack "$PACK" --n 512 \
+    --json "$MODELS/emoji64-start.json" --threads "$THREADS"
 # KID and confident share of the checkpoint the generator was exported from, added to the history.
 run $T/classify.py quality --clf "$TRAIN_DIR/classifier.pt" --data "$TRAIN_DIR/emoji64.npz" \
     --model "$TRAIN_DIR/base.pt" --floor --json "$MODELS/quality.json" --append --threads "$THREADS"
