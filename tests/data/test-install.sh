@@ -129,6 +129,15 @@ if [ -f "$src/data/models/emoji64-clip.safetensors" ]; then
   fi
 fi
 
+# The demo's first image (data/models/emoji64-start.json) is installed beside it.
+if [ -f "$src/data/models/emoji64-start.json" ]; then
+  if [ -f "$demo/start.json" ] && cmp -s "$demo/start.json" "$src/data/models/emoji64-start.json"; then
+    ok "the demo's start is installed as $demo/start.json"
+  else
+    fail "the demo's start is not installed as $demo/start.json"
+  fi
+fi
+
 if [ "$fails" -gt 0 ]; then
   echo "$fails checks failed"
   exit 1
