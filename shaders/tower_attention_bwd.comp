@@ -8,18 +8,29 @@
 // Pass 0, one invocation per (row i, head): the softmax's max and sum and
 // D_i into stats, then dq_i.  Pass 1, one invocation per (row t, head):
 // dk_t and dv_t, with P_it from the stats.  Workgroup row y: sequence y.
+// Reads go through the activations' texel view, sums stay in registers
+// (CHUNK values of the head at a time), as in text_attention.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #define HD_PUSH_TOWER_ATTENTION_BWD
 #include "hd-push.h"
 
+#define CHUNK 64u
+
 layout (local_size_x = 32) in;
 
 layout (std430, binding = 0) buffer Act { float act[]; };
+layout (set = 1, binding = 1) uniform samplerBuffer act_t;
 
 uint h;
 uint qkv, o, dout, dqkv, stats;
 float scale;
+
+float
+A (uint at)
+{
+  return texelFetch (act_t, int (at)).x;
+}
 
 // Row t's q (part 0), k (1) or v (2) of head j.
 uint
@@ -36,7 +47,7 @@ dot_rows (uint a,
 {
   float s = 0.0;
   for (uint c = 0; c < h; c++)
-    s += act[a + c] * act[b + c];
+    s += A (a + c) * A (b + c);
   return s;
 }
 
@@ -46,6 +57,7 @@ main ()
   uint i = gl_GlobalInvocationID.x % pc.rows;
   uint j = gl_GlobalInvocationID.x / pc.rows;
   uint seq = gl_WorkGroupID.y;
+  float acc[CHUNK], acc2[CHUNK];
 
   if (j >= pc.heads)
     return;
@@ -71,15 +83,21 @@ main ()
       act[stats + i * 3] = m;
       act[stats + i * 3 + 1] = l;
       act[stats + i * 3 + 2] = d;
-      for (uint c = 0; c < h; c++)
-        act[dq + c] = 0.0;
-      for (uint t = 0; t < pc.rows; t++)
+      for (uint c0 = 0; c0 < h; c0 += CHUNK)
         {
-          uint k = qkv + at (t, 1, j);
-          float p = exp (dot_rows (q, k) * scale - m) / l;
-          float ds = p * (dot_rows (doi, qkv + at (t, 2, j)) - d) * scale;
-          for (uint c = 0; c < h; c++)
-            act[dq + c] += ds * act[k + c];
+          uint n = min (CHUNK, h - c0);
+          for (uint c = 0; c < CHUNK; c++)
+            acc[c] = 0.0;
+          for (uint t = 0; t < pc.rows; t++)
+            {
+              uint k = qkv + at (t, 1, j);
+              float p = exp (dot_rows (q, k) * scale - m) / l;
+              float ds = p * (dot_rows (doi, qkv + at (t, 2, j)) - d) * scale;
+              for (uint c = 0; c < n; c++)
+                acc[c] += ds * A (k + c0 + c);
+            }
+          for (uint c = 0; c < n; c++)
+            act[dq + c0 + c] = acc[c];
         }
       return;
     }
@@ -89,21 +107,30 @@ main ()
   uint k = qkv + at (t, 1, j), v = qkv + at (t, 2, j);
   uint dk = dqkv + at (t, 1, j), dv = dqkv + at (t, 2, j);
 
-  for (uint c = 0; c < h; c++)
+  for (uint c0 = 0; c0 < h; c0 += CHUNK)
     {
-      act[dk + c] = 0.0;
-      act[dv + c] = 0.0;
-    }
-  for (uint r = 0; r < pc.rows; r++)
-    {
-      uint q = qkv + at (r, 0, j), dor = dout + r * pc.width + j * h;
-      float m = act[stats + r * 3], l = act[stats + r * 3 + 1], d = act[stats + r * 3 + 2];
-      float p = exp (dot_rows (q, k) * scale - m) / l;
-      float ds = p * (dot_rows (dor, v) - d) * scale;
-      for (uint c = 0; c < h; c++)
+      uint n = min (CHUNK, h - c0);
+      for (uint c = 0; c < CHUNK; c++)
         {
-          act[dk + c] += ds * act[q + c];
-          act[dv + c] += p * act[dor + c];
+          acc[c] = 0.0;
+          acc2[c] = 0.0;
+        }
+      for (uint r = 0; r < pc.rows; r++)
+        {
+          uint q = qkv + at (r, 0, j), dor = dout + r * pc.width + j * h;
+          float m = A (stats + r * 3), l = A (stats + r * 3 + 1), d = A (stats + r * 3 + 2);
+          float p = exp (dot_rows (q, k) * scale - m) / l;
+          float ds = p * (dot_rows (dor, v) - d) * scale;
+          for (uint c = 0; c < n; c++)
+            {
+              acc[c] += ds * A (q + c0 + c);
+              acc2[c] += p * A (dor + c0 + c);
+            }
+        }
+      for (uint c = 0; c < n; c++)
+        {
+          act[dk + c0 + c] = acc[c];
+          act[dv + c0 + c] = acc2[c];
         }
     }
 }
