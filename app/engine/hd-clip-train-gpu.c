@@ -302,12 +302,6 @@ hd_clip_train_gpu_free (HdClipTrainGpu *t)
   g_free (t);
 }
 
-HdClip *
-hd_clip_train_gpu_get_clip (HdClipTrainGpu *t)
-{
-  return t->clip;
-}
-
 int
 hd_clip_train_gpu_get_max_images (HdClipTrainGpu *t)
 {
@@ -334,8 +328,7 @@ gemm (HdClipTrainGpu *t,
 
 /* A GEMM with a transposed copy (the second set of weights). */
 static void
-gemm_t (HdClipTrainGpu *t,
-        HdTowerRec     *rec,
+gemm_t (HdTowerRec     *rec,
         HdTextGemmPush  push,
         gboolean        f32,
         const char     *label)
@@ -496,7 +489,7 @@ backward_commands (HdClipTrainGpu  *t,
   vkCmdFillBuffer (rec.cb, act->buffer, (VkDeviceSize) g->dx * sizeof (float),
                    (VkDeviceSize) m * W * sizeof (float), 0);
   hd_compute_barrier (rec.cb);
-  gemm_t (t, &rec, hd_tower_gemm_push ((guint32) n, W, (guint32) t->embed, g->gy, g->da, t->proj_t,
+  gemm_t (&rec, hd_tower_gemm_push ((guint32) n, W, (guint32) t->embed, g->gy, g->da, t->proj_t,
                                        HD_TEXT_NONE), t->f32, "projection backward");
   norm_bwd (t, &rec, (HdTowerNormBwdPush) {
               .rows = (guint32) n, .n = W, .x_off = layer_at (t, g->x, t->layers, 1, first),
@@ -518,15 +511,15 @@ backward_commands (HdClipTrainGpu  *t,
       /* The MLP: dz = (dx projᵀ) ⊙ QuickGELU′ (z), then through fc and ln_2. */
       dh.act = HD_TEXT_ACT_QUICKGELU_BWD;
       dh.aux_off = layer_at (t, g->z, l, 4, first);
-      gemm_t (t, &rec, dh, t->f32, "mlp backward");
-      gemm_t (t, &rec, hd_tower_gemm_push (m, W, 4 * W, g->dh, g->da, T->fc_t, HD_TEXT_NONE), t->f32,
+      gemm_t (&rec, dh, t->f32, "mlp backward");
+      gemm_t (&rec, hd_tower_gemm_push (m, W, 4 * W, g->dh, g->da, T->fc_t, HD_TEXT_NONE), t->f32,
               "mlp backward");
       norm_bwd (t, &rec, (HdTowerNormBwdPush) {
                   .rows = m, .n = W, .x_off = layer_at (t, g->mid, l, 1, first), .x_stride = W,
                   .dy_off = g->da, .dy_stride = W, .dx_off = g->dx, .dx_stride = W,
                   .weight_off = L->ln2_w, .add = 1 });
       /* The attention: through out_proj, the softmax, in_proj and ln_1. */
-      gemm_t (t, &rec, hd_tower_gemm_push (m, W, W, g->dx, g->dout, T->out_t, HD_TEXT_NONE), t->f32,
+      gemm_t (&rec, hd_tower_gemm_push (m, W, W, g->dx, g->dout, T->out_t, HD_TEXT_NONE), t->f32,
               "attention backward");
       attention.pass = 0;
       hd_tower_dispatch (&rec, t->attention_bwd, &attention, sizeof attention, groups, (guint32) n,
@@ -534,7 +527,7 @@ backward_commands (HdClipTrainGpu  *t,
       attention.pass = 1;
       hd_tower_dispatch (&rec, t->attention_bwd, &attention, sizeof attention, groups, (guint32) n,
                          "attention backward");
-      gemm_t (t, &rec, hd_tower_gemm_push (m, W, 3 * W, g->dqkv, g->da, T->in_t, HD_TEXT_NONE), t->f32,
+      gemm_t (&rec, hd_tower_gemm_push (m, W, 3 * W, g->dqkv, g->da, T->in_t, HD_TEXT_NONE), t->f32,
               "attention backward");
       norm_bwd (t, &rec, (HdTowerNormBwdPush) {
                   .rows = m, .n = W, .x_off = layer_at (t, g->x, l, 1, first), .x_stride = W,
@@ -545,20 +538,20 @@ backward_commands (HdClipTrainGpu  *t,
   norm_bwd (t, &rec, (HdTowerNormBwdPush) {
               .rows = m, .n = W, .x_off = g->t + f * S, .x_stride = W, .dy_off = g->dx, .dy_stride = W,
               .dx_off = g->da, .dx_stride = W, .weight_off = t->pre_w, .add = 0 });
-  gemm_t (t, &rec, hd_tower_gemm_push (m, (guint32) t->k, W, g->da, g->dpatches, t->conv1_t, HD_TEXT_NONE),
+  gemm_t (&rec, hd_tower_gemm_push (m, (guint32) t->k, W, g->da, g->dpatches, t->conv1_t, HD_TEXT_NONE),
           TRUE, "patches backward");
   /* Back to planes, and through the resampling: Mᵀ dP M, (dPᵀ M by
    * columns of dP) = (Mᵀ dP)ᵀ, then Mᵀ dP M from it by columns. */
   patches (t, &rec, n, t->resize != NULL ? g->planes : g->read, g->dpatches, 1);
+  hd_tower_rec_use_weights (&rec, 1);
   for (int i = 0; t->resize != NULL && i < 3 * n; i++)
     {
       guint32 R = (guint32) t->r, N = (guint32) t->n;
 
-      hd_tower_rec_use_weights (&rec, 1);
       resample_gemm (&rec, N, R, N, g->planes + i * N * N, N, g->u, t->resize_b);
       resample_gemm (&rec, R, R, N, g->u, R, g->read + i * R * R, t->resize_b);
-      hd_tower_rec_use_weights (&rec, 0);
     }
+  hd_tower_rec_use_weights (&rec, 0);
   *slot = hd_tower_rec_end (&rec, "Recording CLIP’s image tower backward", error);
   return *slot;
 }

@@ -31,7 +31,6 @@ HdClipTrainGpu *hd_clip_train_gpu_new      (HdVkContext     *ctx,
                                             int              max_images,
                                             GError         **error);
 void            hd_clip_train_gpu_free     (HdClipTrainGpu  *tower);
-HdClip         *hd_clip_train_gpu_get_clip (HdClipTrainGpu  *tower);
 int             hd_clip_train_gpu_get_max_images (HdClipTrainGpu *tower);
 
 /* ê (N x embed_dim) of the N images IMG (N x 3 x R x R, generator range),

@@ -260,8 +260,6 @@ upload_weights (HdTowerGpu     *gpu,
                 GError        **error)
 {
   HdCompute *c = gpu->c;
-  static const float none[4] = { 0 };
-  static const guint16 no_halves[8] = { 0 };
 
   if (p->halves->len > hd_compute_max_texels (c) || p->floats->len > hd_compute_max_texels (c))
     {
@@ -270,14 +268,15 @@ upload_weights (HdTowerGpu     *gpu,
                      "hold (%zu)"), what, MAX (p->halves->len, p->floats->len), hd_compute_max_texels (c));
       return FALSE;
     }
-  *weights = hd_compute_texel_buffer_upload (c, MEM_WEIGHTS, "The CLIP weights",
-                                             p->halves->len > 0 ? p->halves->data : (gpointer) no_halves,
-                                             MAX (p->halves->len, 8) * sizeof (guint16), error);
+  /* At least one vec4 texel each (zeros: the arrays are cleared). */
+  g_array_set_size (p->halves, MAX (p->halves->len, 8));
+  g_array_set_size (p->floats, MAX (p->floats->len, 4));
+  *weights = hd_compute_texel_buffer_upload (c, MEM_WEIGHTS, "The CLIP weights", p->halves->data,
+                                             p->halves->len * sizeof (guint16), error);
   if (*weights == NULL)
     return FALSE;
-  *params = hd_compute_texel_buffer_upload (c, MEM_PARAMS, "The CLIP biases and norms",
-                                            p->floats->len > 0 ? p->floats->data : (gpointer) none,
-                                            MAX (p->floats->len, 4) * sizeof (float), error);
+  *params = hd_compute_texel_buffer_upload (c, MEM_PARAMS, "The CLIP biases and norms", p->floats->data,
+                                            p->floats->len * sizeof (float), error);
   return *params != NULL;
 }
 

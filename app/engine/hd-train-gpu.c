@@ -1139,10 +1139,13 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
   g_autofree double *sum = g_new0 (double, MAX (gen->domain_dim, 1));
   g_autofree ClipJob *jobs = g_new0 (ClipJob, B);
   HdClipImageTower **towers;
+  guint host_clips = 0;
   gboolean ok = TRUE;
 
   g_return_val_if_fail (draws->batch == B, FALSE);
 
+  for (guint v = 0; v < n_clips; v++)
+    host_clips += clips[v].device == NULL;
   towers = hd_train_towers_new (clips, n_clips, R);
   /* Round by round (one, unless the device's buffers are small): the
    * generator forward, CLIP's loss and gradient of each sample on the
@@ -1159,17 +1162,20 @@ hd_train_gpu_step (HdTrainGpu         *gpu,
         }
       if (times != NULL)
         times->generator_forward += hd_train_ms_since (&start);
-      pool = g_thread_pool_new (run_clip_job, NULL, MIN (n, (int) g_get_num_processors ()), FALSE, NULL);
-      for (int b = first; b < first + n; b++)
+      if (host_clips > 0)
         {
-          jobs[b] = (ClipJob) {
-            .towers = towers, .clips = clips, .n_clips = n_clips, .batch = B,
-            .src = images + b * n_img, .trg = images + (B + b) * n_img,
-            .loss = losses + (gsize) b * n_clips, .g_img = g_img + b * n_img,
-          };
-          g_thread_pool_push (pool, &jobs[b], NULL);
+          pool = g_thread_pool_new (run_clip_job, NULL, MIN (n, (int) g_get_num_processors ()), FALSE, NULL);
+          for (int b = first; b < first + n; b++)
+            {
+              jobs[b] = (ClipJob) {
+                .towers = towers, .clips = clips, .n_clips = n_clips, .batch = B,
+                .src = images + b * n_img, .trg = images + (B + b) * n_img,
+                .loss = losses + (gsize) b * n_clips, .g_img = g_img + b * n_img,
+              };
+              g_thread_pool_push (pool, &jobs[b], NULL);
+            }
+          g_thread_pool_free (pool, FALSE, TRUE);
         }
-      g_thread_pool_free (pool, FALSE, TRUE);
       for (guint v = 0; ok && v < n_clips; v++)
         if (clips[v].device != NULL)
           ok = device_clip_loss (&clips[v], v, n_clips, B, first, n, n_img, images, losses, g_img, error);
