@@ -162,6 +162,9 @@ case "${1:-}" in
     # The bundled demo model once it is there; else the conformance model.
     if [ -f data/models/emoji64.safetensors ]; then
       files=(data/models/emoji64.safetensors data/models/emoji64-domains.safetensors)
+      if [ -f data/models/emoji64-text.safetensors ]; then
+        files+=(data/models/emoji64-text.safetensors)
+      fi
     else
       files=(tests/conformance/tiny.safetensors tests/conformance/tiny-domain-a.safetensors
              tests/conformance/tiny-domain-b.safetensors)

@@ -392,6 +392,37 @@ test_default_model (void)
   g_assert_true (hd_demo_model_find (&found, &found_pack));
   g_assert_null (found_pack);
   g_clear_pointer (&found, g_free);
+  /* Its CLIP and its hypernetwork: NAME-KIND.safetensors beside it, else
+   * KIND.safetensors. */
+  {
+    static const char * const kinds[] = { "clip", "text" };
+    char *(*find[]) (void) = { hd_demo_clip_find, hd_demo_text_find };
+
+    for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+      {
+        g_autofree char *plain = g_strdup_printf ("%s.safetensors", kinds[i]);
+        g_autofree char *named = g_strdup_printf ("demo-%s.safetensors", kinds[i]);
+        g_autofree char *plain_path = g_build_filename (dir, plain, NULL);
+        g_autofree char *named_path = g_build_filename (dir, named, NULL);
+        g_autofree char *none = find[i] ();
+        g_autofree char *beside_found = NULL, *named_found = NULL, *gone = NULL;
+
+        g_assert_null (none);
+        g_assert_true (g_file_set_contents (plain_path, "", 0, NULL));
+        beside_found = find[i] ();
+        g_assert_cmpstr (beside_found, ==, plain_path);
+        g_assert_true (g_file_set_contents (named_path, "", 0, NULL));
+        named_found = find[i] ();
+        g_assert_cmpstr (named_found, ==, named_path);
+        /* Only files: a folder of that name is none. */
+        g_assert_cmpint (g_unlink (named_path), ==, 0);
+        g_assert_cmpint (g_unlink (plain_path), ==, 0);
+        g_assert_cmpint (g_mkdir (named_path, 0700), ==, 0);
+        gone = find[i] ();
+        g_assert_null (gone);
+        g_assert_cmpint (g_rmdir (named_path), ==, 0);
+      }
+  }
   /* Its first image: NAME-start.json beside it; a broken one is no start
    * (with a warning), and names what is wrong. */
   {
@@ -426,6 +457,7 @@ test_default_model (void)
   g_setenv ("HYPERDOMAIN_DEMO_MODEL", "", TRUE);
   g_assert_false (hd_demo_model_find (&found, &found_pack));
   g_assert_null (found);
+  g_assert_null (hd_demo_text_find ());
   g_unsetenv ("HYPERDOMAIN_DEMO_MODEL");
 
   /* The same pixels as with --model. */

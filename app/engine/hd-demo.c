@@ -116,6 +116,16 @@ hd_demo_clip_find (void)
   return find_beside (generator, "clip.safetensors");
 }
 
+char *
+hd_demo_text_find (void)
+{
+  g_autofree char *generator = NULL;
+
+  if (!hd_demo_model_find (&generator, NULL))
+    return NULL;
+  return find_beside (generator, "text.safetensors");
+}
+
 void
 hd_demo_start_clear (HdDemoStart *start)
 {

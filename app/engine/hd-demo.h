@@ -25,6 +25,12 @@ gboolean hd_demo_model_find (char **generator,
  * NULL when there is none. */
 char    *hd_demo_clip_find  (void);
 
+/* The demo's hypernetwork (a text encoder and mapper trained for the demo
+ * model, so that prompts can be typed at once): beside the demo generator,
+ * "NAME-text.safetensors" for "NAME.safetensors", else "text.safetensors".
+ * NULL when there is none. */
+char    *hd_demo_text_find  (void);
+
 /* The demo's first image, chosen by measurement (tools/train/classify.py
  * start): a seed, the id of the pack's domain shown, its weight and ψ;
  * "NAME-start.json" beside the demo generator, else "start.json". */

@@ -64,6 +64,42 @@ hd_application_get_window (HdApplication *self)
   return hd_application_new_window (self, FALSE, NULL);
 }
 
+gboolean
+hd_application_open_demo (HdWindow *window)
+{
+  g_autofree char *demo = NULL;
+  g_autofree char *demo_domains = NULL;
+  g_autofree char *demo_text = NULL;
+  g_autofree char *last_text = NULL;
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  GFile *files[3];
+  guint n_files = 0;
+  HdDemoStart start;
+  gboolean has_start;
+
+  if (!hd_demo_model_find (&demo, &demo_domains))
+    return FALSE;
+  files[n_files++] = g_file_new_for_path (demo);
+  if (demo_domains != NULL)
+    files[n_files++] = g_file_new_for_path (demo_domains);
+  /* Its hypernetwork, so that a prompt can be typed at once; unless the
+   * window reopens the one opened last (the demo's since its first
+   * start, or one the user chose). */
+  demo_text = hd_demo_text_find ();
+  last_text = g_settings_get_string (settings, "last-hypernetwork");
+  if (demo_text != NULL && !g_file_test (last_text, G_FILE_TEST_IS_REGULAR))
+    files[n_files++] = g_file_new_for_path (demo_text);
+  has_start = demo_domains != NULL && hd_demo_start_find (&start);
+
+  /* At the first image the demo's measurements chose. */
+  hd_window_open_demo (window, files, n_files, has_start ? &start : NULL);
+  if (has_start)
+    hd_demo_start_clear (&start);
+  for (guint i = 0; i < n_files; i++)
+    g_object_unref (files[i]);
+  return TRUE;
+}
+
 static void
 hd_application_activate (GApplication *app)
 {
@@ -74,25 +110,11 @@ hd_application_activate (GApplication *app)
     {
       gboolean restoring = FALSE;
       HdWindow *window = hd_application_new_window (self, TRUE, &restoring);
-      g_autofree char *demo = NULL;
-      g_autofree char *demo_domains = NULL;
 
       /* A first start (or one without a saved session) opens the demo
-       * model with its domains. */
-      if (!restoring && hd_demo_model_find (&demo, &demo_domains))
-        {
-          GFile *files[2] = { g_file_new_for_path (demo),
-                              demo_domains != NULL ? g_file_new_for_path (demo_domains) : NULL };
-          HdDemoStart start;
-          gboolean has_start = demo_domains != NULL && hd_demo_start_find (&start);
-
-          /* At the first image the demo's measurements chose. */
-          hd_window_open_demo (window, files, demo_domains != NULL ? 2 : 1, has_start ? &start : NULL);
-          if (has_start)
-            hd_demo_start_clear (&start);
-          g_object_unref (files[0]);
-          g_clear_object (&files[1]);
-        }
+       * model with its domains and its hypernetwork. */
+      if (!restoring)
+        hd_application_open_demo (window);
       active = GTK_WINDOW (window);
     }
 

@@ -21,5 +21,10 @@ char          *hd_application_get_session_path (void);
 HdWindow      *hd_application_new_window       (HdApplication *self,
                                                 gboolean       restore,
                                                 gboolean      *restoring);
+/* Opens the bundled demo (hd_demo_model_find) in WINDOW: its generator,
+ * its pack and its hypernetwork (hd_demo_text_find; not when the window
+ * reopens the hypernetwork opened last), at its first image
+ * (hd_demo_start_find).  FALSE when there is no demo model. */
+gboolean       hd_application_open_demo        (HdWindow      *window);
 
 G_END_DECLS

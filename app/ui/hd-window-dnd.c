@@ -111,6 +111,8 @@ apply_start (HdWindow          *self,
         {
           weights[i] = start->weight;
           found = TRUE;
+          g_set_object (&self->start_item, item);
+          self->start_weight = start->weight;
         }
     }
   if (!found)
@@ -123,12 +125,55 @@ apply_start (HdWindow          *self,
   hd_session_set_weights (self->session, weights, n);
 }
 
+void
+_hd_window_start_step_aside (HdWindow *self)
+{
+  g_autoptr(HdDomainItem) start = g_steal_pointer (&self->start_item);
+  GListModel *domains = hd_session_get_domains (self->session);
+  guint n = g_list_model_get_n_items (domains);
+  gboolean found = FALSE;
+
+  if (start == NULL || hd_domain_item_get_weight (start) != self->start_weight)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(HdDomainItem) item = g_list_model_get_item (domains, i);
+
+      if (item == start)
+        found = TRUE;
+      else if (item != self->text_draft && hd_domain_item_get_weight (item) != 0.0)
+        return;   /* the user has blended since */
+    }
+  if (found)
+    hd_domain_item_set_weight (start, 0.0);
+}
+
+/* One hd_load_files_async of the window.  The demo's carries its first
+ * image, shown once its own files are in: another load that ends first
+ * (the hypernetwork reopened at start, say) leaves it alone. */
+typedef struct
+{
+  HdWindow    *self;
+  HdDemoStart  start;   /* START.domain is NULL when there is none */
+} FilesLoad;
+
+static void
+files_load_free (FilesLoad *load)
+{
+  g_object_unref (load->self);
+  hd_demo_start_clear (&load->start);
+  g_free (load);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilesLoad, files_load_free)
+
 static void
 on_files_loaded (GObject      *source,
                  GAsyncResult *res,
                  gpointer      user_data)
 {
-  g_autoptr(HdWindow) self = user_data;
+  g_autoptr(FilesLoad) load = user_data;
+  HdWindow *self = load->self;
   g_autoptr(HdLoadResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -143,13 +188,8 @@ on_files_loaded (GObject      *source,
   else if (!g_cancellable_is_cancelled (self->cancellable))
     {
       hd_window_apply_load_result (self, result);
-      if (self->pending_start != NULL && result->generator != NULL)
-        apply_start (self, self->pending_start);
-    }
-  if (self->pending_start != NULL)
-    {
-      hd_demo_start_clear (self->pending_start);
-      g_clear_pointer (&self->pending_start, g_free);
+      if (load->start.domain != NULL && result->generator != NULL)
+        apply_start (self, &load->start);
     }
 
   _hd_window_update_page (self);
@@ -238,15 +278,17 @@ is_state_file (GFile *file)
          (g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".json"));
 }
 
-void
-hd_window_open_files (HdWindow  *self,
-                      GFile    **files,
-                      guint      n_files)
+/* Opens FILES as hd_window_open_files does; START (may be NULL) is the
+ * demo's first image, shown once they are in. */
+static void
+open_files (HdWindow          *self,
+            GFile            **files,
+            guint              n_files,
+            const HdDemoStart *start)
 {
   g_autoptr(GPtrArray) others = g_ptr_array_new ();
   g_autofree char *device = NULL;
-
-  g_return_if_fail (HD_IS_WINDOW (self));
+  FilesLoad *load;
 
   for (guint i = 0; i < n_files; i++)
     {
@@ -264,10 +306,27 @@ hd_window_open_files (HdWindow  *self,
   if (n_files == 0)
     return;
 
+  load = g_new0 (FilesLoad, 1);
+  load->self = g_object_ref (self);
+  if (start != NULL && start->domain != NULL)
+    {
+      load->start = *start;
+      load->start.domain = g_strdup (start->domain);
+    }
   device = g_settings_get_string (self->settings, "device");
   self->n_loading++;
   _hd_window_update_page (self);
-  hd_load_files_async (files, n_files, device, self->cancellable, on_files_loaded, g_object_ref (self));
+  hd_load_files_async (files, n_files, device, self->cancellable, on_files_loaded, load);
+}
+
+void
+hd_window_open_files (HdWindow  *self,
+                      GFile    **files,
+                      guint      n_files)
+{
+  g_return_if_fail (HD_IS_WINDOW (self));
+
+  open_files (self, files, n_files, NULL);
 }
 
 void
@@ -278,16 +337,7 @@ hd_window_open_demo (HdWindow          *self,
 {
   g_return_if_fail (HD_IS_WINDOW (self));
 
-  if (start != NULL && start->domain != NULL)
-    {
-      if (self->pending_start != NULL)
-        hd_demo_start_clear (self->pending_start);
-      g_free (self->pending_start);
-      self->pending_start = g_new0 (HdDemoStart, 1);
-      *self->pending_start = *start;
-      self->pending_start->domain = g_strdup (start->domain);
-    }
-  hd_window_open_files (self, files, n_files);
+  open_files (self, files, n_files, start);
 }
 
 static gboolean

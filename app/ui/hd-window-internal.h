@@ -66,7 +66,6 @@ struct _HdWindow
   gint64                frame_times[N_FRAME_TIMES];
   guint                 n_frames;
   guint                 n_loading;
-  HdDemoStart          *pending_start; /* the demo's first image, once it has loaded */
   char                 *last_error;
   gboolean              zoom_original;
   gboolean              comparing;     /* the original generator is shown */
@@ -77,6 +76,8 @@ struct _HdWindow
   guint                 text_debounce_id;
   guint                 text_serial;   /* of the newest encode asked for */
   gboolean              text_clearing; /* the entry is being emptied */
+  HdDomainItem         *start_item;    /* the demo's first image's row, until a prompt is typed */
+  double                start_weight;  /* its weight there */
 
   /* Training a domain (hd-window-train.c). */
   GtkWidget            *train_dialog;  /* kept: it may be training */
@@ -127,6 +128,10 @@ void     _hd_window_actions_init       (HdWindow      *self);
 
 /* hd-window-dnd.c */
 void     _hd_window_dnd_init           (HdWindow      *self);
+/* The first prompt typed while the demo's first image is untouched (its
+ * domain at the start's weight, every other row but the draft at 0) sets
+ * that domain to 0, so the image shows the prompt. */
+void     _hd_window_start_step_aside   (HdWindow      *self);
 void     _hd_window_open_state         (HdWindow      *self,
                                         const char    *path,
                                         gboolean       is_session);

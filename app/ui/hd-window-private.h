@@ -7,6 +7,7 @@
 #include "hd-latent-panel.h"
 #include "hd-render-worker.h"
 #include "hd-session.h"
+#include "hd-text-encoder.h"
 #include "hd-window.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,9 @@ GtkWidget      *hd_window_get_train_dialog  (HdWindow *self);
 /* The "Describe a Domain" entry row and the message under it. */
 GtkWidget      *hd_window_get_text_entry    (HdWindow *self);
 GtkLabel       *hd_window_get_text_message  (HdWindow *self);
+/* The text encoder prompts are typed with (an opened hypernetwork's), or
+ * NULL. */
+HdTextEncoder  *hd_window_get_text_encoder  (HdWindow *self);
 /* TRUE while the original generator is shown (the compare key or button
  * is held). */
 gboolean        hd_window_get_comparing     (HdWindow *self);

@@ -85,8 +85,10 @@ show_draft (HdWindow *self,
       return;
     }
   self->text_draft = g_list_model_get_item (model, g_list_model_get_n_items (model) - 1);
-  /* The image follows the prompt: the row starts at full weight. */
+  /* The image follows the prompt: the row starts at full weight, and the
+   * demo's first image, untouched since, steps aside for it. */
   hd_domain_item_set_weight (self->text_draft, 1.0);
+  _hd_window_start_step_aside (self);
 }
 
 static void
@@ -234,6 +236,7 @@ _hd_window_text_dispose (HdWindow *self)
 {
   g_clear_handle_id (&self->text_debounce_id, g_source_remove);
   g_clear_object (&self->text_draft);
+  g_clear_object (&self->start_item);
   g_clear_pointer (&self->text_encoder, hd_text_encoder_unref);
 }
 
@@ -286,4 +289,11 @@ hd_window_get_text_message (HdWindow *self)
 {
   g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
   return self->text_message;
+}
+
+HdTextEncoder *
+hd_window_get_text_encoder (HdWindow *self)
+{
+  g_return_val_if_fail (HD_IS_WINDOW (self), NULL);
+  return self->text_encoder;
 }

@@ -697,9 +697,6 @@ hd_window_finalize (GObject *object)
   HdWindow *self = (HdWindow *)object;
 
   g_free (self->pending_path);
-  if (self->pending_start != NULL)
-    hd_demo_start_clear (self->pending_start);
-  g_free (self->pending_start);
   g_free (self->last_error);
   g_free (self->session_file);
 

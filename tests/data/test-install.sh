@@ -138,6 +138,24 @@ if [ -f "$src/data/models/emoji64-start.json" ]; then
   fi
 fi
 
+# The demo's hypernetwork (data/models/emoji64-text.safetensors) is
+# installed beside it, and the installed hyperdomain-render turns a prompt
+# into a domain with it.
+if [ -f "$src/data/models/emoji64-text.safetensors" ]; then
+  if [ -f "$demo/text.safetensors" ] &&
+     cmp -s "$demo/text.safetensors" "$src/data/models/emoji64-text.safetensors"; then
+    ok "the demo's hypernetwork is installed as $demo/text.safetensors"
+  else
+    fail "the demo's hypernetwork is not installed as $demo/text.safetensors"
+  fi
+  if "$bin/hyperdomain-render" --hypernetwork "$demo/text.safetensors" --text cat --seed 3 \
+       -o "$dest/cat.png" 2>"$dest/text.log" && [ -s "$dest/cat.png" ]; then
+    ok "the installed hyperdomain-render rendered a prompt with the demo's hypernetwork"
+  else
+    fail "the installed hyperdomain-render did not render a prompt: $(tail -1 "$dest/text.log" 2>/dev/null)"
+  fi
+fi
+
 if [ "$fails" -gt 0 ]; then
   echo "$fails checks failed"
   exit 1

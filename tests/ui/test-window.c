@@ -13,6 +13,7 @@
 #include "hd-safetensors.h"
 
 #include "hd-stall-monitor.h"
+#include "hd-application.h"
 #include "hd-demo.h"
 #include "hd-ui-test-util.h"
 
@@ -569,34 +570,86 @@ test_window_export_replace (void)
   hd_ui_test_close_window (window);
 }
 
-/* The demo's first start: the generator and its pack opened with the
- * start its measurements chose (data/models/emoji64-start.json) show that
- * seed and ψ, that domain at its weight and the others at 0, on screen as
- * the engine renders it. */
+/* The hypernetwork that lies beside the demo generator GENERATOR in this
+ * tree ("NAME-text.safetensors" for "NAME.safetensors"), or NULL: found
+ * here without hd_demo_text_find, so that a test fails when that finds
+ * nothing. */
+static char *
+demo_text_beside (const char *generator)
+{
+  g_autofree char *stem = g_strndup (generator, strlen (generator) - strlen (".safetensors"));
+  char *path = g_strconcat (stem, "-text.safetensors", NULL);
+
+  if (g_str_has_suffix (generator, ".safetensors") && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return path;
+  g_free (path);
+  return NULL;
+}
+
+static guint
+n_domains (HdWindow *window)
+{
+  return g_list_model_get_n_items (hd_session_get_domains (hd_window_get_session (window)));
+}
+
+typedef struct
+{
+  HdWindow *window;
+  guint     n;
+} Count;
+
+static gboolean
+has_n_domains (gpointer data)
+{
+  Count *c = data;
+
+  return n_domains (c->window) == c->n;
+}
+
+static gboolean
+entry_is_empty (gpointer data)
+{
+  return *gtk_editable_get_text (GTK_EDITABLE (data)) == '\0';
+}
+
+/* The demo's first start: the generator, its pack and its hypernetwork
+ * opened as the application opens them, with the start its measurements
+ * chose (data/models/emoji64-start.json): that seed and ψ, that domain at
+ * its weight and the others at 0, on screen as the engine renders it.
+ * With the demo's hypernetwork (data/models/emoji64-text.safetensors) the
+ * "Describe a Domain" row is there at once, and a prompt typed into it
+ * becomes a row at full weight that changes the image.  (Only that it
+ * changes: the demo's hypernetwork is retrained now and then.) */
 static void
 test_window_demo_start (void)
 {
   g_autofree char *generator = NULL;
   g_autofree char *pack = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *found_text = NULL;
+  g_autofree guint8 *before = NULL;
+  g_autofree guint8 *after = NULL;
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   HdDemoStart start;
   HdWindow *window;
   HdSession *session;
   GListModel *domains;
-  GFile *files[2];
   guint n_on = 0;
+  int res;
 
   if (!hd_demo_model_find (&generator, &pack) || pack == NULL || !hd_demo_start_find (&start))
     {
       g_test_skip ("no demo model with a start in this tree");
       return;
     }
+  text = demo_text_beside (generator);
+  found_text = hd_demo_text_find ();
+  g_assert_cmpstr (found_text, ==, text);
+  /* A first start: no hypernetwork opened before. */
+  g_settings_reset (settings, "last-hypernetwork");
   window = hd_ui_test_open_window (NULL);
   session = hd_window_get_session (window);
-  files[0] = g_file_new_for_path (generator);
-  files[1] = g_file_new_for_path (pack);
-  hd_window_open_demo (window, files, 2, &start);
-  g_object_unref (files[0]);
-  g_object_unref (files[1]);
+  g_assert_true (hd_application_open_demo (window));
   hd_ui_test_wait_for_current (window, 60000);
 
   g_assert_cmpuint (hd_session_get_seed (session), ==, start.seed);
@@ -607,12 +660,124 @@ test_window_demo_start (void)
       g_autoptr(HdDomainItem) item = g_list_model_get_item (domains, i);
       gboolean chosen = g_strcmp0 (hd_domain_item_get_domain (item)->id, start.domain) == 0;
 
+      g_assert_null (hd_domain_item_get_domain (item)->prompt);
       g_assert_cmpfloat (hd_domain_item_get_weight (item), ==, chosen ? start.weight : 0.0);
       n_on += chosen;
     }
   g_assert_cmpuint (n_on, ==, 1);
   g_test_message ("the demo starts at seed %u with %s at %g", start.seed, start.domain, start.weight);
   hd_ui_test_assert_screen_matches_engine (window);
+
+  if (text == NULL)
+    g_test_message ("no demo hypernetwork in this tree: no prompt typed");
+  else
+    {
+      HdTextEncoder *encoder = hd_window_get_text_encoder (window);
+      GtkWidget *entry = hd_window_get_text_entry (window);
+      Count count = { window, n_domains (window) + 1 };
+      guint updates = hd_image_view_get_n_updates (hd_window_get_image_view (window));
+      HdRenderFrame *frame;
+      const HdStateDomain *typed;
+
+      /* Prompts can be typed at once, with the demo's hypernetwork. */
+      g_assert_nonnull (encoder);
+      g_assert_cmpstr (hd_text_encoder_get_hypernetwork (encoder)->path, ==, text);
+      g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (entry)));
+      g_assert_true (gtk_widget_get_mapped (entry));
+      g_assert_true (gtk_widget_is_sensitive (entry));
+      g_assert_false (gtk_widget_get_visible (GTK_WIDGET (hd_window_get_text_message (window))));
+
+      before = hd_ui_test_frame_pixels (window, &res);
+      gtk_editable_set_text (GTK_EDITABLE (entry), "cat");
+      hd_ui_test_wait_until (has_n_domains, &count, 30000, "the row of “cat”");
+      hd_ui_test_wait_for_current (window, 30000);
+      g_assert_false (gtk_widget_get_visible (GTK_WIDGET (hd_window_get_text_message (window))));
+      g_assert_cmpuint (hd_image_view_get_n_updates (hd_window_get_image_view (window)), >, updates);
+
+      frame = hd_window_get_full_frame (window);
+      typed = &g_array_index (frame->job->state->domains, HdStateDomain, frame->job->state->domains->len - 1);
+      g_assert_cmpstr (typed->prompt, ==, "cat");
+      g_assert_cmpfloat (typed->weight, ==, 1.0);
+      g_assert_cmpstr (frame->job->state->hypernetwork_path, ==, text);
+      /* The start's seed is kept under the prompt; its domain, untouched
+       * since, steps aside so that the image shows the prompt. */
+      g_assert_cmpuint (frame->job->state->seed, ==, start.seed);
+      for (guint i = 0; i + 1 < frame->job->state->domains->len; i++)
+        g_assert_cmpfloat (g_array_index (frame->job->state->domains, HdStateDomain, i).weight, ==, 0.0);
+      after = hd_ui_test_frame_pixels (window, &res);
+      g_assert_true (memcmp (before, after, (gsize) res * res * 3) != 0);
+      hd_ui_test_assert_screen_matches_engine (window);
+
+      /* Only then: with the prompt kept, a blend the user set stays under
+       * the next prompt. */
+      g_signal_emit_by_name (entry, "entry-activated");
+      hd_ui_test_wait_until (entry_is_empty, entry, 30000, "the entry emptied by Enter");
+      for (guint i = 0; i < g_list_model_get_n_items (domains); i++)
+        {
+          g_autoptr(HdDomainItem) item = g_list_model_get_item (domains, i);
+
+          if (g_strcmp0 (hd_domain_item_get_domain (item)->id, start.domain) == 0)
+            hd_domain_item_set_weight (item, start.weight);
+        }
+      count.n = n_domains (window) + 1;
+      gtk_editable_set_text (GTK_EDITABLE (entry), "pizza");
+      hd_ui_test_wait_until (has_n_domains, &count, 30000, "the row of “pizza”");
+      hd_ui_test_wait_for_current (window, 30000);
+      frame = hd_window_get_full_frame (window);
+      n_on = 0;
+      for (guint i = 0; i < frame->job->state->domains->len; i++)
+        {
+          const HdStateDomain *sd = &g_array_index (frame->job->state->domains, HdStateDomain, i);
+
+          if (g_strcmp0 (sd->id, start.domain) == 0)
+            g_assert_cmpfloat (sd->weight, ==, start.weight);
+          n_on += sd->weight != 0.0;
+        }
+      /* the start's domain, "cat" and "pizza" */
+      g_assert_cmpuint (n_on, ==, 3);
+    }
+
+  g_settings_reset (settings, "last-hypernetwork");
+  hd_demo_start_clear (&start);
+  hd_ui_test_close_window (window);
+}
+
+/* A later start without the last session (restore-session off) reopens
+ * the hypernetwork opened last (the demo's, since the first start) while
+ * the demo opens: the demo still starts at its first image. */
+static void
+test_window_demo_start_reopened (void)
+{
+  g_autofree char *generator = NULL;
+  g_autofree char *pack = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  HdDemoStart start;
+  HdWindow *window;
+  HdSession *session;
+
+  if (!hd_demo_model_find (&generator, &pack) || pack == NULL || !hd_demo_start_find (&start) ||
+      (text = hd_demo_text_find ()) == NULL)
+    {
+      g_test_skip ("no demo model with a start and a hypernetwork in this tree");
+      return;
+    }
+  g_settings_set_string (settings, "last-hypernetwork", text);
+  window = hd_ui_test_open_window (NULL);
+  session = hd_window_get_session (window);
+  g_assert_true (hd_application_open_demo (window));
+  hd_ui_test_wait_for_current (window, 60000);
+
+  g_assert_cmpuint (hd_session_get_seed (session), ==, start.seed);
+  for (guint i = 0; i < n_domains (window); i++)
+    {
+      g_autoptr(HdDomainItem) item = g_list_model_get_item (hd_session_get_domains (session), i);
+      gboolean chosen = g_strcmp0 (hd_domain_item_get_domain (item)->id, start.domain) == 0;
+
+      g_assert_cmpfloat (hd_domain_item_get_weight (item), ==, chosen ? start.weight : 0.0);
+    }
+  g_assert_nonnull (hd_window_get_text_encoder (window));
+  g_settings_reset (settings, "last-hypernetwork");
   hd_demo_start_clear (&start);
   hd_ui_test_close_window (window);
 }
@@ -633,6 +798,7 @@ main (int   argc,
   g_test_add_func ("/Hyperdomain/Window/export-replace", test_window_export_replace);
   g_test_add_func ("/Hyperdomain/Window/wrong-domain", test_window_wrong_domain);
   g_test_add_func ("/Hyperdomain/Window/demo-start", test_window_demo_start);
+  g_test_add_func ("/Hyperdomain/Window/demo-start-reopened", test_window_demo_start_reopened);
 
   return g_test_run ();
 }
