@@ -152,6 +152,20 @@ on_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+guint
+hd_ui_test_n_domains (HdWindow *window)
+{
+  return g_list_model_get_n_items (hd_session_get_domains (hd_window_get_session (window)));
+}
+
+gboolean
+hd_ui_test_has_n_domains (gpointer data)
+{
+  HdUiTestCount *c = data;
+
+  return hd_ui_test_n_domains (c->window) == c->n;
+}
+
 void
 hd_ui_test_wait_until (HdUiTestCondition  condition,
                        gpointer           data,

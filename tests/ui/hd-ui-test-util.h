@@ -25,6 +25,14 @@ void           hd_ui_test_wait_until       (HdUiTestCondition condition,
                                             gpointer          data,
                                             guint             timeout_ms,
                                             const char       *what);
+/* The window's domain rows, and a condition for hd_ui_test_wait_until:
+ * the window has N rows. */
+guint          hd_ui_test_n_domains        (HdWindow     *window);
+typedef struct {
+  HdWindow *window;
+  guint     n;
+} HdUiTestCount;
+gboolean       hd_ui_test_has_n_domains    (gpointer      count);
 /* Runs the main loop for MS milliseconds. */
 void           hd_ui_test_run_for          (guint         ms);
 

@@ -13,32 +13,14 @@
 
 #include "hd-ui-test-util.h"
 
-static guint
-n_domains (HdWindow *window)
-{
-  return g_list_model_get_n_items (hd_session_get_domains (hd_window_get_session (window)));
-}
-
-typedef struct {
-  HdWindow *window;
-  guint     n;
-} Count;
-
-static gboolean
-has_n_domains (gpointer data)
-{
-  Count *c = data;
-
-  return n_domains (c->window) == c->n;
-}
 
 static gboolean
 row_is_named (gpointer data)
 {
-  Count *c = data;
+  HdUiTestCount *c = data;
   g_autoptr(HdDomainItem) item = NULL;
 
-  if (n_domains (c->window) <= c->n)
+  if (hd_ui_test_n_domains (c->window) <= c->n)
     return FALSE;
   item = g_list_model_get_item (hd_session_get_domains (hd_window_get_session (c->window)), c->n);
   return g_strcmp0 (hd_domain_item_get_name (item), "Pixar style") == 0;
@@ -65,7 +47,7 @@ test_text_rows (void)
   const char *paths[] = { hn, NULL };
   HdWindow *window = hd_ui_test_open_window ((const char *[]) { "tiny.safetensors", NULL });
   HdRenderFrame *frame;
-  Count count = { window, 0 };
+  HdUiTestCount count = { window, 0 };
   g_autofree guint8 *shown = NULL;
   g_autofree guint8 *cli = NULL;
   g_autofree char *long_prompt = NULL;
@@ -78,11 +60,11 @@ test_text_rows (void)
   /* Typing: a draft row follows the prompt. */
   type_prompt (window, "Pixar");
   count.n = 1;
-  hd_ui_test_wait_until (has_n_domains, &count, 30000, "the draft row");
+  hd_ui_test_wait_until (hd_ui_test_has_n_domains, &count, 30000, "the draft row");
   type_prompt (window, "Pixar style");
   count.n = 0;
   hd_ui_test_wait_until (row_is_named, &count, 30000, "the draft row renamed");
-  g_assert_cmpuint (n_domains (window), ==, 1);
+  g_assert_cmpuint (hd_ui_test_n_domains (window), ==, 1);
   hd_ui_test_wait_for_current (window, 30000);
   frame = hd_window_get_full_frame (window);
   g_assert_cmpuint (frame->job->state->domains->len, ==, 1);
@@ -114,11 +96,11 @@ test_text_rows (void)
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (hd_window_get_text_entry (window))), ==, "");
   type_prompt (window, "пиксар");
   count.n = 2;
-  hd_ui_test_wait_until (has_n_domains, &count, 30000, "a second row");
+  hd_ui_test_wait_until (hd_ui_test_has_n_domains, &count, 30000, "a second row");
   /* Emptying the entry takes the draft away, not the kept row. */
   type_prompt (window, "");
   count.n = 1;
-  hd_ui_test_wait_until (has_n_domains, &count, 30000, "the draft removed");
+  hd_ui_test_wait_until (hd_ui_test_has_n_domains, &count, 30000, "the draft removed");
 
   /* Too long: said under the entry, no row, no dialog. */
   long_prompt = g_strnfill (400, 'a');
@@ -128,7 +110,7 @@ test_text_rows (void)
   hd_ui_test_wait_until (message_shown, window, 30000, "the message");
   g_test_message ("too long: %s", gtk_label_get_label (hd_window_get_text_message (window)));
   g_assert_nonnull (strstr (gtk_label_get_label (hd_window_get_text_message (window)), "tokens"));
-  g_assert_cmpuint (n_domains (window), ==, 1);
+  g_assert_cmpuint (hd_ui_test_n_domains (window), ==, 1);
   type_prompt (window, "");
 
   /* A saved state with the prompt reopens in a new window with its row,

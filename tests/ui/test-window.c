@@ -586,25 +586,6 @@ demo_text_beside (const char *generator)
   return NULL;
 }
 
-static guint
-n_domains (HdWindow *window)
-{
-  return g_list_model_get_n_items (hd_session_get_domains (hd_window_get_session (window)));
-}
-
-typedef struct
-{
-  HdWindow *window;
-  guint     n;
-} Count;
-
-static gboolean
-has_n_domains (gpointer data)
-{
-  Count *c = data;
-
-  return n_domains (c->window) == c->n;
-}
 
 static gboolean
 entry_is_empty (gpointer data)
@@ -674,7 +655,7 @@ test_window_demo_start (void)
     {
       HdTextEncoder *encoder = hd_window_get_text_encoder (window);
       GtkWidget *entry = hd_window_get_text_entry (window);
-      Count count = { window, n_domains (window) + 1 };
+      HdUiTestCount count = { window, hd_ui_test_n_domains (window) + 1 };
       guint updates = hd_image_view_get_n_updates (hd_window_get_image_view (window));
       HdRenderFrame *frame;
       const HdStateDomain *typed;
@@ -689,7 +670,7 @@ test_window_demo_start (void)
 
       before = hd_ui_test_frame_pixels (window, &res);
       gtk_editable_set_text (GTK_EDITABLE (entry), "cat");
-      hd_ui_test_wait_until (has_n_domains, &count, 30000, "the row of “cat”");
+      hd_ui_test_wait_until (hd_ui_test_has_n_domains, &count, 30000, "the row of “cat”");
       hd_ui_test_wait_for_current (window, 30000);
       g_assert_false (gtk_widget_get_visible (GTK_WIDGET (hd_window_get_text_message (window))));
       g_assert_cmpuint (hd_image_view_get_n_updates (hd_window_get_image_view (window)), >, updates);
@@ -719,9 +700,9 @@ test_window_demo_start (void)
           if (g_strcmp0 (hd_domain_item_get_domain (item)->id, start.domain) == 0)
             hd_domain_item_set_weight (item, start.weight);
         }
-      count.n = n_domains (window) + 1;
+      count.n = hd_ui_test_n_domains (window) + 1;
       gtk_editable_set_text (GTK_EDITABLE (entry), "pizza");
-      hd_ui_test_wait_until (has_n_domains, &count, 30000, "the row of “pizza”");
+      hd_ui_test_wait_until (hd_ui_test_has_n_domains, &count, 30000, "the row of “pizza”");
       hd_ui_test_wait_for_current (window, 30000);
       frame = hd_window_get_full_frame (window);
       n_on = 0;
@@ -769,7 +750,7 @@ test_window_demo_start_reopened (void)
   hd_ui_test_wait_for_current (window, 60000);
 
   g_assert_cmpuint (hd_session_get_seed (session), ==, start.seed);
-  for (guint i = 0; i < n_domains (window); i++)
+  for (guint i = 0; i < hd_ui_test_n_domains (window); i++)
     {
       g_autoptr(HdDomainItem) item = g_list_model_get_item (hd_session_get_domains (session), i);
       gboolean chosen = g_strcmp0 (hd_domain_item_get_domain (item)->id, start.domain) == 0;

@@ -14,9 +14,13 @@
 #   tools/train/run.sh save       # write the compact checkpoint that is committed (see SEED_CKPT)
 #   tools/train/run.sh finish     # no further base training: export the current checkpoint, train the
 #                                 # domains (resumes), evaluate, choose the window's first image
-#                                 # (emoji64-start.json), write data/models (files, metrics.json,
+#                                 # (emoji64-start.json), train the hypernetwork (emoji64-text.safetensors,
+#                                 # text-metrics.json), write data/models (files, metrics.json,
 #                                 # quality.json, README.md from tools/train/models-README.md.in) and
-#                                 # the contact sheet
+#                                 # the contact sheets
+#   tools/train/run.sh text       # only the hypernetwork, for the generator and pack in data/models:
+#                                 # the mapper distilled from the pack (train_mapper.py), its metric,
+#                                 # emoji64-text.safetensors and the prompts' contact sheet
 #
 # Needs: apt-get install python3-torch python3-pil fonts-noto-color-emoji meson ninja-build (and the
 # project's build dependencies, for hyperdomain-render). Run from anywhere; paths are relative to the
@@ -71,11 +75,11 @@ fi
 # so that a checkpoint's token ids stay valid.
 CLIP_MERGES=tools/train/checkpoint/emoji-merges.txt
 CLIP_SEED_CKPT=tools/train/checkpoint/clip-seed.pt
+clip_args="--data $TRAIN_DIR/emoji64.npz --captions $TRAIN_DIR/captions.json --merges $CLIP_MERGES"
+clip_args="$clip_args --dir $TRAIN_DIR/clip --batch 64 --threads $THREADS --seed-ckpt $CLIP_SEED_CKPT"
 if [ "$mode" = clip ] || [ "$mode" = clip-save ] || [ "$mode" = clip-export ]; then
     [ -f "$CLIP_MERGES" ] || run $T/cliptok.py learn --captions "$TRAIN_DIR/captions.json" --merges 3000 \
         -o "$CLIP_MERGES"
-    clip_args="--data $TRAIN_DIR/emoji64.npz --captions $TRAIN_DIR/captions.json --merges $CLIP_MERGES"
-    clip_args="$clip_args --dir $TRAIN_DIR/clip --batch 64 --threads $THREADS --seed-ckpt $CLIP_SEED_CKPT"
     if [ "$mode" = clip-save ]; then
         # shellcheck disable=SC2086
         exec nice -n "$NICE" "$PY" $T/train_clip.py $clip_args --write-seed-ckpt "$CLIP_SEED_CKPT"
@@ -91,6 +95,40 @@ if [ "$mode" = clip ] || [ "$mode" = clip-save ] || [ "$mode" = clip-export ]; t
     fi
     # shellcheck disable=SC2086
     exec nice -n "$NICE" "$PY" $T/train_clip.py $clip_args
+fi
+
+# The demo's hypernetwork: the CLIP's text tower and a HyperDomainNet mapper distilled from the domain
+# pack (train_mapper.py), measured on held-out prompts, converted like a published one.
+R=$BUILD/app/cli/hyperdomain-render
+TEXT=$MODELS/emoji64-text.safetensors
+TEXT_SHOWN="cat,кот,pizza,пицца,flag,smileys,animals,food,flags,tiger,тигр,burger,croissant,банан,флаг,wink"
+TEXT_HELD="tiger,тигр,burger,croissant,банан,флаг,wink"
+train_text() {
+    # shellcheck disable=SC2086
+    [ -f "$TRAIN_DIR/clip/export.pt" ] || run $T/train_clip.py $clip_args --export "$TRAIN_DIR/clip/export.pt"
+    mapper_args="--gen $GEN --clip $TRAIN_DIR/clip/export.pt --merges $CLIP_MERGES --data $TRAIN_DIR/emoji64.npz"
+    mapper_args="$mapper_args --captions $TRAIN_DIR/captions.json --dir $TRAIN_DIR/mapper --threads $THREADS"
+    # shellcheck disable=SC2086
+    run $T/train_mapper.py $mapper_args --pack "$PACK"
+    # shellcheck disable=SC2086
+    run $T/train_mapper.py $mapper_args --eval --clf "$TRAIN_DIR/classifier.pt" --n 512 \
+        --json "$MODELS/text-metrics.json"
+    run tools/hyperdomain-convert "$TRAIN_DIR/mapper/mapper.pt" --clip "$TRAIN_DIR/clip/export.pt" \
+        --bpe "$CLIP_MERGES" --dtype f16 --name "Hyperdomain Emoji text" \
+        --description "Type a prompt, get a domain of the emoji model: the demo CLIP's text tower and a HyperDomainNet mapper (residual_channelin) distilled from the emoji model's domains; English and Russian." \
+        --license "Trained on the glyphs of Noto Color Emoji (SIL Open Font License 1.1) and the Unicode CLDR annotations (Unicode License); see data/models/README.md of Hyperdomain." \
+        -o "$TEXT"
+    # The app must compute the domains that the training computes.
+    [ -d "$BUILD" ] || meson setup "$BUILD"
+    ninja -C "$BUILD" app/cli/hyperdomain-render
+    "$R" --hypernetwork "$TEXT" --text "cat" --save-domain "$TRAIN_DIR/check-text.safetensors"
+    $PY $T/train_mapper.py $mapper_args --check-domain "$TRAIN_DIR/check-text.safetensors" --prompt cat
+    $PY $T/contact_sheet.py --render "$R" --gen "$GEN" --hypernetwork "$TEXT" --prompts "$TEXT_SHOWN" \
+        --held "$TEXT_HELD" --seeds 12 -o data/screenshots/demo-emoji64-text.png
+}
+if [ "$mode" = text ]; then
+    train_text
+    exit 0
 fi
 
 if [ "$mode" != finish ]; then
@@ -124,7 +162,6 @@ run $T/classify.py quality --clf "$TRAIN_DIR/classifier.pt" --data "$TRAIN_DIR/e
 # The app must render what the training computes.
 [ -d "$BUILD" ] || meson setup "$BUILD"
 ninja -C "$BUILD" app/cli/hyperdomain-render
-R=$BUILD/app/cli/hyperdomain-render
 first=${DOMAINS%%,*}
 "$R" --model "$GEN" --seed 0 -o "$TRAIN_DIR/check-app.npy"
 "$R" --model "$GEN" --seed 0 --domain "$PACK#$first=1" -o "$TRAIN_DIR/check-app-dom.npy"
@@ -149,8 +186,10 @@ for name, a, b in pairs:
 EOF
 $PY $T/contact_sheet.py --render "$R" --gen "$GEN" --pack "$PACK" --seeds 16 --blend smileys,animals \
     -o data/screenshots/demo-emoji64.png
+train_text
 run $T/write_readme.py --train-dir "$TRAIN_DIR" --metrics "$MODELS/metrics.json" --quality "$MODELS/quality.json" \
-    --gen "$GEN" --pack "$PACK" --threads "$THREADS" -o "$MODELS/README.md"
-size=$(cat "$GEN" "$PACK" | wc -c)
-echo "data/models: $size bytes (generator + domains)"
-[ "$size" -lt 10000000 ] || { echo "data/models is over 10 MB" >&2; exit 1; }
+    --text-metrics "$MODELS/text-metrics.json" --gen "$GEN" --pack "$PACK" --threads "$THREADS" \
+    -o "$MODELS/README.md"
+size=$(cat "$MODELS"/* | wc -c)
+echo "data/models: $size bytes"
+[ "$size" -lt 15000000 ] || { echo "data/models is over 15 MB" >&2; exit 1; }

@@ -67,6 +67,19 @@ def quality_table(q, gen_sha, kimg):
     return "\n".join(lines)
 
 
+def text_table(tm):
+    """One row per evaluated prompt of train_mapper.py --eval."""
+    kinds = {"held-out": "held out", "group": "group name", "trained": "trained on"}
+    lines = ["| prompt | kind | target group | share in target | base share | ratio | >= 2x |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in tm["rows"]:
+        ratio = f"{r['ratio']:.1f}x" if r.get("ratio") is not None else "no base samples"
+        ok = "yes" if r["share"] >= 2 * r["base_share"] else "no"
+        lines.append(f"| {r['prompt']} | {kinds.get(r['kind'], r['kind'])} | {r['group']} | "
+                     f"{100 * r['share']:.1f} % | {100 * r['base_share']:.1f} % | {ratio} | {ok} |")
+    return "\n".join(lines)
+
+
 def group_table(data):
     groups = [str(g) for g in data["groups"]]
     counts = np.bincount(data["labels"], minlength=len(groups))
@@ -83,6 +96,7 @@ def main():
     ap.add_argument("--train-dir", default=".train")
     ap.add_argument("--metrics", required=True)
     ap.add_argument("--quality", required=True, help="the history of classify.py quality --json --append")
+    ap.add_argument("--text-metrics", required=True, help="what train_mapper.py --eval wrote")
     ap.add_argument("--gen", required=True)
     ap.add_argument("--pack", required=True)
     ap.add_argument("--threads", type=int, default=1)
@@ -96,6 +110,9 @@ def main():
         metrics = json.load(f)
     with open(args.quality) as f:
         quality = json.load(f)
+    with open(args.text_metrics, encoding="utf-8") as f:
+        tm = json.load(f)
+    tsum, ttrain = tm["summary"], tm.get("training") or {}
     data = np.load(os.path.join(args.train_dir, "emoji64.npz"))
     tensors, _ = common.ref.read_safetensors(args.pack)
     ids = sorted({k.split("/")[0] for k in tensors})
@@ -141,6 +158,16 @@ def main():
         "q_subsets": str(quality["subsets"]),
         "q_subset_size": f"{quality['subset_size']:,}",
         "q_conf": f"{quality['conf']:g}",
+        "text_table": text_table(tm),
+        "text_n": str(tm["n"]),
+        "text_held": str(tsum["held_out"]),
+        "text_held_2x": str(tsum["held_out_2x"]),
+        "text_held_share": f"{100 * tsum['held_out_2x_share']:.0f} %",
+        "text_group_min": f"{100 * tsum['group_prompts_min_share']:.1f} %",
+        "text_bar": "met" if tsum["meets_bar"] else "not met",
+        "text_prompts": f"{ttrain.get('prompts', 0):,}",
+        "text_steps": f"{ttrain.get('steps', 0):,}",
+        "text_bytes": f"{os.path.getsize(os.path.join(os.path.dirname(args.gen), 'emoji64-text.safetensors')):,}",
         "base_distribution": ", ".join(f"{g} {100 * v:.1f} %" for g, v in
                                        sorted(metrics["base_distribution"].items(), key=lambda kv: -kv[1])),
     }
