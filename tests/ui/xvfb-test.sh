@@ -7,7 +7,10 @@
 # or another X server started by anything else on the machine, never get
 # the same display.  (xvfb-run -a looks for a free number first and starts
 # the server after: two of them can pick the same one, and one test then
-# finds its display gone mid-run.)  Local connections need no cookie.
+# finds its display gone mid-run.)  -noreset: by default the server resets
+# when its last client leaves, and a test that starts the application
+# again at that moment is refused ("cannot open display").  Local
+# connections need no cookie.
 set -eu
 
 size=$1
@@ -25,7 +28,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkfifo "$dir/display"
-Xvfb -displayfd 3 -screen 0 "${size}x24" -nolisten tcp 3>"$dir/display" >"$dir/log" 2>&1 &
+Xvfb -displayfd 3 -screen 0 "${size}x24" -nolisten tcp -noreset 3>"$dir/display" >"$dir/log" 2>&1 &
 server=$!
 # The number arrives once the server accepts connections; nothing arrives
 # if it fails to start (the fifo closes with the server).
