@@ -106,24 +106,27 @@ hd_demo_model_find (char **generator,
   return FALSE;
 }
 
-char *
-hd_demo_clip_find (void)
+/* A file of the demo found beside its generator (see find_beside), or NULL. */
+static char *
+find_companion (const char *name)
 {
   g_autofree char *generator = NULL;
 
   if (!hd_demo_model_find (&generator, NULL))
     return NULL;
-  return find_beside (generator, "clip.safetensors");
+  return find_beside (generator, name);
+}
+
+char *
+hd_demo_clip_find (void)
+{
+  return find_companion ("clip.safetensors");
 }
 
 char *
 hd_demo_text_find (void)
 {
-  g_autofree char *generator = NULL;
-
-  if (!hd_demo_model_find (&generator, NULL))
-    return NULL;
-  return find_beside (generator, "text.safetensors");
+  return find_companion ("text.safetensors");
 }
 
 void
@@ -173,12 +176,11 @@ hd_demo_start_parse (const char   *path,
 gboolean
 hd_demo_start_find (HdDemoStart *start)
 {
-  g_autofree char *generator = NULL;
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
   memset (start, 0, sizeof *start);
-  if (!hd_demo_model_find (&generator, NULL) || (path = find_beside (generator, "start.json")) == NULL)
+  if ((path = find_companion ("start.json")) == NULL)
     return FALSE;
   if (!hd_demo_start_parse (path, start, &error))
     {
