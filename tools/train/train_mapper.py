@@ -45,7 +45,7 @@ import classify  # noqa: E402
 import cliptok  # noqa: E402
 import common  # noqa: E402
 from clip_model import CLIP  # noqa: E402
-from train_clip import ARCH, GROUPS_RU, MEAN, STD  # noqa: E402
+from train_clip import ARCH, GROUPS_RU, normalise  # noqa: E402
 
 # Held-out prompts (never trained on), each with the dataset group it names.  Words: every
 # training prompt that contains the word is dropped too.  Exact: only that very prompt is
@@ -211,14 +211,6 @@ def pack_domains(path, layers):
             for did in ids}
 
 
-def split_d(flat, layers):
-    out, at = {}, 0
-    for name, cin in layers:
-        out[name] = flat[..., at:at + cin]
-        at += cin
-    return out
-
-
 def train_distill(args, mapper, clip, tok, layers, data):
     captions, labels, groups = data
     targets = pack_domains(args.pack, layers)
@@ -257,9 +249,7 @@ def train_distill(args, mapper, clip, tok, layers, data):
 
 def clip_images(img):
     """Generator output [-1, 1] to the CLIP's input (64 px already)."""
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1)
-    return ((img.clamp(-1, 1) + 1) / 2 - mean) / std
+    return normalise((img.clamp(-1, 1) + 1) / 2)
 
 
 def train_text(args, mapper, clip, tok, layers, data, G):
